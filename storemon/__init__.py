@@ -1,0 +1,56 @@
+"""
+storemon: exact uptime and downtime of stores within their business hours.
+
+The core is pure and synchronous: ``compute_report`` turns store snapshots into a
+``Report``. ``load_csv`` reads the three CSV inputs for a quick report; backends behind the
+repository protocols (``storemon.repository``) serve ``build_report``.
+"""
+
+from __future__ import annotations
+
+from storemon.dataset import Dataset, load_csv
+from storemon.errors import (
+    BackendUnavailable,
+    ConfigError,
+    DataError,
+    ReportNotFound,
+    SourceError,
+    StorageError,
+    StoremonError,
+)
+from storemon.model import (
+    DEFAULT_ZONE_KEY,
+    HoursRow,
+    Poll,
+    Report,
+    ReportRow,
+    StoreSnapshot,
+)
+from storemon.report import REPORT_HEADER, ReportBuilder, compute_report, format_value
+from storemon.service import build_report
+from storemon.sources import Rejected
+
+__all__ = [
+    "DEFAULT_ZONE_KEY",
+    "REPORT_HEADER",
+    "BackendUnavailable",
+    "ConfigError",
+    "DataError",
+    "Dataset",
+    "HoursRow",
+    "Poll",
+    "Rejected",
+    "Report",
+    "ReportBuilder",
+    "ReportNotFound",
+    "ReportRow",
+    "SourceError",
+    "StorageError",
+    "StoreSnapshot",
+    "StoremonError",
+    "build_report",
+    "compute_report",
+    "format_value",
+    "load_csv",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,144 @@
+"""
+The ``storemon`` command line: report, sample (and, with later backends, ingest, serve).
+
+Exit statuses: 0 success; 1 a fatal error (nothing was done); 2 a usage error; 3 done,
+but some input rows were rejected (they are listed on standard error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from storemon.errors import StoremonError
+from storemon.model import from_epoch_us
+from storemon.parsing import parse_instant_us
+from storemon.sources import Rejected
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_REJECTED = 3
+
+#: At most this many rejected rows are listed on standard error; the count is always given.
+_REJECTS_SHOWN = 20
+
+
+def _instant(text: str) -> object:
+    try:
+        return from_epoch_us(parse_instant_us(text))
+    except StoremonError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """
+    Return the argument parser of every subcommand.
+    """
+    parser = argparse.ArgumentParser(
+        prog="storemon",
+        description="Uptime and downtime of stores within their business hours.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    report = commands.add_parser(
+        "report",
+        help="compute the report from CSV files",
+        description="Compute the uptime report straight from the CSV inputs.",
+    )
+    report.add_argument("--status", type=Path, required=True, help="store status CSV file")
+    report.add_argument("--business-hours", type=Path, help="business hours CSV file")
+    report.add_argument("--timezones", type=Path, help="time zones CSV file")
+    report.add_argument(
+        "--as-of",
+        type=_instant,
+        help="the report's 'now' as a UTC timestamp (default: the latest poll)",
+    )
+    report.add_argument("--output", type=Path, help="write the CSV here (default: stdout)")
+    report.set_defaults(run=_run_report)
+
+    sample = commands.add_parser(
+        "sample",
+        help="write a synthetic data set",
+        description="Write store_status.csv, business_hours.csv and timezones.csv "
+        "shaped like the real data.",
+    )
+    sample.add_argument("--output", type=Path, required=True, help="directory to write to")
+    sample.add_argument(
+        "--stores", type=_positive_int, default=500, help="number of stores (default 500)"
+    )
+    sample.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    sample.set_defaults(run=_run_sample)
+    return parser
+
+
+def _print_rejects(rejected: Sequence[Rejected], err: TextIO) -> None:
+    for item in rejected[:_REJECTS_SHOWN]:
+        print(f"rejected: {item}", file=err)
+    if len(rejected) > _REJECTS_SHOWN:
+        print(f"... and {len(rejected) - _REJECTS_SHOWN} more rejected rows", file=err)
+    if rejected:
+        print(f"{len(rejected)} rows rejected; the report uses the other rows", file=err)
+
+
+def _write_text(text: str, output: Path | None, out: TextIO) -> None:
+    if output is None:
+        out.write(text)
+        out.flush()
+    else:
+        output.write_text(text, encoding="utf-8", newline="")
+
+
+def _run_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from storemon.dataset import load_csv
+
+    dataset = load_csv(args.status, args.business_hours, args.timezones)
+    report = dataset.report(args.as_of)
+    _write_text(report.to_csv(), args.output, out)
+    _print_rejects(dataset.rejected, err)
+    return EXIT_REJECTED if dataset.rejected else EXIT_OK
+
+
+def _run_sample(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from storemon.sample import write_sample
+
+    counts = write_sample(args.output, stores=args.stores, seed=args.seed)
+    for name, rows in counts.items():
+        print(f"wrote {args.output / name}: {rows} rows", file=err)
+    return EXIT_OK
+
+
+def main(
+    argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    """
+    Run the command line; return the exit status.
+    """
+    out = out if out is not None else sys.stdout
+    err = err if err is not None else sys.stderr
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    try:
+        status: int = args.run(args, out, err)
+    except StoremonError as error:
+        print(f"storemon: error: {error}", file=err)
+        return EXIT_FAILED
+    except BrokenPipeError:
+        return EXIT_OK
+    return status

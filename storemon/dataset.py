@@ -1,0 +1,168 @@
+"""
+The three CSV inputs loaded into memory, and their report: the library's direct path.
+
+``load_csv`` is what a notebook or ``storemon report --status ...`` calls. Polls are kept
+per store as two parallel lists in file order (no per-poll objects); a store's polls are
+sorted and collapsed to one per instant (the later row wins) only when its snapshot is
+made.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
+
+import attrs
+
+from storemon.errors import DataError, SourceError
+from storemon.model import (
+    DEFAULT_ZONE_KEY,
+    WEEK_US,
+    HoursRow,
+    Report,
+    StoreSnapshot,
+    from_epoch_us,
+    to_epoch_us,
+)
+from storemon.report import ReportBuilder
+from storemon.sources import Rejected, SourceKind, read_rows
+
+PathLike = str | os.PathLike[str]
+
+
+def sorted_unique_polls(times: list[int], actives: list[bool]) -> tuple[list[int], list[bool]]:
+    """
+    Sort one store's polls by time, keeping the later row of any two at the same instant.
+    """
+    order = sorted(range(len(times)), key=times.__getitem__)  # stable: file order kept
+    out_times: list[int] = []
+    out_actives: list[bool] = []
+    for index in order:
+        at = times[index]
+        if out_times and out_times[-1] == at:
+            out_actives[-1] = actives[index]
+        else:
+            out_times.append(at)
+            out_actives.append(actives[index])
+    return out_times, out_actives
+
+
+@attrs.define
+class Dataset:
+    """
+    Polls, business hours and time zones in memory, with the rows that were rejected.
+    """
+
+    #: Per store: poll instants (microseconds since the epoch) and statuses, in file order.
+    polls: dict[str, tuple[list[int], list[bool]]] = attrs.field(factory=dict)
+    hours: dict[str, list[HoursRow]] = attrs.field(factory=dict)
+    zones: dict[str, str] = attrs.field(factory=dict)
+    rejected: list[Rejected] = attrs.field(factory=list)
+
+    def latest_poll_at(self) -> dt.datetime | None:
+        """
+        The latest poll instant over all stores, or ``None`` without polls.
+        """
+        latest = max((max(times) for times, _ in self.polls.values() if times), default=None)
+        return None if latest is None else from_epoch_us(latest)
+
+    def snapshots(self, *, as_of: dt.datetime) -> Iterator[StoreSnapshot]:
+        """
+        Yield a snapshot of every store with polls, holding its polls up to ``as_of``.
+        """
+        as_of_us = to_epoch_us(as_of)
+        since_us = as_of_us - WEEK_US
+        for store_id, (times, actives) in self.polls.items():
+            times, actives = sorted_unique_polls(times, actives)
+            # Polls before the week change nothing but the status at its start.
+            first = 0
+            while first + 1 < len(times) and times[first + 1] < since_us:
+                first += 1
+            yield StoreSnapshot(
+                store_id=store_id,
+                zone_key=self.zones.get(store_id),
+                hours=tuple(self.hours.get(store_id, ())),
+                poll_at_us=times[first:],
+                poll_active=actives[first:],
+            )
+
+    def report(
+        self, as_of: dt.datetime | None = None, *, default_zone_key: str = DEFAULT_ZONE_KEY
+    ) -> Report:
+        """
+        Compute the report; ``as_of`` defaults to the latest poll.
+
+        Raises:
+            DataError: there is no poll and no ``as_of``.
+        """
+        if as_of is None:
+            as_of = self.latest_poll_at()
+            if as_of is None:
+                raise DataError("there are no polls, so there is no latest poll; give as_of")
+        builder = ReportBuilder(as_of, default_zone_key=default_zone_key)
+        for snapshot in self.snapshots(as_of=as_of):
+            builder.add(snapshot)
+        return builder.report()
+
+
+def _open_lines(source: PathLike | IO[bytes]) -> tuple[str, Iterable[bytes], IO[bytes] | None]:
+    if isinstance(source, str | os.PathLike):
+        name = os.fspath(source)
+        try:
+            handle: IO[bytes] = open(source, "rb")  # noqa: SIM115 - closed by the caller
+        except OSError as error:
+            raise SourceError(f"{name}: cannot open: {error.strerror or error}") from None
+        return name, handle, handle
+    return getattr(source, "name", "<stream>"), source, None
+
+
+def _read(kind: SourceKind, source: PathLike | IO[bytes], dataset: Dataset) -> Iterator[Any]:
+    name, lines, handle = _open_lines(source)
+    try:
+        for item in read_rows(kind, lines, name):
+            if isinstance(item, Rejected):
+                dataset.rejected.append(item)
+            else:
+                yield item
+    except OSError as error:
+        raise SourceError(f"{name}: cannot read: {error.strerror or error}") from None
+    finally:
+        if handle is not None:
+            handle.close()
+
+
+def load_csv(
+    status: PathLike | IO[bytes],
+    business_hours: PathLike | IO[bytes] | None = None,
+    timezones: PathLike | IO[bytes] | None = None,
+) -> Dataset:
+    """
+    Read the three CSV inputs into a ``Dataset``; bad rows go to ``Dataset.rejected``.
+
+    Args:
+        status: The polls file (``store_id,status,timestamp_utc``), a path or binary stream.
+        business_hours: The hours file; without it every store is open all the time.
+        timezones: The zones file; without it every store is in America/Chicago.
+
+    Raises:
+        SourceError: a file cannot be opened, or its header lacks a column.
+    """
+    dataset = Dataset()
+    polls: dict[str, tuple[list[int], list[bool]]] = defaultdict(lambda: ([], []))
+    for store_id, at_us, active in _read(SourceKind.STATUS, status, dataset):
+        times, actives = polls[store_id]
+        times.append(at_us)
+        actives.append(active)
+    dataset.polls = dict(polls)
+    if business_hours is not None:
+        hours: dict[str, list[HoursRow]] = defaultdict(list)
+        for store_id, row in _read(SourceKind.HOURS, business_hours, dataset):
+            hours[store_id].append(row)
+        dataset.hours = dict(hours)
+    if timezones is not None:
+        for store_id, zone_key in _read(SourceKind.ZONES, timezones, dataset):
+            dataset.zones[store_id] = zone_key
+    return dataset

@@ -1,0 +1,230 @@
+"""
+Frozen domain values: polls, business hours, store snapshots, reports.
+
+Instants are aware UTC ``datetime`` values at the public surface. Inside a
+``StoreSnapshot`` the polls are kept as plain integers (microseconds since the Unix
+epoch, UTC) because the engine reads millions of them and per-poll objects cost more than
+the arithmetic (see ``docs/design.md``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from fractions import Fraction
+
+import attrs
+
+from storemon.errors import DataError
+
+#: A store id is an opaque string: real ids are 19-digit decimals beyond 2**53 or UUIDs.
+StoreId = str
+
+#: A store without a time-zone row lives in this zone (SEMANTICS.md, "Defaults").
+DEFAULT_ZONE_KEY = "America/Chicago"
+
+#: Days of the week as used by business hours: 0 = Monday ... 6 = Sunday.
+WEEKDAYS = range(7)
+
+UNIX_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+MICROSECOND = 1
+SECOND_US = 1_000_000
+MINUTE_US = 60 * SECOND_US
+HOUR_US = 60 * MINUTE_US
+DAY_US = 24 * HOUR_US
+WEEK_US = 7 * DAY_US
+
+
+def utc_instant(value: dt.datetime) -> dt.datetime:
+    """
+    Return ``value`` as an aware UTC datetime; refuse naive values.
+    """
+    if not isinstance(value, dt.datetime):
+        raise DataError(f"expected a datetime, got {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise DataError(f"naive datetime {value.isoformat()} has no time zone; give it UTC")
+    return value.astimezone(dt.UTC)
+
+
+def to_epoch_us(value: dt.datetime) -> int:
+    """
+    Return microseconds since the Unix epoch of an aware datetime.
+    """
+    delta = utc_instant(value) - UNIX_EPOCH
+    return (delta.days * 86_400 + delta.seconds) * SECOND_US + delta.microseconds
+
+
+def from_epoch_us(value: int) -> dt.datetime:
+    """
+    Return the aware UTC datetime of microseconds since the Unix epoch.
+    """
+    return UNIX_EPOCH + dt.timedelta(microseconds=value)
+
+
+def _time_of_day_us(value: dt.time) -> int:
+    return ((value.hour * 60 + value.minute) * 60 + value.second) * SECOND_US + value.microsecond
+
+
+@attrs.frozen
+class Poll:
+    """
+    One observation of one store: active or not at an instant.
+    """
+
+    store_id: StoreId
+    #: The instant of the poll, normalised to UTC; naive datetimes are refused.
+    at: dt.datetime = attrs.field(converter=utc_instant)
+    #: ``True`` for ``active``, ``False`` for ``inactive``.
+    active: bool
+
+    @property
+    def at_us(self) -> int:
+        """
+        Microseconds since the Unix epoch.
+        """
+        return to_epoch_us(self.at)
+
+
+@attrs.frozen(order=True)
+class HoursRow:
+    """
+    One business-hours row: local wall-clock opening on one weekday.
+
+    ``end_local`` not after ``start_local`` runs past midnight into the next day; an end of
+    23:59:00 or later on a same-day row means midnight (SEMANTICS.md, "Business time").
+    ``end_is_midnight`` carries an end written as ``24:00:00``, which ``datetime.time``
+    cannot hold.
+    """
+
+    #: 0 = Monday ... 6 = Sunday.
+    day: int = attrs.field()
+    start_local: dt.time = attrs.field()
+    end_local: dt.time = attrs.field()
+    #: The end was written ``24:00:00`` (the end of the day).
+    end_is_midnight: bool = False
+
+    @day.validator
+    def _check_day(self, _attribute: object, value: int) -> None:
+        if not isinstance(value, int) or isinstance(value, bool) or value not in WEEKDAYS:
+            raise DataError(f"day must be an integer 0 (Monday) to 6 (Sunday), got {value!r}")
+
+    @start_local.validator
+    @end_local.validator
+    def _check_time(self, _attribute: object, value: dt.time) -> None:
+        if not isinstance(value, dt.time) or value.tzinfo is not None:
+            raise DataError(f"business hours take naive wall-clock times, got {value!r}")
+
+    @property
+    def start_us(self) -> int:
+        """
+        Microseconds from local midnight to the opening.
+        """
+        return _time_of_day_us(self.start_local)
+
+    @property
+    def end_us(self) -> int:
+        """
+        Microseconds from local midnight to the closing as written (24:00 is a full day).
+        """
+        return DAY_US if self.end_is_midnight else _time_of_day_us(self.end_local)
+
+
+def _hours_tuple(rows: Sequence[HoursRow]) -> tuple[HoursRow, ...]:
+    return tuple(sorted(set(rows)))
+
+
+@attrs.frozen
+class StoreSnapshot:
+    """
+    Everything the engine needs about one store for one report.
+
+    ``poll_at_us`` holds microseconds since the Unix epoch (UTC), strictly increasing; a
+    backend collapses polls at the same instant (the later ingested wins). It holds the
+    polls inside the report's window and the latest poll before it, which decides the
+    status at the start of the window; older polls may be present and change nothing.
+    """
+
+    store_id: StoreId
+    #: IANA zone key; ``None`` when the store has no time-zone row.
+    zone_key: str | None
+    #: Weekly rows; empty when the store has none (open all the time).
+    hours: tuple[HoursRow, ...] = attrs.field(converter=_hours_tuple)
+    #: Poll instants, microseconds since the Unix epoch, strictly increasing.
+    poll_at_us: Sequence[int]
+    #: ``poll_active[i]`` is the status of the poll at ``poll_at_us[i]``.
+    poll_active: Sequence[bool]
+
+    def __attrs_post_init__(self) -> None:
+        if len(self.poll_at_us) != len(self.poll_active):
+            raise DataError(f"store {self.store_id}: poll times and statuses differ in length")
+
+
+@attrs.frozen
+class ReportRow:
+    """
+    Uptime and downtime of one store within business hours, exact.
+
+    The last hour is in minutes, the day and week in hours, as exact fractions: round only
+    when writing (``storemon.report.format_value``).
+    """
+
+    store_id: StoreId
+    uptime_last_hour: Fraction
+    uptime_last_day: Fraction
+    uptime_last_week: Fraction
+    downtime_last_hour: Fraction
+    downtime_last_day: Fraction
+    downtime_last_week: Fraction
+
+
+def _rows_tuple(rows: Iterable[ReportRow]) -> tuple[ReportRow, ...]:
+    return tuple(rows)
+
+
+@attrs.frozen
+class Report:
+    """
+    The report: one row per store with a poll at or before ``as_of``, sorted by store id.
+    """
+
+    as_of: dt.datetime = attrs.field(converter=utc_instant)
+    rows: tuple[ReportRow, ...] = attrs.field(converter=_rows_tuple)
+
+    def to_csv(self) -> str:
+        """
+        Return the report as CSV text with the header of SEMANTICS.md.
+        """
+        from storemon.report import report_csv
+
+        return report_csv(self.rows)
+
+
+class ReportStatus:
+    """
+    The states of a report job: Pending -> Running -> Complete or Failed.
+    """
+
+    PENDING = "Pending"
+    RUNNING = "Running"
+    COMPLETE = "Complete"
+    FAILED = "Failed"
+    ALL = (PENDING, RUNNING, COMPLETE, FAILED)
+
+
+@attrs.frozen
+class ReportJob:
+    """
+    A report as stored: its state, its fixed ``as_of`` and, once complete, its CSV.
+    """
+
+    report_id: str
+    #: One of ``ReportStatus.ALL``.
+    status: str
+    #: The report's "now", fixed when it was triggered; ``None`` when there were no polls.
+    as_of: dt.datetime | None
+    created_at: dt.datetime
+    finished_at: dt.datetime | None = None
+    #: The report CSV once complete.
+    csv: str | None = None
+    #: Why it failed.
+    error: str | None = None

@@ -1,0 +1,129 @@
+"""
+Parsers for the values of the three input files, strict and fast.
+
+Each parser takes the text of one CSV field and returns a plain value, or raises
+``DataError`` with a reason a person can act on. Instants become integers (microseconds
+since the Unix epoch, UTC) because the status file has millions of them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+
+from storemon.errors import DataError
+from storemon.localtime import is_known_zone
+from storemon.model import SECOND_US
+
+_INSTANT = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?"
+    r"(?: ?(UTC|Z)|([+-])(\d{2}):?(\d{2}))?",
+    re.IGNORECASE,
+)
+_TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?")
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+
+
+@functools.lru_cache(maxsize=8192)
+def _epoch_day(year: int, month: int, day: int) -> int:
+    return dt.date(year, month, day).toordinal() - _EPOCH_ORDINAL
+
+
+def parse_instant_us(text: str) -> int:
+    """
+    Parse a UTC timestamp into microseconds since the Unix epoch.
+
+    Accepts ``2023-01-22 12:09:39.388884 UTC`` with 0 to 6 fraction digits, and ISO 8601
+    with ``T``, ``Z``, ``+00:00`` or another offset (converted to UTC). A timestamp
+    without any zone is read as UTC, as the column's name says.
+    """
+    match = _INSTANT.fullmatch(text.strip())
+    if match is None:
+        raise DataError(
+            f"cannot read {text!r} as a UTC timestamp "
+            "(expected e.g. 2023-01-22 12:09:39.388884 UTC)"
+        )
+    year, month, day, hour, minute, second, fraction, _utc, sign, off_h, off_m = match.groups()
+    try:
+        days = _epoch_day(int(year), int(month), int(day))
+    except ValueError as error:
+        raise DataError(f"{text!r} is not a real date: {error}") from None
+    hours, minutes, seconds = int(hour), int(minute), int(second)
+    if hours > 23 or minutes > 59 or seconds > 59:
+        raise DataError(f"{text!r} has a time of day out of range")
+    total_s = ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+    if sign is not None:
+        offset_h, offset_m = int(off_h), int(off_m)
+        if offset_h > 23 or offset_m > 59:
+            raise DataError(f"{text!r} has an offset out of range")
+        offset_s = (offset_h * 60 + offset_m) * 60
+        total_s += -offset_s if sign == "+" else offset_s
+    micros = int(fraction.ljust(6, "0")) if fraction else 0
+    return total_s * SECOND_US + micros
+
+
+def parse_status(text: str) -> bool:
+    """
+    Parse ``active`` or ``inactive`` in any letter case; return whether active.
+    """
+    value = text.strip().lower()
+    if value == "active":
+        return True
+    if value == "inactive":
+        return False
+    raise DataError(f"status must be 'active' or 'inactive', got {text!r}")
+
+
+def parse_day(text: str) -> int:
+    """
+    Parse a weekday number, 0 = Monday ... 6 = Sunday.
+    """
+    value = text.strip()
+    if len(value) != 1 or value not in "0123456":
+        raise DataError(f"day must be 0 (Monday) to 6 (Sunday), got {text!r}")
+    return int(value)
+
+
+def parse_time_local(text: str, *, allow_midnight_end: bool = False) -> tuple[dt.time, bool]:
+    """
+    Parse a wall-clock time ``HH:MM[:SS[.ffffff]]``.
+
+    Returns the time and whether it was written as ``24:00[:00]``, the end of the day,
+    which only an end time may be.
+    """
+    value = text.strip()
+    match = _TIME.fullmatch(value)
+    if match is None:
+        raise DataError(f"cannot read {text!r} as a time of day (expected HH:MM:SS)")
+    hour_text, minute_text, second_text, fraction = match.groups()
+    hour, minute = int(hour_text), int(minute_text)
+    second = int(second_text) if second_text else 0
+    micros = int(fraction.ljust(6, "0")) if fraction else 0
+    if hour == 24 and minute == 0 and second == 0 and micros == 0:
+        if not allow_midnight_end:
+            raise DataError(f"{text!r} can only be an end time")
+        return dt.time(0, 0), True
+    if hour > 23 or minute > 59 or second > 59:
+        raise DataError(f"{text!r} is out of range for a time of day")
+    return dt.time(hour, minute, second, micros), False
+
+
+def parse_zone_key(text: str) -> str:
+    """
+    Parse an IANA time-zone name that the tz database knows.
+    """
+    value = text.strip()
+    if not value or not is_known_zone(value):
+        raise DataError(f"unknown time zone {text!r}")
+    return value
+
+
+def parse_store_id(text: str) -> str:
+    """
+    Parse a store id: any non-empty text, kept as it is apart from surrounding spaces.
+    """
+    value = text.strip()
+    if not value:
+        raise DataError("store_id is empty")
+    return value

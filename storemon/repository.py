@@ -1,0 +1,116 @@
+"""
+Repository protocols: what the service reads and writes, split by consumer.
+
+A backend (``storemon.testing.InMemoryRepository``, ``storemon.storage.sqlite``) satisfies
+them structurally; nothing inherits. Only model values and plain tuples cross: no rows,
+cursors or driver objects. Instants are aware UTC datetimes at this surface; poll rows
+use microseconds since the epoch because there are millions of them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Iterable
+from typing import Protocol
+
+from storemon.model import ReportJob, StoreSnapshot
+from storemon.sources import HoursRecord, PollRecord, ZoneRecord
+
+
+class StoreSource(Protocol):
+    """
+    Read access for reports.
+    """
+
+    async def latest_poll_at(self) -> dt.datetime | None:
+        """
+        Return the latest poll instant over all stores, or ``None`` when there is none.
+        """
+        ...
+
+    def snapshots(self, *, since: dt.datetime, as_of: dt.datetime) -> AsyncIterator[StoreSnapshot]:
+        """
+        Yield one snapshot per store that has a poll at or before ``as_of``.
+
+        Each holds the store's zone key (or ``None``), its hours rows (empty if none), and
+        its polls at or after ``since`` and at or before ``as_of`` plus its latest poll
+        before ``since``, strictly increasing in time, one per instant (the later ingested
+        wins). Stores come in no particular order, all from one consistent state of the
+        data, in a single pass (never one query per store).
+        """
+        ...
+
+
+class PollSink(Protocol):
+    """
+    Write access for status rows.
+    """
+
+    async def add_polls(self, polls: Iterable[PollRecord]) -> int:
+        """
+        Upsert polls keyed by (store id, instant); a later row for an instant replaces the
+        status. Return how many rows were new or changed a stored status.
+        """
+        ...
+
+
+class MetadataSink(Protocol):
+    """
+    Write access for the two snapshot tables, business hours and time zones.
+    """
+
+    async def replace_hours(self, rows: Iterable[HoursRecord]) -> None:
+        """
+        Replace every business-hours row with ``rows``, atomically.
+        """
+        ...
+
+    async def replace_zones(self, rows: Iterable[ZoneRecord]) -> None:
+        """
+        Replace every time-zone row with ``rows``, atomically (a later row for a store wins).
+        """
+        ...
+
+
+class ReportStore(Protocol):
+    """
+    Durable report jobs: created when triggered, finished with a CSV or an error.
+    """
+
+    async def create_report(
+        self, report_id: str, *, as_of: dt.datetime | None, created_at: dt.datetime
+    ) -> ReportJob:
+        """
+        Store a new job in state Pending and return it.
+        """
+        ...
+
+    async def start_report(self, report_id: str) -> None:
+        """
+        Move a job to Running.
+        """
+        ...
+
+    async def finish_report(self, report_id: str, *, csv: str, finished_at: dt.datetime) -> None:
+        """
+        Move a job to Complete with its CSV.
+        """
+        ...
+
+    async def fail_report(self, report_id: str, *, error: str, finished_at: dt.datetime) -> None:
+        """
+        Move a job to Failed with the reason.
+        """
+        ...
+
+    async def get_report(self, report_id: str) -> ReportJob:
+        """
+        Return a job. Raises ``ReportNotFound``.
+        """
+        ...
+
+    async def unfinished_reports(self) -> list[ReportJob]:
+        """
+        Return the Pending and Running jobs, oldest first (to resume after a restart).
+        """
+        ...

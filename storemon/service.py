@@ -1,0 +1,49 @@
+"""
+The async shell around the core: read snapshots from a repository, build the report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from storemon.errors import DataError
+from storemon.model import DEFAULT_ZONE_KEY, WEEK_US, Report, from_epoch_us, to_epoch_us
+from storemon.report import ReportBuilder
+from storemon.repository import StoreSource
+
+
+async def resolve_as_of(source: StoreSource, as_of: dt.datetime | None) -> dt.datetime:
+    """
+    Return ``as_of``, or the latest stored poll when it is ``None``.
+
+    Raises:
+        DataError: no ``as_of`` was given and there are no polls.
+    """
+    if as_of is not None:
+        return as_of
+    latest = await source.latest_poll_at()
+    if latest is None:
+        raise DataError("there are no polls yet, so the report has no 'now'; give as_of")
+    return latest
+
+
+async def build_report(
+    source: StoreSource,
+    *,
+    as_of: dt.datetime | None = None,
+    default_zone_key: str = DEFAULT_ZONE_KEY,
+) -> Report:
+    """
+    Compute the report from a repository in one streaming pass over its stores.
+
+    Args:
+        source: Any backend satisfying ``StoreSource``.
+        as_of: The report's "now"; by default the latest stored poll.
+        default_zone_key: The zone of stores without a time-zone row.
+    """
+    as_of = await resolve_as_of(source, as_of)
+    builder = ReportBuilder(as_of, default_zone_key=default_zone_key)
+    since = from_epoch_us(to_epoch_us(as_of) - WEEK_US)
+    async for snapshot in source.snapshots(since=since, as_of=as_of):
+        builder.add(snapshot)
+    return builder.report()

@@ -1,0 +1,221 @@
+"""
+Reading the three CSV inputs: headers, rows, and rejected rows with their reasons.
+
+The readers work on raw byte lines so that one undecodable line is rejected on its own
+instead of failing the file, and so that ingestion can count byte offsets. Each good row
+becomes a plain tuple; each bad row becomes a ``Rejected`` naming the file, line, column
+and reason, with the original line kept so nothing is lost. A missing column or an
+unreadable header refuses the whole file (``SourceError``).
+
+Accepted: a UTF-8 BOM, CRLF or LF line ends, no final newline, any column order (extra
+columns are ignored), header names in any letter case, ``day`` or ``dayOfWeek``, blank
+lines (skipped).
+"""
+
+from __future__ import annotations
+
+import csv
+import enum
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeAlias
+
+import attrs
+
+from storemon.errors import DataError, SourceError
+from storemon.model import HoursRow
+from storemon.parsing import (
+    parse_day,
+    parse_instant_us,
+    parse_status,
+    parse_store_id,
+    parse_time_local,
+    parse_zone_key,
+)
+
+_BOM = b"\xef\xbb\xbf"
+
+#: A good status row: store id, instant (microseconds since the epoch), active.
+PollRecord: TypeAlias = tuple[str, int, bool]
+#: A good business-hours row.
+HoursRecord: TypeAlias = tuple[str, HoursRow]
+#: A good time-zone row: store id, IANA zone key.
+ZoneRecord: TypeAlias = tuple[str, str]
+
+
+class SourceKind(enum.Enum):
+    """
+    The three inputs, with their columns; aliases map other spellings of a column name.
+    """
+
+    STATUS = ("status", ("store_id", "status", "timestamp_utc"))
+    HOURS = ("business_hours", ("store_id", "day", "start_time_local", "end_time_local"))
+    ZONES = ("timezones", ("store_id", "timezone_str"))
+
+    def __init__(self, label: str, columns: tuple[str, ...]) -> None:
+        self.label = label
+        self.columns = columns
+
+
+_ALIASES = {"dayofweek": "day", "timestamp": "timestamp_utc", "timezone": "timezone_str"}
+
+
+@attrs.frozen
+class Rejected:
+    """
+    A row that was not stored, and why.
+    """
+
+    source: str
+    line: int
+    #: The column at fault, or ``None`` when the row as a whole is wrong.
+    column: str | None
+    reason: str
+    #: The original line, without its line end (undecodable bytes replaced).
+    text: str
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}"
+        if self.column:
+            where += f": column {self.column}"
+        return f"{where}: {self.reason}"
+
+
+def _decode(raw: bytes) -> str:
+    return raw.decode("utf-8").rstrip("\r\n")
+
+
+def _split(line: str) -> list[str]:
+    if '"' in line:
+        return next(csv.reader([line]))
+    return line.split(",")
+
+
+def read_header(kind: SourceKind, raw: bytes | None, source: str) -> dict[str, int]:
+    """
+    Map each required column of ``kind`` to its index in the header line.
+
+    Raises:
+        SourceError: the header is missing, unreadable or lacks a column.
+    """
+    if raw is None:
+        raise SourceError(f"{source}: the file is empty; expected a header line")
+    if raw.startswith(_BOM):
+        raw = raw[len(_BOM) :]
+    try:
+        names = [name.strip().lower() for name in _split(_decode(raw))]
+    except UnicodeDecodeError:
+        raise SourceError(f"{source}:1: the header is not UTF-8 text") from None
+    names = [_ALIASES.get(name, name) for name in names]
+    positions: dict[str, int] = {}
+    for column in kind.columns:
+        if column not in names:
+            expected = ",".join(kind.columns)
+            raise SourceError(
+                f"{source}:1: column {column}: missing from the header "
+                f"(expected {kind.label} columns {expected}; found {','.join(names)})"
+            )
+        if names.count(column) > 1:
+            raise SourceError(f"{source}:1: column {column}: appears twice in the header")
+        positions[column] = names.index(column)
+    positions[""] = len(names)  # the field count every row must have
+    return positions
+
+
+_Parser = Callable[[list[str], dict[str, int]], Any]
+
+
+def _parse_status_row(fields: list[str], at: dict[str, int]) -> PollRecord:
+    return (
+        _column("store_id", parse_store_id, fields, at),
+        _column("timestamp_utc", parse_instant_us, fields, at),
+        _column("status", parse_status, fields, at),
+    )
+
+
+def _parse_hours_row(fields: list[str], at: dict[str, int]) -> HoursRecord:
+    store_id = _column("store_id", parse_store_id, fields, at)
+    day = _column("day", parse_day, fields, at)
+    start, _ = _column("start_time_local", parse_time_local, fields, at)
+    end, end_is_midnight = _column(
+        "end_time_local",
+        lambda text: parse_time_local(text, allow_midnight_end=True),
+        fields,
+        at,
+    )
+    return store_id, HoursRow(day, start, end, end_is_midnight)
+
+
+def _parse_zone_row(fields: list[str], at: dict[str, int]) -> ZoneRecord:
+    return (
+        _column("store_id", parse_store_id, fields, at),
+        _column("timezone_str", parse_zone_key, fields, at),
+    )
+
+
+class _ColumnError(Exception):
+    def __init__(self, column: str, reason: str) -> None:
+        self.column = column
+        self.reason = reason
+
+
+def _column(name: str, parse: Callable[[str], Any], fields: list[str], at: dict[str, int]) -> Any:
+    try:
+        return parse(fields[at[name]])
+    except DataError as error:
+        raise _ColumnError(name, str(error)) from None
+
+
+_PARSERS: dict[SourceKind, _Parser] = {
+    SourceKind.STATUS: _parse_status_row,
+    SourceKind.HOURS: _parse_hours_row,
+    SourceKind.ZONES: _parse_zone_row,
+}
+
+
+def read_rows(
+    kind: SourceKind,
+    raw_lines: Iterable[bytes],
+    source: str,
+    *,
+    positions: dict[str, int] | None = None,
+    first_line: int = 1,
+) -> Iterator[Any]:
+    """
+    Yield each good record of a source, and a ``Rejected`` for each bad line.
+
+    Without ``positions`` the first line is read as the header. Blank lines are skipped.
+
+    Raises:
+        SourceError: the header is missing or lacks a column.
+    """
+    lines = iter(raw_lines)
+    line_number = first_line - 1
+    if positions is None:
+        positions = read_header(kind, next(lines, None), source)
+        line_number += 1
+    parse = _PARSERS[kind]
+    width = positions[""]
+    for raw in lines:
+        line_number += 1
+        try:
+            line = _decode(raw)
+        except UnicodeDecodeError:
+            text = raw.decode("utf-8", "replace").rstrip("\r\n")
+            yield Rejected(source, line_number, None, "the line is not UTF-8 text", text)
+            continue
+        if not line.strip():
+            continue
+        try:
+            fields = _split(line)
+        except csv.Error as error:
+            yield Rejected(source, line_number, None, f"not a CSV line: {error}", line)
+            continue
+        if len(fields) != width:
+            yield Rejected(
+                source, line_number, None, f"expected {width} fields, found {len(fields)}", line
+            )
+            continue
+        try:
+            yield parse(fields, positions)
+        except _ColumnError as error:
+            yield Rejected(source, line_number, error.column, error.reason, line)
