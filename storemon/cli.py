@@ -82,6 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sample.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     sample.set_defaults(run=_run_sample)
+
+    # ``serve`` is parsed by the server package itself (see ``_run_serve``); it is listed
+    # here so that ``storemon --help`` shows it.
+    commands.add_parser(
+        "serve",
+        help="run the HTTP server (needs the [server] extra)",
+        add_help=False,
+    )
     return parser
 
 
@@ -121,6 +129,19 @@ def _run_sample(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def _run_serve(argv: list[str], err: TextIO) -> int:
+    try:
+        from storemon_server.__main__ import main as serve_main
+    except ImportError as error:
+        print(
+            f"storemon: error: the server needs the [server] extra "
+            f"(pip install 'storemon[server]'): {error}",
+            file=err,
+        )
+        return EXIT_FAILED
+    return serve_main(argv)
+
+
 def main(
     argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
@@ -129,6 +150,9 @@ def main(
     """
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["serve"]:
+        return _run_serve(argv[1:], err)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

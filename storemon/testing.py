@@ -27,6 +27,7 @@ class InMemoryRepository:
         self._polls: dict[str, dict[int, bool]] = defaultdict(dict)
         self._hours: dict[str, list[HoursRow]] = {}
         self._zones: dict[str, str] = {}
+        self._reports: dict[str, ReportJob] = {}
 
     async def __aenter__(self) -> InMemoryRepository:
         return self
@@ -91,6 +92,40 @@ class InMemoryRepository:
                 poll_at_us=tuple(kept),
                 poll_active=tuple(polls[at] for at in kept),
             )
+
+    # ReportStore
+
+    async def create_report(
+        self, report_id: str, *, as_of: dt.datetime | None, created_at: dt.datetime
+    ) -> ReportJob:
+        job = ReportJob(report_id, ReportStatus.PENDING, as_of, created_at)
+        self._reports[report_id] = job
+        return job
+
+    async def start_report(self, report_id: str) -> None:
+        self._update(report_id, status=ReportStatus.RUNNING)
+
+    async def finish_report(self, report_id: str, *, csv: str, finished_at: dt.datetime) -> None:
+        self._update(report_id, status=ReportStatus.COMPLETE, csv=csv, finished_at=finished_at)
+
+    async def fail_report(self, report_id: str, *, error: str, finished_at: dt.datetime) -> None:
+        self._update(report_id, status=ReportStatus.FAILED, error=error, finished_at=finished_at)
+
+    async def get_report(self, report_id: str) -> ReportJob:
+        try:
+            return self._reports[report_id]
+        except KeyError:
+            raise ReportNotFound(f"no report has id {report_id!r}") from None
+
+    async def unfinished_reports(self) -> list[ReportJob]:
+        waiting = (ReportStatus.PENDING, ReportStatus.RUNNING)
+        jobs = [job for job in self._reports.values() if job.status in waiting]
+        return sorted(jobs, key=lambda job: job.created_at)
+
+    def _update(self, report_id: str, **changes: object) -> None:
+        if report_id not in self._reports:
+            raise ReportNotFound(f"no report has id {report_id!r}")
+        self._reports[report_id] = attrs.evolve(self._reports[report_id], **changes)
 
 
 @attrs.define
