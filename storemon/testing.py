@@ -14,7 +14,15 @@ from types import TracebackType
 
 import attrs
 
-from storemon.model import HoursRow, StoreSnapshot, from_epoch_us, to_epoch_us
+from storemon.errors import ReportNotFound
+from storemon.model import (
+    HoursRow,
+    ReportJob,
+    ReportStatus,
+    StoreSnapshot,
+    from_epoch_us,
+    to_epoch_us,
+)
 from storemon.sources import HoursRecord, PollRecord, ZoneRecord
 
 
