@@ -11,6 +11,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable
 from types import TracebackType
+from typing import Any
 
 import attrs
 
@@ -130,7 +131,7 @@ class InMemoryRepository:
         jobs = [job for job in self._reports.values() if job.status in waiting]
         return sorted(jobs, key=lambda job: job.created_at)
 
-    def _update(self, report_id: str, **changes: object) -> None:
+    def _update(self, report_id: str, **changes: Any) -> None:
         if report_id not in self._reports:
             raise ReportNotFound(f"no report has id {report_id!r}")
         self._reports[report_id] = attrs.evolve(self._reports[report_id], **changes)
