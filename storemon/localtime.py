@@ -110,15 +110,17 @@ def _offset_s(zone: dt.tzinfo, second: int) -> int:
     return offset.days * 86_400 + offset.seconds
 
 
-def offset_pieces(zone: dt.tzinfo, lo_us: int, hi_us: int) -> list[tuple[int, int, int]]:
+@functools.lru_cache(maxsize=1024)
+def offset_pieces(zone: dt.tzinfo, lo_us: int, hi_us: int) -> tuple[tuple[int, int, int], ...]:
     """
     Split ``[lo_us, hi_us)`` into pieces of constant UTC offset.
 
     Returns ``(start_us, end_us, offset_us)`` triples covering the span in order. Zone
-    transitions fall on whole seconds, so the offset is constant over each second.
+    transitions fall on whole seconds, so the offset is constant over each second. Cached:
+    a report asks for the same window of each zone once per distinct hours.
     """
     if lo_us >= hi_us:
-        return []
+        return ()
     first_s = lo_us // SECOND_US
     last_s = (hi_us - 1) // SECOND_US
     pieces: list[tuple[int, int, int]] = []
@@ -145,7 +147,7 @@ def offset_pieces(zone: dt.tzinfo, lo_us: int, hi_us: int) -> list[tuple[int, in
             continue
         probe_lo = probe_hi
     pieces.append((piece_start_us, hi_us, current * SECOND_US))
-    return pieces
+    return tuple(pieces)
 
 
 def business_spans(

@@ -129,8 +129,14 @@ class HoursRow:
         return DAY_US if self.end_is_midnight else _time_of_day_us(self.end_local)
 
 
+def _hours_key(row: HoursRow) -> tuple[int, dt.time, dt.time, bool]:
+    return (row.day, row.start_local, row.end_local, row.end_is_midnight)
+
+
 def _hours_tuple(rows: Sequence[HoursRow]) -> tuple[HoursRow, ...]:
-    return tuple(sorted(set(rows)))
+    # Sorted and deduplicated so that equal hours are equal tuples (the engine caches on
+    # them); a key function because attrs' generated ordering is slow.
+    return tuple(sorted(set(rows), key=_hours_key))
 
 
 @attrs.frozen

@@ -1,0 +1,47 @@
+# The two set-up commands of the README: `make run` and `make test`.
+# Both create .venv on first use and reinstall when pyproject.toml changes.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DATA := data
+SAMPLE_STORES ?= 1000
+
+.PHONY: run report test lint typecheck bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[server]'
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[server,postgres,test]'
+	touch $@
+
+$(DATA)/store_status.csv: | $(VENV)/.installed-run
+	$(BIN)/storemon sample --output $(DATA) --stores $(SAMPLE_STORES) --seed 1
+
+## The main job on the embedded default: sample data, then the report.
+run: $(VENV)/.installed-run $(DATA)/store_status.csv
+	$(BIN)/storemon report --status $(DATA)/store_status.csv \
+		--business-hours $(DATA)/business_hours.csv --timezones $(DATA)/timezones.csv
+
+## Every check: lint, format, types, tests.
+test: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.installed-test
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis
