@@ -30,6 +30,38 @@ def _epoch_day(year: int, month: int, day: int) -> int:
     return dt.date(year, month, day).toordinal() - _EPOCH_ORDINAL
 
 
+_NAIVE_EPOCH = dt.datetime(1970, 1, 1)  # noqa: DTZ001 - subtracted from naive UTC values
+_ONE_US = dt.timedelta(microseconds=1)
+
+
+def _parse_common_instant_us(text: str) -> int | None:
+    """
+    Parse the one spelling of the real files, ``YYYY-MM-DD HH:MM:SS[.f] UTC``, or give up.
+
+    The status file has millions of these. Once the separators are pinned (so the text can
+    only be this grammar, with at most six fraction digits), ``datetime.fromisoformat``
+    checks the digits and ranges in C, several times faster than the regular expression,
+    which handles every other spelling.
+    """
+    if (
+        23 <= len(text) <= 30
+        and text[-4:] == " UTC"
+        and text.isascii()
+        and text[4] == "-"
+        and text[7] == "-"
+        and text[10] == " "
+        and text[13] == ":"
+        and text[16] == ":"
+        and (len(text) == 23 or (text[19] == "." and len(text) > 24))
+    ):
+        try:
+            naive = dt.datetime.fromisoformat(text[:-4])
+        except ValueError:
+            return None
+        return (naive - _NAIVE_EPOCH) // _ONE_US
+    return None
+
+
 def parse_instant_us(text: str) -> int:
     """
     Parse a UTC timestamp into microseconds since the Unix epoch.
@@ -38,6 +70,9 @@ def parse_instant_us(text: str) -> int:
     with ``T``, ``Z``, ``+00:00`` or another offset (converted to UTC). A timestamp
     without any zone is read as UTC, as the column's name says.
     """
+    common = _parse_common_instant_us(text)
+    if common is not None:
+        return common
     match = _INSTANT.fullmatch(text.strip())
     if match is None:
         raise DataError(

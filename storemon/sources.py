@@ -121,35 +121,8 @@ def read_header(kind: SourceKind, raw: bytes | None, source: str) -> dict[str, i
     return positions
 
 
-_Parser = Callable[[list[str], dict[str, int]], Any]
-
-
-def _parse_status_row(fields: list[str], at: dict[str, int]) -> PollRecord:
-    return (
-        _column("store_id", parse_store_id, fields, at),
-        _column("timestamp_utc", parse_instant_us, fields, at),
-        _column("status", parse_status, fields, at),
-    )
-
-
-def _parse_hours_row(fields: list[str], at: dict[str, int]) -> HoursRecord:
-    store_id = _column("store_id", parse_store_id, fields, at)
-    day = _column("day", parse_day, fields, at)
-    start, _ = _column("start_time_local", parse_time_local, fields, at)
-    end, end_is_midnight = _column(
-        "end_time_local",
-        lambda text: parse_time_local(text, allow_midnight_end=True),
-        fields,
-        at,
-    )
-    return store_id, HoursRow(day, start, end, end_is_midnight)
-
-
-def _parse_zone_row(fields: list[str], at: dict[str, int]) -> ZoneRecord:
-    return (
-        _column("store_id", parse_store_id, fields, at),
-        _column("timezone_str", parse_zone_key, fields, at),
-    )
+_Parser = Callable[[list[str]], Any]
+_STATUS_WORDS = {"active": True, "inactive": False}
 
 
 class _ColumnError(Exception):
@@ -158,17 +131,63 @@ class _ColumnError(Exception):
         self.reason = reason
 
 
-def _column(name: str, parse: Callable[[str], Any], fields: list[str], at: dict[str, int]) -> Any:
+def _column(name: str, parse: Callable[[str], Any], text: str) -> Any:
     try:
-        return parse(fields[at[name]])
+        return parse(text)
     except DataError as error:
         raise _ColumnError(name, str(error)) from None
 
 
-_PARSERS: dict[SourceKind, _Parser] = {
-    SourceKind.STATUS: _parse_status_row,
-    SourceKind.HOURS: _parse_hours_row,
-    SourceKind.ZONES: _parse_zone_row,
+def _status_parser(at: dict[str, int]) -> _Parser:
+    # The hot loop of ingestion: plain values take a shortcut, anything else goes through
+    # the full parser, which gives the reason when it is bad.
+    id_at, status_at, instant_at = at["store_id"], at["status"], at["timestamp_utc"]
+
+    def parse(fields: list[str]) -> PollRecord:
+        store_id = fields[id_at]
+        if not store_id or store_id[0] == " " or store_id[-1] == " ":
+            store_id = _column("store_id", parse_store_id, store_id)
+        active = _STATUS_WORDS.get(fields[status_at])
+        if active is None:
+            active = _column("status", parse_status, fields[status_at])
+        try:
+            at_us = parse_instant_us(fields[instant_at])
+        except DataError as error:
+            raise _ColumnError("timestamp_utc", str(error)) from None
+        return store_id, at_us, active
+
+    return parse
+
+
+def _end_time(text: str) -> tuple[Any, bool]:
+    return parse_time_local(text, allow_midnight_end=True)
+
+
+def _hours_parser(at: dict[str, int]) -> _Parser:
+    def parse(fields: list[str]) -> HoursRecord:
+        store_id = _column("store_id", parse_store_id, fields[at["store_id"]])
+        day = _column("day", parse_day, fields[at["day"]])
+        start, _ = _column("start_time_local", parse_time_local, fields[at["start_time_local"]])
+        end, end_is_midnight = _column("end_time_local", _end_time, fields[at["end_time_local"]])
+        return store_id, HoursRow(day, start, end, end_is_midnight)
+
+    return parse
+
+
+def _zones_parser(at: dict[str, int]) -> _Parser:
+    def parse(fields: list[str]) -> ZoneRecord:
+        return (
+            _column("store_id", parse_store_id, fields[at["store_id"]]),
+            _column("timezone_str", parse_zone_key, fields[at["timezone_str"]]),
+        )
+
+    return parse
+
+
+_PARSERS: dict[SourceKind, Callable[[dict[str, int]], _Parser]] = {
+    SourceKind.STATUS: _status_parser,
+    SourceKind.HOURS: _hours_parser,
+    SourceKind.ZONES: _zones_parser,
 }
 
 
@@ -193,29 +212,32 @@ def read_rows(
     if positions is None:
         positions = read_header(kind, next(lines, None), source)
         line_number += 1
-    parse = _PARSERS[kind]
+    parse = _PARSERS[kind](positions)
     width = positions[""]
     for raw in lines:
         line_number += 1
         try:
-            line = _decode(raw)
+            line = raw.decode("utf-8").rstrip("\r\n")
         except UnicodeDecodeError:
             text = raw.decode("utf-8", "replace").rstrip("\r\n")
             yield Rejected(source, line_number, None, "the line is not UTF-8 text", text)
             continue
         if not line.strip():
             continue
-        try:
-            fields = _split(line)
-        except csv.Error as error:
-            yield Rejected(source, line_number, None, f"not a CSV line: {error}", line)
-            continue
+        if '"' in line:
+            try:
+                fields = next(csv.reader([line]))
+            except csv.Error as error:
+                yield Rejected(source, line_number, None, f"not a CSV line: {error}", line)
+                continue
+        else:
+            fields = line.split(",")
         if len(fields) != width:
             yield Rejected(
                 source, line_number, None, f"expected {width} fields, found {len(fields)}", line
             )
             continue
         try:
-            yield parse(fields, positions)
+            yield parse(fields)
         except _ColumnError as error:
             yield Rejected(source, line_number, error.column, error.reason, line)
