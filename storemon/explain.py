@@ -1,0 +1,123 @@
+"""
+Why a report row is what it is: one store's last week as spans, for pictures and audits.
+
+``explain_store`` uses the same business spans and status timeline as the report
+(``ReportBuilder``), so a timeline drawn from it cannot disagree with the numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import attrs
+
+from storemon.localtime import offset_pieces, zone_for
+from storemon.model import DEFAULT_ZONE_KEY, WEEK_US, ReportRow, StoreSnapshot, from_epoch_us
+from storemon.report import ReportBuilder
+from storemon.uptime import TICKS_PER_US, StatusTimeline, status_changes
+
+
+@attrs.frozen
+class StatusSpan:
+    """
+    A stretch of the window with one interpolated status.
+    """
+
+    start: dt.datetime
+    end: dt.datetime
+    active: bool
+
+
+@attrs.frozen
+class OffsetChange:
+    """
+    A change of the zone's UTC offset (a DST transition) inside the window.
+    """
+
+    at: dt.datetime
+    offset_before: dt.timedelta
+    offset_after: dt.timedelta
+
+
+@attrs.frozen
+class StoreTimeline:
+    """
+    One store's last week: business time, status, polls and DST changes, with its row.
+    """
+
+    store_id: str
+    zone_key: str
+    as_of: dt.datetime
+    window_start: dt.datetime
+    #: Business time inside the last-week window, UTC.
+    business: tuple[tuple[dt.datetime, dt.datetime], ...]
+    #: The interpolated status over the whole window.
+    status: tuple[StatusSpan, ...]
+    #: Polls inside the window (and the one before it that decides its start).
+    polls: tuple[tuple[dt.datetime, bool], ...]
+    offset_changes: tuple[OffsetChange, ...]
+    row: ReportRow
+
+
+def _tick_instant(tick: int) -> dt.datetime:
+    # Half-microsecond midpoints are rounded down for display only; the numbers in ``row``
+    # stay exact.
+    return from_epoch_us(tick // TICKS_PER_US)
+
+
+def _status_spans(timeline: StatusTimeline, lo: int, hi: int) -> tuple[StatusSpan, ...]:
+    spans: list[StatusSpan] = []
+    active = timeline.first_active
+    cursor = lo
+    for flip in timeline.flips:
+        if flip >= hi:
+            break
+        if flip > cursor:
+            spans.append(StatusSpan(_tick_instant(cursor), _tick_instant(flip), active))
+            cursor = flip
+        active = not active
+    if cursor < hi:
+        spans.append(StatusSpan(_tick_instant(cursor), _tick_instant(hi), active))
+    return tuple(spans)
+
+
+def explain_store(
+    snapshot: StoreSnapshot, *, as_of: dt.datetime, default_zone_key: str = DEFAULT_ZONE_KEY
+) -> StoreTimeline | None:
+    """
+    Return the store's timeline over the last week, or ``None`` if it has no poll by ``as_of``.
+    """
+    builder = ReportBuilder(as_of, default_zone_key=default_zone_key)
+    row = builder.summarise(snapshot)
+    timeline = status_changes(snapshot.poll_at_us, snapshot.poll_active, builder.as_of_us)
+    if row is None or timeline is None:
+        return None
+    zone_key = snapshot.zone_key or default_zone_key
+    lo_us, hi_us = builder.as_of_us - WEEK_US, builder.as_of_us
+    business = builder.business_week_ticks(snapshot.zone_key, snapshot.hours)
+    pieces = offset_pieces(zone_for(zone_key), lo_us, hi_us)
+    changes = tuple(
+        OffsetChange(
+            at=from_epoch_us(after[0]),
+            offset_before=dt.timedelta(microseconds=before[2]),
+            offset_after=dt.timedelta(microseconds=after[2]),
+        )
+        for before, after in itertools.pairwise(pieces)
+    )
+    polls = tuple(
+        (from_epoch_us(at), bool(active))
+        for at, active in zip(snapshot.poll_at_us, snapshot.poll_active, strict=True)
+        if at <= hi_us
+    )
+    return StoreTimeline(
+        store_id=snapshot.store_id,
+        zone_key=zone_key,
+        as_of=from_epoch_us(hi_us),
+        window_start=from_epoch_us(lo_us),
+        business=tuple((_tick_instant(s), _tick_instant(e)) for s, e in business),
+        status=_status_spans(timeline, lo_us * TICKS_PER_US, hi_us * TICKS_PER_US),
+        polls=polls,
+        offset_changes=changes,
+        row=row,
+    )
