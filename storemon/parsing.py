@@ -19,9 +19,9 @@ from storemon.model import SECOND_US
 _INSTANT = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?"
     r"(?: ?(UTC|Z)|([+-])(\d{2}):?(\d{2}))?",
-    re.IGNORECASE,
+    re.IGNORECASE | re.ASCII,
 )
-_TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?")
+_TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?", re.ASCII)
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 
 
