@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator, Iterable
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from storemon.model import ReportJob, StoreSnapshot
-from storemon.sources import HoursRecord, PollRecord, ZoneRecord
+from storemon.sources import HoursRecord, PollRecord, Rejected, ZoneRecord
+from storemon.state import SourceState
 
 
 class StoreSource(Protocol):
@@ -72,6 +74,72 @@ class MetadataSink(Protocol):
         ...
 
 
+class MetadataSource(Protocol):
+    """
+    Read access to the two snapshot tables as they are stored.
+    """
+
+    async def hours_rows(self) -> list[HoursRecord]:
+        """
+        Return every business-hours row (identical rows at most once), in no order.
+        """
+        ...
+
+    async def zone_rows(self) -> list[ZoneRecord]:
+        """
+        Return every time-zone row, one per store, in no order.
+        """
+        ...
+
+
+class IngestStore(Protocol):
+    """
+    What ingestion keeps besides the data: one transaction per source, the state of each
+    source for incremental refresh, and the rows that were rejected.
+    """
+
+    def transaction(self) -> AbstractAsyncContextManager[None]:
+        """
+        Group the writes of the current task into one transaction.
+
+        Every write made inside (``add_polls``, ``replace_hours``, ``save_source_state``
+        ...) commits at the end of the block, or none does if the block raises. Other
+        tasks' writes wait until it ends; readers keep seeing the data as it was before.
+        Nested blocks join the outer one.
+        """
+        ...
+
+    async def source_state(self, kind: str, source: str) -> SourceState | None:
+        """
+        Return what the last ingest of ``source`` as ``kind`` saw, or ``None``.
+        """
+        ...
+
+    async def save_source_state(self, state: SourceState) -> None:
+        """
+        Record a source's state, replacing the previous one for its kind and source.
+        """
+        ...
+
+    async def add_rejects(self, rejects: Iterable[Rejected], *, ingested_at: dt.datetime) -> int:
+        """
+        Keep rejected rows; return how many were added.
+        """
+        ...
+
+    async def clear_rejects(self, source: str) -> None:
+        """
+        Forget the rejected rows of ``source`` (before it is read again in full).
+        """
+        ...
+
+    async def rejects(self, source: str | None = None) -> list[Rejected]:
+        """
+        Return the kept rejected rows, of one source or all, ordered by source and line.
+        """
+        ...
+
+
 class ReportStore(Protocol):
     """
     Durable report jobs: created when triggered, finished with a CSV or an error.
@@ -114,3 +182,11 @@ class ReportStore(Protocol):
         Return the Pending and Running jobs, oldest first (to resume after a restart).
         """
         ...
+
+
+class Repository(
+    StoreSource, PollSink, MetadataSink, MetadataSource, IngestStore, ReportStore, Protocol
+):
+    """
+    A whole backend, as ``storemon.storage.open_repository`` yields it.
+    """
