@@ -184,7 +184,7 @@ def _job(row: Sequence[Any]) -> ReportJob:
 
 async def _grouped(
     cursor: aiosqlite.Cursor, size: int
-) -> AsyncIterator[tuple[str, list[Sequence[Any]]]]:
+) -> AsyncGenerator[tuple[str, list[Sequence[Any]]], None]:
     """
     Yield ``(store id, rows)`` from a cursor ordered by store id, fetching ``size`` rows
     at a time.
