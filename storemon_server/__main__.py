@@ -1,19 +1,135 @@
 """
 ``python -m storemon_server`` and ``storemon serve``: run the server.
+
+Options override ``STOREMON_*`` environment variables (``config.ENV``). Exit statuses: 0
+after a clean shutdown (SIGINT or SIGTERM), 1 when the configuration or the database is
+refused, 2 for a usage error.
 """
 
 from __future__ import annotations
 
+import argparse
+import logging
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+
+from storemon.errors import StoremonError
+from storemon_server.config import (
+    DEFAULT_DB_URL,
+    DEFAULT_HOST,
+    DEFAULT_MAX_QUEUE,
+    DEFAULT_PORT,
+    DEFAULT_REFRESH_INTERVAL,
+    DEFAULT_WORKERS,
+    ENV,
+    MAX_FIELD_SIZE,
+    MAX_LINE_SIZE,
+    Settings,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """
+    Return the parser of ``storemon serve``.
+    """
+    parser = argparse.ArgumentParser(
+        prog="storemon serve",
+        description="Serve the store uptime API: ingest the sources at start-up and every "
+        "refresh interval; compute reports in the background.",
+    )
+
+    def option(flag: str, field: str, help_: str, **kwargs: object) -> None:
+        parser.add_argument(flag, dest=field, help=f"{help_} (env {ENV[field]})", **kwargs)  # type: ignore[arg-type]
+
+    option("--db", "db_url", f"database URL (default {DEFAULT_DB_URL})", metavar="URL")
+    option(
+        "--data-dir",
+        "data_dir",
+        "folder with store_status.csv, business_hours.csv, timezones.csv",
+        type=Path,
+        metavar="DIR",
+    )
+    option("--status", "status_source", "status source, a path or URL", metavar="SRC")
+    option("--business-hours", "hours_source", "business hours source", metavar="SRC")
+    option("--timezones", "zones_source", "time zones source", metavar="SRC")
+    option("--host", "host", f"address to bind (default {DEFAULT_HOST})")
+    option("--port", "port", f"port to bind (default {DEFAULT_PORT})", type=int)
+    option(
+        "--refresh-interval",
+        "refresh_interval",
+        f"seconds between refreshes of the sources (default {DEFAULT_REFRESH_INTERVAL:g})",
+        type=float,
+        metavar="SECONDS",
+    )
+    option(
+        "--api-token",
+        "api_token",
+        "require 'Authorization: Bearer TOKEN' on every route but health",
+        metavar="TOKEN",
+    )
+    option(
+        "--workers", "workers", f"reports computed at once (default {DEFAULT_WORKERS})", type=int
+    )
+    option(
+        "--max-queue",
+        "max_queue",
+        f"reports waiting before a trigger answers 503 (default {DEFAULT_MAX_QUEUE})",
+        type=int,
+        metavar="N",
+    )
+    parser.add_argument(
+        "--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR")
+    )
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """
     Parse the server's options and run it until interrupted; return the exit status.
     """
-    print("storemon serve: not built yet", file=sys.stderr)
-    return 1
+    try:
+        from aiohttp import web
+
+        from storemon_server.app import create_app
+        from storemon_server.logs import configure_logging
+        from storemon_server.middleware import AccessLogger
+    except ImportError as error:
+        print(
+            f"storemon serve: error: the server needs the [server] extra "
+            f"(pip install 'storemon[server]'): {error}",
+            file=sys.stderr,
+        )
+        return 1
+    parser = build_parser()
+    try:
+        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    overrides = {key: value for key, value in vars(args).items() if key in ENV}
+    configure_logging(getattr(logging, args.log_level))
+    try:
+        settings = Settings.from_env(os.environ, **overrides)
+        app = create_app(settings)
+        web.run_app(
+            app,
+            host=settings.host,
+            port=settings.port,
+            access_log_class=AccessLogger,
+            access_log=logging.getLogger("storemon_server.access"),
+            print=lambda *_: None,
+            max_line_size=MAX_LINE_SIZE,
+            max_field_size=MAX_FIELD_SIZE,
+            shutdown_timeout=10.0,
+        )
+    except StoremonError as error:
+        print(f"storemon serve: error: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"storemon serve: error: cannot listen: {error}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

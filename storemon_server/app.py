@@ -1,0 +1,188 @@
+"""
+The composition root: ``create_app(settings)`` wires settings, repository, jobs and routes.
+
+On start-up (``cleanup_ctx``) it opens the repository, queues the jobs an earlier run left
+unfinished, starts the report workers and the refresh loop; on shutdown it stops both
+(running jobs stay Running and are resumed at the next start) and closes the repository.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import web
+
+from storemon.model import ReportJob
+from storemon_server import handlers
+from storemon_server.config import CLIENT_MAX_SIZE, Settings
+from storemon_server.ingest import Sources, ingest, resolve_sources
+from storemon_server.jobs import (
+    Clock,
+    Compute,
+    Ingest,
+    IngestLoop,
+    JobRunner,
+    ServerRepository,
+    Sleep,
+    utc_now,
+)
+from storemon_server.keys import INGEST, JOBS, REPOSITORY, SETTINGS
+from storemon_server.logs import kv
+from storemon_server.middleware import auth_middleware, error_middleware, limits_middleware
+from storemon_server.worker import (
+    compute_in_child,
+    compute_in_thread,
+    ingest_in_child,
+    open_repository,
+)
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["INGEST", "JOBS", "REPOSITORY", "SETTINGS", "create_app"]
+
+
+def create_app(
+    settings: Settings,
+    *,
+    repository: ServerRepository | None = None,
+    clock: Clock | None = None,
+    compute: Compute | None = None,
+    ingest_sources: Ingest | None = None,
+    sleep: Sleep | None = None,
+) -> web.Application:
+    """
+    Build the application.
+
+    Args:
+        settings: The validated settings.
+        repository: Use this (open) repository instead of opening ``settings.db_url``;
+            reports are then computed in this process, in a thread.
+        clock: The current instant (``ManualClock`` in tests).
+        compute: Compute one job's CSV instead of the default (tests gate it).
+        ingest_sources: Ingest instead of the default ingestion of the configured sources.
+        sleep: How the refresh loop waits (tests drive it).
+
+    Raises:
+        ConfigError: the data dir or its files are missing.
+    """
+    sources = resolve_sources(settings)
+    app = web.Application(
+        client_max_size=CLIENT_MAX_SIZE,
+        middlewares=[error_middleware, auth_middleware(settings.api_token), limits_middleware],
+    )
+    app[SETTINGS] = settings
+    handlers.add_routes(app)
+    app.cleanup_ctx.append(
+        functools.partial(
+            _lifecycle,
+            settings=settings,
+            sources=sources,
+            repository=repository,
+            clock=clock or utc_now,
+            compute=compute,
+            ingest_sources=ingest_sources,
+            sleep=sleep,
+        )
+    )
+    return app
+
+
+def _default_compute(settings: Settings, repository: Any, in_process: bool) -> Compute:
+    delay = settings.test_report_delay
+    if in_process:
+
+        async def compute(job: ReportJob) -> str:
+            return await compute_in_thread(repository, job, delay=delay)
+
+    else:
+
+        async def compute(job: ReportJob) -> str:
+            return await compute_in_child(settings.db_url, job, delay=delay)
+
+    return compute
+
+
+def _default_ingest(
+    settings: Settings, repository: Any, sources: Sources, in_process: bool
+) -> Ingest | None:
+    if not sources:
+        return None
+    if in_process:
+
+        async def run() -> dict[str, Any]:
+            return await ingest(repository, sources)
+
+    else:
+
+        async def run() -> dict[str, Any]:
+            return await ingest_in_child(settings.db_url, sources)
+
+    return run
+
+
+async def _lifecycle(
+    app: web.Application,
+    *,
+    settings: Settings,
+    sources: Sources,
+    repository: ServerRepository | None,
+    clock: Clock,
+    compute: Compute | None,
+    ingest_sources: Ingest | None,
+    sleep: Sleep | None,
+) -> AsyncIterator[None]:
+    async with contextlib.AsyncExitStack() as stack:
+        in_process = repository is not None or settings.in_memory
+        if repository is None:
+            repository = await stack.enter_async_context(open_repository(settings.db_url))
+        assert repository is not None
+        stack.callback(lambda: logger.info(kv("server.closing_db", db=_safe_url(settings.db_url))))
+        runner = JobRunner(
+            repository,
+            compute or _default_compute(settings, repository, in_process),
+            workers=settings.workers,
+            max_queue=settings.max_queue,
+            clock=clock,
+        )
+        refresh = IngestLoop(
+            ingest_sources or _default_ingest(settings, repository, sources, in_process),
+            every=dt.timedelta(seconds=settings.refresh_interval),
+            clock=clock,
+            **({} if sleep is None else {"sleep": sleep}),
+        )
+        app[REPOSITORY] = repository
+        app[JOBS] = runner
+        app[INGEST] = refresh
+        await runner.start()
+        stack.push_async_callback(runner.stop)
+        refresh.start()
+        stack.push_async_callback(refresh.stop)
+        logger.info(
+            kv(
+                "server.started",
+                db=_safe_url(settings.db_url),
+                workers=settings.workers,
+                max_queue=settings.max_queue,
+                refresh_interval=settings.refresh_interval,
+                auth=settings.api_token is not None,
+                reports_in="thread" if in_process else "process",
+            )
+        )
+        yield
+
+
+def _safe_url(url: str) -> str:
+    """
+    Return ``url`` without any password, for logs.
+    """
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest.split("/", 1)[0]:
+        credentials, _, host = rest.partition("@")
+        user = credentials.split(":", 1)[0]
+        return f"{scheme}{sep}{user}:***@{host}"
+    return url

@@ -1,0 +1,155 @@
+"""
+Server settings: one frozen value built at the edge from the environment and the options.
+
+``Settings.from_env(environ)`` reads ``STOREMON_*`` variables (tests pass a dict);
+``storemon serve`` options override them (``storemon_server.__main__``). Everything is
+validated here, once, and a bad value raises ``ConfigError`` before anything starts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from storemon.errors import ConfigError
+
+#: The database when neither ``--db`` nor ``STOREMON_DB`` says otherwise (as ``storemon ingest``).
+DEFAULT_DB_URL = "sqlite:///storemon.db"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 5000
+#: Seconds between two refreshes of the sources (the assignment's "every hour").
+DEFAULT_REFRESH_INTERVAL = 3600.0
+DEFAULT_WORKERS = 2
+DEFAULT_MAX_QUEUE = 100
+
+#: Largest request body accepted (no route reads a body today; this caps what would be).
+CLIENT_MAX_SIZE = 64 * 1024
+#: Longest request line (method, path and query string) and header line the parser accepts.
+MAX_LINE_SIZE = 8190
+MAX_FIELD_SIZE = 8190
+
+#: Environment variable of each setting; ``storemon serve --help`` names them too.
+ENV = {
+    "db_url": "STOREMON_DB",
+    "data_dir": "STOREMON_DATA_DIR",
+    "status_source": "STOREMON_STATUS",
+    "hours_source": "STOREMON_BUSINESS_HOURS",
+    "zones_source": "STOREMON_TIMEZONES",
+    "host": "STOREMON_HOST",
+    "port": "STOREMON_PORT",
+    "refresh_interval": "STOREMON_REFRESH_INTERVAL",
+    "api_token": "STOREMON_API_TOKEN",
+    "workers": "STOREMON_WORKERS",
+    "max_queue": "STOREMON_MAX_QUEUE",
+    "test_report_delay": "STOREMON_TEST_REPORT_DELAY",
+}
+
+
+def _optional_path(value: str | Path | None) -> Path | None:
+    if value is None or value == "":
+        return None
+    return Path(value)
+
+
+def _optional_text(value: str | None) -> str | None:
+    return value or None
+
+
+@attrs.frozen
+class Settings:
+    """
+    Everything the server needs to start, validated.
+    """
+
+    #: Repository URL: ``memory://`` or ``sqlite:///PATH``.
+    db_url: str = DEFAULT_DB_URL
+    #: Folder holding the three sources under their usual names.
+    data_dir: Path | None = attrs.field(default=None, converter=_optional_path)
+    #: Each source given on its own: a path or an http(s) URL; overrides ``data_dir``.
+    status_source: str | None = attrs.field(default=None, converter=_optional_text)
+    hours_source: str | None = attrs.field(default=None, converter=_optional_text)
+    zones_source: str | None = attrs.field(default=None, converter=_optional_text)
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    #: Seconds between refreshes of the sources.
+    refresh_interval: float = DEFAULT_REFRESH_INTERVAL
+    #: When set, every route but ``/api/health`` needs ``Authorization: Bearer <token>``.
+    api_token: str | None = attrs.field(default=None, converter=_optional_text, repr=False)
+    #: Reports computed at the same time.
+    workers: int = DEFAULT_WORKERS
+    #: Triggered reports waiting for a worker before a trigger answers 503.
+    max_queue: int = DEFAULT_MAX_QUEUE
+    #: TEST ONLY: seconds each report computation sleeps first, so that tests can observe
+    #: a report while it runs and kill the server in the middle of one. Never set it in
+    #: production.
+    test_report_delay: float = 0.0
+
+    def __attrs_post_init__(self) -> None:
+        if not self.db_url or "://" not in self.db_url:
+            raise ConfigError(
+                f"database URL {self.db_url!r} is not a URL (e.g. sqlite:///storemon.db)"
+            )
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"port must be 0 to 65535, got {self.port}")
+        if not (math.isfinite(self.refresh_interval) and self.refresh_interval > 0):
+            raise ConfigError(
+                f"refresh interval must be a positive number of seconds, "
+                f"got {self.refresh_interval}"
+            )
+        if self.workers < 1:
+            raise ConfigError(f"workers must be at least 1, got {self.workers}")
+        if self.max_queue < 0:
+            raise ConfigError(f"max queue must be at least 0, got {self.max_queue}")
+        if not (math.isfinite(self.test_report_delay) and self.test_report_delay >= 0):
+            raise ConfigError(
+                f"test report delay must be a non-negative number, got {self.test_report_delay}"
+            )
+        if self.api_token is not None and (
+            len(self.api_token) < 16 or not self.api_token.isascii() or " " in self.api_token
+        ):
+            raise ConfigError("the API token must be at least 16 ASCII characters without spaces")
+
+    @property
+    def in_memory(self) -> bool:
+        """
+        Whether the repository lives in this process (``memory://``).
+        """
+        return self.db_url.startswith("memory:")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:
+        """
+        Build settings from ``STOREMON_*`` variables; ``overrides`` (not ``None``) win.
+
+        Raises:
+            ConfigError: a value is missing its unit, out of range or not a number.
+        """
+        values: dict[str, Any] = {}
+        for field, variable in ENV.items():
+            text = environ.get(variable)
+            if text is not None and text != "":
+                values[field] = _convert(field, variable, text)
+        values.update({key: value for key, value in overrides.items() if value is not None})
+        unknown = set(values) - set(ENV)
+        if unknown:
+            raise ConfigError(f"unknown settings: {', '.join(sorted(unknown))}")
+        return cls(**values)
+
+
+_INT_FIELDS = {"port", "workers", "max_queue"}
+_FLOAT_FIELDS = {"refresh_interval", "test_report_delay"}
+
+
+def _convert(field: str, variable: str, text: str) -> Any:
+    try:
+        if field in _INT_FIELDS:
+            return int(text)
+        if field in _FLOAT_FIELDS:
+            return float(text)
+    except ValueError:
+        raise ConfigError(f"{variable}={text!r} is not a number") from None
+    return text

@@ -1,0 +1,293 @@
+"""
+Background work: the report job runner and the refresh (ingestion) loop.
+
+Report jobs are durable: a trigger stores the job (Pending, with its ``as_of`` fixed) before
+answering, a worker moves it to Running, then Complete with its CSV or Failed with the
+reason. Jobs that were Pending or Running when the process stopped are queued again at
+start-up, oldest first. Every task is owned (a set, cancelled and awaited on shutdown):
+nothing is fire-and-forget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from storemon.errors import StoremonError
+from storemon.model import ReportJob, ReportStatus
+from storemon.repository import ReportStore, StoreSource
+from storemon_server.errors import NoData, QueueFull
+from storemon_server.logs import kv
+from storemon_server.schedule import next_run
+
+logger = logging.getLogger(__name__)
+
+#: A report id's bytes of randomness: 16 bytes are 128 bits, 22 URL-safe characters.
+REPORT_ID_BYTES = 16
+
+Clock = Callable[[], dt.datetime]
+Sleep = Callable[[float], Awaitable[None]]
+#: Computes a job's report; returns the CSV text.
+Compute = Callable[[ReportJob], Awaitable[str]]
+#: Ingests the configured sources; returns a JSON-able summary.
+Ingest = Callable[[], Awaitable[dict[str, Any]]]
+
+
+class ServerRepository(StoreSource, ReportStore, Protocol):
+    """
+    What the server reads and writes: stores for reports, and the report jobs.
+    """
+
+
+def utc_now() -> dt.datetime:
+    """
+    Return the current instant, aware UTC.
+    """
+    return dt.datetime.now(dt.UTC)
+
+
+def new_report_id() -> str:
+    """
+    Return a fresh random report id: 128 bits as 22 URL-safe base64 characters.
+    """
+    return secrets.token_urlsafe(REPORT_ID_BYTES)
+
+
+def public_error(error: BaseException, *, what: str = "report") -> str:
+    """
+    Return what a client may read about a failure: our own messages, never internals.
+    """
+    if isinstance(error, StoremonError):
+        return str(error)
+    return f"the {what} failed unexpectedly ({type(error).__name__}); see the server log"
+
+
+class JobRunner:
+    """
+    A FIFO queue of report jobs and a fixed number of workers that compute them.
+    """
+
+    def __init__(
+        self,
+        repository: ServerRepository,
+        compute: Compute,
+        *,
+        workers: int,
+        max_queue: int,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.repository = repository
+        self.compute = compute
+        self.workers = workers
+        self.max_queue = max_queue
+        self.clock = clock
+        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._running: set[str] = set()
+
+    @property
+    def queued(self) -> int:
+        """
+        Jobs waiting for a worker.
+        """
+        return self._queue.qsize()
+
+    @property
+    def running(self) -> int:
+        """
+        Jobs being computed now.
+        """
+        return len(self._running)
+
+    async def start(self) -> None:
+        """
+        Queue the unfinished jobs of an earlier run, then start the workers.
+        """
+        for job in await self.repository.unfinished_reports():
+            logger.info(kv("report.resumed", report_id=job.report_id, status=job.status))
+            self._queue.put_nowait(job.report_id)
+        for number in range(self.workers):
+            task = asyncio.create_task(self._work(), name=f"storemon-report-worker-{number}")
+            self._tasks.add(task)
+
+    async def stop(self) -> None:
+        """
+        Cancel the workers and wait for them; running jobs stay Running, to be resumed.
+        """
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    async def join(self) -> None:
+        """
+        Wait until every queued job has been computed (for tests).
+        """
+        await self._queue.join()
+
+    async def trigger(self) -> ReportJob:
+        """
+        Store a new job with ``as_of`` fixed to the latest stored poll, and queue it.
+
+        Raises:
+            QueueFull: ``max_queue`` jobs are already waiting.
+            NoData: there is no poll yet.
+        """
+        if self._queue.qsize() >= self.max_queue:
+            raise QueueFull(f"{self._queue.qsize()} reports are waiting; try again later")
+        as_of = await self.repository.latest_poll_at()
+        if as_of is None:
+            raise NoData()
+        job = await self.repository.create_report(
+            new_report_id(), as_of=as_of, created_at=self.clock()
+        )
+        self._queue.put_nowait(job.report_id)
+        logger.info(
+            kv(
+                "report.queued",
+                report_id=job.report_id,
+                as_of=as_of.isoformat(),
+                queued=self._queue.qsize(),
+            )
+        )
+        return job
+
+    async def _work(self) -> None:
+        while True:
+            report_id = await self._queue.get()
+            try:
+                await self._run(report_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # The repository failed while recording the job's state: the job stays as it
+                # was (Pending or Running) and is resumed at the next start.
+                logger.exception(kv("report.lost", report_id=report_id))
+            finally:
+                self._queue.task_done()
+
+    async def _run(self, report_id: str) -> None:
+        job = await self.repository.get_report(report_id)
+        if job.status not in (ReportStatus.PENDING, ReportStatus.RUNNING):
+            return
+        await self.repository.start_report(report_id)
+        self._running.add(report_id)
+        started = time.perf_counter()
+        logger.info(kv("report.started", report_id=report_id))
+        try:
+            csv = await self.compute(job)
+        except asyncio.CancelledError:
+            logger.info(kv("report.handed_back", report_id=report_id))
+            raise
+        except Exception as error:
+            elapsed = time.perf_counter() - started
+            if isinstance(error, StoremonError):
+                logger.warning(kv("report.failed", report_id=report_id, error=str(error)))
+            else:
+                logger.exception(kv("report.failed", report_id=report_id))
+            await self.repository.fail_report(
+                report_id, error=public_error(error), finished_at=self.clock()
+            )
+            logger.info(kv("report.finished", report_id=report_id, ok=False, seconds=elapsed))
+            return
+        finally:
+            self._running.discard(report_id)
+        await self.repository.finish_report(report_id, csv=csv, finished_at=self.clock())
+        logger.info(
+            kv(
+                "report.finished",
+                report_id=report_id,
+                ok=True,
+                seconds=time.perf_counter() - started,
+                rows=max(csv.count("\n") - 1, 0),
+            )
+        )
+
+
+class IngestLoop:
+    """
+    Ingest the sources at start-up, then at every tick of the refresh interval.
+
+    A failed refresh is logged and recorded in ``last``; the next tick tries again. The
+    server is ``ready`` once the first ingest has finished, successfully or not: reports
+    then read whatever is stored.
+    """
+
+    def __init__(
+        self,
+        ingest: Ingest | None,
+        *,
+        every: dt.timedelta,
+        clock: Clock = utc_now,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.ingest = ingest
+        self.every = every
+        self.clock = clock
+        self.sleep = sleep
+        #: The outcome of the latest ingest, as shown by ``/api/health``.
+        self.last: dict[str, Any] | None = None
+        #: Set once the start-up ingest has finished (at once without sources).
+        self.ready = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        if ingest is None:
+            self.ready.set()
+
+    def start(self) -> None:
+        """
+        Start the loop in an owned task (nothing to do without sources).
+        """
+        if self.ingest is not None and self._task is None:
+            self._task = asyncio.create_task(self.run(), name="storemon-refresh")
+
+    async def stop(self) -> None:
+        """
+        Cancel the loop and wait for it.
+        """
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def run(self) -> None:
+        """
+        Refresh now, then at every tick of ``every`` after the start, forever.
+        """
+        anchor = self.clock()
+        while True:
+            await self.refresh()
+            self.ready.set()
+            now = self.clock()
+            wait = (next_run(now, self.every, anchor=anchor) - now).total_seconds()
+            await self.sleep(wait)
+
+    async def refresh(self) -> None:
+        """
+        Ingest once; record the outcome; never raise (but for cancellation).
+        """
+        assert self.ingest is not None
+        started_at = self.clock()
+        started = time.perf_counter()
+        logger.info(kv("ingest.started"))
+        outcome: dict[str, Any] = {"started_at": started_at.isoformat()}
+        try:
+            summary = await self.ingest()
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            if isinstance(error, StoremonError):
+                logger.warning(kv("ingest.failed", error=str(error)))
+            else:
+                logger.exception(kv("ingest.failed"))
+            outcome.update(ok=False, error=public_error(error, what="ingest"), sources=None)
+        else:
+            outcome.update(ok=True, error=None, sources=summary)
+        seconds = time.perf_counter() - started
+        outcome.update(finished_at=self.clock().isoformat(), seconds=round(seconds, 3))
+        self.last = outcome
+        logger.info(kv("ingest.finished", ok=outcome["ok"], seconds=seconds))

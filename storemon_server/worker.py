@@ -1,0 +1,230 @@
+"""
+Report and ingest work, run outside the server's event loop.
+
+Two ways, chosen by the database URL (``docs/server.md``, "Where reports are computed"):
+
+- A database in a file (``sqlite:///...``): each report, and each refresh, runs in a child
+  process, ``python -m storemon_server.worker report|ingest ...``, that opens its own
+  connection, reads one consistent snapshot and prints the CSV (or the ingest summary as
+  JSON). The child has its own interpreter, so a CPU-bound full-size report never holds
+  the server's GIL, and cancelling it is ``kill()``: nothing is left half-written, because
+  only the server writes a report's state.
+- ``memory://``: the data lives in the server process, so the snapshots are read on the
+  loop (in memory, fast) and the pure computation runs in a thread (``asyncio.to_thread``).
+
+This module imports no aiohttp: the children start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import logging
+import sys
+import time
+import traceback
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from storemon.errors import BackendUnavailable, DataError, StoremonError
+from storemon.model import WEEK_US, ReportJob, StoreSnapshot, from_epoch_us, to_epoch_us
+from storemon.parsing import parse_instant_us
+from storemon.report import compute_report
+from storemon.repository import StoreSource
+from storemon_server.ingest import Sources, ingest
+from storemon_server.logs import kv
+
+logger = logging.getLogger(__name__)
+
+#: The prefix of the one line a failing child writes last on standard error.
+ERROR_PREFIX = "error: "
+
+
+class WorkerFailed(StoremonError):
+    """The report or ingest process failed."""
+
+
+@contextlib.asynccontextmanager
+async def open_repository(url: str) -> AsyncIterator[Any]:
+    """
+    Open the repository at ``url`` for the duration of the block.
+
+    Raises:
+        BackendUnavailable: no backend serves the URL.
+    """
+    try:
+        from storemon.storage import open_repository as open_storage
+    except ImportError:
+        if url.startswith("memory:"):
+            from storemon.testing import InMemoryRepository
+
+            async with InMemoryRepository() as repository:
+                yield repository
+            return
+        raise BackendUnavailable(
+            f"{url}: storemon.storage is not installed, so only memory:// works"
+        ) from None
+    async with open_storage(url) as repository:
+        yield repository
+
+
+def week_start(as_of: dt.datetime) -> dt.datetime:
+    """
+    Return the start of the report's last-week window.
+    """
+    return from_epoch_us(to_epoch_us(as_of) - WEEK_US)
+
+
+def job_as_of(job: ReportJob) -> dt.datetime:
+    """
+    Return the job's fixed "now".
+
+    Raises:
+        DataError: the job has none (there were no polls when it was triggered).
+    """
+    if job.as_of is None:
+        raise DataError("the report has no 'now': there were no polls when it was triggered")
+    return job.as_of
+
+
+def compute_csv(
+    snapshots: Sequence[StoreSnapshot], as_of: dt.datetime, *, delay: float = 0.0
+) -> str:
+    """
+    Compute the report CSV from snapshots: pure but for the test-only ``delay``.
+    """
+    if delay:
+        time.sleep(delay)  # STOREMON_TEST_REPORT_DELAY: test only, see config.Settings
+    return compute_report(snapshots, as_of=as_of).to_csv()
+
+
+async def compute_in_thread(source: StoreSource, job: ReportJob, *, delay: float = 0.0) -> str:
+    """
+    Read the job's snapshots from an in-process repository, compute in a thread.
+    """
+    as_of = job_as_of(job)
+    snapshots = [item async for item in source.snapshots(since=week_start(as_of), as_of=as_of)]
+    return await asyncio.to_thread(compute_csv, snapshots, as_of, delay=delay)
+
+
+async def run_child(args: Sequence[str]) -> str:
+    """
+    Run ``python -m storemon_server.worker ARGS`` and return its standard output.
+
+    Cancelling the call kills the child and waits for it.
+
+    Raises:
+        WorkerFailed: the child exited with a failure; the message is its last error line.
+    """
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "storemon_server.worker",
+        *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await process.communicate()
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await process.wait()
+        raise
+    if process.returncode != 0:
+        stderr = err.decode("utf-8", "replace")
+        logger.warning(kv("worker.failed", args=" ".join(args[:1]), stderr=stderr[-4000:]))
+        raise WorkerFailed(_child_error(stderr, process.returncode))
+    return out.decode("utf-8")
+
+
+def _child_error(stderr: str, returncode: int | None) -> str:
+    for line in reversed(stderr.splitlines()):
+        if line.startswith(ERROR_PREFIX):
+            return line[len(ERROR_PREFIX) :]
+    return f"the worker process ended with status {returncode}"
+
+
+async def compute_in_child(url: str, job: ReportJob, *, delay: float = 0.0) -> str:
+    """
+    Compute the job's report in a child process reading the database at ``url``.
+    """
+    as_of = job_as_of(job)
+    args = ["report", "--db", url, "--as-of", as_of.isoformat()]
+    if delay:
+        args += ["--delay", repr(delay)]
+    return await run_child(args)
+
+
+async def ingest_in_child(url: str, sources: Sources) -> dict[str, Any]:
+    """
+    Ingest ``sources`` into the database at ``url`` in a child process; return the summary.
+    """
+    summary: dict[str, Any] = json.loads(
+        await run_child(["ingest", "--db", url, *sources.as_args()])
+    )
+    return summary
+
+
+# The child's side.
+
+
+async def _report(url: str, as_of: dt.datetime, delay: float) -> str:
+    async with open_repository(url) as repository:
+        snapshots = [
+            item async for item in repository.snapshots(since=week_start(as_of), as_of=as_of)
+        ]
+    return compute_csv(snapshots, as_of, delay=delay)
+
+
+async def _ingest(url: str, sources: Sources) -> dict[str, Any]:
+    async with open_repository(url) as repository:
+        return await ingest(repository, sources)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m storemon_server.worker")
+    commands = parser.add_subparsers(dest="command", required=True)
+    report = commands.add_parser("report")
+    report.add_argument("--db", required=True)
+    report.add_argument("--as-of", required=True)
+    report.add_argument("--delay", type=float, default=0.0)
+    ingest_ = commands.add_parser("ingest")
+    ingest_.add_argument("--db", required=True)
+    ingest_.add_argument("--status")
+    ingest_.add_argument("--business-hours")
+    ingest_.add_argument("--timezones")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """
+    Run one report or one ingest; print the result; exit 0, or 1 with an error line.
+    """
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "report":
+            as_of = from_epoch_us(parse_instant_us(args.as_of))
+            sys.stdout.write(asyncio.run(_report(args.db, as_of, args.delay)))
+        else:
+            sources = Sources(args.status, args.business_hours, args.timezones)
+            sys.stdout.write(json.dumps(asyncio.run(_ingest(args.db, sources))))
+    except StoremonError as error:
+        print(f"{ERROR_PREFIX}{error}", file=sys.stderr)
+        return 1
+    except Exception as error:
+        traceback.print_exc()
+        print(
+            f"{ERROR_PREFIX}unexpected {type(error).__name__} (see the server log)", file=sys.stderr
+        )
+        return 1
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
