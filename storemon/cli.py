@@ -1,5 +1,5 @@
 """
-The ``storemon`` command line: report, sample (and, with later backends, ingest, serve).
+The ``storemon`` command line: ingest, report, sample, serve.
 
 Exit statuses: 0 success; 1 a fatal error (nothing was done); 2 a usage error; 3 done,
 but some input rows were rejected (they are listed on standard error).
@@ -8,13 +8,16 @@ but some input rows were rejected (they are listed on standard error).
 from __future__ import annotations
 
 import argparse
+import asyncio
+import csv
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from storemon.errors import StoremonError
-from storemon.model import from_epoch_us
+from storemon.model import Report, from_epoch_us
 from storemon.parsing import parse_instant_us
 from storemon.sources import Rejected
 
@@ -54,12 +57,39 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    ingest = commands.add_parser(
+        "ingest",
+        help="store CSV sources (files or URLs) in a database",
+        description="Store the CSV sources in the database: polls are upserted, business "
+        "hours and time zones replace what was stored. Unchanged sources are skipped and a "
+        "status file that only grew is read from where the last ingest stopped. Exit 0 when "
+        "every row was stored or already present, 3 when some rows were rejected, 1 when a "
+        "source was refused (nothing of it is stored).",
+    )
+    ingest.add_argument(
+        "--db", metavar="URL", help="database URL (default: $STOREMON_DB or sqlite:///storemon.db)"
+    )
+    ingest.add_argument("--status", metavar="SRC", help="store status CSV: a file or http(s) URL")
+    ingest.add_argument("--business-hours", metavar="SRC", help="business hours CSV: file or URL")
+    ingest.add_argument("--timezones", metavar="SRC", help="time zones CSV: file or URL")
+    ingest.add_argument(
+        "--rejects",
+        type=Path,
+        metavar="FILE",
+        help="write the rejected rows here as CSV (source,line,column,reason,text)",
+    )
+    ingest.add_argument("--json", action="store_true", help="print the summary as JSON")
+    ingest.set_defaults(run=_run_ingest)
+
     report = commands.add_parser(
         "report",
-        help="compute the report from CSV files",
-        description="Compute the uptime report straight from the CSV inputs.",
+        help="compute the report from CSV files or a database",
+        description="Compute the uptime report straight from the CSV inputs (--status ...) "
+        "or from a database filled by 'storemon ingest' (--db URL).",
     )
-    report.add_argument("--status", type=Path, required=True, help="store status CSV file")
+    origin = report.add_mutually_exclusive_group(required=True)
+    origin.add_argument("--status", type=Path, help="store status CSV file")
+    origin.add_argument("--db", metavar="URL", help="database URL, e.g. sqlite:///storemon.db")
     report.add_argument("--business-hours", type=Path, help="business hours CSV file")
     report.add_argument("--timezones", type=Path, help="time zones CSV file")
     report.add_argument(
@@ -113,11 +143,101 @@ def _write_text(text: str, output: Path | None, out: TextIO) -> None:
 def _run_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from storemon.dataset import load_csv
 
+    if args.db is not None:
+        if args.business_hours is not None or args.timezones is not None:
+            print(
+                "storemon report: error: --business-hours and --timezones go with --status; "
+                "with --db they come from the database",
+                file=err,
+            )
+            return EXIT_USAGE
+        report = asyncio.run(_report_from_db(args.db, args.as_of))
+        _write_text(report.to_csv(), args.output, out)
+        return EXIT_OK
     dataset = load_csv(args.status, args.business_hours, args.timezones)
     report = dataset.report(args.as_of)
     _write_text(report.to_csv(), args.output, out)
     _print_rejects(dataset.rejected, err)
     return EXIT_REJECTED if dataset.rejected else EXIT_OK
+
+
+async def _report_from_db(url: str, as_of: object) -> Report:
+    from storemon.service import build_report
+    from storemon.storage import open_repository
+
+    async with open_repository(url) as repository:
+        return await build_report(repository, as_of=as_of)  # type: ignore[arg-type]
+
+
+def _run_ingest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from storemon.storage import default_url
+
+    if args.status is None and args.business_hours is None and args.timezones is None:
+        print(
+            "storemon ingest: error: nothing to ingest; "
+            "give --status, --business-hours and/or --timezones",
+            file=err,
+        )
+        return EXIT_USAGE
+    url = args.db if args.db is not None else default_url()
+    summaries = asyncio.run(
+        _ingest(url, status=args.status, hours=args.business_hours, zones=args.timezones)
+    )
+    rejects = [item for summary in summaries for item in summary.rejects]
+    if args.rejects is not None:
+        _write_rejects(rejects, args.rejects)
+    failed = [summary for summary in summaries if summary.error is not None]
+    if args.json:
+        document = {"database": url, "sources": [summary.to_json() for summary in summaries]}
+        out.write(json.dumps(document, indent=2) + "\n")
+    else:
+        for summary in summaries:
+            out.write(_describe(summary) + "\n")
+    out.flush()
+    for summary in failed:
+        print(f"storemon: error: {summary.error}", file=err)
+    if failed:
+        print(
+            f"{len(failed)} source(s) refused; the database holds none of their rows",
+            file=err,
+        )
+    _print_rejects(rejects, err)
+    if failed:
+        return EXIT_FAILED
+    return EXIT_REJECTED if rejects else EXIT_OK
+
+
+async def _ingest(url: str, *, status: str | None, hours: str | None, zones: str | None) -> Any:
+    from storemon.ingest import ingest
+    from storemon.storage import open_repository
+
+    async with open_repository(url) as repository:
+        return await ingest(repository, status=status, business_hours=hours, timezones=zones)
+
+
+def _describe(summary: Any) -> str:
+    head = f"{summary.kind} {summary.source}:"
+    if summary.mode == "failed":
+        return f"{head} refused ({summary.seconds:.2f} s)"
+    if summary.mode == "unchanged":
+        return f"{head} unchanged, skipped ({summary.seconds:.2f} s)"
+    how = "read in full" if summary.mode == "full" else "read the appended lines"
+    return (
+        f"{head} {how}: {summary.read} rows read, {summary.stored} stored, "
+        f"{summary.present} already present, {summary.rejected} rejected "
+        f"({summary.seconds:.2f} s)"
+    )
+
+
+def _write_rejects(rejects: Sequence[Rejected], path: Path) -> None:
+    try:
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["source", "line", "column", "reason", "text"])
+            for item in rejects:
+                writer.writerow([item.source, item.line, item.column or "", item.reason, item.text])
+    except OSError as error:
+        raise StoremonError(f"{path}: cannot write the rejected rows: {error}") from None
 
 
 def _run_sample(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
