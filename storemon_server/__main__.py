@@ -108,10 +108,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:
         return int(exit_.code or 0)
     overrides = {key: value for key, value in vars(args).items() if key in ENV}
-    configure_logging(getattr(logging, args.log_level))
     try:
         settings = Settings.from_env(os.environ, **overrides)
         app = create_app(settings)
+        configure_logging(getattr(logging, args.log_level))
         web.run_app(
             app,
             host=settings.host,

@@ -23,6 +23,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import os
 import sys
 import time
 import traceback
@@ -123,6 +124,8 @@ async def run_child(args: Sequence[str]) -> str:
         sys.executable,
         "-m",
         "storemon_server.worker",
+        "--parent-pid",
+        str(os.getpid()),
         *args,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
@@ -188,6 +191,7 @@ async def _ingest(url: str, sources: Sources) -> dict[str, Any]:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m storemon_server.worker")
+    parser.add_argument("--parent-pid", type=int)
     commands = parser.add_subparsers(dest="command", required=True)
     report = commands.add_parser("report")
     report.add_argument("--db", required=True)
@@ -201,11 +205,32 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _die_with_parent(parent_pid: int | None) -> None:
+    """
+    Ask Linux to kill this child when the server dies, even by ``kill -9``.
+
+    Best effort: elsewhere an orphaned child finishes its work, cannot write its output
+    (the pipe is closed) and exits; it never writes a report's state either way.
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            import ctypes
+            import signal
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            pr_set_pdeathsig = 1
+            libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    if parent_pid is not None and os.getppid() != parent_pid:
+        # The server died before the request above took effect.
+        raise SystemExit(1)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """
     Run one report or one ingest; print the result; exit 0, or 1 with an error line.
     """
     args = _parser().parse_args(argv)
+    _die_with_parent(args.parent_pid)
     try:
         if args.command == "report":
             as_of = from_epoch_us(parse_instant_us(args.as_of))

@@ -1,0 +1,120 @@
+"""
+End to end: ``storemon serve`` as a real process on SQLite, against the library's report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from storemon import load_csv
+from storemon.model import to_epoch_us
+from tests.server.process import Server
+from tests.server.support import status_lines, write_data_dir
+
+pytestmark = pytest.mark.slow
+
+
+def write_data(folder: Path) -> None:
+    """
+    Write a small data set: the sample generator's when it exists, else our own.
+    """
+    try:
+        from storemon.sample import write_sample
+    except ImportError:
+        write_data_dir(folder, stores=20)
+    else:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_sample(folder, stores=40, seed=3)
+
+
+def library_csv(folder: Path, as_of: dt.datetime) -> str:
+    dataset = load_csv(
+        folder / "store_status.csv", folder / "business_hours.csv", folder / "timezones.csv"
+    )
+    return dataset.report(as_of).to_csv()
+
+
+@pytest.fixture
+def servers(tmp_path: Path) -> Iterator[list[Server]]:
+    """
+    Collects the servers a test starts, and stops every one of them afterwards.
+    """
+    started: list[Server] = []
+    yield started
+    for server in started:
+        server.stop()
+
+
+def test_report_matches_library_and_refresh_moves_as_of(
+    tmp_path: Path, servers: list[Server]
+) -> None:
+    """The served CSV equals the library's; appended polls arrive by refresh and move as_of."""
+    data = tmp_path / "data"
+    write_data(data)
+    server = Server(
+        tmp_path,
+        "--db",
+        f"sqlite:///{tmp_path / 'store.db'}",
+        "--data-dir",
+        str(data),
+        "--refresh-interval",
+        "1",
+    )
+    servers.append(server)
+    health = server.wait_ready()
+    assert health["last_ingest"]["ok"] is True
+
+    csv, as_json = server.wait_report(server.trigger())
+    as_of = dt.datetime.fromisoformat(as_json["as_of"])
+    assert csv == library_csv(data, as_of)
+    assert len(as_json["rows"]) == csv.count("\n") - 1
+
+    latest = load_csv(data / "store_status.csv").latest_poll_at()
+    assert as_of == latest
+    later = as_of + dt.timedelta(minutes=30)
+    store_ids = [row["store_id"] for row in as_json["rows"][:3]]
+    later_us = to_epoch_us(later)
+    appended = [(store_id, later_us, False) for store_id in store_ids]
+    with (data / "store_status.csv").open("a", encoding="utf-8") as handle:
+        handle.write(status_lines(appended))
+
+    deadline = time.monotonic() + 30
+    while True:
+        csv, as_json = server.wait_report(server.trigger())
+        if dt.datetime.fromisoformat(as_json["as_of"]) == later:
+            break
+        assert time.monotonic() < deadline, server.log()
+        time.sleep(0.3)
+    assert csv == library_csv(data, later)
+    assert server.stop() == 0
+    assert "event=server.closing_db" in server.log()
+
+
+def test_report_survives_kill_9_and_restart(tmp_path: Path, servers: list[Server]) -> None:
+    """A server killed with -9 mid-report completes that report after a restart."""
+    data = tmp_path / "data"
+    write_data(data)
+    args = ("--db", f"sqlite:///{tmp_path / 'store.db'}", "--data-dir", str(data))
+    slow = Server(tmp_path, *args, env={"STOREMON_TEST_REPORT_DELAY": "30"})
+    servers.append(slow)
+    slow.wait_ready()
+    report_id = slow.trigger()
+    deadline = time.monotonic() + 10
+    while slow.json("GET", "/api/health")[1]["reports"]["running"] != 1:
+        assert time.monotonic() < deadline, slow.log()
+        time.sleep(0.05)
+    status, body = slow.json("GET", f"/api/get_report?report_id={report_id}")
+    assert (status, body["status"], body["state"]) == (200, "Running", "Running")
+    slow.kill()
+
+    server = Server(tmp_path, *args)
+    servers.append(server)
+    server.wait_ready()
+    csv, as_json = server.wait_report(report_id)
+    assert csv == library_csv(data, dt.datetime.fromisoformat(as_json["as_of"]))
+    assert f"event=report.resumed report_id={report_id}" in server.log()
