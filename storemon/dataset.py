@@ -9,10 +9,11 @@ made.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import os
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import IO, Any
 
 import attrs
@@ -28,25 +29,38 @@ from storemon.model import (
     to_epoch_us,
 )
 from storemon.report import ReportBuilder
-from storemon.sources import Rejected, SourceKind, read_rows
+from storemon.sources import Rejected, SourceKind, read_batches
 
 PathLike = str | os.PathLike[str]
 
 
-def sorted_unique_polls(times: list[int], actives: list[bool]) -> tuple[list[int], list[bool]]:
+def pack_poll(at_us: int, active: bool) -> int:
     """
-    Sort one store's polls by time, keeping the later row of any two at the same instant.
+    Pack a poll into one int, ``at_us * 2 + active``: one list append per row, and a plain
+    integer sort orders a store's polls by time.
     """
-    order = sorted(range(len(times)), key=times.__getitem__)  # stable: file order kept
+    return at_us * 2 + active
+
+
+def unpack_polls(packed: list[int]) -> tuple[list[int], list[bool]]:
+    """
+    Return one store's packed polls (in file order) as sorted instants and their statuses,
+    one per instant: of two rows at the same instant the later one in the file wins.
+    """
+    ordered = sorted(packed)
+    times = [value >> 1 for value in ordered]
+    if len(set(times)) == len(times):
+        return times, [bool(value & 1) for value in ordered]
+    # Rare: repeated instants. Sort by time only (stable, so file order decides).
     out_times: list[int] = []
     out_actives: list[bool] = []
-    for index in order:
-        at = times[index]
+    for value in sorted(packed, key=lambda value: value >> 1):
+        at, active = value >> 1, bool(value & 1)
         if out_times and out_times[-1] == at:
-            out_actives[-1] = actives[index]
+            out_actives[-1] = active
         else:
             out_times.append(at)
-            out_actives.append(actives[index])
+            out_actives.append(active)
     return out_times, out_actives
 
 
@@ -56,8 +70,8 @@ class Dataset:
     Polls, business hours and time zones in memory, with the rows that were rejected.
     """
 
-    #: Per store: poll instants (microseconds since the epoch) and statuses, in file order.
-    polls: dict[str, tuple[list[int], list[bool]]] = attrs.field(factory=dict)
+    #: Per store: polls packed by ``pack_poll``, in file order.
+    polls: dict[str, list[int]] = attrs.field(factory=dict)
     hours: dict[str, list[HoursRow]] = attrs.field(factory=dict)
     zones: dict[str, str] = attrs.field(factory=dict)
     rejected: list[Rejected] = attrs.field(factory=list)
@@ -66,8 +80,8 @@ class Dataset:
         """
         The latest poll instant over all stores, or ``None`` without polls.
         """
-        latest = max((max(times) for times, _ in self.polls.values() if times), default=None)
-        return None if latest is None else from_epoch_us(latest)
+        latest = max((max(packed) for packed in self.polls.values() if packed), default=None)
+        return None if latest is None else from_epoch_us(latest >> 1)
 
     def snapshots(self, *, as_of: dt.datetime) -> Iterator[StoreSnapshot]:
         """
@@ -75,12 +89,10 @@ class Dataset:
         """
         as_of_us = to_epoch_us(as_of)
         since_us = as_of_us - WEEK_US
-        for store_id, (times, actives) in self.polls.items():
-            times, actives = sorted_unique_polls(times, actives)
+        for store_id, packed in self.polls.items():
+            times, actives = unpack_polls(packed)
             # Polls before the week change nothing but the status at its start.
-            first = 0
-            while first + 1 < len(times) and times[first + 1] < since_us:
-                first += 1
+            first = max(bisect.bisect_left(times, since_us) - 1, 0)
             yield StoreSnapshot(
                 store_id=store_id,
                 zone_key=self.zones.get(store_id),
@@ -108,7 +120,7 @@ class Dataset:
         return builder.report()
 
 
-def _open_lines(source: PathLike | IO[bytes]) -> tuple[str, Iterable[bytes], IO[bytes] | None]:
+def _open(source: PathLike | IO[bytes]) -> tuple[str, IO[bytes], IO[bytes] | None]:
     if isinstance(source, str | os.PathLike):
         name = os.fspath(source)
         try:
@@ -120,13 +132,14 @@ def _open_lines(source: PathLike | IO[bytes]) -> tuple[str, Iterable[bytes], IO[
 
 
 def _read(kind: SourceKind, source: PathLike | IO[bytes], dataset: Dataset) -> Iterator[Any]:
-    name, lines, handle = _open_lines(source)
+    """
+    Yield the good records of a source; keep its rejected rows in ``dataset.rejected``.
+    """
+    name, stream, handle = _open(source)
     try:
-        for item in read_rows(kind, lines, name):
-            if isinstance(item, Rejected):
-                dataset.rejected.append(item)
-            else:
-                yield item
+        for batch in read_batches(kind, stream, name):
+            dataset.rejected.extend(batch.rejected)
+            yield from batch.records
     except OSError as error:
         raise SourceError(f"{name}: cannot read: {error.strerror or error}") from None
     finally:
@@ -151,11 +164,9 @@ def load_csv(
         SourceError: a file cannot be opened, or its header lacks a column.
     """
     dataset = Dataset()
-    polls: dict[str, tuple[list[int], list[bool]]] = defaultdict(lambda: ([], []))
+    polls: dict[str, list[int]] = defaultdict(list)
     for store_id, at_us, active in _read(SourceKind.STATUS, status, dataset):
-        times, actives = polls[store_id]
-        times.append(at_us)
-        actives.append(active)
+        polls[store_id].append(at_us * 2 + active)  # pack_poll, inlined: millions of rows
     dataset.polls = dict(polls)
     if business_hours is not None:
         hours: dict[str, list[HoursRow]] = defaultdict(list)

@@ -15,9 +15,11 @@ lines (skipped).
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import enum
+import re
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, TypeAlias
+from typing import IO, Any, TypeAlias
 
 import attrs
 
@@ -241,3 +243,134 @@ def read_rows(
             yield parse(fields)
         except _ColumnError as error:
             yield Rejected(source, line_number, error.column, error.reason, line)
+
+
+@attrs.define
+class Batch:
+    """
+    The parsed rows of one chunk of a source, and where the chunk ended.
+    """
+
+    records: list[Any]
+    rejected: list[Rejected]
+    #: Bytes of the stream consumed up to the end of this batch, header included.
+    end_offset: int
+
+
+_NAIVE_EPOCH = dt.datetime(1970, 1, 1)  # noqa: DTZ001 - subtracted from naive UTC values
+_ONE_US = dt.timedelta(microseconds=1)
+_FAST_STATUS_COLUMNS = {
+    # A store id without surrounding spaces, quotes or commas.
+    "store_id": r'([^\s,"]|[^\s,"][^,"\r\n]*[^\s,"])',
+    "status": r"(active|inactive)",
+    "timestamp_utc": r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{1,6})?) UTC",
+}
+
+
+def _fast_status_pattern(positions: dict[str, int]) -> re.Pattern[str] | None:
+    """
+    A pattern matching whole status lines in their most common spelling, or ``None``.
+
+    Only headers with exactly the three columns get one; anything else uses ``read_rows``.
+    """
+    if positions[""] != len(SourceKind.STATUS.columns):
+        return None
+    order = sorted(SourceKind.STATUS.columns, key=positions.__getitem__)
+    body = ",".join(_FAST_STATUS_COLUMNS[name] for name in order)
+    return re.compile(f"^{body}\\r?$", re.MULTILINE | re.ASCII)
+
+
+def _fast_status_records(
+    pattern: re.Pattern[str], positions: dict[str, int], text: str
+) -> list[PollRecord] | None:
+    """
+    Parse a chunk of status lines in one regular-expression pass, or ``None`` if any line
+    is not in the common spelling (the caller then reads the chunk line by line).
+    """
+    matches = pattern.findall(text)
+    lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    if len(matches) != lines:
+        return None
+    groups = sorted(SourceKind.STATUS.columns, key=positions.__getitem__)
+    id_at = groups.index("store_id")
+    status_at = groups.index("status")
+    instant_at = groups.index("timestamp_utc")
+    parse = dt.datetime.fromisoformat
+    try:
+        return [
+            (
+                match[id_at],
+                (parse(match[instant_at]) - _NAIVE_EPOCH) // _ONE_US,
+                match[status_at] == "active",
+            )
+            for match in matches
+        ]
+    except ValueError:  # an impossible date or time: let the line reader say which
+        return None
+
+
+def read_batches(
+    kind: SourceKind,
+    stream: IO[bytes],
+    source: str,
+    *,
+    positions: dict[str, int] | None = None,
+    first_line: int = 1,
+    chunk_size: int = 1 << 20,
+) -> Iterator[Batch]:
+    """
+    Read a source in chunks of whole lines; yield each chunk's records and rejects.
+
+    Equivalent to ``read_rows`` on the same lines, but much faster on large status files:
+    a chunk whose lines all have the common spelling is parsed in one pass. Without
+    ``positions`` the first line is read as the header.
+
+    Raises:
+        SourceError: the header is missing or lacks a column.
+    """
+    offset = 0
+    line_number = first_line
+    if positions is None:
+        header = stream.readline()
+        positions = read_header(kind, header or None, source)
+        offset += len(header)
+        line_number += 1
+    fast = _fast_status_pattern(positions) if kind is SourceKind.STATUS else None
+    leftover = b""
+    while True:
+        data = stream.read(chunk_size)
+        buffer = leftover + data
+        if not buffer:
+            return
+        cut = buffer.rfind(b"\n") + 1 if data else len(buffer)
+        if cut == 0:
+            leftover = buffer
+            continue
+        chunk, leftover = buffer[:cut], buffer[cut:]
+        offset += len(chunk)
+        records: list[Any] | None = None
+        if fast is not None:
+            try:
+                records = _fast_status_records(fast, positions, chunk.decode("utf-8"))
+            except UnicodeDecodeError:
+                records = None
+        if records is not None:
+            batch = Batch(records, [], offset)
+        else:
+            batch = Batch([], [], offset)
+            lines = chunk.split(b"\n")
+            if not lines[-1]:
+                lines.pop()
+            for item in read_rows(
+                kind,
+                lines,
+                source,
+                positions=positions,
+                first_line=line_number,
+            ):
+                if isinstance(item, Rejected):
+                    batch.rejected.append(item)
+                else:
+                    batch.records.append(item)
+        line_number += chunk.count(b"\n")
+        yield batch

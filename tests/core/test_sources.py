@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from storemon import HoursRow, Rejected, SourceError, load_csv
 from storemon.cli import main
+from storemon.dataset import unpack_polls
 from tests.core.support import csv_bytes
 from tests.strategies import TIMESTAMP_STYLES, instants, timestamp_text
 
@@ -33,11 +34,11 @@ def status_file(rows: list[tuple[str, ...]], **quirks: bool) -> io.BytesIO:
 
 
 def polls_of(
-    dataset_polls: dict[str, tuple[list[int], list[bool]]],
+    dataset_polls: dict[str, list[int]],
 ) -> dict[str, list[tuple[int, bool]]]:
     return {
-        store: list(zip(times, actives, strict=True))
-        for store, (times, actives) in dataset_polls.items()
+        store: list(zip(*unpack_polls(packed), strict=True))
+        for store, packed in dataset_polls.items()
     }
 
 
