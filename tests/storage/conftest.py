@@ -1,0 +1,67 @@
+"""
+Storage fixtures: every backend the contract suite runs against, and small data builders.
+
+Adding a backend to the contract suite is one entry in ``BACKENDS``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from storemon.model import HoursRow
+from storemon.repository import Repository
+from storemon.storage import open_repository
+
+#: Backend name -> function of a fresh temporary folder returning a database URL.
+BACKENDS: dict[str, Callable[[Path], str]] = {
+    "memory": lambda _tmp: "memory://",
+    "sqlite": lambda tmp: f"sqlite:///{tmp}/storemon.db",
+}
+if os.environ.get("STOREMON_TEST_POSTGRES_URL"):  # pragma: no cover - needs a server
+    BACKENDS["postgres"] = lambda _tmp: os.environ["STOREMON_TEST_POSTGRES_URL"]
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """
+    The URL of a fresh database of each backend in turn.
+    """
+    return BACKENDS[request.param](tmp_path)
+
+
+@pytest.fixture
+async def repo(backend_url: str) -> AsyncIterator[Repository]:
+    """
+    An open, empty repository of each backend in turn.
+    """
+    async with open_repository(backend_url) as repository:
+        yield repository
+
+
+def at_us(text: str) -> int:
+    """
+    Microseconds since the epoch of an ISO 8601 UTC instant such as ``2024-01-01T12:00``.
+    """
+    instant = dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
+    return (instant - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1)
+
+
+def utc(text: str) -> dt.datetime:
+    """
+    The aware UTC datetime of an ISO 8601 text without offset.
+    """
+    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
+
+
+def hours(day: int, start: str, end: str) -> HoursRow:
+    """
+    A business-hours row from ``HH:MM[:SS]`` texts; ``24:00`` ends at midnight.
+    """
+    if end.startswith("24"):
+        return HoursRow(day, dt.time.fromisoformat(start), dt.time(0), end_is_midnight=True)
+    return HoursRow(day, dt.time.fromisoformat(start), dt.time.fromisoformat(end))

@@ -1,0 +1,242 @@
+"""
+The contract every storage backend keeps (memory and SQLite; PostgreSQL joins via BACKENDS).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from storemon.errors import ReportNotFound
+from storemon.model import ReportStatus, StoreSnapshot
+from storemon.repository import Repository
+from storemon.sources import Rejected
+from storemon.state import SourceState
+
+from .conftest import at_us, hours, utc
+
+BIG_ID = "9222367421889482050"  # beyond 2**53: must stay a string
+UUID_ID = "982bc638-5a9c-4a2b-9f3e-2f0f2c1b7e11"
+
+
+async def _snapshots(repo: Repository, since: str, as_of: str) -> dict[str, StoreSnapshot]:
+    return {
+        snapshot.store_id: snapshot
+        async for snapshot in repo.snapshots(since=utc(since), as_of=utc(as_of))
+    }
+
+
+async def test_empty_repository_has_no_latest_poll(repo: Repository) -> None:
+    """An empty repository has no latest poll and no snapshots."""
+    assert await repo.latest_poll_at() is None
+    assert await _snapshots(repo, "2024-01-01T00:00", "2024-01-08T00:00") == {}
+
+
+async def test_add_polls_counts_new_and_changed_rows(repo: Repository) -> None:
+    """add_polls counts rows new or changed; the same rows again count nothing."""
+    rows = [("s1", at_us("2024-01-01T10:00"), True), ("s1", at_us("2024-01-01T11:00"), False)]
+    assert await repo.add_polls(rows) == 2
+    assert await repo.add_polls(rows) == 0
+    assert await repo.add_polls([("s1", at_us("2024-01-01T11:00"), True)]) == 1
+    assert await repo.latest_poll_at() == utc("2024-01-01T11:00")
+
+
+async def test_later_row_for_an_instant_wins(repo: Repository) -> None:
+    """A later row for the same instant replaces the status, even within one call."""
+    instant = at_us("2024-01-01T10:00")
+    await repo.add_polls([("s1", instant, True), ("s1", instant, False)])
+    snapshot = (await _snapshots(repo, "2024-01-01T00:00", "2024-01-02T00:00"))["s1"]
+    assert list(snapshot.poll_at_us) == [instant]
+    assert list(snapshot.poll_active) == [False]
+
+
+async def test_snapshot_holds_window_polls_and_the_latest_before(repo: Repository) -> None:
+    """A snapshot holds the polls in [since, as_of] plus the latest one before since."""
+    times = ["2024-01-01T00:00", "2024-01-02T00:00", "2024-01-03T00:00", "2024-01-04T00:00"]
+    await repo.add_polls([("s1", at_us(t), i % 2 == 0) for i, t in enumerate(reversed(times))])
+    snapshots = await _snapshots(repo, "2024-01-02T12:00", "2024-01-03T00:00")
+    snapshot = snapshots["s1"]
+    assert list(snapshot.poll_at_us) == [at_us(times[1]), at_us(times[2])]
+    assert list(snapshot.poll_active) == [True, False]
+
+
+async def test_stores_without_polls_up_to_as_of_are_left_out(repo: Repository) -> None:
+    """A store whose polls all come after as_of has no snapshot."""
+    await repo.add_polls([("early", at_us("2024-01-01T00:00"), True)])
+    await repo.add_polls([("late", at_us("2024-01-05T00:00"), True)])
+    snapshots = await _snapshots(repo, "2023-12-25T00:00", "2024-01-02T00:00")
+    assert set(snapshots) == {"early"}
+
+
+async def test_snapshot_carries_zone_and_hours(repo: Repository) -> None:
+    """Each snapshot carries its own store's zone key and hours rows, or none."""
+    await repo.add_polls([(s, at_us("2024-01-01T00:00"), True) for s in ("a", "b", "c")])
+    await repo.replace_hours([("b", hours(0, "09:00", "17:00")), ("c", hours(1, "22:00", "02:00"))])
+    await repo.replace_zones([("a", "Asia/Kolkata"), ("c", "America/New_York")])
+    snapshots = await _snapshots(repo, "2023-12-25T00:00", "2024-01-02T00:00")
+    assert [(s.zone_key, s.hours) for _, s in sorted(snapshots.items())] == [
+        ("Asia/Kolkata", ()),
+        (None, (hours(0, "09:00", "17:00"),)),
+        ("America/New_York", (hours(1, "22:00", "02:00"),)),
+    ]
+
+
+async def test_store_ids_stay_exact_strings(repo: Repository) -> None:
+    """Store ids beyond 2**53 and UUIDs come back exactly as written."""
+    await repo.add_polls([(BIG_ID, at_us("2024-01-01T00:00"), True)])
+    await repo.add_polls([(UUID_ID, at_us("2024-01-01T00:00"), True)])
+    await repo.replace_zones([(BIG_ID, "America/Denver")])
+    snapshots = await _snapshots(repo, "2023-12-25T00:00", "2024-01-02T00:00")
+    assert set(snapshots) == {BIG_ID, UUID_ID}
+    assert snapshots[BIG_ID].zone_key == "America/Denver"
+
+
+async def test_hours_round_trip_exactly(repo: Repository) -> None:
+    """Hours rows come back equal, including fractions of seconds and a 24:00 end."""
+    rows = [
+        ("s", hours(0, "00:00", "24:00")),
+        ("s", hours(1, "09:30:15.250000", "23:59:59")),
+        ("s", hours(2, "22:00", "00:00")),
+        ("t", hours(6, "05:00", "05:00")),
+    ]
+    await repo.replace_hours(rows)
+    assert sorted(await repo.hours_rows()) == sorted(rows)
+
+
+async def test_replace_hours_replaces_every_row(repo: Repository) -> None:
+    """Replacing hours drops the rows of stores missing from the new snapshot."""
+    await repo.replace_hours([("a", hours(0, "09:00", "17:00")), ("b", hours(0, "10:00", "11:00"))])
+    await repo.replace_hours([("b", hours(1, "10:00", "12:00"))])
+    assert await repo.hours_rows() == [("b", hours(1, "10:00", "12:00"))]
+
+
+async def test_replace_zones_later_row_wins(repo: Repository) -> None:
+    """Replacing zones keeps one zone per store, the later row's."""
+    await repo.replace_zones([("a", "UTC")])
+    await repo.replace_zones([("b", "UTC"), ("b", "Asia/Kolkata")])
+    assert await repo.zone_rows() == [("b", "Asia/Kolkata")]
+
+
+async def test_failed_transaction_leaves_nothing(repo: Repository) -> None:
+    """An exception inside a transaction undoes every write made in it."""
+    await repo.add_polls([("a", at_us("2024-01-01T00:00"), True)])
+    await repo.replace_zones([("a", "UTC")])
+
+    async def write_then_fail() -> None:
+        async with repo.transaction():
+            await repo.add_polls([("a", at_us("2024-01-01T00:00"), False), ("b", 5, True)])
+            await repo.replace_zones([])
+            await repo.replace_hours([("a", hours(0, "09:00", "10:00"))])
+            await repo.save_source_state(_state("x"))
+            await repo.add_rejects([_reject("x", 2)], ingested_at=utc("2024-01-01T00:00"))
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await write_then_fail()
+    snapshots = await _snapshots(repo, "2023-12-25T00:00", "2024-01-02T00:00")
+    assert set(snapshots) == {"a"}
+    assert list(snapshots["a"].poll_active) == [True]
+    assert await repo.zone_rows() == [("a", "UTC")]
+    assert await repo.hours_rows() == []
+    assert await repo.source_state("status", "x") is None
+    assert await repo.rejects() == []
+
+
+async def test_committed_transaction_keeps_everything(repo: Repository) -> None:
+    """Writes inside a transaction that ends normally are all kept."""
+    async with repo.transaction():
+        assert await repo.add_polls([("a", 1, True)]) == 1
+        await repo.save_source_state(_state("x"))
+    assert await repo.source_state("status", "x") == _state("x")
+    assert await repo.latest_poll_at() is not None
+
+
+def _state(source: str, **changes: object) -> SourceState:
+    values: dict[str, object] = {
+        "kind": "status",
+        "source": source,
+        "size": 100,
+        "content_hash": "c" * 64,
+        "offset": 90,
+        "prefix_hash": "p" * 64,
+        "lines": 3,
+        "ingested_at": utc("2024-01-01T00:00:00.123456"),
+        "mtime_ns": 1_700_000_000_123_456_789,
+        "etag": None,
+        "last_modified": None,
+    }
+    values.update(changes)
+    return SourceState(**values)  # type: ignore[arg-type]
+
+
+def _reject(source: str, line: int) -> Rejected:
+    return Rejected(source, line, "status", "status must be 'active' or 'inactive'", "a,b,c")
+
+
+async def test_source_state_round_trips_and_is_replaced(repo: Repository) -> None:
+    """A saved source state comes back equal and a later save for the source replaces it."""
+    assert await repo.source_state("status", "/data/a.csv") is None
+    await repo.save_source_state(_state("/data/a.csv"))
+    url_state = _state("http://x/a.csv", mtime_ns=None, etag='"abc"', last_modified="Mon")
+    await repo.save_source_state(url_state)
+    assert await repo.source_state("status", "/data/a.csv") == _state("/data/a.csv")
+    assert await repo.source_state("status", "http://x/a.csv") == url_state
+    assert await repo.source_state("timezones", "/data/a.csv") is None
+    await repo.save_source_state(_state("/data/a.csv", size=200))
+    assert (await repo.source_state("status", "/data/a.csv")).size == 200  # type: ignore[union-attr]
+
+
+async def test_rejects_are_kept_listed_and_cleared_per_source(repo: Repository) -> None:
+    """Rejected rows are kept in source and line order and cleared one source at a time."""
+    at = utc("2024-01-01T00:00")
+    whole_row = Rejected("b.csv", 4, None, "expected 3 fields, found 2", "x,y")
+    assert await repo.add_rejects([_reject("b.csv", 9), whole_row], ingested_at=at) == 2
+    assert await repo.add_rejects([_reject("a.csv", 2)], ingested_at=at) == 1
+    assert await repo.rejects() == [_reject("a.csv", 2), whole_row, _reject("b.csv", 9)]
+    assert await repo.rejects("b.csv") == [whole_row, _reject("b.csv", 9)]
+    await repo.clear_rejects("b.csv")
+    assert await repo.rejects() == [_reject("a.csv", 2)]
+
+
+async def test_report_jobs_move_through_their_states(repo: Repository) -> None:
+    """A report job goes Pending -> Running -> Complete and keeps its CSV and times."""
+    created = utc("2024-01-01T00:00:00.5")
+    job = await repo.create_report("r1", as_of=utc("2023-12-31T23:00"), created_at=created)
+    assert (job.status, job.as_of, job.created_at) == (
+        ReportStatus.PENDING,
+        utc("2023-12-31T23:00"),
+        created,
+    )
+    await repo.start_report("r1")
+    assert (await repo.get_report("r1")).status == ReportStatus.RUNNING
+    finished = created + dt.timedelta(seconds=3)
+    await repo.finish_report("r1", csv="store_id\n", finished_at=finished)
+    done = await repo.get_report("r1")
+    assert (done.status, done.csv, done.finished_at, done.error) == (
+        ReportStatus.COMPLETE,
+        "store_id\n",
+        finished,
+        None,
+    )
+
+
+async def test_failed_and_unfinished_reports(repo: Repository) -> None:
+    """Failed jobs keep their reason; unfinished jobs list oldest first."""
+    base = utc("2024-01-01T00:00")
+    await repo.create_report("late", as_of=None, created_at=base + dt.timedelta(minutes=2))
+    await repo.create_report("early", as_of=None, created_at=base)
+    await repo.create_report("bad", as_of=None, created_at=base + dt.timedelta(minutes=1))
+    await repo.start_report("late")
+    await repo.fail_report("bad", error="no polls", finished_at=base + dt.timedelta(minutes=3))
+    assert [job.report_id for job in await repo.unfinished_reports()] == ["early", "late"]
+    failed = await repo.get_report("bad")
+    assert (failed.status, failed.error, failed.as_of) == (ReportStatus.FAILED, "no polls", None)
+
+
+async def test_unknown_report_is_not_found(repo: Repository) -> None:
+    """Reading or updating an unknown report raises ReportNotFound."""
+    with pytest.raises(ReportNotFound):
+        await repo.get_report("nope")
+    with pytest.raises(ReportNotFound):
+        await repo.start_report("nope")

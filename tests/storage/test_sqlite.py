@@ -1,0 +1,171 @@
+"""
+SQLite specifics: URLs, migrations from the first released schema, pragmas, error translation.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from storemon.errors import BackendUnavailable, StorageError
+from storemon.service import build_report
+from storemon.storage import default_url, open_repository, scheme_of, sqlite_path
+from storemon.storage.sqlite import SQLiteRepository, schema_version, split_statements
+from storemon.testing import InMemoryRepository
+
+from .conftest import at_us, hours, utc
+
+V1_SCHEMA = Path(__file__).parent / "data" / "sqlite_schema_v1.sql"
+
+
+def _make_v1_database(path: Path) -> None:
+    connection = sqlite3.connect(path)
+    with connection:
+        for statement in split_statements(V1_SCHEMA.read_text(encoding="utf-8")):
+            connection.execute(statement)
+        connection.execute("PRAGMA user_version = 1")
+        connection.executemany(
+            "INSERT INTO polls VALUES (?, ?, ?)",
+            [("s1", at_us("2024-01-01T10:00"), 1), ("s1", at_us("2024-01-01T11:00"), 0)],
+        )
+        connection.execute("INSERT INTO hours VALUES ('s1', 0, 32400000000, 86400000000)")
+        connection.execute("INSERT INTO zones VALUES ('s1', 'Asia/Kolkata')")
+        connection.execute(
+            "INSERT INTO reports VALUES ('r1', 'Complete', NULL, 1, 2, 'store_id\n', NULL)"
+        )
+    connection.close()
+
+
+def _user_version(path: Path) -> int:
+    connection = sqlite3.connect(path)
+    try:
+        return int(connection.execute("PRAGMA user_version").fetchone()[0])
+    finally:
+        connection.close()
+
+
+async def test_version_1_database_opens_and_upgrades(tmp_path: Path) -> None:
+    """A database of the first released schema opens, upgrades, and keeps its data."""
+    path = tmp_path / "old.db"
+    _make_v1_database(path)
+    async with open_repository(f"sqlite:///{path}") as repo:
+        assert (await repo.get_report("r1")).csv == "store_id\n"
+        assert await repo.hours_rows() == [("s1", hours(0, "09:00", "24:00"))]
+        assert await repo.source_state("status", "x") is None  # version 2 tables exist
+        await repo.add_rejects([], ingested_at=utc("2024-01-01T00:00"))
+        report = await build_report(repo)
+    memory = InMemoryRepository()
+    await memory.add_polls([("s1", at_us("2024-01-01T10:00"), True)])
+    await memory.add_polls([("s1", at_us("2024-01-01T11:00"), False)])
+    await memory.replace_hours([("s1", hours(0, "09:00", "24:00"))])
+    await memory.replace_zones([("s1", "Asia/Kolkata")])
+    assert report == await build_report(memory)
+    assert _user_version(path) == schema_version() >= 2
+
+
+async def test_new_database_is_at_the_latest_version_in_wal_mode(tmp_path: Path) -> None:
+    """A new database gets the latest schema version and WAL journaling."""
+    path = tmp_path / "new.db"
+    async with open_repository(f"sqlite:///{path}"):
+        pass
+    connection = sqlite3.connect(path)
+    try:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        connection.close()
+    assert _user_version(path) == schema_version()
+    async with open_repository(f"sqlite:///{path}"):  # opening again migrates nothing
+        pass
+    assert _user_version(path) == schema_version()
+
+
+async def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    """A database from a newer storemon is refused with a clear message, untouched."""
+    path = tmp_path / "future.db"
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA user_version = 99")
+    connection.close()
+    with pytest.raises(StorageError, match="schema version 99, newer"):
+        async with open_repository(f"sqlite:///{path}"):
+            pass
+    assert _user_version(path) == 99
+
+
+async def test_driver_errors_become_storage_errors(tmp_path: Path) -> None:
+    """A file that is not a database fails with StorageError naming it, the cause chained."""
+    path = tmp_path / "not.db"
+    path.write_bytes(b"this is not a database, just some text" * 100)
+    with pytest.raises(StorageError, match="not a database") as caught:
+        async with open_repository(f"sqlite:///{path}"):
+            pass
+    assert isinstance(caught.value.__cause__, sqlite3.Error)
+
+
+async def test_missing_folder_is_a_storage_error(tmp_path: Path) -> None:
+    """A database path in a folder that does not exist fails with StorageError."""
+    with pytest.raises(StorageError, match="open"):
+        async with open_repository(f"sqlite:///{tmp_path}/no/such/dir/x.db"):
+            pass
+
+
+async def test_using_a_closed_repository_is_an_error(tmp_path: Path) -> None:
+    """Calls on a repository outside its 'async with' fail with StorageError."""
+    repo = SQLiteRepository(str(tmp_path / "x.db"))
+    with pytest.raises(StorageError, match="not open"):
+        await repo.add_polls([("a", 1, True)])
+
+
+async def test_report_reads_one_snapshot_while_a_write_commits(tmp_path: Path) -> None:
+    """A snapshot stream keeps seeing the data as of its start while another write commits."""
+    async with open_repository(f"sqlite:///{tmp_path}/x.db") as repo:
+        stores = [f"s{index:05d}" for index in range(3000)]
+        await repo.add_polls([(store, at_us("2024-01-01T00:00"), True) for store in stores])
+        stream = repo.snapshots(since=utc("2023-12-25T00:00"), as_of=utc("2024-01-02T00:00"))
+        first = await anext(stream)
+        await repo.add_polls([(store, at_us("2024-01-01T01:00"), False) for store in stores])
+        await repo.add_polls([("zzz-new", at_us("2024-01-01T00:00"), True)])
+        rest = [snapshot async for snapshot in stream]
+        assert first.store_id == "s00000"
+        assert len(rest) == len(stores) - 1
+        assert all(list(snapshot.poll_active) == [True] for snapshot in rest)
+        after = [s async for s in repo.snapshots(since=utc("2023-12-25"), as_of=utc("2024-01-02"))]
+        assert len(after) == len(stores) + 1
+
+
+def test_database_urls() -> None:
+    """URLs name their backend; SQLite paths are relative with three slashes, absolute with four."""
+    assert sqlite_path("sqlite:///data/x.db") == "data/x.db"
+    assert sqlite_path("sqlite:////tmp/x.db") == "/tmp/x.db"
+    assert scheme_of("PostgreSQL://h/db") == "postgresql"
+    assert default_url({}) == "sqlite:///storemon.db"
+    assert default_url({"STOREMON_DB": "memory://"}) == "memory://"
+    for bad in ("sqlite://", "sqlite:///", "sqlite:///:memory:", "nonsense"):
+        with pytest.raises(BackendUnavailable):
+            sqlite_path(bad) if bad.startswith("sqlite") else scheme_of(bad)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://localhost/x", "no storage backend for mysql://"),
+        ("postgresql://localhost/x", "PostgreSQL"),
+        ("just-a-path.db", "not a database URL"),
+    ],
+)
+async def test_unavailable_backends_are_refused(url: str, message: str) -> None:
+    """Unknown schemes and the not-yet-written PostgreSQL backend raise BackendUnavailable."""
+    with pytest.raises(BackendUnavailable, match=message):
+        async with open_repository(url):
+            pass
+
+
+async def test_default_url_comes_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Without a URL, open_repository uses STOREMON_DB."""
+    monkeypatch.setenv("STOREMON_DB", f"sqlite:///{tmp_path}/env.db")
+    async with open_repository() as repo:
+        await repo.add_polls([("a", 1, True)])
+    assert (tmp_path / "env.db").is_file()
