@@ -9,24 +9,21 @@ zones, incremental for a status file that only grew.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import attrs
 
 from storemon.errors import ConfigError, SourceError
-from storemon.repository import MetadataSink, PollSink
-from storemon.sources import PollRecord, Rejected, SourceKind, read_rows
+from storemon.ingest import IngestRepository, SourceSummary
+from storemon.ingest import ingest as ingest_sources
 from storemon_server.config import Settings
 
 #: File names looked up in ``--data-dir``, first match wins.
 STATUS_NAMES = ("store_status.csv", "stores.csv")
 HOURS_NAMES = ("business_hours.csv", "menu_hours.csv")
 ZONES_NAMES = ("timezones.csv",)
-
-_BATCH = 50_000
 
 
 @attrs.frozen
@@ -85,82 +82,43 @@ def resolve_sources(settings: Settings) -> Sources:
     return Sources(status, hours, zones)
 
 
-class IngestRepository(PollSink, MetadataSink, Protocol):
+class PartialIngest(SourceError):
+    """Some sources could not be ingested; the others were."""
+
+    def __init__(self, message: str, summary: dict[str, Any]) -> None:
+        super().__init__(message)
+        #: The per-source summary, failed sources included.
+        self.summary = summary
+
+
+def summarise(summaries: Iterable[SourceSummary]) -> tuple[dict[str, Any], str | None]:
     """
-    What ingestion writes to: polls, hours and zones (any backend, structurally).
+    Return the summaries keyed by source kind, and the failures as one message (or None).
     """
+    by_kind = {summary.kind: summary.to_json() for summary in summaries}
+    failures = [str(item["error"]) for item in by_kind.values() if item["mode"] == "failed"]
+    return by_kind, "; ".join(failures) or None
 
 
 async def ingest(repository: IngestRepository, sources: Sources) -> dict[str, Any]:
     """
-    Ingest ``sources`` into ``repository``; return a JSON-able summary per source.
+    Ingest ``sources`` with the library's incremental ingestion; return a JSON summary.
+
+    Each source is its own transaction: a refused source leaves the stored data as it was,
+    and the other sources are still ingested.
 
     Raises:
-        SourceError: a source cannot be read; nothing of that source was applied.
+        PartialIngest: a source was refused (the summary is on the exception).
+        StorageError: the backend failed.
     """
-    return await _ingest_files(repository, sources)
-
-
-def _local_path(source: str) -> Path:
-    if source.startswith(("http://", "https://")):
-        raise ConfigError(
-            f"{source}: URL sources need storemon.ingest, which is not installed here"
+    summary, error = summarise(
+        await ingest_sources(
+            repository,
+            status=sources.status,
+            business_hours=sources.business_hours,
+            timezones=sources.timezones,
         )
-    return Path(source)
-
-
-def _read_all(kind: SourceKind, source: str, rejected: list[Rejected]) -> Iterator[Any]:
-    path = _local_path(source)
-    try:
-        with path.open("rb") as handle:
-            for item in read_rows(kind, handle, source):
-                if isinstance(item, Rejected):
-                    rejected.append(item)
-                else:
-                    yield item
-    except OSError as error:
-        raise SourceError(f"{source}: cannot read: {error.strerror or error}") from None
-
-
-async def _ingest_files(repository: IngestRepository, sources: Sources) -> dict[str, Any]:
-    summary: dict[str, Any] = {}
-    if sources.status is not None:
-        started = time.perf_counter()
-        rejected: list[Rejected] = []
-        rows = list(_read_all(SourceKind.STATUS, sources.status, rejected))
-        stored = 0
-        for start in range(0, len(rows), _BATCH):
-            batch: list[PollRecord] = rows[start : start + _BATCH]
-            stored += await repository.add_polls(batch)
-        summary["status"] = _source_summary(
-            sources.status, len(rows) + len(rejected), stored, len(rejected), started
-        )
-    if sources.business_hours is not None:
-        started = time.perf_counter()
-        rejected = []
-        hours = list(_read_all(SourceKind.HOURS, sources.business_hours, rejected))
-        await repository.replace_hours(hours)
-        summary["business_hours"] = _source_summary(
-            sources.business_hours, len(hours) + len(rejected), len(hours), len(rejected), started
-        )
-    if sources.timezones is not None:
-        started = time.perf_counter()
-        rejected = []
-        zones = list(_read_all(SourceKind.ZONES, sources.timezones, rejected))
-        await repository.replace_zones(zones)
-        summary["timezones"] = _source_summary(
-            sources.timezones, len(zones) + len(rejected), len(zones), len(rejected), started
-        )
+    )
+    if error is not None:
+        raise PartialIngest(error, summary)
     return summary
-
-
-def _source_summary(
-    source: str, read: int, stored: int, rejected: int, started: float
-) -> dict[str, Any]:
-    return {
-        "source": source,
-        "rows": read,
-        "stored": stored,
-        "rejected": rejected,
-        "seconds": round(time.perf_counter() - started, 3),
-    }

@@ -284,7 +284,11 @@ class IngestLoop:
                 logger.warning(kv("ingest.failed", error=str(error)))
             else:
                 logger.exception(kv("ingest.failed"))
-            outcome.update(ok=False, error=public_error(error, what="ingest"), sources=None)
+            outcome.update(
+                ok=False,
+                error=public_error(error, what="ingest"),
+                sources=getattr(error, "summary", None),
+            )
         else:
             outcome.update(ok=True, error=None, sources=summary)
         seconds = time.perf_counter() - started

@@ -35,7 +35,7 @@ from storemon.model import WEEK_US, ReportJob, StoreSnapshot, from_epoch_us, to_
 from storemon.parsing import parse_instant_us
 from storemon.report import compute_report
 from storemon.repository import StoreSource
-from storemon_server.ingest import Sources, ingest
+from storemon_server.ingest import PartialIngest, Sources, ingest
 from storemon_server.logs import kv
 
 logger = logging.getLogger(__name__)
@@ -167,9 +167,10 @@ async def ingest_in_child(url: str, sources: Sources) -> dict[str, Any]:
     """
     Ingest ``sources`` into the database at ``url`` in a child process; return the summary.
     """
-    summary: dict[str, Any] = json.loads(
-        await run_child(["ingest", "--db", url, *sources.as_args()])
-    )
+    output = json.loads(await run_child(["ingest", "--db", url, *sources.as_args()]))
+    summary: dict[str, Any] = output["sources"]
+    if output["error"] is not None:
+        raise PartialIngest(output["error"], summary)
     return summary
 
 
@@ -186,7 +187,11 @@ async def _report(url: str, as_of: dt.datetime, delay: float) -> str:
 
 async def _ingest(url: str, sources: Sources) -> dict[str, Any]:
     async with open_repository(url) as repository:
-        return await ingest(repository, sources)
+        try:
+            summary = await ingest(repository, sources)
+        except PartialIngest as error:
+            return {"sources": error.summary, "error": str(error)}
+    return {"sources": summary, "error": None}
 
 
 def _parser() -> argparse.ArgumentParser:

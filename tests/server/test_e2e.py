@@ -91,6 +91,8 @@ def test_report_matches_library_and_refresh_moves_as_of(
         assert time.monotonic() < deadline, server.log()
         time.sleep(0.3)
     assert csv == library_csv(data, later)
+    modes = {server.json("GET", "/api/health")[1]["last_ingest"]["sources"]["status"]["mode"]}
+    assert modes <= {"appended", "unchanged"}
     assert server.stop() == 0
     assert "event=server.closing_db" in server.log()
 
