@@ -182,7 +182,35 @@ def fetch_url(
         etag=response.headers.get("ETag"),
         last_modified=response.headers.get("Last-Modified"),
     )
-    return response, info
+    return _Body(response, url, info.size), info
+
+
+class _Body:
+    """
+    An HTTP response body that fails when it ends before its ``Content-Length``.
+
+    ``http.client`` returns a short read silently when asked for a number of bytes.
+    """
+
+    def __init__(self, response: ByteStream, url: str, length: int | None) -> None:
+        self._response = response
+        self._url = url
+        self._length = length
+        self._received = 0
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._response.read(size)
+        self._received += len(data)
+        length = self._length
+        if not data and size != 0 and length is not None and self._received < length:
+            raise SourceError(
+                f"{self._url}: cannot read: the connection closed after "
+                f"{self._received} of {length} bytes"
+            )
+        return data
+
+    def close(self) -> None:
+        self._response.close()
 
 
 def open_file(path: str) -> tuple[ByteStream, SourceInfo]:
