@@ -57,12 +57,14 @@ def report_response(job: ReportJob, *, as_json: bool = False) -> web.Response:
     status = PUBLIC_STATUS[job.status]
     if status == "Running":
         return web.json_response(
-            {"report_id": job.report_id, "status": "Running", "state": job.status}
+            {"report_id": job.report_id, "status": "Running", "state": job.status},
+            headers={"X-Report-Status": "Running"},
         )
     if status == "Failed":
         return web.json_response(
             {"report_id": job.report_id, "status": "Failed", "error": job.error or "unknown"},
             status=500,
+            headers={"X-Report-Status": "Failed"},
         )
     text = job.csv or ""
     if as_json:

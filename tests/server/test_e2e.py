@@ -97,26 +97,40 @@ def test_report_matches_library_and_refresh_moves_as_of(
     assert "event=server.closing_db" in server.log()
 
 
-def test_report_survives_kill_9_and_restart(tmp_path: Path, servers: list[Server]) -> None:
-    """A server killed with -9 mid-report completes that report after a restart."""
+def test_report_survives_kill_9_sigterm_and_restart(tmp_path: Path, servers: list[Server]) -> None:
+    """A report cut off by kill -9, then by SIGTERM, completes after the next restart."""
     data = tmp_path / "data"
     write_data(data)
     args = ("--db", f"sqlite:///{tmp_path / 'store.db'}", "--data-dir", str(data))
-    slow = Server(tmp_path, *args, env={"STOREMON_TEST_REPORT_DELAY": "30"})
-    servers.append(slow)
-    slow.wait_ready()
-    report_id = slow.trigger()
-    deadline = time.monotonic() + 10
-    while slow.json("GET", "/api/health")[1]["reports"]["running"] != 1:
-        assert time.monotonic() < deadline, slow.log()
-        time.sleep(0.05)
-    status, body = slow.json("GET", f"/api/get_report?report_id={report_id}")
-    assert (status, body["status"], body["state"]) == (200, "Running", "Running")
-    slow.kill()
+    slow_env = {"STOREMON_TEST_REPORT_DELAY": "30"}
 
-    server = Server(tmp_path, *args)
-    servers.append(server)
-    server.wait_ready()
-    csv, as_json = server.wait_report(report_id)
+    def wait_running(server: Server) -> None:
+        deadline = time.monotonic() + 10
+        while server.json("GET", "/api/health")[1]["reports"]["running"] != 1:
+            assert time.monotonic() < deadline, server.log()
+            time.sleep(0.05)
+
+    first = Server(tmp_path, *args, env=slow_env)
+    servers.append(first)
+    first.wait_ready()
+    report_id = first.trigger()
+    wait_running(first)
+    status, body = first.json("GET", f"/api/get_report?report_id={report_id}")
+    assert (status, body["status"], body["state"]) == (200, "Running", "Running")
+    first.kill()
+
+    second = Server(tmp_path, *args, env=slow_env)
+    servers.append(second)
+    second.wait_ready()
+    wait_running(second)  # the report is resumed at start-up
+    started = time.monotonic()
+    assert second.stop() == 0
+    assert time.monotonic() - started < 10  # the 30 s computation was not waited for
+    assert f"event=report.handed_back report_id={report_id}" in second.log()
+
+    third = Server(tmp_path, *args)
+    servers.append(third)
+    third.wait_ready()
+    csv, as_json = third.wait_report(report_id)
     assert csv == library_csv(data, dt.datetime.fromisoformat(as_json["as_of"]))
-    assert f"event=report.resumed report_id={report_id}" in server.log()
+    assert f"event=report.resumed report_id={report_id}" in third.log()

@@ -63,6 +63,7 @@ async def test_report_is_running_then_complete_with_the_library_csv(
     response = await client.get("/api/get_report", params={"report_id": report_id})
     assert response.status == 200
     assert response.content_type == "application/json"
+    assert response.headers["X-Report-Status"] == "Running"
     assert await response.json() == {
         "report_id": report_id,
         "status": "Running",
@@ -143,6 +144,7 @@ async def test_failed_report_answers_500_with_the_reason(
     report_id = await trigger(client)
     response = await finished(client, report_id)
     assert response.status == 500
+    assert response.headers["X-Report-Status"] == "Failed"
     assert await response.json() == {
         "report_id": report_id,
         "status": "Failed",
