@@ -89,6 +89,7 @@ class JobRunner:
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._tasks: set[asyncio.Task[None]] = set()
         self._running: set[str] = set()
+        self._admitting = 0
 
     @property
     def queued(self) -> int:
@@ -138,15 +139,21 @@ class JobRunner:
             QueueFull: ``max_queue`` jobs are already waiting.
             NoData: there is no poll yet.
         """
-        if self._queue.qsize() >= self.max_queue:
+        # Count triggers still awaiting the database too, so that concurrent triggers
+        # cannot overfill the queue between the check and the put.
+        if self._queue.qsize() + self._admitting >= self.max_queue:
             raise QueueFull(f"{self._queue.qsize()} reports are waiting; try again later")
-        as_of = await self.repository.latest_poll_at()
-        if as_of is None:
-            raise NoData()
-        job = await self.repository.create_report(
-            new_report_id(), as_of=as_of, created_at=self.clock()
-        )
-        self._queue.put_nowait(job.report_id)
+        self._admitting += 1
+        try:
+            as_of = await self.repository.latest_poll_at()
+            if as_of is None:
+                raise NoData()
+            job = await self.repository.create_report(
+                new_report_id(), as_of=as_of, created_at=self.clock()
+            )
+            self._queue.put_nowait(job.report_id)
+        finally:
+            self._admitting -= 1
         logger.info(
             kv(
                 "report.queued",

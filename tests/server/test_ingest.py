@@ -116,3 +116,30 @@ async def test_unknown_database_scheme_stops_start_up() -> None:
             await runner.setup()
     finally:
         await runner.cleanup()
+
+
+async def test_sources_may_be_urls(
+    aiohttp_client: Any, aiohttp_server: Any, tmp_path: Path
+) -> None:
+    """Sources given one by one as http URLs are ingested like files."""
+    write_data_dir(tmp_path)
+    files = web.Application()
+    files.router.add_static("/data", tmp_path)
+    origin = await aiohttp_server(files)
+    base = f"http://127.0.0.1:{origin.port}/data"
+    settings = Settings(
+        db_url="memory://",
+        status_source=f"{base}/store_status.csv",
+        hours_source=f"{base}/business_hours.csv",
+        zones_source=f"{base}/timezones.csv",
+    )
+    client = await aiohttp_client(create_app(settings))
+    await wait_for(lambda: client.app[INGEST].ready.is_set())
+    last = (await (await client.get("/api/health")).json())["last_ingest"]
+    assert last["ok"] is True, last
+    assert last["sources"]["status"]["source"] == f"{base}/store_status.csv"
+    response = await client.post("/api/trigger_report")
+    report_id = (await response.json())["report_id"]
+    await client.app[JOBS].join()
+    response = await client.get("/api/get_report", params={"report_id": report_id})
+    assert await response.text() == library_csv(tmp_path, LAST_POLL_AT)

@@ -9,7 +9,7 @@ import datetime as dt
 
 from storemon.testing import InMemoryRepository
 from storemon_server.keys import JOBS
-from tests.server.conftest import MakeClient
+from tests.server.conftest import Gate, MakeClient
 from tests.server.support import LAST_POLL_AT, expected_csv
 
 
@@ -58,3 +58,19 @@ async def test_reports_differ_when_data_changes_between_triggers(
     for report_id, as_of in ((before, LAST_POLL_AT), (after, later)):
         response = await client.get("/api/get_report", params={"report_id": report_id})
         assert await response.text() == await expected_csv(data_repository, as_of)
+
+
+async def test_concurrent_triggers_never_overfill_the_queue(
+    make_client: MakeClient, data_repository: InMemoryRepository
+) -> None:
+    """20 triggers at once against max_queue=5 admit at most 5 waiting plus 1 running."""
+    gate = Gate(data_repository)
+    client = await make_client(compute=gate, workers=1, max_queue=5)
+    responses = await asyncio.gather(*(client.post("/api/trigger_report") for _ in range(20)))
+    statuses = [response.status for response in responses]
+    assert set(statuses) == {200, 503}
+    assert statuses.count(200) in (5, 6)
+    assert client.app[JOBS].queued <= 5
+    gate.open()
+    await client.app[JOBS].join()
+    assert len(gate.calls) == statuses.count(200)
