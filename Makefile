@@ -24,8 +24,13 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 $(DATA)/store_status.csv: | $(VENV)/.installed-run
 	$(BIN)/storemon sample --output $(DATA) --stores $(SAMPLE_STORES) --seed 1
 
-## The main job on the embedded default: sample data, then the report.
+## The main job: sample data, then the server on http://127.0.0.1:5000 over SQLite
+## (docs/server.md); Ctrl-C stops it.
 run: $(VENV)/.installed-run $(DATA)/store_status.csv
+	$(BIN)/storemon serve --data-dir $(DATA) --db sqlite:///$(DATA)/storemon.db
+
+## The report straight from the sample CSV files, on standard output.
+report: $(VENV)/.installed-run $(DATA)/store_status.csv
 	$(BIN)/storemon report --status $(DATA)/store_status.csv \
 		--business-hours $(DATA)/business_hours.csv --timezones $(DATA)/timezones.csv
 

@@ -5,6 +5,9 @@ End to end: ``storemon serve`` as a real process on SQLite, against the library'
 from __future__ import annotations
 
 import datetime as dt
+import re
+import shutil
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -134,3 +137,38 @@ def test_report_survives_kill_9_sigterm_and_restart(tmp_path: Path, servers: lis
     csv, as_json = third.wait_report(report_id)
     assert csv == library_csv(data, dt.datetime.fromisoformat(as_json["as_of"]))
     assert f"event=report.resumed report_id={report_id}" in third.log()
+
+
+def _readme_session() -> str:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## The server", 1)[1]
+    blocks = re.findall(r"```sh\n(.*?)```", section, flags=re.DOTALL)
+    assert blocks, "the README's server section has no shell block"
+    return str(blocks[0])
+
+
+def test_readme_curl_session_works(tmp_path: Path, servers: list[Server]) -> None:
+    """The README's curl session, run as written against a server, downloads the report."""
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    data = tmp_path / "data"
+    write_data(data)
+    server = Server(tmp_path, "--db", f"sqlite:///{tmp_path / 'store.db'}", "--data-dir", str(data))
+    servers.append(server)
+    script = _readme_session()
+    assert "BASE=http://127.0.0.1:5000\n" in script
+    script = script.replace("BASE=http://127.0.0.1:5000\n", f"BASE={server.base}\n", 1)
+    result = subprocess.run(
+        ["bash", "-eu", "-c", script],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr + server.log()
+    report = (tmp_path / "report.csv").read_text(encoding="utf-8")
+    latest = load_csv(data / "store_status.csv").latest_poll_at()
+    assert latest is not None
+    assert report == library_csv(data, latest)
+    assert result.stdout.splitlines() == report.splitlines()[:3]
