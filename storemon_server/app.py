@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from storemon.model import ReportJob
+from storemon.storage import open_repository
 from storemon_server import handlers
 from storemon_server.config import CLIENT_MAX_SIZE, Settings
 from storemon_server.ingest import Sources, ingest, resolve_sources
@@ -34,12 +35,7 @@ from storemon_server.jobs import (
 from storemon_server.keys import INGEST, JOBS, REPOSITORY, SETTINGS
 from storemon_server.logs import kv
 from storemon_server.middleware import auth_middleware, error_middleware, limits_middleware
-from storemon_server.worker import (
-    compute_in_child,
-    compute_in_thread,
-    ingest_in_child,
-    open_repository,
-)
+from storemon_server.worker import compute_in_child, compute_in_thread, ingest_in_child
 
 logger = logging.getLogger(__name__)
 

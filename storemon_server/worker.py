@@ -27,14 +27,16 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from storemon.errors import BackendUnavailable, DataError, StoremonError
+from storemon.errors import DataError, StoremonError
 from storemon.model import WEEK_US, ReportJob, StoreSnapshot, from_epoch_us, to_epoch_us
 from storemon.parsing import parse_instant_us
 from storemon.report import compute_report
 from storemon.repository import StoreSource
+from storemon.service import build_report
+from storemon.storage import open_repository
 from storemon_server.ingest import PartialIngest, Sources, ingest
 from storemon_server.logs import kv
 
@@ -42,34 +44,13 @@ logger = logging.getLogger(__name__)
 
 #: The prefix of the one line a failing child writes last on standard error.
 ERROR_PREFIX = "error: "
+#: The child reads the database URL from here, not from its command line, which every
+#: user of the machine can read (``ps``) and which may one day hold a password.
+DB_ENV = "STOREMON_DB"
 
 
 class WorkerFailed(StoremonError):
     """The report or ingest process failed."""
-
-
-@contextlib.asynccontextmanager
-async def open_repository(url: str) -> AsyncIterator[Any]:
-    """
-    Open the repository at ``url`` for the duration of the block.
-
-    Raises:
-        BackendUnavailable: no backend serves the URL.
-    """
-    try:
-        from storemon.storage import open_repository as open_storage
-    except ImportError:
-        if url.startswith("memory:"):
-            from storemon.testing import InMemoryRepository
-
-            async with InMemoryRepository() as repository:
-                yield repository
-            return
-        raise BackendUnavailable(
-            f"{url}: storemon.storage is not installed, so only memory:// works"
-        ) from None
-    async with open_storage(url) as repository:
-        yield repository
 
 
 def week_start(as_of: dt.datetime) -> dt.datetime:
@@ -111,9 +92,9 @@ async def compute_in_thread(source: StoreSource, job: ReportJob, *, delay: float
     return await asyncio.to_thread(compute_csv, snapshots, as_of, delay=delay)
 
 
-async def run_child(args: Sequence[str]) -> str:
+async def run_child(url: str, args: Sequence[str]) -> str:
     """
-    Run ``python -m storemon_server.worker ARGS`` and return its standard output.
+    Run ``python -m storemon_server.worker ARGS`` on the database at ``url``; return its output.
 
     Cancelling the call kills the child and waits for it.
 
@@ -130,6 +111,7 @@ async def run_child(args: Sequence[str]) -> str:
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, DB_ENV: url},
     )
     try:
         out, err = await process.communicate()
@@ -157,17 +139,17 @@ async def compute_in_child(url: str, job: ReportJob, *, delay: float = 0.0) -> s
     Compute the job's report in a child process reading the database at ``url``.
     """
     as_of = job_as_of(job)
-    args = ["report", "--db", url, "--as-of", as_of.isoformat()]
+    args = ["report", "--as-of", as_of.isoformat()]
     if delay:
         args += ["--delay", repr(delay)]
-    return await run_child(args)
+    return await run_child(url, args)
 
 
 async def ingest_in_child(url: str, sources: Sources) -> dict[str, Any]:
     """
     Ingest ``sources`` into the database at ``url`` in a child process; return the summary.
     """
-    output = json.loads(await run_child(["ingest", "--db", url, *sources.as_args()]))
+    output = json.loads(await run_child(url, ["ingest", *sources.as_args()]))
     summary: dict[str, Any] = output["sources"]
     if output["error"] is not None:
         raise PartialIngest(output["error"], summary)
@@ -178,11 +160,11 @@ async def ingest_in_child(url: str, sources: Sources) -> dict[str, Any]:
 
 
 async def _report(url: str, as_of: dt.datetime, delay: float) -> str:
+    if delay:
+        await asyncio.sleep(delay)  # STOREMON_TEST_REPORT_DELAY: test only, see Settings
     async with open_repository(url) as repository:
-        snapshots = [
-            item async for item in repository.snapshots(since=week_start(as_of), as_of=as_of)
-        ]
-    return compute_csv(snapshots, as_of, delay=delay)
+        report = await build_report(repository, as_of=as_of)
+    return report.to_csv()
 
 
 async def _ingest(url: str, sources: Sources) -> dict[str, Any]:
@@ -199,11 +181,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--parent-pid", type=int)
     commands = parser.add_subparsers(dest="command", required=True)
     report = commands.add_parser("report")
-    report.add_argument("--db", required=True)
     report.add_argument("--as-of", required=True)
     report.add_argument("--delay", type=float, default=0.0)
     ingest_ = commands.add_parser("ingest")
-    ingest_.add_argument("--db", required=True)
     ingest_.add_argument("--status")
     ingest_.add_argument("--business-hours")
     ingest_.add_argument("--timezones")
@@ -236,13 +216,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = _parser().parse_args(argv)
     _die_with_parent(args.parent_pid)
+    url = os.environ.get(DB_ENV, "")
     try:
         if args.command == "report":
             as_of = from_epoch_us(parse_instant_us(args.as_of))
-            sys.stdout.write(asyncio.run(_report(args.db, as_of, args.delay)))
+            sys.stdout.write(asyncio.run(_report(url, as_of, args.delay)))
         else:
             sources = Sources(args.status, args.business_hours, args.timezones)
-            sys.stdout.write(json.dumps(asyncio.run(_ingest(args.db, sources))))
+            sys.stdout.write(json.dumps(asyncio.run(_ingest(url, sources))))
     except StoremonError as error:
         print(f"{ERROR_PREFIX}{error}", file=sys.stderr)
         return 1
