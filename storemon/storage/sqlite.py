@@ -49,7 +49,7 @@ from storemon.model import (
 from storemon.sources import HoursRecord, PollRecord, Rejected, ZoneRecord
 from storemon.state import SourceState
 
-#: Rows per ``executemany`` when storing polls (sorted within the batch), and per
+#: Rows per ``executemany`` when storing polls, and per
 #: ``fetchmany`` when reading them: large enough to amortise the thread hops, small
 #: enough to keep memory flat.
 BATCH_ROWS = 50_000
@@ -162,11 +162,9 @@ def hours_row(day: int, start_us: int, end_us: int) -> HoursRow:
     return HoursRow(day, _time_us(start_us), _time_us(end_us))
 
 
-def _take_sorted(rows: Iterator[PollRecord], size: int) -> list[PollRecord]:
-    # Stable: two rows for one instant keep their file order, so the later still wins.
-    batch = list(itertools.islice(rows, size))
-    batch.sort(key=operator.itemgetter(0, 1))
-    return batch
+def _take(rows: Iterator[PollRecord], size: int) -> list[PollRecord]:
+    # In file order: two rows for one instant keep their order, so the later still wins.
+    return list(itertools.islice(rows, size))
 
 
 def _job(row: Sequence[Any]) -> ReportJob:
@@ -430,13 +428,19 @@ class SQLiteRepository:
 
     async def add_polls(self, polls: Iterable[PollRecord]) -> int:
         """
-        Upsert polls in sorted batches inside one transaction; return rows new or changed.
+        Upsert polls in batches inside one transaction; return rows new or changed.
+
+        Batches are pulled from ``polls`` (parsing, for an ingest) in a worker thread and
+        stored in file order. Alternatives measured on 1.8M rows and dropped: sorting each
+        batch by key and staging rows in a temporary table merged by one sorted
+        ``INSERT ... SELECT`` (both cost more CPU), and parsing the next batch while
+        SQLite stores the current one (no faster: both need the GIL for every row).
         """
         sql = queries()["upsert_poll"]
         rows = iter(polls)
         changed = 0
         async with self.transaction():
-            while batch := await asyncio.to_thread(_take_sorted, rows, BATCH_ROWS):
+            while batch := await asyncio.to_thread(_take, rows, BATCH_ROWS):
                 with translate_errors("store polls"):
                     cursor = await self._db.executemany(sql, batch)
                     changed += cursor.rowcount
