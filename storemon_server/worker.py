@@ -112,6 +112,9 @@ async def run_child(url: str, args: Sequence[str]) -> str:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env={**os.environ, DB_ENV: url},
+        # Its own session: a Ctrl-C in the server's terminal reaches the server only, which
+        # then hands the job back, instead of also killing the child and failing the job.
+        start_new_session=True,
     )
     try:
         out, err = await process.communicate()
