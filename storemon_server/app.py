@@ -33,7 +33,7 @@ from storemon_server.jobs import (
     utc_now,
 )
 from storemon_server.keys import INGEST, JOBS, REPOSITORY, SETTINGS
-from storemon_server.logs import kv
+from storemon_server.logs import kv, redact_url
 from storemon_server.middleware import auth_middleware, error_middleware, limits_middleware
 from storemon_server.worker import compute_in_child, compute_in_thread, ingest_in_child
 
@@ -137,7 +137,7 @@ async def _lifecycle(
         if repository is None:
             repository = await stack.enter_async_context(open_repository(settings.db_url))
         assert repository is not None
-        stack.callback(lambda: logger.info(kv("server.closing_db", db=_safe_url(settings.db_url))))
+        stack.callback(lambda: logger.info(kv("server.closing_db", db=redact_url(settings.db_url))))
         runner = JobRunner(
             repository,
             compute or _default_compute(settings, repository, in_process),
@@ -161,7 +161,7 @@ async def _lifecycle(
         logger.info(
             kv(
                 "server.started",
-                db=_safe_url(settings.db_url),
+                db=redact_url(settings.db_url),
                 workers=settings.workers,
                 max_queue=settings.max_queue,
                 refresh_interval=settings.refresh_interval,
@@ -170,15 +170,3 @@ async def _lifecycle(
             )
         )
         yield
-
-
-def _safe_url(url: str) -> str:
-    """
-    Return ``url`` without any password, for logs.
-    """
-    scheme, sep, rest = url.partition("://")
-    if "@" in rest.split("/", 1)[0]:
-        credentials, _, host = rest.partition("@")
-        user = credentials.split(":", 1)[0]
-        return f"{scheme}{sep}{user}:***@{host}"
-    return url

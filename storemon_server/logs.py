@@ -37,6 +37,18 @@ def _value(value: Any) -> str:
     return text
 
 
+def redact_url(url: str) -> str:
+    """
+    Return a database URL without its password, for logs.
+    """
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest.split("/", 1)[0]:
+        credentials, _, host = rest.partition("@")
+        user = credentials.split(":", 1)[0]
+        return f"{scheme}{sep}{user}:***@{host}"
+    return url
+
+
 def configure_logging(level: int = logging.INFO) -> None:
     """
     Send every log line to standard error in the ``key=value`` format.

@@ -16,7 +16,7 @@ from storemon.errors import ConfigError
 from storemon_server.__main__ import build_parser, main
 from storemon_server.config import Settings
 from storemon_server.ingest import Sources, resolve_sources
-from storemon_server.logs import kv
+from storemon_server.logs import kv, redact_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -158,3 +158,9 @@ def test_storemon_never_imports_the_server() -> None:
             # cli.py's serve command delegates at run time; that one import is allowed.
             if path.name != "cli.py":
                 assert not any(name.startswith("storemon_server") for name in names), path
+
+
+def test_logged_database_urls_hide_passwords() -> None:
+    """A database URL is logged without its password."""
+    assert redact_url("postgresql://me:pw@db:5432/x") == "postgresql://me:***@db:5432/x"
+    assert redact_url("sqlite:///data/storemon.db") == "sqlite:///data/storemon.db"

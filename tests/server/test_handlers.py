@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient
 
 from storemon.errors import StorageError
 from storemon.model import ReportStatus
-from storemon.testing import InMemoryRepository
+from storemon.testing import InMemoryRepository, ManualClock
 from storemon_server.handlers import REPORT_ID
 from storemon_server.jobs import new_report_id
 from storemon_server.keys import INGEST, JOBS
@@ -438,3 +438,17 @@ async def test_shutdown_hands_running_jobs_back(
     job = await data_repository.get_report(report_id)
     assert job.status == ReportStatus.COMPLETE
     assert job.csv == await expected_csv(data_repository, LAST_POLL_AT)
+
+
+async def test_job_times_come_from_the_injected_clock(
+    make_client: MakeClient, data_repository: InMemoryRepository
+) -> None:
+    """A job's created and finished times are read from the app's clock."""
+    clock = ManualClock(dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.UTC))
+    client = await make_client(clock=clock)
+    report_id = await trigger(client)
+    await client.app[JOBS].join()
+    job = await data_repository.get_report(report_id)
+    assert job.created_at == clock.now
+    assert job.finished_at == clock.now
+    assert job.as_of == LAST_POLL_AT
