@@ -62,6 +62,7 @@ class SameReports(RuleBasedStateMachine):
         self.sqlite = SQLiteRepository(f"{self.folder}/state.db")
         self.run(self.sqlite.open())
         self.polls_added = False
+        self.added: list[tuple[str, int, bool]] = []
 
     def run(self, awaitable: Any) -> Any:
         return self.loop.run_until_complete(awaitable)
@@ -78,6 +79,21 @@ class SameReports(RuleBasedStateMachine):
         memory_count, sqlite_count = self.both("add_polls", rows)
         assert memory_count == sqlite_count
         self.polls_added = self.polls_added or bool(rows)
+        self.added.extend(rows)
+
+    @precondition(lambda self: self.added)
+    @rule(data=st.data())
+    def add_polls_again(self, data: st.DataObject) -> None:
+        """Stored polls again, some with their status changed, count the same on both."""
+        picks = data.draw(st.lists(st.sampled_from(self.added), min_size=1, max_size=10))
+        flips = data.draw(st.lists(st.booleans(), min_size=len(picks), max_size=len(picks)))
+        rows = [
+            (store, at, active ^ flip)
+            for (store, at, active), flip in zip(picks, flips, strict=True)
+        ]
+        memory_count, sqlite_count = self.both("add_polls", rows)
+        assert memory_count == sqlite_count
+        self.added.extend(rows)
 
     @rule(rows=hours_rows)
     def replace_hours(self, rows: list[tuple[str, HoursRow]]) -> None:
