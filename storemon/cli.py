@@ -123,13 +123,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _print_rejects(rejected: Sequence[Rejected], err: TextIO) -> None:
+def _print_rejects(
+    rejected: Sequence[Rejected], err: TextIO, *, outcome: str = "the report uses the other rows"
+) -> None:
     for item in rejected[:_REJECTS_SHOWN]:
         print(f"rejected: {item}", file=err)
     if len(rejected) > _REJECTS_SHOWN:
         print(f"... and {len(rejected) - _REJECTS_SHOWN} more rejected rows", file=err)
     if rejected:
-        print(f"{len(rejected)} rows rejected; the report uses the other rows", file=err)
+        print(f"{len(rejected)} rows rejected; {outcome}", file=err)
 
 
 def _write_text(text: str, output: Path | None, out: TextIO) -> None:
@@ -201,7 +203,7 @@ def _run_ingest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             f"{len(failed)} source(s) refused; the database holds none of their rows",
             file=err,
         )
-    _print_rejects(rejects, err)
+    _print_rejects(rejects, err, outcome="the other rows were stored")
     if failed:
         return EXIT_FAILED
     return EXIT_REJECTED if rejects else EXIT_OK
