@@ -43,6 +43,21 @@ class StoreSource(Protocol):
         ...
 
 
+class StoreLookup(Protocol):
+    """
+    Read access to one store, for pictures of a report row (``storemon.explain``).
+    """
+
+    async def snapshot(
+        self, store_id: str, *, since: dt.datetime, as_of: dt.datetime
+    ) -> StoreSnapshot | None:
+        """
+        Return the store's snapshot as ``snapshots`` would yield it, or ``None`` when the
+        store has no poll at or before ``as_of``.
+        """
+        ...
+
+
 class PollSink(Protocol):
     """
     Write access for status rows.
@@ -185,7 +200,14 @@ class ReportStore(Protocol):
 
 
 class Repository(
-    StoreSource, PollSink, MetadataSink, MetadataSource, IngestStore, ReportStore, Protocol
+    StoreSource,
+    StoreLookup,
+    PollSink,
+    MetadataSink,
+    MetadataSource,
+    IngestStore,
+    ReportStore,
+    Protocol,
 ):
     """
     A whole backend, as ``storemon.storage.open_repository`` yields it.

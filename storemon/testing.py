@@ -51,6 +51,24 @@ class _Tables:
         )
 
 
+def _store_snapshot(
+    tables: _Tables, store_id: str, since_us: int, as_of_us: int
+) -> StoreSnapshot | None:
+    polls = tables.polls.get(store_id, {})
+    times = sorted(at for at in polls if at <= as_of_us)
+    if not times:
+        return None
+    before = [at for at in times if at < since_us]
+    kept = ([before[-1]] if before else []) + [at for at in times if at >= since_us]
+    return StoreSnapshot(
+        store_id=store_id,
+        zone_key=tables.zones.get(store_id),
+        hours=tuple(tables.hours.get(store_id, ())),
+        poll_at_us=tuple(kept),
+        poll_active=tuple(polls[at] for at in kept),
+    )
+
+
 class InMemoryRepository:
     """
     Polls, hours and zones held in dictionaries; satisfies the repository protocols.
@@ -179,19 +197,17 @@ class InMemoryRepository:
         """
         tables = self._view()  # committed tables are replaced, never changed in place
         since_us, as_of_us = to_epoch_us(since), to_epoch_us(as_of)
-        for store_id, polls in list(tables.polls.items()):
-            times = sorted(at for at in polls if at <= as_of_us)
-            if not times:
-                continue
-            before = [at for at in times if at < since_us]
-            kept = ([before[-1]] if before else []) + [at for at in times if at >= since_us]
-            yield StoreSnapshot(
-                store_id=store_id,
-                zone_key=tables.zones.get(store_id),
-                hours=tuple(tables.hours.get(store_id, ())),
-                poll_at_us=tuple(kept),
-                poll_active=tuple(polls[at] for at in kept),
-            )
+        for store_id in list(tables.polls):
+            snapshot = _store_snapshot(tables, store_id, since_us, as_of_us)
+            if snapshot is not None:
+                yield snapshot
+
+    # StoreLookup
+
+    async def snapshot(
+        self, store_id: str, *, since: dt.datetime, as_of: dt.datetime
+    ) -> StoreSnapshot | None:
+        return _store_snapshot(self._view(), store_id, to_epoch_us(since), to_epoch_us(as_of))
 
     # ReportStore
 

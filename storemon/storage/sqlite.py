@@ -543,6 +543,40 @@ class SQLiteRepository:
             with translate_errors("close the snapshot connection"):
                 await connection.close()
 
+    # StoreLookup
+
+    async def snapshot(
+        self, store_id: str, *, since: dt.datetime, as_of: dt.datetime
+    ) -> StoreSnapshot | None:
+        """
+        Read one store from one read transaction on its own connection, like ``snapshots``.
+        """
+        bounds = {"store_id": store_id, "since": to_epoch_us(since), "as_of": to_epoch_us(as_of)}
+        connection = await self._connect()
+        try:
+            with translate_errors("read a store's snapshot"):
+                await connection.execute("BEGIN")
+                polls = list(await connection.execute_fetchall(queries()["store_polls"], bounds))
+                hours = await connection.execute_fetchall(queries()["store_hours"], (store_id,))
+                zones = list(
+                    await connection.execute_fetchall(queries()["store_zone"], (store_id,))
+                )
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                if connection.in_transaction:
+                    await connection.execute("ROLLBACK")
+            with translate_errors("close the snapshot connection"):
+                await connection.close()
+        if not polls:
+            return None
+        return StoreSnapshot(
+            store_id=store_id,
+            zone_key=zones[0][0] if zones else None,
+            hours=tuple(hours_row(day, start, end) for day, start, end in hours),
+            poll_at_us=[row[0] for row in polls],
+            poll_active=[row[1] == 1 for row in polls],
+        )
+
     # ReportStore
 
     async def _update_report(self, name: str, parameters: Sequence[Any], report_id: str) -> None:

@@ -84,3 +84,23 @@ FROM reports WHERE report_id = ?;
 -- name: unfinished_reports
 SELECT report_id, status, as_of, created_at, finished_at, csv, error
 FROM reports WHERE status IN (?, ?) ORDER BY created_at, report_id;
+
+-- name: store_polls
+-- One store's polls in [since, as_of] and its latest poll before since (primary-key range).
+SELECT at_us, active
+FROM polls
+WHERE store_id = :store_id
+  AND at_us <= :as_of
+  AND (
+    at_us >= :since
+    OR at_us = (
+      SELECT max(at_us) FROM polls WHERE store_id = :store_id AND at_us < :since
+    )
+  )
+ORDER BY at_us;
+
+-- name: store_hours
+SELECT day, start_us, end_us FROM hours WHERE store_id = ?;
+
+-- name: store_zone
+SELECT zone_key FROM zones WHERE store_id = ?;
