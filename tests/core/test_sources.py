@@ -13,9 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from storemon import HoursRow, Rejected, SourceError, load_csv
+from storemon import Dataset, HoursRow, Rejected, SourceError, load_csv
 from storemon.cli import main
-from storemon.dataset import unpack_polls
 from tests.core.support import csv_bytes
 from tests.strategies import TIMESTAMP_STYLES, instants, timestamp_text
 
@@ -33,12 +32,18 @@ def status_file(rows: list[tuple[str, ...]], **quirks: bool) -> io.BytesIO:
     return stream(csv_bytes(STATUS_HEADER, rows, **quirks))
 
 
-def polls_of(
-    dataset_polls: dict[str, list[int]],
-) -> dict[str, list[tuple[int, bool]]]:
+def polls_of(dataset: Dataset) -> dict[str, list[tuple[int, bool]]]:
+    """
+    Each store's polls as the engine sees them, through the public snapshots.
+
+    All polls in these tests lie within a week of the latest, so none is trimmed.
+    """
+    as_of = dataset.latest_poll_at()
+    if as_of is None:
+        return {}
     return {
-        store: list(zip(*unpack_polls(packed), strict=True))
-        for store, packed in dataset_polls.items()
+        snapshot.store_id: list(zip(snapshot.poll_at_us, snapshot.poll_active, strict=True))
+        for snapshot in dataset.snapshots(as_of=as_of)
     }
 
 
@@ -84,7 +89,7 @@ def test_any_instant_survives_any_spelling(at: dt.datetime, style: str) -> None:
     """An instant written in any accepted spelling is read back to the microsecond."""
     dataset = load_csv(status_file([("s", "active", timestamp_text(at, style))]))
     assert dataset.rejected == []
-    assert polls_of(dataset.polls) == {"s": [(us(at), True)]}
+    assert polls_of(dataset) == {"s": [(us(at), True)]}
 
 
 @pytest.mark.parametrize(
@@ -101,7 +106,7 @@ def test_status_in_any_letter_case(text: str, active: bool) -> None:
     """The status is active or inactive in any letter case."""
     dataset = load_csv(status_file([("s", text, "2024-01-01 00:00:00 UTC")]))
     assert dataset.rejected == []
-    assert polls_of(dataset.polls)["s"][0][1] is active
+    assert polls_of(dataset)["s"][0][1] is active
 
 
 @pytest.mark.parametrize("bom", [False, True], ids=["no-bom", "bom"])
@@ -121,7 +126,7 @@ def test_bom_line_ends_and_final_newline(bom: bool, crlf: bool, final_newline: b
     )
     assert dataset.rejected == []
     start_us = us(dt.datetime(2024, 1, 1, 10, 0, 0, 500_000, tzinfo=UTC))
-    assert polls_of(dataset.polls) == {
+    assert polls_of(dataset) == {
         "a1": [(start_us, True)],
         "982bc638-2cf1-4f37-9e0b-2a6bcbf4a2f1": [(start_us + 3_599_500_000, False)],
     }
@@ -152,7 +157,7 @@ def test_status_columns_in_any_order(order: tuple[int, ...]) -> None:
     row = [values[index] for index in order] + ["x"]
     dataset = load_csv(stream(csv_bytes(header, [row])))
     assert dataset.rejected == []
-    assert polls_of(dataset.polls) == {"7": [(us(dt.datetime(2024, 1, 1, tzinfo=UTC)), False)]}
+    assert polls_of(dataset) == {"7": [(us(dt.datetime(2024, 1, 1, tzinfo=UTC)), False)]}
 
 
 @pytest.mark.parametrize("order", list(itertools.permutations(range(4))))
