@@ -262,9 +262,18 @@ class SQLiteRepository:
 
     async def _connect(self) -> aiosqlite.Connection:
         with translate_errors(f"open {self.path}"):
-            connection = await aiosqlite.connect(
+            pending = aiosqlite.connect(
                 self.path, timeout=self.busy_timeout_s, isolation_level=None
             )
+            try:
+                connection = await pending
+            except BaseException:
+                # aiosqlite stops its worker thread without waiting; wait here, or the
+                # thread may answer after the event loop has closed.
+                worker = getattr(pending, "_thread", None)
+                if worker is not None and worker.is_alive():
+                    await asyncio.to_thread(worker.join, self.busy_timeout_s)
+                raise
             try:
                 await connection.execute("PRAGMA synchronous = NORMAL")
                 await connection.execute("PRAGMA temp_store = MEMORY")
