@@ -162,6 +162,17 @@ def hours_row(day: int, start_us: int, end_us: int) -> HoursRow:
     return HoursRow(day, _time_us(start_us), _time_us(end_us))
 
 
+def _shared_row(
+    made: dict[tuple[int, int, int], HoursRow], day: int, start_us: int, end_us: int
+) -> HoursRow:
+    # Most stores share a few distinct rows: build each once (attrs validation costs).
+    key = (day, start_us, end_us)
+    row = made.get(key)
+    if row is None:
+        row = made[key] = hours_row(day, start_us, end_us)
+    return row
+
+
 def _take(rows: Iterator[PollRecord], size: int) -> list[PollRecord]:
     # In file order: two rows for one instant keep their order, so the later still wins.
     return list(itertools.islice(rows, size))
@@ -476,7 +487,10 @@ class SQLiteRepository:
 
     async def hours_rows(self) -> list[HoursRecord]:
         rows = await self._fetchall(queries()["snapshot_hours"])
-        return [(store_id, hours_row(day, start, end)) for store_id, day, start, end in rows]
+        made: dict[tuple[int, int, int], HoursRow] = {}
+        return [
+            (store_id, _shared_row(made, day, start, end)) for store_id, day, start, end in rows
+        ]
 
     async def zone_rows(self) -> list[ZoneRecord]:
         return [
@@ -525,11 +539,7 @@ class SQLiteRepository:
                 store_hours: list[HoursRow] = []
                 if hours_next is not None and hours_next[0] == store_id:
                     for _, day, start, end in hours_next[1]:
-                        key = (day, start, end)
-                        row = made.get(key)
-                        if row is None:
-                            row = made[key] = hours_row(day, start, end)
-                        store_hours.append(row)
+                        store_hours.append(_shared_row(made, day, start, end))
                 zone_key = (
                     zones_next[1][0][1]
                     if zones_next is not None and zones_next[0] == store_id
