@@ -324,7 +324,8 @@ class LineReader:
 @attrs.define
 class _Plan:
     mode: str
-    info: SourceInfo
+    #: What the source said about itself; ``None`` after a 304 (nothing new to record).
+    info: SourceInfo | None
     reader: LineReader | None = None
     positions: dict[str, int] | None = None
 
@@ -346,7 +347,7 @@ def plan_read(kind: SourceKind, source: str, previous: SourceState | None) -> _P
     """
     opened = open_source(source, previous)
     if opened is None:
-        return _Plan("unchanged", SourceInfo())
+        return _Plan("unchanged", None)  # 304 Not Modified: the validators still hold
     stream, info = opened
     try:
         if previous is None:
@@ -456,11 +457,19 @@ async def ingest_source(
     async with repository.transaction():
         previous = await repository.source_state(kind.label, source)
         plan = await asyncio.to_thread(plan_read, kind, source, previous)
+        info = plan.info
         if plan.reader is None:
-            if previous is not None and plan.info.mtime_ns != previous.mtime_ns:
-                await repository.save_source_state(
-                    attrs.evolve(previous, mtime_ns=plan.info.mtime_ns)
+            if previous is not None and info is not None:
+                # The same bytes with a new modification time or new HTTP validators:
+                # record them, so the next check can be answered without hashing.
+                refreshed = attrs.evolve(
+                    previous,
+                    mtime_ns=info.mtime_ns,
+                    etag=info.etag,
+                    last_modified=info.last_modified,
                 )
+                if refreshed != previous:
+                    await repository.save_source_state(refreshed)
             return SourceSummary(
                 kind.label, source, "unchanged", seconds=time.perf_counter() - started
             )
@@ -486,9 +495,9 @@ async def ingest_source(
                 prefix_hash=str(reader.prefix.hexdigest()),
                 lines=reader.lines,
                 ingested_at=ingested_at,
-                mtime_ns=plan.info.mtime_ns,
-                etag=plan.info.etag,
-                last_modified=plan.info.last_modified,
+                mtime_ns=info.mtime_ns if info else None,
+                etag=info.etag if info else None,
+                last_modified=info.last_modified if info else None,
             )
         )
     return SourceSummary(

@@ -68,8 +68,14 @@ async def server(tmp_path: Path) -> AsyncIterator[Server]:
     async def broken(_request: web.Request) -> web.Response:
         return web.Response(status=500, text="database on fire")
 
+    async def fickle(request: web.Request) -> web.Response:
+        state.requests += 1
+        body = state.plain[request.match_info["name"]]
+        return web.Response(body=body, headers={"ETag": f'"v{state.requests}"'})
+
     app = web.Application()
     app.router.add_get("/plain/{name}", plain)
+    app.router.add_get("/fickle/{name}", fickle)
     app.router.add_get("/truncated.csv", truncated)
     app.router.add_get("/broken.csv", broken)
     app.router.add_static("/static/", folder)
@@ -168,3 +174,21 @@ async def test_unreachable_server_is_refused(tmp_path: Path, db_url: str) -> Non
         (summary,) = await ingest(repo, status=f"http://127.0.0.1:{port}/status.csv")
     assert summary.mode == "failed"
     assert "cannot fetch" in (summary.error or "")
+
+
+async def test_new_validators_on_the_same_bytes_are_recorded(
+    server: Server, inputs: Inputs, db_url: str
+) -> None:
+    """A URL whose ETag changes but whose bytes do not is unchanged; the new ETag is kept."""
+    server.plain["zones.csv"] = inputs.zones.read_bytes()
+    url = f"{server.base}/fickle/zones.csv"
+    async with open_repository(db_url) as repo:
+        (first,) = await ingest(repo, timezones=url)
+        first_state = await repo.source_state("timezones", url)
+        (again,) = await ingest(repo, timezones=url)
+        again_state = await repo.source_state("timezones", url)
+    assert (first.mode, again.mode) == ("full", "unchanged")
+    assert first_state is not None
+    assert again_state is not None
+    assert (first_state.etag, again_state.etag) == ('"v1"', '"v2"')
+    assert again_state.content_hash == first_state.content_hash
