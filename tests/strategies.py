@@ -175,10 +175,12 @@ def weekly_hours(*, aligned: bool = False) -> st.SearchStrategy[list[tuple[int, 
     """
     A store's rows: none (24x7), a real-data template, or random rows (missing days, overlaps).
     """
+    random_rows = st.lists(hours_rows(aligned=aligned), min_size=1, max_size=6)
     return st.one_of(
-        st.just([]),
+        random_rows,
         st.sampled_from(HOURS_TEMPLATES).map(list),
-        st.lists(hours_rows(aligned=aligned), min_size=1, max_size=6),
+        random_rows,
+        st.just([]),
     )
 
 
