@@ -299,18 +299,27 @@ class SQLiteRepository:
         if row is None or str(row[0]).lower() != "wal":
             raise StorageError(f"{self.path}: SQLite refused WAL mode (journal mode {row})")
 
+    async def _schema_version(self) -> int:
+        row = await (await self._db.execute("PRAGMA user_version")).fetchone()
+        version = int(row[0]) if row else 0
+        latest = schema_version()
+        if version > latest:
+            raise StorageError(
+                f"{self.path}: the database has schema version {version}, newer than "
+                f"this storemon knows ({latest}); upgrade storemon"
+            )
+        return version
+
     async def _migrate(self) -> None:
+        # Up to date (the usual case): no write lock, so opening never waits for an
+        # ingest in another process. Otherwise take the lock and look again: another
+        # process may have migrated in the meantime.
+        if await self._schema_version() == schema_version():
+            return
         db = self._db
         await db.execute("BEGIN IMMEDIATE")
         try:
-            row = await (await db.execute("PRAGMA user_version")).fetchone()
-            version = int(row[0]) if row else 0
-            latest = schema_version()
-            if version > latest:
-                raise StorageError(
-                    f"{self.path}: the database has schema version {version}, newer than "
-                    f"this storemon knows ({latest}); upgrade storemon"
-                )
+            version = await self._schema_version()
             for number, _name, script in migrations()[version:]:
                 for statement in split_statements(script):
                     await db.execute(statement)

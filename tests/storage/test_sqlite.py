@@ -4,6 +4,7 @@ SQLite specifics: URLs, migrations from the first released schema, pragmas, erro
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -132,6 +133,24 @@ async def test_report_reads_one_snapshot_while_a_write_commits(tmp_path: Path) -
         assert all(list(snapshot.poll_active) == [True] for snapshot in rest)
         after = [s async for s in repo.snapshots(since=utc("2023-12-25"), as_of=utc("2024-01-02"))]
         assert len(after) == len(stores) + 1
+
+
+async def test_open_and_report_while_another_process_holds_the_write_lock(tmp_path: Path) -> None:
+    """Opening an up-to-date database and reading from it never wait for a writer."""
+    url = f"sqlite:///{tmp_path}/x.db"
+    async with open_repository(url) as repo:
+        await repo.add_polls([("a", at_us("2024-01-01T00:00"), True)])
+    writer = sqlite3.connect(tmp_path / "x.db", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO polls VALUES ('uncommitted', 1, 1)")
+    try:
+        async with asyncio.timeout(5), open_repository(url) as repo:
+            report = await build_report(repo)
+            assert await repo.latest_poll_at() == utc("2024-01-01T00:00")
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert [row.store_id for row in report.rows] == ["a"]
 
 
 def test_database_urls() -> None:
