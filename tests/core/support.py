@@ -91,14 +91,14 @@ def case_files(
     Timestamp spellings cycle through ``styles``; ``poll_order`` and ``hours_order``
     permute the rows of the status and hours files.
     """
+    polls = [(case.store_id, at, active) for case in cases for at, active in case.polls]
     poll_rows = [
-        (case.store_id, "active" if active else "inactive", at)
-        for case in cases
-        for at, active in case.polls
-    ]
-    poll_rows = [
-        (store_id, status, timestamp_text(at, styles[index % len(styles)]))
-        for index, (store_id, status, at) in enumerate(poll_rows)
+        (
+            store_id,
+            "active" if active else "inactive",
+            timestamp_text(at, styles[index % len(styles)]),
+        )
+        for index, (store_id, at, active) in enumerate(polls)
     ]
     if poll_order is not None:
         poll_rows = [poll_rows[index] for index in poll_order]

@@ -102,5 +102,5 @@ def test_span_sets_are_immutable() -> None:
     """Assigning to a SpanSet raises AttributeError."""
     span_set = SpanSet([(1, 2)])
     with pytest.raises(AttributeError):
-        span_set.spans = ((3, 4),)  # type: ignore[misc]
+        span_set.spans = ((3, 4),)
     assert list(span_set) == [(1, 2)]

@@ -27,8 +27,10 @@ H = Fraction(1)  # hours
 MIN = Fraction(1)  # minutes
 
 
-def utc(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=UTC)
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def one_row(
@@ -207,7 +209,7 @@ def test_kolkata_half_hour_offset() -> None:
     assert row.uptime_last_day == Fraction(11, 3)
     assert row.downtime_last_day == Fraction(13, 3)
     assert (row.uptime_last_week, row.downtime_last_week) == (Fraction(11, 3), Fraction(13, 3))
-    assert (row.uptime_last_hour, row.downtime_last_hour) == (0, 30 * MIN)
+    assert (row.uptime_last_hour, row.downtime_last_hour) == (Fraction(0), 30 * MIN)
 
 
 def test_status_before_the_first_and_after_the_last_poll() -> None:
