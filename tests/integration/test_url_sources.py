@@ -192,3 +192,12 @@ async def test_new_validators_on_the_same_bytes_are_recorded(
     assert again_state is not None
     assert (first_state.etag, again_state.etag) == ('"v1"', '"v2"')
     assert again_state.content_hash == first_state.content_hash
+
+
+async def test_cli_exits_1_for_a_failing_url(server: Server, db_url: str) -> None:
+    """storemon ingest exits 1 with the HTTP status in its message when a URL fails."""
+    url = f"{server.base}/broken.csv"
+    run = await asyncio.to_thread(cli, "ingest", "--db", db_url, "--status", url)
+    assert run.status == 1
+    assert f"storemon: error: {url}: HTTP 500 Internal Server Error" in run.err
+    assert dump(db_url)["polls"] == []
