@@ -13,8 +13,11 @@ import pytest
 from storemon import (
     DEFAULT_ZONE_KEY,
     REPORT_HEADER,
+    DataError,
+    Poll,
     Report,
     ReportRow,
+    StoreSnapshot,
     compute_report,
     format_value,
     load_csv,
@@ -305,3 +308,27 @@ def test_store_with_only_later_polls_is_left_out() -> None:
     ]
     report = load_csv(_status_file(rows)).report(utc(2024, 1, 8, 12))
     assert [row.store_id for row in report.rows] == ["on-time"]
+
+
+def test_apia_skipped_a_whole_friday() -> None:
+    """Pacific/Apia skipped Friday 2011-12-30 entirely, so Friday hours that week count zero."""
+    zone = "Pacific/Apia"
+    as_of = utc(2012, 1, 2, 12)  # the week starts Monday 2011-12-26 02:00 local
+    polls = [(utc(2011, 12, 1), True)]
+    all_day = "00:00:00"
+    thursday, friday, saturday = 3, 4, 5
+    assert one_row([(friday, all_day, all_day)], polls, as_of, zone).uptime_last_week == 0
+    assert one_row([(thursday, all_day, all_day)], polls, as_of, zone).uptime_last_week == 24 * H
+    week = [(day, all_day, all_day) for day in (thursday, friday, saturday)]
+    assert one_row(week, polls, as_of, zone).uptime_last_week == 48 * H
+
+
+def test_naive_and_unknown_inputs_are_refused() -> None:
+    """A naive as_of or poll instant, or an unknown zone key, raises DataError."""
+    with pytest.raises(DataError, match="naive"):
+        compute_report([], as_of=dt.datetime(2024, 1, 1))
+    with pytest.raises(DataError, match="naive"):
+        Poll("s", dt.datetime(2024, 1, 1), True)
+    snapshot = StoreSnapshot("s", "Mars/Olympus_Mons", (), [0], [True])
+    with pytest.raises(DataError, match="Mars/Olympus_Mons"):
+        compute_report([snapshot], as_of=utc(2024, 1, 1))
