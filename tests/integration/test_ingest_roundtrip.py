@@ -196,3 +196,20 @@ def test_unchanged_large_source_is_skipped_quickly(tmp_path: Path, db_url: str) 
     (summary,) = json.loads(run.out)["sources"]
     assert summary["mode"] == "unchanged"
     assert summary["seconds"] < 0.5
+
+
+def test_bom_and_crlf_file_is_appended_to(tmp_path: Path, db_url: str) -> None:
+    """A status file with a byte-order mark and CRLF line ends is read, then appended to."""
+    path = tmp_path / "status.csv"
+    path.write_bytes(
+        b"\xef\xbb\xbfstore_id,status,timestamp_utc\r\n1,active,2023-01-25 10:00:00 UTC\r\n"
+    )
+    first = json.loads(cli("ingest", "--db", db_url, "--status", str(path), "--json").out)
+    assert first["sources"][0]["stored"] == 1
+    with path.open("ab") as handle:
+        handle.write(b"2,inactive,2023-01-25 11:00:00 UTC\r\n")
+    run = cli("ingest", "--db", db_url, "--status", str(path), "--json")
+    assert run.status == 0, run.err
+    (summary,) = json.loads(run.out)["sources"]
+    assert (summary["mode"], summary["read"], summary["stored"]) == ("appended", 1, 1)
+    assert dump(db_url)["polls"] == [("1", 1674640800000000, 1), ("2", 1674644400000000, 0)]
