@@ -6,6 +6,7 @@ The server's own errors, and the one table from ``StoremonError`` classes to HTT
     StoremonError (storemon.errors)
     ├── BadRequest          400  a parameter is missing or malformed
     ├── Unauthorized        401  no or wrong bearer token
+    ├── StoreNotFound       404  the report has no row for this store
     ├── NoData              409  there is no poll yet, so a report has no "now"
     └── Unavailable         503  try again later (carries Retry-After)
         ├── NotReady             the start-up ingest has not finished
@@ -29,6 +30,10 @@ class BadRequest(StoremonError):
 
 class Unauthorized(StoremonError):
     """A valid bearer token is required."""
+
+
+class StoreNotFound(StoremonError, LookupError):
+    """The report has no row for this store: it had no poll by the report's 'now'."""
 
 
 class NoData(StoremonError):
@@ -59,6 +64,7 @@ STATUS_OF: tuple[tuple[type[StoremonError], int], ...] = (
     (BadRequest, 400),
     (Unauthorized, 401),
     (ReportNotFound, 404),
+    (StoreNotFound, 404),
     (NoData, 409),
     (DataError, 422),
     (Unavailable, 503),

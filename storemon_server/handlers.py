@@ -1,6 +1,8 @@
 """
 The HTTP endpoints: parse the request, call the job runner or repository, render.
 
+The web page's routes (``GET /`` and ``/static/``) are in ``storemon_server.page``.
+
 Handlers never catch: errors are the middleware's (``storemon_server.middleware``).
 """
 
@@ -10,16 +12,22 @@ import re
 
 from aiohttp import web
 
-from storemon_server import render
-from storemon_server.errors import BadRequest, NotReady
+from storemon.errors import ReportNotFound
+from storemon.explain import explain_store
+from storemon_server import page, render
+from storemon_server.errors import BadRequest, NotReady, StoreNotFound
 from storemon_server.keys import INGEST, JOBS, REPOSITORY
 from storemon_server.openapi import OPENAPI
+from storemon_server.worker import week_start
 
 #: A report id as ``secrets.token_urlsafe(16)`` writes it: 22 URL-safe base64 characters,
 #: the last carrying only the 2 remaining bits of the 128 (so one of A, Q, g, w).
 REPORT_ID = re.compile(r"[A-Za-z0-9_-]{21}[AQgw]")
 
 FORMATS = ("csv", "json")
+
+#: Longest store id accepted in a path: real ids are 19 digits or 36-character UUIDs.
+MAX_STORE_ID_LENGTH = 128
 
 
 def _one(request: web.Request, name: str, *, default: str | None = None) -> str:
@@ -79,6 +87,32 @@ async def get_report(request: web.Request) -> web.Response:
     return render.report_response(job, as_json=as_json)
 
 
+async def store_timeline(request: web.Request) -> web.Response:
+    """
+    ``GET /api/reports/{report_id}/stores/{store_id}``: why the store's row is what it is.
+
+    Computed by ``storemon.explain.explain_store`` (the report's own code path) from the
+    store's polls at the report's fixed "now".
+    """
+    report_id, store_id = request.match_info["report_id"], request.match_info["store_id"]
+    if not REPORT_ID.fullmatch(report_id):
+        raise ReportNotFound(f"no report has id {report_id[:40]!r}")
+    if len(store_id) > MAX_STORE_ID_LENGTH:
+        raise BadRequest(f"a store id has at most {MAX_STORE_ID_LENGTH} characters")
+    repository = request.app[REPOSITORY]
+    job = await repository.get_report(report_id)
+    if job.as_of is None:
+        raise StoreNotFound()
+    snapshot = await repository.snapshot(store_id, since=week_start(job.as_of), as_of=job.as_of)
+    timeline = None if snapshot is None else explain_store(snapshot, as_of=job.as_of)
+    if timeline is None:
+        raise StoreNotFound(f"report {report_id} has no row for store {store_id[:40]!r}")
+    stored_row = render.report_row(job, store_id)
+    return web.json_response(
+        render.timeline_body(timeline, report_id=report_id, stored_row=stored_row)
+    )
+
+
 async def health(request: web.Request) -> web.Response:
     """
     ``GET /api/health``: up, ready, and the outcome of the latest ingest.
@@ -105,7 +139,12 @@ def add_routes(app: web.Application) -> None:
     """
     Register every route (``openapi.OPENAPI`` describes the same set).
     """
+    app.router.add_get("/", page.index, allow_head=False)
+    app.router.add_get("/static/{name}", page.asset, allow_head=False)
     app.router.add_post("/api/trigger_report", trigger_report)
     app.router.add_get("/api/get_report", get_report, allow_head=False)
+    app.router.add_get(
+        "/api/reports/{report_id}/stores/{store_id}", store_timeline, allow_head=False
+    )
     app.router.add_get("/api/health", health, allow_head=False)
     app.router.add_get("/api/openapi.json", openapi, allow_head=False)

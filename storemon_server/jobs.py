@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from storemon.errors import StoremonError
 from storemon.model import ReportJob, ReportStatus
-from storemon.repository import ReportStore, StoreSource
+from storemon.repository import ReportStore, StoreLookup, StoreSource
 from storemon_server.errors import NoData, QueueFull
 from storemon_server.logs import kv
 from storemon_server.schedule import next_run
@@ -38,9 +38,10 @@ Compute = Callable[[ReportJob], Awaitable[str]]
 Ingest = Callable[[], Awaitable[dict[str, Any]]]
 
 
-class ServerRepository(StoreSource, ReportStore, Protocol):
+class ServerRepository(StoreSource, StoreLookup, ReportStore, Protocol):
     """
-    What the server reads and writes: stores for reports, and the report jobs.
+    What the server reads and writes: stores for reports (all, or one to explain its
+    row), and the report jobs.
     """
 
 

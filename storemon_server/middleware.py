@@ -25,8 +25,17 @@ logger = logging.getLogger(__name__)
 #: Longest query string accepted; the only parameters are a report id and a format.
 MAX_QUERY_LENGTH = 256
 
-#: Routes that never need the token.
-PUBLIC_PATHS = frozenset({"/api/health"})
+#: Routes that never need the token: health, and the web page (which asks for the token
+#: and sends it with its API calls; it holds no data itself).
+PUBLIC_PATHS = frozenset({"/api/health", "/"})
+PUBLIC_PREFIXES = ("/static/",)
+
+
+def is_public(path: str) -> bool:
+    """
+    Tell whether ``path`` is served without the API token.
+    """
+    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
 
 
 @web.middleware
@@ -62,13 +71,14 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 def auth_middleware(token: str | None) -> Middleware:
     """
-    Require ``Authorization: Bearer <token>`` on every route but health, when ``token`` is set.
+    Require ``Authorization: Bearer <token>`` on every route but the public ones, when
+    ``token`` is set.
     """
     expected = None if token is None else token.encode("ascii")
 
     @web.middleware
     async def check_token(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if expected is not None and request.path not in PUBLIC_PATHS:
+        if expected is not None and not is_public(request.path):
             scheme, _, given = request.headers.get("Authorization", "").partition(" ")
             candidate = given.strip().encode("utf-8", "replace")
             # compare_digest on both outcomes keeps the timing independent of the token.

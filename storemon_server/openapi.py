@@ -38,6 +38,123 @@ _REPORT_ROW = {
     "required": list(REPORT_HEADER),
 }
 
+
+def _instant_schema() -> dict[str, Any]:
+    return {"$ref": "#/components/schemas/Instant"}
+
+
+_INSTANT = {
+    "type": "object",
+    "description": "An instant in UTC and as the store's wall clock (with its UTC offset), "
+    "so that a client needs no time-zone database.",
+    "properties": {
+        "us": {"type": "integer", "description": "Microseconds since the Unix epoch."},
+        "utc": {"type": "string", "format": "date-time"},
+        "local": {"type": "string", "format": "date-time"},
+    },
+    "required": ["us", "utc", "local"],
+}
+
+
+def _span_schema(**extra: Any) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {"start": _instant_schema(), "end": _instant_schema(), **extra},
+        "required": ["start", "end", *extra],
+    }
+
+
+_TIMELINE = {
+    "type": "object",
+    "description": "One store's last week before the report's as_of, computed by the "
+    "report's own code path: business time, the interpolated status, the polls and the "
+    "DST changes, with the three windows' numbers.",
+    "properties": {
+        "report_id": {"type": "string"},
+        "store_id": {"type": "string"},
+        "zone_key": {"type": "string", "description": "The IANA zone of the local times."},
+        "as_of": _instant_schema(),
+        "windows": {
+            "type": "object",
+            "description": "The start of each window; each ends at as_of.",
+            "properties": {
+                name: _instant_schema() for name in ("last_hour", "last_day", "last_week")
+            },
+        },
+        "days": {
+            "type": "array",
+            "description": "The local midnights inside the week, with a label.",
+            "items": {
+                "allOf": [
+                    _instant_schema(),
+                    {"type": "object", "properties": {"label": {"type": "string"}}},
+                ]
+            },
+        },
+        "business": {"type": "array", "items": _span_schema()},
+        "status": {"type": "array", "items": _span_schema(active={"type": "boolean"})},
+        "polls": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"at": _instant_schema(), "active": {"type": "boolean"}},
+            },
+        },
+        "offset_changes": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "at": _instant_schema(),
+                    "offset_before": {"type": "string", "example": "-06:00"},
+                    "offset_after": {"type": "string", "example": "-05:00"},
+                },
+            },
+        },
+        "row": {"$ref": "#/components/schemas/ReportRow"},
+        "report_row": {
+            "allOf": [{"$ref": "#/components/schemas/ReportRow"}],
+            "nullable": True,
+            "description": "The row as the stored report holds it (null until complete).",
+        },
+        "matches_report": {
+            "type": "boolean",
+            "nullable": True,
+            "description": "row equals report_row: false only if polls up to as_of arrived "
+            "after the report was computed.",
+        },
+    },
+    "required": [
+        "report_id",
+        "store_id",
+        "zone_key",
+        "as_of",
+        "windows",
+        "business",
+        "status",
+        "polls",
+        "offset_changes",
+        "row",
+    ],
+}
+
+
+def _page(summary: str, *content_types: str) -> dict[str, Any]:
+    return {
+        "get": {
+            "summary": summary,
+            "security": [],
+            "responses": {
+                "200": {
+                    "description": "A file of the page, shipped in the package.",
+                    "content": {kind: {"schema": {"type": "string"}} for kind in content_types},
+                },
+                "404": _error("No such file."),
+            },
+        }
+    }
+
+
 OPENAPI: dict[str, Any] = {
     "openapi": "3.0.3",
     "info": {
@@ -55,10 +172,30 @@ OPENAPI: dict[str, Any] = {
                 "required": ["error"],
             },
             "ReportRow": _REPORT_ROW,
+            "Instant": _INSTANT,
+            "StoreTimeline": _TIMELINE,
         },
     },
     "security": [{"bearer": []}],
     "paths": {
+        "/": _page("The web page: trigger a report, read it, see each store's week.", "text/html"),
+        "/static/{name}": {
+            "get": {
+                **_page(
+                    "The page's script (app.js) or style sheet (app.css).",
+                    "text/javascript",
+                    "text/css",
+                )["get"],
+                "parameters": [
+                    {
+                        "name": "name",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "enum": ["app.js", "app.css"]},
+                    }
+                ],
+            }
+        },
         "/api/trigger_report": {
             "post": {
                 "summary": "Start a report of the data stored now.",
@@ -159,6 +296,43 @@ OPENAPI: dict[str, Any] = {
                             }
                         },
                     },
+                },
+            }
+        },
+        "/api/reports/{report_id}/stores/{store_id}": {
+            "get": {
+                "summary": "One store's last week, explaining its row of the report.",
+                "description": "Computed at the report's as_of from the stored polls, by the "
+                "same code as the report. Works once the report is triggered; report_row "
+                "is filled once it is complete.",
+                "parameters": [
+                    {
+                        "name": "report_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{21}[AQgw]$"},
+                    },
+                    {
+                        "name": "store_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "maxLength": 128},
+                    },
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The store's timeline.",
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/StoreTimeline"}
+                            }
+                        },
+                    },
+                    "400": _error("The store id is too long."),
+                    "401": _UNAUTHORIZED,
+                    "404": _error(
+                        "No report has this id, or the report has no row for this store."
+                    ),
                 },
             }
         },

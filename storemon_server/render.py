@@ -1,5 +1,5 @@
 """
-Report jobs and errors as HTTP responses: CSV, JSON, and the JSON error body.
+Report jobs, store timelines and errors as HTTP responses: CSV, JSON, the JSON error body.
 
 JSON reports keep the CSV's values exactly: ``store_id`` is a string (real ids exceed
 2**53, which a JSON number would corrupt) and every measure is the CSV's two-decimal
@@ -9,12 +9,17 @@ string (``"12.50"``), so the JSON and CSV forms of a report never disagree by a 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+import zoneinfo
 from typing import Any
 
 from aiohttp import web
 
-from storemon.model import ReportJob, ReportStatus
+from storemon.explain import StoreTimeline
+from storemon.localtime import zone_for
+from storemon.model import DAY_US, HOUR_US, ReportJob, ReportRow, ReportStatus, to_epoch_us
+from storemon.report import REPORT_HEADER, format_value
 
 #: The statuses of the assignment's API: a job waiting for a worker is reported Running.
 PUBLIC_STATUS = {
@@ -84,3 +89,114 @@ def report_response(job: ReportJob, *, as_json: bool = False) -> web.Response:
             "Content-Disposition": f'attachment; filename="report-{job.report_id}.csv"',
         },
     )
+
+
+def row_fields(row: ReportRow) -> dict[str, str]:
+    """
+    Return a report row as the CSV writes it: the store id and two-decimal strings.
+    """
+    return {
+        "store_id": row.store_id,
+        **{name: format_value(getattr(row, name)) for name in REPORT_HEADER[1:]},
+    }
+
+
+def report_row(job: ReportJob, store_id: str) -> dict[str, str] | None:
+    """
+    Return the store's row as the job's CSV holds it, or ``None`` (not complete, no row).
+    """
+    if job.status != ReportStatus.COMPLETE or not job.csv:
+        return None
+    # Only the lines mentioning the id are parsed: a full report has 14,092 lines.
+    lines = [line for line in job.csv.splitlines() if store_id in line]
+    for values in csv.reader(lines):
+        if values and values[0] == store_id and len(values) == len(REPORT_HEADER):
+            return dict(zip(REPORT_HEADER, values, strict=True))
+    return None
+
+
+def _offset(offset: dt.timedelta) -> str:
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _instant(at: dt.datetime, zone: zoneinfo.ZoneInfo) -> dict[str, Any]:
+    # The browser needs no time-zone database: every instant comes with its local wall
+    # clock, offset included, computed here. ``us`` (microseconds since the epoch, exact in
+    # a JavaScript number) lets the page add durations up exactly.
+    return {
+        "us": to_epoch_us(at),
+        "utc": at.isoformat(),
+        "local": at.astimezone(zone).isoformat(timespec="seconds"),
+    }
+
+
+def _local_midnights(
+    start: dt.datetime, end: dt.datetime, zone: zoneinfo.ZoneInfo
+) -> list[dict[str, Any]]:
+    days: list[dict[str, Any]] = []
+    day = start.astimezone(zone).date()
+    while True:
+        midnight = dt.datetime.combine(day, dt.time(0), tzinfo=zone).astimezone(dt.UTC)
+        if midnight > end:
+            return days
+        if midnight >= start:
+            days.append({**_instant(midnight, zone), "label": f"{day:%a %d %b}"})
+        day += dt.timedelta(days=1)
+
+
+def timeline_body(
+    timeline: StoreTimeline, *, report_id: str, stored_row: dict[str, str] | None
+) -> dict[str, Any]:
+    """
+    Return a store's last week as JSON: every instant in UTC and in the store's wall clock.
+
+    ``row`` is computed from the data now, by the report's code path; ``report_row`` is the
+    row the stored report holds. They differ only if polls up to the report's "now" arrived
+    after it was computed (``matches_report`` says which).
+    """
+    zone = zone_for(timeline.zone_key)
+    as_of = timeline.as_of
+    row = row_fields(timeline.row)
+    windows = {
+        "last_hour": as_of - dt.timedelta(microseconds=HOUR_US),
+        "last_day": as_of - dt.timedelta(microseconds=DAY_US),
+        "last_week": timeline.window_start,
+    }
+    return {
+        "report_id": report_id,
+        "store_id": timeline.store_id,
+        "zone_key": timeline.zone_key,
+        "as_of": _instant(as_of, zone),
+        "windows": {name: _instant(start, zone) for name, start in windows.items()},
+        "days": _local_midnights(timeline.window_start, as_of, zone),
+        "business": [
+            {"start": _instant(start, zone), "end": _instant(end, zone)}
+            for start, end in timeline.business
+        ],
+        "status": [
+            {
+                "start": _instant(span.start, zone),
+                "end": _instant(span.end, zone),
+                "active": span.active,
+            }
+            for span in timeline.status
+        ],
+        "polls": [
+            {"at": _instant(at, zone), "active": active}
+            for at, active in timeline.polls
+            if at >= timeline.window_start
+        ],
+        "offset_changes": [
+            {
+                "at": _instant(change.at, zone),
+                "offset_before": _offset(change.offset_before),
+                "offset_after": _offset(change.offset_after),
+            }
+            for change in timeline.offset_changes
+        ],
+        "row": row,
+        "report_row": stored_row,
+        "matches_report": None if stored_row is None else stored_row == row,
+    }
