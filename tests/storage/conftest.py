@@ -22,6 +22,8 @@ BACKENDS: dict[str, Callable[[Path], str]] = {
     "memory": lambda _tmp: "memory://",
     "sqlite": lambda tmp: f"sqlite:///{tmp}/storemon.db",
 }
+# PostgreSQL joins here once storemon.storage.postgres exists; its URL must name an empty
+# database per test (for example a fresh schema), as the tests assume a new repository.
 if os.environ.get("STOREMON_TEST_POSTGRES_URL"):  # pragma: no cover - needs a server
     BACKENDS["postgres"] = lambda _tmp: os.environ["STOREMON_TEST_POSTGRES_URL"]
 
