@@ -577,7 +577,9 @@ function drawCharts() {
   );
 }
 
-const LANES = { top: 30, business: [30, 44], status: [50, 80], polls: [86, 108], axis: 112, height: 140 };
+// Three rows of labels on top (clock change, last day, last hour), then the three lanes.
+const LABEL_ROWS = { dst: 10, last_day: 21, last_hour: 32 };
+const LANES = { top: 37, business: [37, 51], status: [57, 87], polls: [93, 115], axis: 119, height: 147 };
 
 function drawChart(timeline, chart) {
   const { from, to, width } = chart;
@@ -709,8 +711,7 @@ function drawChart(timeline, chart) {
   for (const key of chart.marks) {
     const px = x(timeline.windows[key].us);
     const label = key === "last_day" ? "last day" : "last hour";
-    // Two label rows, so that "last day" and "last hour" never overlap near the right edge.
-    const labelY = key === "last_day" ? 11 : LANES.top - 4;
+    const labelY = LABEL_ROWS[key];
     marks.append(titled(
       svg("line", { x1: px, x2: px, y1: 2, y2: LANES.polls[1], class: "window" }),
       `The ${label} starts ${localText(timeline.windows[key])}`,
@@ -724,7 +725,14 @@ function drawChart(timeline, chart) {
       svg("line", { x1: px, x2: px, y1: 2, y2: LANES.polls[1], class: "dst" }),
       `Clock change at ${localText(change.at)}: ${formatOffset(change.offset_before)} → ${formatOffset(change.offset_after)}`,
     ));
-    marks.append(svg("text", { x: px + 3, y: 12, class: "dst-label" }, `DST ${formatOffset(change.offset_before)} → ${formatOffset(change.offset_after)}`));
+    const text = `DST ${formatOffset(change.offset_before)} → ${formatOffset(change.offset_after)}`;
+    const fits = px + 3 + text.length * 6.5 <= width;
+    marks.append(svg("text", {
+      x: fits ? px + 3 : px - 3,
+      y: LABEL_ROWS.dst,
+      class: "dst-label",
+      "text-anchor": fits ? "start" : "end",
+    }, text));
   }
   root.append(marks);
 

@@ -9,17 +9,21 @@ skip, unless ``STOREMON_REQUIRE_BROWSER=1`` (set by ``.ci/run``), when they fail
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from storemon.explain import explain_store
+from storemon.model import HoursRow, StoreSnapshot, to_epoch_us
 from storemon.sample import write_sample
+from storemon_server.render import row_fields, timeline_body
 from tests.server.process import Server
 
 CHROMIUM = Path(os.environ.get("STOREMON_CHROMIUM", "/usr/bin/chromium"))
@@ -109,21 +113,24 @@ def page(browser: Any, server: Server, console_errors: list[str]) -> Iterator[An
     """
     context = browser.new_context(viewport={"width": 1200, "height": 800}, accept_downloads=True)
     page = context.new_page()
-    errors = console_errors
     foreign: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
-    page.on(
-        "request",
-        lambda request: (
-            request.url.startswith((server.base, "data:", "blob:")) or foreign.append(request.url)
-        ),
-    )
+
+    def on_console(message: Any) -> None:
+        if message.type == "error":
+            console_errors.append(message.text)
+
+    def on_request(request: Any) -> None:
+        if not request.url.startswith((server.base, "data:", "blob:")):
+            foreign.append(request.url)
+
+    page.on("pageerror", lambda error: console_errors.append(str(error)))
+    page.on("console", on_console)
+    page.on("request", on_request)
     page.set_default_timeout(15_000)
     yield page
     context.close()
     assert foreign == []
-    assert errors == []
+    assert console_errors == []
 
 
 def report(page: Any, server: Server) -> tuple[str, dict[str, dict[str, str]]]:
@@ -284,7 +291,7 @@ def test_table_stays_fast_with_a_full_size_report(page: Any, server: Server) -> 
     page.locator("#report-state[data-state=complete]").wait_for()
     assert page.locator("#row-count").get_attribute("data-total") == "14092"
     timings: dict[str, float] = {}
-    for name, action, done in (
+    steps: tuple[tuple[str, Callable[[], object], str], ...] = (
         (
             "sort",
             lambda: page.get_by_role("button", name="Up share, last week").click(),
@@ -300,10 +307,56 @@ def test_table_stays_fast_with_a_full_size_report(page: Any, server: Server) -> 
             lambda: page.get_by_role("button", name="Last page").click(),
             "#last-page:disabled",
         ),
-    ):
+    )
+    for name, action, done in steps:
         started = time.perf_counter()
         action()
         page.locator(done).wait_for()
         timings[name] = time.perf_counter() - started
     assert max(timings.values()) < 1.0, timings
     assert page.locator("#report-table tbody tr").count() <= 50
+
+
+def dst_week() -> dict[str, Any]:
+    """
+    The route's body for a Chicago store whose week holds the 2024-03-10 clock change.
+    """
+    as_of = dt.datetime(2024, 3, 12, 15, 0, tzinfo=dt.UTC)
+    times = [to_epoch_us(as_of - dt.timedelta(minutes=41 * k)) for k in range(8 * 24 * 60 // 41)]
+    snapshot = StoreSnapshot(
+        store_id="dst-store",
+        zone_key="America/Chicago",
+        hours=tuple(HoursRow(day, dt.time(1, 0), dt.time(4, 0)) for day in range(7)),
+        poll_at_us=sorted(times),
+        poll_active=[k % 5 != 2 for k in range(len(times))],
+    )
+    timeline = explain_store(snapshot, as_of=as_of)
+    assert timeline is not None
+    row = row_fields(timeline.row)
+    return timeline_body(timeline, report_id="x", stored_row=row)
+
+
+def test_clock_change_is_marked_in_local_time(page: Any, server: Server) -> None:
+    """A week across a DST change shows the change, local hours, and still adds up."""
+    report_id, _ = report(page, server)
+    body = dst_week()
+    page.route(
+        "**/api/reports/*/stores/dst-store",
+        lambda route: route.fulfill(
+            status=200, content_type="application/json", body=json.dumps(body)
+        ),
+    )
+    page.evaluate(f"location.hash = 'report={report_id}&store=dst-store'")
+    page.locator("#timeline-check[data-ok]").wait_for()
+    assert page.locator("#timeline-check").get_attribute("data-ok") == "true"
+    zone = page.locator("#store-zone").inner_text()
+    assert "America/Chicago" in zone
+    assert "Clocks changed this week: 2024-03-10 03:00 (UTC−06:00 → UTC−05:00)" in zone
+    week = page.locator("#charts svg").first
+    assert week.locator("line.dst").count() == 1
+    assert week.locator("text.dst-label").text_content() == "DST UTC−06:00 → UTC−05:00"
+    labels = week.locator("g.axis text").all_text_contents()
+    assert "Sun 10 Mar" in labels
+    day_labels = page.locator("#charts svg").nth(1).locator("g.axis text").all_text_contents()
+    assert all(label.endswith(":00") for label in day_labels)
+    page.screenshot(path=str(ARTIFACTS / "web-store-dst.png"), full_page=True)
