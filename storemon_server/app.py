@@ -161,6 +161,7 @@ async def _lifecycle(
         logger.info(
             kv(
                 "server.started",
+                page=f"http://{settings.host}:{settings.port}/",
                 db=redact_url(settings.db_url),
                 workers=settings.workers,
                 max_queue=settings.max_queue,
