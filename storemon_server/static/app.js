@@ -173,6 +173,9 @@ async function loadReport(reportId) {
   if (state.report && state.report.id === reportId) return true;
   const load = ++state.reportLoad;
   const started = Date.now();
+  // Another report's rows must not pass for this one's while it is computed.
+  state.report = null;
+  $("#table-view").hidden = true;
   $("#download").disabled = true;
   sessionStorage.setItem(REPORT_KEY, reportId);
   const query = new URLSearchParams({ report_id: reportId, format: "json" });
@@ -535,7 +538,7 @@ function renderNumbers(timeline) {
       "Generate a new report to include them.";
     reportCheck.dataset.ok = "false";
   } else {
-    reportCheck.textContent = "The report is not complete yet.";
+    reportCheck.textContent = "The report is not complete, so there is no stored row to compare.";
     reportCheck.dataset.ok = "pending";
   }
   const timelineCheck = $("#timeline-check");

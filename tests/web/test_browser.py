@@ -88,7 +88,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         str(workdir / "data"),
         "--db",
         f"sqlite:///{workdir}/storemon.db",
-        env={"STOREMON_API_TOKEN": TOKEN},
+        # Each report takes at least 0.6 s, so that the page is seen Running first.
+        env={"STOREMON_API_TOKEN": TOKEN, "STOREMON_TEST_REPORT_DELAY": "0.6"},
     )
     try:
         server.wait_ready()
@@ -143,6 +144,8 @@ def report(page: Any, server: Server) -> tuple[str, dict[str, dict[str, str]]]:
     page.get_by_role("button", name="Use token").click()
     page.get_by_role("button", name="Generate a new report").click()
     state = page.locator("#report-state")
+    state.filter(has_text="Running").wait_for()
+    assert "is being computed" in page.locator("#report-status").inner_text()
     state.filter(has_text="Complete").wait_for()
     assert page.locator("#report-state").get_attribute("data-state") == "complete"
     with page.expect_download() as download_info:
