@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import tomllib
 from pathlib import Path
@@ -62,3 +63,23 @@ def test_page_controls_are_labelled() -> None:
     controls = set(re.findall(r'<(?:input|select)\b[^>]*\bid="([\w-]+)"', html))
     assert controls
     assert controls <= labelled
+
+
+async def test_public_prefix_reaches_no_api_route(make_client: MakeClient) -> None:
+    """Paths under /static/ that climb out (.., encoded or not) never answer an API route."""
+    client = await make_client(api_token=TOKEN)
+    for path in (
+        "/static/../api/openapi.json",
+        "/static/%2e%2e/api/openapi.json",
+        "/static/..%2fapi/openapi.json",
+        "/static/app.js/../../api/openapi.json",
+    ):
+        # Sent raw: a client library would resolve the dots before sending.
+        reader, writer = await asyncio.open_connection("127.0.0.1", client.port)
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        await writer.drain()
+        answer = await reader.read()
+        writer.close()
+        await writer.wait_closed()
+        status = answer.split(b"\r\n", 1)[0]
+        assert status in (b"HTTP/1.1 404 Not Found", b"HTTP/1.1 401 Unauthorized"), (path, status)
