@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     sample.set_defaults(run=_run_sample)
 
-    # ``serve`` is parsed by the server package itself (see ``_run_serve``); it is listed
+    # ``serve`` is parsed by the server package itself (see ``_run_plugin``); it is listed
     # here so that ``storemon --help`` shows it.
     commands.add_parser(
         "serve",
@@ -251,9 +251,24 @@ def _run_sample(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-def _run_serve(argv: list[str], err: TextIO) -> int:
+#: Entry-point group through which other packages add subcommands. The server registers
+#: ``serve`` there, so this library never imports the server package.
+COMMANDS_GROUP = "storemon.commands"
+
+
+def _run_plugin(name: str, argv: list[str], err: TextIO) -> int:
+    from importlib.metadata import entry_points
+
+    found = [point for point in entry_points(group=COMMANDS_GROUP) if point.name == name]
+    if not found:
+        print(
+            f"storemon: error: '{name}' is not installed; the server needs the [server] extra "
+            "(pip install 'storemon[server]')",
+            file=err,
+        )
+        return EXIT_FAILED
     try:
-        from storemon_server.__main__ import main as serve_main
+        command = found[0].load()
     except ImportError as error:
         print(
             f"storemon: error: the server needs the [server] extra "
@@ -261,7 +276,8 @@ def _run_serve(argv: list[str], err: TextIO) -> int:
             file=err,
         )
         return EXIT_FAILED
-    return serve_main(argv)
+    status: int = command(argv)
+    return status
 
 
 def main(
@@ -274,7 +290,7 @@ def main(
     err = err if err is not None else sys.stderr
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["serve"]:
-        return _run_serve(argv[1:], err)
+        return _run_plugin("serve", argv[1:], err)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
