@@ -22,6 +22,7 @@ import pytest
 
 from storemon.explain import explain_store
 from storemon.model import HoursRow, StoreSnapshot, to_epoch_us
+from storemon.report import REPORT_HEADER
 from storemon.sample import write_sample
 from storemon_server.render import row_fields, timeline_body
 from tests.server.process import Server
@@ -38,14 +39,7 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 TOKEN = "browser-test-token-0123456789"
 STORES = 60
-MEASURES = (
-    "uptime_last_hour",
-    "uptime_last_day",
-    "uptime_last_week",
-    "downtime_last_hour",
-    "downtime_last_day",
-    "downtime_last_week",
-)
+MEASURES = REPORT_HEADER[1:]
 
 pytestmark = pytest.mark.slow
 
