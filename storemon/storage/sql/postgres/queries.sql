@@ -1,0 +1,178 @@
+-- Named queries of the PostgreSQL backend: each block starts with "-- name: NAME".
+-- Tables are unqualified: every connection's search_path is the configured schema.
+
+-- name: create_poll_stage
+-- Rows of one add_polls call, in file order (seq), COPYed here before one merge.
+CREATE TEMP TABLE IF NOT EXISTS stage_polls (
+    store_id text NOT NULL, at_us bigint NOT NULL, active boolean NOT NULL, seq bigint NOT NULL
+) ON COMMIT DROP;
+
+-- name: count_changed_polls
+-- Rows that change what is stored at their instant: the stored status, or the previous
+-- row for the same instant in this call (each row counts, as in the other backends).
+SELECT count(*)
+FROM (
+    SELECT store_id, at_us, active,
+           lag(active) OVER (PARTITION BY store_id, at_us ORDER BY seq) AS before
+    FROM stage_polls
+) AS s
+LEFT JOIN polls AS p USING (store_id, at_us)
+WHERE s.active IS DISTINCT FROM coalesce(s.before, p.active);
+
+-- name: merge_polls
+-- The last row per instant wins; an identical stored row is left alone.
+INSERT INTO polls (store_id, at_us, active)
+SELECT DISTINCT ON (store_id, at_us) store_id, at_us, active
+FROM stage_polls
+ORDER BY store_id, at_us, seq DESC
+ON CONFLICT (store_id, at_us) DO UPDATE SET active = excluded.active
+WHERE polls.active IS DISTINCT FROM excluded.active;
+
+-- name: create_hours_stage
+CREATE TEMP TABLE IF NOT EXISTS stage_hours (
+    store_id text NOT NULL, day smallint NOT NULL, start_us bigint NOT NULL, end_us bigint NOT NULL
+) ON COMMIT DROP;
+
+-- name: merge_hours
+INSERT INTO hours (store_id, day, start_us, end_us)
+SELECT store_id, day, start_us, end_us FROM stage_hours
+ON CONFLICT DO NOTHING;
+
+-- name: create_zones_stage
+CREATE TEMP TABLE IF NOT EXISTS stage_zones (
+    store_id text NOT NULL, zone_key text NOT NULL, seq bigint NOT NULL
+) ON COMMIT DROP;
+
+-- name: merge_zones
+-- A later row for a store wins.
+INSERT INTO zones (store_id, zone_key)
+SELECT DISTINCT ON (store_id) store_id, zone_key FROM stage_zones ORDER BY store_id, seq DESC;
+
+-- name: latest_poll
+SELECT max(at_us) FROM polls;
+
+-- name: snapshots
+-- One row per store with a poll at or before as_of ($2): its polls in [since ($1), as_of]
+-- and its latest poll before since, in time order, with its zone and hours rows.
+WITH window_polls AS (
+    SELECT store_id, at_us, active FROM polls WHERE at_us >= $1 AND at_us <= $2
+    UNION ALL
+    (SELECT DISTINCT ON (store_id) store_id, at_us, active
+     FROM polls WHERE at_us < $1
+     ORDER BY store_id, at_us DESC)
+), by_store AS (
+    SELECT store_id, array_agg(at_us ORDER BY at_us) AS times,
+           array_agg(active ORDER BY at_us) AS actives
+    FROM window_polls GROUP BY store_id
+), store_hours AS (
+    SELECT store_id, array_agg(day) AS days, array_agg(start_us) AS starts,
+           array_agg(end_us) AS ends
+    FROM hours GROUP BY store_id
+)
+SELECT b.store_id, b.times, b.actives, z.zone_key, h.days, h.starts, h.ends
+FROM by_store AS b
+LEFT JOIN zones AS z USING (store_id)
+LEFT JOIN store_hours AS h USING (store_id);
+
+-- name: store_snapshot
+-- The row of "snapshots" for one store ($3).
+WITH window_polls AS (
+    SELECT at_us, active FROM polls WHERE store_id = $3 AND at_us >= $1 AND at_us <= $2
+    UNION ALL
+    (SELECT at_us, active FROM polls WHERE store_id = $3 AND at_us < $1
+     ORDER BY at_us DESC LIMIT 1)
+)
+SELECT (SELECT array_agg(at_us ORDER BY at_us) FROM window_polls) AS times,
+       (SELECT array_agg(active ORDER BY at_us) FROM window_polls) AS actives,
+       (SELECT zone_key FROM zones WHERE store_id = $3) AS zone_key,
+       (SELECT array_agg(day) FROM hours WHERE store_id = $3) AS days,
+       (SELECT array_agg(start_us) FROM hours WHERE store_id = $3) AS starts,
+       (SELECT array_agg(end_us) FROM hours WHERE store_id = $3) AS ends;
+
+-- name: hours_rows
+SELECT store_id, day, start_us, end_us FROM hours;
+
+-- name: zone_rows
+SELECT store_id, zone_key FROM zones;
+
+-- name: get_source_state
+SELECT kind, source, size, content_hash, offset_bytes, prefix_hash, lines, ingested_at,
+       mtime_ns, etag, last_modified
+FROM source_state WHERE kind = $1 AND source = $2;
+
+-- name: save_source_state
+INSERT INTO source_state (
+    kind, source, size, content_hash, offset_bytes, prefix_hash, lines, ingested_at,
+    mtime_ns, etag, last_modified
+) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+ON CONFLICT (kind, source) DO UPDATE SET
+    size = excluded.size, content_hash = excluded.content_hash,
+    offset_bytes = excluded.offset_bytes, prefix_hash = excluded.prefix_hash,
+    lines = excluded.lines, ingested_at = excluded.ingested_at, mtime_ns = excluded.mtime_ns,
+    etag = excluded.etag, last_modified = excluded.last_modified;
+
+-- name: clear_rejects
+DELETE FROM rejects WHERE source = $1;
+
+-- name: all_rejects
+SELECT source, line, "column", reason, text FROM rejects ORDER BY source, line;
+
+-- name: source_rejects
+SELECT source, line, "column", reason, text FROM rejects WHERE source = $1 ORDER BY line;
+
+-- name: create_report
+INSERT INTO reports (report_id, status, as_of, created_at) VALUES ($1, $2, $3, $4);
+
+-- name: start_report
+UPDATE reports SET status = $1 WHERE report_id = $2;
+
+-- name: finish_report
+UPDATE reports SET status = $1, csv = $2, finished_at = $3, claimed_by = NULL,
+                   lease_until = NULL
+WHERE report_id = $4;
+
+-- name: fail_report
+UPDATE reports SET status = $1, error = $2, finished_at = $3, claimed_by = NULL,
+                   lease_until = NULL
+WHERE report_id = $4;
+
+-- name: get_report
+SELECT report_id, status, as_of, created_at, finished_at, csv, error
+FROM reports WHERE report_id = $1;
+
+-- name: unfinished_reports
+SELECT report_id, status, as_of, created_at, finished_at, csv, error
+FROM reports WHERE status IN ('Pending', 'Running') ORDER BY created_at, report_id;
+
+-- name: claim_report
+-- The oldest job that is Pending, or Running with its lease run out (or without one):
+-- rows other processes are claiming right now are skipped, never waited for.
+UPDATE reports
+SET status = 'Running', claimed_by = $1, lease_until = now() + make_interval(secs => $2)
+WHERE report_id = (
+    SELECT report_id FROM reports
+    WHERE status = 'Pending'
+       OR (status = 'Running' AND (lease_until IS NULL OR lease_until < now()))
+    ORDER BY created_at, report_id
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING report_id, status, as_of, created_at, finished_at, csv, error;
+
+-- name: renew_lease
+UPDATE reports SET lease_until = now() + make_interval(secs => $3)
+WHERE report_id = $1 AND claimed_by = $2 AND status = 'Running';
+
+-- name: release_report
+UPDATE reports SET status = 'Pending', claimed_by = NULL, lease_until = NULL
+WHERE report_id = $1 AND claimed_by = $2 AND status = 'Running';
+
+-- name: queued_reports
+SELECT count(*) FROM reports WHERE status = 'Pending';
+
+-- name: claim_schedule
+-- Record a run of the named task ($1) unless one ran less than $2 seconds ago.
+INSERT INTO schedule AS s (name, last_at) VALUES ($1, now())
+ON CONFLICT (name) DO UPDATE SET last_at = now()
+WHERE s.last_at <= now() - make_interval(secs => $2)
+RETURNING last_at;
