@@ -7,8 +7,7 @@ Adding a backend to the contract suite is one entry in ``BACKENDS``.
 from __future__ import annotations
 
 import datetime as dt
-import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,24 +15,34 @@ import pytest
 from storemon.model import HoursRow
 from storemon.repository import Repository
 from storemon.storage import open_repository
+from tests.postgres import support as postgres
 
 #: Backend name -> function of a fresh temporary folder returning a database URL.
 BACKENDS: dict[str, Callable[[Path], str]] = {
     "memory": lambda _tmp: "memory://",
     "sqlite": lambda tmp: f"sqlite:///{tmp}/storemon.db",
+    # A fresh schema per test in $STOREMON_TEST_POSTGRES_URL (tests/postgres/support.py);
+    # skips without a server, fails then when STOREMON_REQUIRE_POSTGRES is set.
+    "postgres": lambda _tmp: postgres.fresh_url(),
 }
-# PostgreSQL joins here once storemon.storage.postgres exists; its URL must name an empty
-# database per test (for example a fresh schema), as the tests assume a new repository.
-if os.environ.get("STOREMON_TEST_POSTGRES_URL"):  # pragma: no cover - needs a server
-    BACKENDS["postgres"] = lambda _tmp: os.environ["STOREMON_TEST_POSTGRES_URL"]
+#: Cleanup after a test, per backend (only what the test created).
+DROP: dict[str, Callable[[str], None]] = {"postgres": postgres.drop_schema}
 
 
-@pytest.fixture(params=sorted(BACKENDS))
-def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+@pytest.fixture(
+    params=[
+        pytest.param(name, marks=[pytest.mark.postgres] if name == "postgres" else [])
+        for name in sorted(BACKENDS)
+    ]
+)
+def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """
     The URL of a fresh database of each backend in turn.
     """
-    return BACKENDS[request.param](tmp_path)
+    url = BACKENDS[request.param](tmp_path)
+    yield url
+    if request.param in DROP:
+        DROP[request.param](url)
 
 
 @pytest.fixture
