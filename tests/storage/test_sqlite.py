@@ -169,12 +169,12 @@ def test_database_urls() -> None:
     ("url", "message"),
     [
         ("mysql://localhost/x", "no storage backend for mysql://"),
-        ("postgresql://localhost/x", "PostgreSQL"),
+        ("postgresql://localhost/x?schema=Not-A-Name", "PostgreSQL schema"),
         ("just-a-path.db", "not a database URL"),
     ],
 )
 async def test_unavailable_backends_are_refused(url: str, message: str) -> None:
-    """Unknown schemes and the not-yet-written PostgreSQL backend raise BackendUnavailable."""
+    """Unknown schemes, non-URLs and a malformed PostgreSQL URL raise BackendUnavailable."""
     with pytest.raises(BackendUnavailable, match=message):
         async with open_repository(url):
             pass
