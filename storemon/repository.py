@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AbstractAsyncContextManager
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from storemon.model import ReportJob, StoreSnapshot
 from storemon.sources import HoursRecord, PollRecord, Rejected, ZoneRecord
@@ -195,6 +195,47 @@ class ReportStore(Protocol):
     async def unfinished_reports(self) -> list[ReportJob]:
         """
         Return the Pending and Running jobs, oldest first (to resume after a restart).
+        """
+        ...
+
+
+@runtime_checkable
+class SharedJobs(Protocol):
+    """
+    A report queue and a refresh shared by several server processes (PostgreSQL only).
+
+    A backend without these methods serves one process, which queues its jobs itself.
+    """
+
+    async def claim_report(self, worker_id: str, *, lease: dt.timedelta) -> ReportJob | None:
+        """
+        Move the oldest Pending job, or a Running one whose lease has run out, to Running
+        held by ``worker_id`` for ``lease``, and return it; ``None`` when there is none.
+        Each job is returned to one caller at a time.
+        """
+        ...
+
+    async def renew_lease(self, report_id: str, worker_id: str, *, lease: dt.timedelta) -> bool:
+        """
+        Extend the lease; ``False`` when the job is no longer Running for ``worker_id``.
+        """
+        ...
+
+    async def release_report(self, report_id: str, worker_id: str) -> None:
+        """
+        Put a job ``worker_id`` holds back to Pending (on shutdown), for another to take.
+        """
+        ...
+
+    async def queued_reports(self) -> int:
+        """
+        Return how many jobs are Pending, over every process.
+        """
+        ...
+
+    async def claim_refresh(self, every: dt.timedelta) -> bool:
+        """
+        Return ``True`` to one caller per ``every``: the process that should refresh now.
         """
         ...
 
