@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from storemon.model import ReportJob
+from storemon.repository import SharedJobs
 from storemon.storage import open_repository
 from storemon_server import handlers
 from storemon_server.config import CLIENT_MAX_SIZE, Settings
@@ -144,12 +145,14 @@ async def _lifecycle(
             workers=settings.workers,
             max_queue=settings.max_queue,
             clock=clock,
+            lease=dt.timedelta(seconds=settings.report_lease),
         )
         refresh = IngestLoop(
             ingest_sources or _default_ingest(settings, repository, sources, in_process),
             every=dt.timedelta(seconds=settings.refresh_interval),
             clock=clock,
             **({} if sleep is None else {"sleep": sleep}),
+            claim=repository.claim_refresh if isinstance(repository, SharedJobs) else None,
         )
         app[REPOSITORY] = repository
         app[JOBS] = runner

@@ -25,6 +25,7 @@ DEFAULT_PORT = 5000
 DEFAULT_REFRESH_INTERVAL = 3600.0
 DEFAULT_WORKERS = 2
 DEFAULT_MAX_QUEUE = 100
+DEFAULT_REPORT_LEASE = 30.0
 
 #: Largest request body accepted (no route reads a body today; this caps what would be).
 CLIENT_MAX_SIZE = 64 * 1024
@@ -45,6 +46,7 @@ ENV = {
     "api_token": "STOREMON_API_TOKEN",
     "workers": "STOREMON_WORKERS",
     "max_queue": "STOREMON_MAX_QUEUE",
+    "report_lease": "STOREMON_REPORT_LEASE",
     "test_report_delay": "STOREMON_TEST_REPORT_DELAY",
 }
 
@@ -65,7 +67,7 @@ class Settings:
     Everything the server needs to start, validated.
     """
 
-    #: Repository URL: ``memory://`` or ``sqlite:///PATH``.
+    #: Repository URL: ``memory://``, ``sqlite:///PATH`` or ``postgresql://...``.
     db_url: str = DEFAULT_DB_URL
     #: Folder holding the three sources under their usual names.
     data_dir: Path | None = attrs.field(default=None, converter=_optional_path)
@@ -83,6 +85,9 @@ class Settings:
     workers: int = DEFAULT_WORKERS
     #: Triggered reports waiting for a worker before a trigger answers 503.
     max_queue: int = DEFAULT_MAX_QUEUE
+    #: Seconds a report job claimed from a shared database (PostgreSQL) stays with its
+    #: process without a renewal; another process takes it over after that.
+    report_lease: float = DEFAULT_REPORT_LEASE
     #: TEST ONLY: seconds each report computation sleeps first, so that tests can observe
     #: a report while it runs and kill the server in the middle of one. Never set it in
     #: production.
@@ -104,6 +109,8 @@ class Settings:
             raise ConfigError(f"workers must be at least 1, got {self.workers}")
         if self.max_queue < 0:
             raise ConfigError(f"max queue must be at least 0, got {self.max_queue}")
+        if not (math.isfinite(self.report_lease) and self.report_lease >= 1):
+            raise ConfigError(f"report lease must be at least 1 second, got {self.report_lease}")
         if not (math.isfinite(self.test_report_delay) and self.test_report_delay >= 0):
             raise ConfigError(
                 f"test report delay must be a non-negative number, got {self.test_report_delay}"
@@ -141,7 +148,7 @@ class Settings:
 
 
 _INT_FIELDS = {"port", "workers", "max_queue"}
-_FLOAT_FIELDS = {"refresh_interval", "test_report_delay"}
+_FLOAT_FIELDS = {"refresh_interval", "test_report_delay", "report_lease"}
 
 
 def _convert(field: str, variable: str, text: str) -> Any:

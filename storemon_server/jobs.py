@@ -6,21 +6,30 @@ answering, a worker moves it to Running, then Complete with its CSV or Failed wi
 reason. Jobs that were Pending or Running when the process stopped are queued again at
 start-up, oldest first. Every task is owned (a set, cancelled and awaited on shutdown):
 nothing is fire-and-forget.
+
+When the repository is shared by several processes (``storemon.repository.SharedJobs``,
+PostgreSQL), the queue is the database's: a trigger stores the job and wakes a local
+worker; every worker claims the next job from the database with a lease, renews it while
+it computes, and a job whose holder died is taken over once its lease runs out. The
+refresh then runs in one process per interval (``IngestLoop(claim=...)``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
+import os
 import secrets
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from storemon.errors import StoremonError
 from storemon.model import ReportJob, ReportStatus
-from storemon.repository import ReportStore, StoreLookup, StoreSource
+from storemon.repository import ReportStore, SharedJobs, StoreLookup, StoreSource
 from storemon_server.errors import NoData, QueueFull
 from storemon_server.logs import kv
 from storemon_server.schedule import next_run
@@ -29,6 +38,10 @@ logger = logging.getLogger(__name__)
 
 #: A report id's bytes of randomness: 16 bytes are 128 bits, 22 URL-safe characters.
 REPORT_ID_BYTES = 16
+#: Shared queue: how long a claimed job stays with its worker without a renewal.
+DEFAULT_LEASE = dt.timedelta(seconds=30)
+#: Shared queue: seconds between two looks for jobs triggered in other processes.
+POLL_EVERY_S = 1.0
 
 Clock = Callable[[], dt.datetime]
 Sleep = Callable[[float], Awaitable[None]]
@@ -81,23 +94,33 @@ class JobRunner:
         workers: int,
         max_queue: int,
         clock: Clock = utc_now,
+        lease: dt.timedelta = DEFAULT_LEASE,
+        poll_every: float = POLL_EVERY_S,
     ) -> None:
         self.repository = repository
         self.compute = compute
         self.workers = workers
         self.max_queue = max_queue
         self.clock = clock
+        #: The database's queue when several processes share it, else ``None``.
+        self.shared = repository if isinstance(repository, SharedJobs) else None
+        self.lease = lease
+        self.poll_every = poll_every
+        #: Who holds a claimed job: host, process and a random suffix.
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._tasks: set[asyncio.Task[None]] = set()
         self._running: set[str] = set()
         self._admitting = 0
+        self._shared_queued = 0
+        self._wake = asyncio.Event()
 
     @property
     def queued(self) -> int:
         """
-        Jobs waiting for a worker.
+        Jobs waiting for a worker (of any process, as last seen, when the queue is shared).
         """
-        return self._queue.qsize()
+        return self._shared_queued if self.shared else self._queue.qsize()
 
     @property
     def running(self) -> int:
@@ -109,12 +132,16 @@ class JobRunner:
     async def start(self) -> None:
         """
         Queue the unfinished jobs of an earlier run, then start the workers.
+
+        A shared queue needs no resuming: its workers claim what is left.
         """
-        for job in await self.repository.unfinished_reports():
-            logger.info(kv("report.resumed", report_id=job.report_id, status=job.status))
-            self._queue.put_nowait(job.report_id)
+        if self.shared is None:
+            for job in await self.repository.unfinished_reports():
+                logger.info(kv("report.resumed", report_id=job.report_id, status=job.status))
+                self._queue.put_nowait(job.report_id)
+        work = self._work if self.shared is None else self._work_shared
         for number in range(self.workers):
-            task = asyncio.create_task(self._work(), name=f"storemon-report-worker-{number}")
+            task = asyncio.create_task(work(), name=f"storemon-report-worker-{number}")
             self._tasks.add(task)
 
     async def stop(self) -> None:
@@ -142,8 +169,10 @@ class JobRunner:
         """
         # Count triggers still awaiting the database too, so that concurrent triggers
         # cannot overfill the queue between the check and the put.
-        if self._queue.qsize() + self._admitting >= self.max_queue:
-            raise QueueFull(f"{self._queue.qsize()} reports are waiting; try again later")
+        if self.shared is not None:
+            self._shared_queued = await self.shared.queued_reports()
+        if self.queued + self._admitting >= self.max_queue:
+            raise QueueFull(f"{self.queued} reports are waiting; try again later")
         self._admitting += 1
         try:
             as_of = await self.repository.latest_poll_at()
@@ -152,7 +181,11 @@ class JobRunner:
             job = await self.repository.create_report(
                 new_report_id(), as_of=as_of, created_at=self.clock()
             )
-            self._queue.put_nowait(job.report_id)
+            if self.shared is None:
+                self._queue.put_nowait(job.report_id)
+            else:
+                self._shared_queued += 1
+                self._wake.set()
         finally:
             self._admitting -= 1
         logger.info(
@@ -160,7 +193,7 @@ class JobRunner:
                 "report.queued",
                 report_id=job.report_id,
                 as_of=as_of.isoformat(),
-                queued=self._queue.qsize(),
+                queued=self.queued,
             )
         )
         return job
@@ -179,11 +212,69 @@ class JobRunner:
             finally:
                 self._queue.task_done()
 
+    async def _work_shared(self) -> None:
+        assert self.shared is not None
+        while True:
+            try:
+                job = await self.shared.claim_report(self.worker_id, lease=self.lease)
+                self._shared_queued = await self.shared.queued_reports()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # the database is down: look again later
+                logger.warning(kv("report.claim_failed", error=public_error(error, what="claim")))
+                job = None
+            if job is None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_every)
+                self._wake.clear()
+                continue
+            try:
+                await self._run_leased(job)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # Recording the job's state failed: its lease runs out and a worker of
+                # some process takes it over.
+                logger.exception(kv("report.lost", report_id=job.report_id))
+
+    async def _run_leased(self, job: ReportJob) -> None:
+        """
+        Compute a claimed job, renewing its lease every third of it; stop if it is lost.
+        """
+        assert self.shared is not None
+        task = asyncio.create_task(self._compute(job), name=f"storemon-report-{job.report_id}")
+        renew_every = self.lease.total_seconds() / 3
+        try:
+            while not (await asyncio.wait({task}, timeout=renew_every))[0]:
+                try:
+                    held = await self.shared.renew_lease(
+                        job.report_id, self.worker_id, lease=self.lease
+                    )
+                except Exception as error:  # keep computing; the lease may still hold
+                    logger.warning(kv("report.renew_failed", report_id=job.report_id, error=error))
+                    continue
+                if not held:
+                    logger.warning(kv("report.lease_lost", report_id=job.report_id))
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
+                    return
+            task.result()
+        except asyncio.CancelledError:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await self.shared.release_report(job.report_id, self.worker_id)
+            raise
+
     async def _run(self, report_id: str) -> None:
         job = await self.repository.get_report(report_id)
         if job.status not in (ReportStatus.PENDING, ReportStatus.RUNNING):
             return
         await self.repository.start_report(report_id)
+        await self._compute(job)
+
+    async def _compute(self, job: ReportJob) -> None:
+        report_id = job.report_id
         self._running.add(report_id)
         started = time.perf_counter()
         logger.info(kv("report.started", report_id=report_id))
@@ -233,8 +324,12 @@ class IngestLoop:
         every: dt.timedelta,
         clock: Clock = utc_now,
         sleep: Sleep = asyncio.sleep,
+        claim: Callable[[dt.timedelta], Awaitable[bool]] | None = None,
     ) -> None:
         self.ingest = ingest
+        #: With several processes on one database: whether this one refreshes now
+        #: (``SharedJobs.claim_refresh``); the others skip the tick.
+        self.claim = claim
         self.every = every
         self.clock = clock
         self.sleep = sleep
@@ -279,6 +374,17 @@ class IngestLoop:
         Ingest once; record the outcome; never raise (but for cancellation).
         """
         assert self.ingest is not None
+        if self.claim is not None:
+            try:
+                claimed = await self.claim(self.every)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # the database is down; the ingest says so below
+                logger.warning(kv("ingest.claim_failed", error=public_error(error, what="claim")))
+                claimed = True
+            if not claimed:
+                logger.info(kv("ingest.skipped", reason="another server refreshed this interval"))
+                return
         started_at = self.clock()
         started = time.perf_counter()
         logger.info(kv("ingest.started"))
