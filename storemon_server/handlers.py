@@ -12,7 +12,7 @@ import re
 
 from aiohttp import web
 
-from storemon.errors import ReportNotFound
+from storemon.errors import ReportNotFound, StorageError
 from storemon.explain import explain_store
 from storemon_server import page, render
 from storemon_server.errors import BadRequest, NotReady, StoreNotFound
@@ -115,17 +115,27 @@ async def store_timeline(request: web.Request) -> web.Response:
 
 async def health(request: web.Request) -> web.Response:
     """
-    ``GET /api/health``: up, ready, and the outcome of the latest ingest.
+    ``GET /api/health``: up, ready, the database, and the outcome of the latest ingest.
+
+    A database server (PostgreSQL) is asked whether it answers: ``"database": "down"``
+    while it does not, ``"up"`` again as soon as it does (no such key for a file or memory).
     """
     ingest, jobs = request.app[INGEST], request.app[JOBS]
-    return web.json_response(
-        {
-            "status": "ok",
-            "ready": ingest.ready.is_set(),
-            "last_ingest": ingest.last,
-            "reports": {"running": jobs.running, "queued": jobs.queued},
-        }
-    )
+    body = {
+        "status": "ok",
+        "ready": ingest.ready.is_set(),
+        "last_ingest": ingest.last,
+        "reports": {"running": jobs.running, "queued": jobs.queued},
+    }
+    ping = getattr(request.app[REPOSITORY], "ping", None)
+    if ping is not None:
+        try:
+            await ping()
+        except StorageError:
+            body["database"] = "down"
+        else:
+            body["database"] = "up"
+    return web.json_response(body)
 
 
 async def openapi(request: web.Request) -> web.Response:

@@ -349,6 +349,7 @@ OPENAPI: dict[str, Any] = {
                                     "type": "object",
                                     "properties": {
                                         "status": {"type": "string", "enum": ["ok"]},
+                                        "database": {"type": "string", "enum": ["up", "down"]},
                                         "ready": {"type": "boolean"},
                                         "last_ingest": {"type": "object", "nullable": True},
                                         "reports": {
