@@ -1,0 +1,229 @@
+"""
+The PostgreSQL backend beyond the contract: the CLI against SQLite, migrations, errors,
+the report's snapshot, and the shared job queue and refresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from storemon.errors import StorageError
+from storemon.storage import postgres as backend
+from storemon.storage.postgres import PostgresRepository
+from tests.integration.conftest import STATUS_HEADER, cli, write_inputs
+from tests.server.process import free_port
+
+from .support import base_url, drop_schema, new_schema, schema_url
+
+pytestmark = pytest.mark.postgres
+
+BASE = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+
+
+def _ingest_json(db: str, *args: str, expect: int = 0) -> dict[str, dict[str, object]]:
+    run = cli("ingest", "--db", db, "--json", *args)
+    assert run.status == expect, run.err
+    return {item["kind"]: item for item in json.loads(run.out)["sources"]}
+
+
+def test_cli_ingest_and_report_equal_sqlite(tmp_path: Path, pg_url: str) -> None:
+    """storemon ingest and report give PostgreSQL the same outcome as SQLite, step by step."""
+    inputs = write_inputs(tmp_path / "in", stores=30)
+    with inputs.status.open("a") as status:
+        status.write("123,sleeping,2023-01-25 10:00:00 UTC\n")  # one rejected row
+    sqlite_url = f"sqlite:///{tmp_path}/x.db"
+    args = [*inputs.args(), "--rejects"]
+    runs = {
+        url: _ingest_json(url, *args, str(tmp_path / f"rejects-{i}.csv"), expect=3)
+        for i, url in enumerate((sqlite_url, pg_url))
+    }
+    assert (tmp_path / "rejects-0.csv").read_text() == (tmp_path / "rejects-1.csv").read_text()
+    strip = ("seconds",)
+    first = [{k: v for k, v in s.items() if k not in strip} for s in runs[sqlite_url].values()]
+    assert first == [{k: v for k, v in s.items() if k not in strip} for s in runs[pg_url].values()]
+
+    def report(url: str) -> str:
+        run = cli("report", "--db", url)
+        assert run.status == 0, run.err
+        return run.out
+
+    assert report(pg_url) == report(sqlite_url)
+    # Again: unchanged. Grown: only the new rows are read.
+    again = _ingest_json(pg_url, *inputs.args(), expect=0)
+    assert {item["mode"] for item in again.values()} == {"unchanged"}
+    with inputs.status.open("a") as status:
+        status.write(f"{10**18},inactive,2023-01-25 18:13:00 UTC\n")
+    for url in (sqlite_url, pg_url):
+        grown = _ingest_json(url, "--status", str(inputs.status))
+        assert (grown["status"]["mode"], grown["status"]["read"]) == ("appended", 1)
+    assert report(pg_url) == report(sqlite_url)
+
+
+def test_header_only_status_then_bad_file(tmp_path: Path, pg_url: str) -> None:
+    """A refused source exits 1 and stores nothing of itself, as on SQLite."""
+    good = tmp_path / "status.csv"
+    good.write_text(STATUS_HEADER + "1,active,2023-01-25 10:00:00 UTC\n")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("no,header,here\n1,active,2023-01-25 11:00:00 UTC\n")
+    _ingest_json(pg_url, "--status", str(good))
+    run = cli("ingest", "--db", pg_url, "--status", str(bad))
+    assert run.status == 1
+    assert cli("report", "--db", pg_url).out.count("\n") == 2  # header and store 1
+
+
+async def _run_script(url: str, script: str) -> None:
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(script)
+    finally:
+        await connection.close()
+
+
+async def test_version_1_schema_is_upgraded_in_place() -> None:
+    """A schema at version 1 with data is upgraded on open; its data and jobs are kept."""
+    schema = new_schema()
+    url = schema_url(schema)
+    (_, _, version_1) = backend.migrations()[0]
+    old_job = "INSERT INTO reports VALUES ('old', 'Running', 1, 1, NULL, NULL, NULL);"
+    try:
+        await _run_script(
+            base_url(),
+            f"CREATE SCHEMA {schema}; SET search_path = {schema};"
+            "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now());"
+            "INSERT INTO schema_migrations VALUES (1, '0001_initial.sql');"
+            f"{version_1} INSERT INTO polls VALUES ('s', 5, true); {old_job}",
+        )
+        async with PostgresRepository(url) as repo:
+            assert await repo.latest_poll_at() is not None
+            # A job Running before leases existed is taken over at once.
+            job = await repo.claim_report("w", lease=dt.timedelta(seconds=5))
+            assert job is not None
+            assert job.report_id == "old"
+        connection = await asyncpg.connect(base_url())
+        try:
+            versions = await connection.fetch(f"SELECT version FROM {schema}.schema_migrations")
+        finally:
+            await connection.close()
+        assert sorted(row[0] for row in versions) == [1, 2]
+    finally:
+        drop_schema(url)
+
+
+async def test_newer_schema_is_refused(pg_url: str) -> None:
+    """A schema newer than the code is refused and left as it is."""
+    async with PostgresRepository(pg_url):
+        pass
+    schema = pg_url.rsplit("=", 1)[1]
+    await _run_script(base_url(), f"INSERT INTO {schema}.schema_migrations VALUES (99, 'x.sql')")
+    with pytest.raises(StorageError, match="newer than this storemon"):
+        async with PostgresRepository(pg_url):
+            pass
+
+
+async def test_concurrent_opens_migrate_once(pg_url: str) -> None:
+    """Processes opening a new schema at once all succeed; each migration runs once."""
+    repos = [PostgresRepository(pg_url, pool_max_size=1) for _ in range(4)]
+    await asyncio.gather(*(repo.open() for repo in repos))
+    try:
+        assert await repos[0].latest_poll_at() is None
+    finally:
+        await asyncio.gather(*(repo.close() for repo in repos))
+
+
+async def test_unreachable_server_and_bad_role_fail_in_one_line() -> None:
+    """A server that is down or refuses the role gives a one-line StorageError."""
+    down = f"postgresql://postgres@127.0.0.1:{free_port()}/test"
+    with pytest.raises(StorageError, match="unreachable") as caught:
+        async with PostgresRepository(down):
+            pass
+    assert "\n" not in str(caught.value)
+    with pytest.raises(StorageError, match="no_such_role") as caught:
+        async with PostgresRepository("postgresql://no_such_role@127.0.0.1:5432/test"):
+            pass
+    assert "\n" not in str(caught.value)
+
+
+def test_cli_exits_1_in_one_line_when_the_server_is_down() -> None:
+    """storemon report on a server that is down exits 1 with one line, no traceback."""
+    run = cli("report", "--db", f"postgresql://postgres@127.0.0.1:{free_port()}/test")
+    assert run.status == 1
+    assert run.err.count("\n") == 1, run.err
+    assert "unreachable" in run.err
+
+
+async def test_report_reads_one_snapshot_while_data_changes(pg_url: str) -> None:
+    """Stores streamed for a report come from the data as it was when the stream began."""
+    at_us = 1_700_000_000_000_000
+    async with PostgresRepository(pg_url) as reader, PostgresRepository(pg_url) as writer:
+        await writer.add_polls([(f"s{i}", at_us, True) for i in range(5)])
+        as_of = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+        stream = reader.snapshots(since=as_of - dt.timedelta(days=400), as_of=as_of)
+        first = await anext(stream)
+        await writer.add_polls([(f"s{i}", at_us, False) for i in range(5)])
+        await writer.add_polls([("new", at_us, True)])
+        rest = [item async for item in stream]
+        seen = [first, *rest]
+        assert sorted(item.store_id for item in seen) == [f"s{i}" for i in range(5)]
+        assert all(list(item.poll_active) == [True] for item in seen)
+
+
+async def test_each_job_is_claimed_once_across_processes(pg_url: str) -> None:
+    """Twenty jobs claimed by six workers over two pools go to exactly one worker each."""
+    async with PostgresRepository(pg_url) as one, PostgresRepository(pg_url) as two:
+        for number in range(20):
+            await one.create_report(
+                f"r{number:02d}", as_of=BASE, created_at=BASE + dt.timedelta(seconds=number)
+            )
+        claimed: list[str] = []
+
+        async def worker(repo: PostgresRepository, name: str) -> None:
+            while job := await repo.claim_report(name, lease=dt.timedelta(seconds=60)):
+                claimed.append(job.report_id)
+                await asyncio.sleep(0)
+
+        await asyncio.gather(*(worker((one, two)[n % 2], f"w{n}") for n in range(6)))
+        assert sorted(claimed) == [f"r{number:02d}" for number in range(20)]
+        assert await one.queued_reports() == 0
+
+
+async def test_expired_lease_is_taken_over(pg: PostgresRepository) -> None:
+    """A job whose lease ran out goes to another worker; the first can no longer renew."""
+    await pg.create_report("r", as_of=BASE, created_at=BASE)
+    short = dt.timedelta(seconds=0.2)
+    assert (await pg.claim_report("dead", lease=short)) is not None
+    assert await pg.claim_report("other", lease=short) is None
+    await asyncio.sleep(0.3)
+    taken = await pg.claim_report("other", lease=dt.timedelta(seconds=60))
+    assert taken is not None
+    assert taken.report_id == "r"
+    assert not await pg.renew_lease("r", "dead", lease=short)
+    assert await pg.renew_lease("r", "other", lease=short)
+    await pg.release_report("r", "other")
+    assert await pg.queued_reports() == 1
+
+
+async def test_refresh_is_claimed_once_per_interval(pg_url: str) -> None:
+    """Of many processes asking at once, one refreshes; nobody again within the interval."""
+    async with PostgresRepository(pg_url) as one, PostgresRepository(pg_url) as two:
+        hour = dt.timedelta(hours=1)
+        answers = await asyncio.gather(*(r.claim_refresh(hour) for r in (one, two) * 4))
+        assert answers.count(True) == 1
+        assert not await two.claim_refresh(hour)
+        await asyncio.sleep(0.25)
+        assert await one.claim_refresh(dt.timedelta(seconds=0.2))
+
+
+def test_schema_names_are_checked() -> None:
+    """The schema comes from the URL, else the environment, else storemon; odd names fail."""
+    dsn, schema = backend.parse_url("postgresql://u@h/db?schema=abc&sslmode=disable", {})
+    assert (dsn, schema) == ("postgresql://u@h/db?sslmode=disable", "abc")
+    assert backend.parse_url("postgresql://u@h/db", {"STOREMON_PG_SCHEMA": "x1"})[1] == "x1"
+    assert backend.parse_url("postgresql://u@h/db", {})[1] == "storemon"
+    assert backend.redacted("postgresql://u:secret@h/db") == "postgresql://u:***@h/db"
