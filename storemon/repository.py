@@ -43,6 +43,23 @@ class StoreSource(Protocol):
         ...
 
 
+@runtime_checkable
+class ThinStoreSource(Protocol):
+    """
+    A faster read for reports, which a backend may offer besides ``StoreSource``.
+    """
+
+    def report_snapshots(
+        self, *, since: dt.datetime, as_of: dt.datetime
+    ) -> AsyncIterator[StoreSnapshot]:
+        """
+        Yield what ``snapshots`` yields, except that a snapshot may leave out any poll whose
+        status equals the statuses of the polls just before and after it (never its first
+        or last poll): that changes no number of the report (``storemon.uptime.kept_polls``).
+        """
+        ...
+
+
 class StoreLookup(Protocol):
     """
     Read access to one store, for pictures of a report row (``storemon.explain``).

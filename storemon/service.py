@@ -9,7 +9,7 @@ import datetime as dt
 from storemon.errors import DataError
 from storemon.model import DEFAULT_ZONE_KEY, WEEK_US, Report, from_epoch_us, to_epoch_us
 from storemon.report import ReportBuilder
-from storemon.repository import StoreSource
+from storemon.repository import StoreSource, ThinStoreSource
 
 
 async def resolve_as_of(source: StoreSource, as_of: dt.datetime | None) -> dt.datetime:
@@ -44,6 +44,12 @@ async def build_report(
     as_of = await resolve_as_of(source, as_of)
     builder = ReportBuilder(as_of, default_zone_key=default_zone_key)
     since = from_epoch_us(to_epoch_us(as_of) - WEEK_US)
-    async for snapshot in source.snapshots(since=since, as_of=as_of):
+    # A backend that can send only the polls that decide the numbers sends far less.
+    stream = (
+        source.report_snapshots(since=since, as_of=as_of)
+        if isinstance(source, ThinStoreSource)
+        else source.snapshots(since=since, as_of=as_of)
+    )
+    async for snapshot in stream:
         builder.add(snapshot)
     return builder.report()

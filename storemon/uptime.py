@@ -18,6 +18,7 @@ comparisons.
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Sequence
 
 import attrs
@@ -67,6 +68,40 @@ def status_changes(
             previous_active = active
         previous_at = at
     return StatusTimeline(bool(poll_active[0]), tuple(flips))
+
+
+def kept_polls(statuses: str) -> list[int]:
+    """
+    Return the indices of the polls that decide a store's timeline, given their statuses
+    in time order as a string of ``0`` and ``1`` (one character per poll).
+
+    Kept: the first and the last poll, and both polls of every change of status. Proof
+    that the rest changes no number: ``status_changes`` makes a flip only between two
+    consecutive polls of different statuses, at their midpoint, and starts from the first
+    poll's status. Drop one poll ``k`` (neither first nor last) whose status equals both
+    neighbours': the pairs ``(k-1, k)`` and ``(k, k+1)`` made no flip, the new pair
+    ``(k-1, k+1)`` makes none either, every other pair is unchanged, and so is the first
+    poll; the timeline is the same, and the engine reads nothing else of the polls. By
+    induction, dropping every such poll keeps the timeline. The polls kept here are
+    exactly those that are not such a poll.
+    """
+    last = len(statuses) - 1
+    if last <= 1:
+        return list(range(last + 1))
+    kept = [0]
+    for match in _CHANGE.finditer(statuses):
+        before = match.start()
+        if kept[-1] != before:
+            kept.append(before)
+        kept.append(before + 1)
+    if kept[-1] != last:
+        kept.append(last)
+    return kept
+
+
+#: A change of status between two consecutive polls; overlapping changes ("010") are
+#: found by the lookahead.
+_CHANGE = re.compile(r"(?=01|10)")
 
 
 def active_ticks(business: Sequence[Span], timeline: StatusTimeline, lo: int) -> int:

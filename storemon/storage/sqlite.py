@@ -48,6 +48,7 @@ from storemon.model import (
 )
 from storemon.sources import HoursRecord, PollRecord, Rejected, ZoneRecord
 from storemon.state import SourceState
+from storemon.uptime import kept_polls
 
 #: Rows per ``executemany`` when storing polls, and per
 #: ``fetchmany`` when reading them: large enough to amortise the thread hops, small
@@ -210,6 +211,50 @@ async def _grouped(
             key, rows = store_id, list(group)
     if key is not None:
         yield key, rows
+
+
+async def _polls(
+    groups: AsyncGenerator[tuple[str, list[Sequence[Any]]], None],
+) -> AsyncGenerator[tuple[str, list[int], list[bool]], None]:
+    """
+    Yield ``(store id, instants, statuses)`` from poll rows grouped by store.
+    """
+    async for store_id, rows in groups:
+        yield store_id, [row[1] for row in rows], [row[2] == 1 for row in rows]
+
+
+#: Added to every instant in ``snapshot_changes`` so that each is written with 19 digits.
+_FIXED_WIDTH_BIAS = 10**18
+_FIXED_WIDTH = 19
+
+#: Stores per fetch of ``snapshot_changes`` (each row holds all of one store's polls).
+CHANGE_ROWS = 1_000
+
+
+async def _thinned(
+    connection: aiosqlite.Connection, cursor: aiosqlite.Cursor, bounds: dict[str, int]
+) -> AsyncGenerator[tuple[str, list[int], list[bool]], None]:
+    """
+    Yield ``(store id, instants, statuses)`` of the polls that decide each store's numbers,
+    from the one-row-per-store ``snapshot_changes``.
+    """
+    bias, width = _FIXED_WIDTH_BIAS, _FIXED_WIDTH
+    while batch := await cursor.fetchmany(CHANGE_ROWS):
+        for store_id, times, statuses in batch:
+            if len(times) != width * len(statuses):
+                # An instant before 1970 or after 2255 is not 19 digits wide: read this
+                # store row by row, in the same read transaction.
+                rows = await connection.execute_fetchall(
+                    queries()["store_polls"], {**bounds, "store_id": store_id}
+                )
+                yield store_id, [row[0] for row in rows], [row[1] == 1 for row in rows]
+                continue
+            kept = kept_polls(statuses)
+            yield (
+                store_id,
+                [int(times[width * index : width * index + width]) - bias for index in kept],
+                [statuses[index] == "1" for index in kept],
+            )
 
 
 class SQLiteRepository:
@@ -520,15 +565,41 @@ class SQLiteRepository:
         """
         Stream stores in store-id order from one read transaction on its own connection.
         """
+        async for snapshot in self._snapshots(since=since, as_of=as_of, thin=False):
+            yield snapshot
+
+    async def report_snapshots(
+        self, *, since: dt.datetime, as_of: dt.datetime
+    ) -> AsyncIterator[StoreSnapshot]:
+        """
+        Like ``snapshots``, but each holds only the polls that decide its numbers
+        (``storemon.uptime.kept_polls``): one row per store comes from SQLite.
+        """
+        async for snapshot in self._snapshots(since=since, as_of=as_of, thin=True):
+            yield snapshot
+
+    async def _snapshots(
+        self, *, since: dt.datetime, as_of: dt.datetime, thin: bool
+    ) -> AsyncIterator[StoreSnapshot]:
         bounds = {"since": to_epoch_us(since), "as_of": to_epoch_us(as_of)}
         connection = await self._connect()
         streams: list[AsyncGenerator[Any, None]] = []
         try:
             with translate_errors("read the report's snapshot"):
                 await connection.execute("BEGIN")
-                polls = _grouped(
-                    await connection.execute(queries()["snapshot_polls"], bounds), BATCH_ROWS
-                )
+                if thin:
+                    polls = _thinned(
+                        connection,
+                        await connection.execute(queries()["snapshot_changes"], bounds),
+                        bounds,
+                    )
+                else:
+                    polls = _polls(
+                        _grouped(
+                            await connection.execute(queries()["snapshot_polls"], bounds),
+                            BATCH_ROWS,
+                        )
+                    )
                 hours = _grouped(await connection.execute(queries()["snapshot_hours"]), BATCH_ROWS)
                 zones = _grouped(await connection.execute(queries()["snapshot_zones"]), BATCH_ROWS)
                 streams += [polls, hours, zones]
@@ -540,7 +611,7 @@ class SQLiteRepository:
                     item = await anext(polls, None)
                     if item is None:
                         break
-                    store_id, poll_rows = item
+                    store_id, poll_at_us, poll_active = item
                     while hours_next is not None and hours_next[0] < store_id:
                         hours_next = await anext(hours, None)
                     while zones_next is not None and zones_next[0] < store_id:
@@ -558,8 +629,8 @@ class SQLiteRepository:
                     store_id=store_id,
                     zone_key=zone_key,
                     hours=tuple(store_hours),
-                    poll_at_us=[row[1] for row in poll_rows],
-                    poll_active=[row[2] == 1 for row in poll_rows],
+                    poll_at_us=poll_at_us,
+                    poll_active=poll_active,
                 )
         finally:
             for stream in streams:

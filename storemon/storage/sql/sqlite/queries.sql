@@ -24,6 +24,23 @@ WHERE at_us <= :as_of
   )
 ORDER BY store_id, at_us;
 
+-- name: snapshot_changes
+-- snapshot_polls as one row per store: every instant written as at_us + 10^18 (19 digits
+-- for any instant from 1970 to 2255, so the string needs no separators), and the statuses
+-- as one character each. The GROUP BY is answered by scanning the primary key in order
+-- (no temporary B-tree, checked by a test on the query plan), so both strings are in time
+-- order; Python then parses only the polls next to a change of status.
+SELECT store_id, group_concat(at_us + 1000000000000000000, ''), group_concat(active, '')
+FROM polls AS p
+WHERE at_us <= :as_of
+  AND (
+    at_us >= :since
+    OR at_us = (
+      SELECT max(q.at_us) FROM polls AS q WHERE q.store_id = p.store_id AND q.at_us < :since
+    )
+  )
+GROUP BY store_id;
+
 -- name: snapshot_hours
 SELECT store_id, day, start_us, end_us FROM hours ORDER BY store_id;
 
