@@ -40,7 +40,14 @@ import attrs
 
 from storemon.errors import SourceError
 from storemon.repository import IngestStore, MetadataSink, MetadataSource, PollSink
-from storemon.sources import Rejected, SourceKind, read_header, read_rows
+from storemon.sources import (
+    PollRecord,
+    Rejected,
+    SourceKind,
+    read_batches,
+    read_header,
+    read_rows,
+)
 from storemon.state import SourceState
 
 #: Bytes per read from a file or a URL.
@@ -282,6 +289,10 @@ class LineReader:
         self.prefix = prefix if prefix is not None else hashlib.sha256()
         self.tail = b""
         self._pending = pending
+        #: Bytes after the last line feed, counted once the next one arrives (``read``).
+        self._partial = b""
+        #: Bytes handed back by ``readline``, already counted.
+        self._unread = b""
 
     def __iter__(self) -> Iterator[bytes]:
         pending = self._pending
@@ -304,6 +315,47 @@ class LineReader:
         if pending:
             self.tail = pending
             yield pending
+
+    def read(self, size: int = -1, /) -> bytes:
+        """
+        Return the next bytes of the source (the chunked readers' way in), with the same
+        bookkeeping as iterating; ``b""`` at the end.
+        """
+        if self._unread:
+            data, self._unread = self._unread, b""
+            return data
+        if self._pending:
+            data, self._pending = self._pending, b""
+        else:
+            data = _read_chunk(self.stream, CHUNK_BYTES if size < 0 else size, self.source)
+        if not data:
+            self.tail = self._partial
+            return b""
+        cut = data.rfind(b"\n") + 1
+        if cut:
+            self.prefix.update(self._partial)
+            self.prefix.update(data[:cut] if cut < len(data) else data)
+            self.offset += len(self._partial) + cut
+            self.lines += data.count(b"\n")
+            self._partial = data[cut:]
+        else:
+            self._partial += data
+        return data
+
+    def readline(self) -> bytes:
+        """
+        Return the next line with its line feed (the header line), as a binary file does.
+        """
+        line = b""
+        while True:
+            data = self.read()
+            end = data.find(b"\n") + 1
+            if end:
+                self._unread = data[end:]
+                return line + data[:end]
+            line += data
+            if not data:
+                return line
 
     @property
     def size(self) -> int:
@@ -421,6 +473,28 @@ class _Tally:
                 yield item
 
 
+def _status_records(
+    reader: LineReader,
+    source: str,
+    positions: dict[str, int] | None,
+    first_line: int,
+    tally: _Tally,
+) -> Iterator[PollRecord]:
+    # Status files are millions of rows: read them a chunk at a time, each chunk parsed in
+    # one regular-expression pass when all its lines have the common spelling.
+    for batch in read_batches(
+        SourceKind.STATUS,
+        reader,
+        source,
+        positions=positions,
+        first_line=first_line,
+        chunk_size=CHUNK_BYTES,
+    ):
+        tally.rejects.extend(batch.rejected)
+        tally.good += len(batch.records)
+        yield from batch.records
+
+
 async def _store(
     repository: IngestRepository, kind: SourceKind, rows: Iterator[Any], tally: _Tally
 ) -> int:
@@ -477,8 +551,14 @@ async def ingest_source(
         try:
             tally = _Tally()
             first_line = reader.lines + 1 if plan.positions is not None else 1
-            items = read_rows(kind, reader, source, positions=plan.positions, first_line=first_line)
-            stored = await _store(repository, kind, tally.split(items), tally)
+            if kind is SourceKind.STATUS:
+                records = _status_records(reader, source, plan.positions, first_line, tally)
+            else:
+                items = read_rows(
+                    kind, reader, source, positions=plan.positions, first_line=first_line
+                )
+                records = tally.split(items)
+            stored = await _store(repository, kind, records, tally)
         finally:
             await asyncio.to_thread(reader.stream.close)
         ingested_at = clock()

@@ -19,7 +19,7 @@ import datetime as dt
 import enum
 import re
 from collections.abc import Callable, Iterable, Iterator
-from typing import IO, Any, TypeAlias
+from typing import IO, Any, Protocol, TypeAlias
 
 import attrs
 
@@ -309,9 +309,19 @@ def _fast_status_records(
         return None
 
 
+class BinaryReader(Protocol):
+    """
+    What ``read_batches`` reads: a binary file, or anything with its two methods.
+    """
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def readline(self) -> bytes: ...
+
+
 def read_batches(
     kind: SourceKind,
-    stream: IO[bytes],
+    stream: BinaryReader | IO[bytes],
     source: str,
     *,
     positions: dict[str, int] | None = None,
