@@ -296,7 +296,7 @@ class PostgresRepository:
             try:
                 self._pool = await asyncpg.create_pool(
                     self.dsn,
-                    min_size=1,
+                    min_size=0,  # no floor to restore while the server is down
                     max_size=self.pool_max_size,
                     timeout=CONNECT_TIMEOUT_S,
                     command_timeout=COMMAND_TIMEOUT_S,
