@@ -5,12 +5,14 @@ PostgreSQL fixtures: a fresh schema per test in the test server, dropped afterwa
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
-from storemon.storage.postgres import PostgresRepository
-
 from .support import drop_schema, fresh_url
+
+if TYPE_CHECKING:
+    from storemon.storage.postgres import PostgresRepository
 
 pytestmark = pytest.mark.postgres
 
@@ -30,5 +32,7 @@ async def pg(pg_url: str) -> AsyncIterator[PostgresRepository]:
     """
     An open repository on a new schema.
     """
+    from storemon.storage.postgres import PostgresRepository  # needs asyncpg
+
     async with PostgresRepository(pg_url) as repository:
         yield repository

@@ -10,8 +10,11 @@ import datetime as dt
 import json
 from pathlib import Path
 
-import asyncpg
 import pytest
+
+pytest.importorskip("asyncpg", reason="the [postgres] extra is not installed")
+
+import asyncpg
 
 from storemon.errors import StorageError
 from storemon.storage import postgres as backend

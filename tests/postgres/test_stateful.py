@@ -8,6 +8,8 @@ import asyncio
 import tempfile
 
 import pytest
+
+pytest.importorskip("asyncpg", reason="the [postgres] extra is not installed")
 from hypothesis import settings
 from hypothesis.stateful import RuleBasedStateMachine
 
