@@ -1,9 +1,11 @@
 -- Schema version 1: the tables of SQLite's versions 1 and 2, in PostgreSQL types.
 -- Instants are bigints: microseconds since the Unix epoch, UTC (as in SQLite), so that
--- both backends store and compare the same integers.
+-- both backends store and compare the same integers. Store ids compare byte-wise
+-- (COLLATE "C"): they are digits or UUIDs, and a locale's collation makes every
+-- comparison in the primary keys several times dearer.
 
 CREATE TABLE polls (
-    store_id text NOT NULL,
+    store_id text COLLATE "C" NOT NULL,
     at_us bigint NOT NULL,
     active boolean NOT NULL,
     PRIMARY KEY (store_id, at_us)
@@ -11,7 +13,7 @@ CREATE TABLE polls (
 
 -- Times are microseconds after local midnight; an end of 86400000000 is 24:00:00.
 CREATE TABLE hours (
-    store_id text NOT NULL,
+    store_id text COLLATE "C" NOT NULL,
     day smallint NOT NULL,  -- 0 = Monday ... 6 = Sunday
     start_us bigint NOT NULL,
     end_us bigint NOT NULL,
@@ -19,7 +21,7 @@ CREATE TABLE hours (
 );
 
 CREATE TABLE zones (
-    store_id text PRIMARY KEY,
+    store_id text COLLATE "C" PRIMARY KEY,
     zone_key text NOT NULL
 );
 
