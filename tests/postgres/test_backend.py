@@ -22,7 +22,7 @@ from storemon.storage.postgres import PostgresRepository
 from tests.integration.conftest import STATUS_HEADER, cli, write_inputs
 from tests.server.process import free_port
 
-from .support import base_url, drop_schema, new_schema, schema_url
+from .support import base_url, drop_schema, new_schema, require_postgres, schema_url
 
 pytestmark = pytest.mark.postgres
 
@@ -90,6 +90,7 @@ async def _run_script(url: str, script: str) -> None:
 
 async def test_version_1_schema_is_upgraded_in_place() -> None:
     """A schema at version 1 with data is upgraded on open; its data and jobs are kept."""
+    require_postgres()
     schema = new_schema()
     url = schema_url(schema)
     (_, _, version_1) = backend.migrations()[0]

@@ -29,10 +29,10 @@ class SameReportsOnPostgres(SameReports):
 
     def __init__(self) -> None:
         RuleBasedStateMachine.__init__(self)
+        self.url = fresh_url()  # first: it skips without a server
         self.loop = asyncio.new_event_loop()
         self.folder = tempfile.mkdtemp(prefix="storemon-stateful-pg-")
         self.memory = InMemoryRepository()
-        self.url = fresh_url()
         self.sqlite = PostgresRepository(self.url, pool_max_size=2)  # type: ignore[assignment]
         self.run(self.sqlite.open())
         self.polls_added = False
