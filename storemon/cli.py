@@ -156,22 +156,20 @@ def _run_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         _write_text(asyncio.run(_report_csv_from_db(args.db, args.as_of)), args.output, out)
         return EXIT_OK
     dataset = load_csv(args.status, args.business_hours, args.timezones)
-    report = dataset.report(args.as_of)
-    _write_text(report.to_csv(), args.output, out)
+    _write_text(dataset.report_csv(args.as_of), args.output, out)
     _print_rejects(dataset.rejected, err)
     return EXIT_REJECTED if dataset.rejected else EXIT_OK
 
 
 async def _report_csv_from_db(url: str, as_of: object) -> str:
-    # Returns the CSV text, not the Report: on Python 3.11 ``asyncio.run`` formats the
-    # repr of its main task (and so of its result) when it restores the SIGINT handler,
-    # which for a full-size Report costs 0.15 s.
-    from storemon.service import build_report
+    # Returns the CSV text, not a Report: on Python 3.11 ``asyncio.run`` formats the repr
+    # of its main task (and so of its result) when it restores the SIGINT handler, which
+    # for a full-size Report costs 0.15 s.
+    from storemon.service import build_report_csv
     from storemon.storage import open_repository
 
     async with open_repository(url) as repository:
-        report = await build_report(repository, as_of=as_of)  # type: ignore[arg-type]
-    return report.to_csv()
+        return await build_report_csv(repository, as_of=as_of)  # type: ignore[arg-type]
 
 
 def _run_ingest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -28,7 +28,7 @@ from storemon.model import (
     from_epoch_us,
     to_epoch_us,
 )
-from storemon.report import ReportBuilder
+from storemon.report import CsvReportBuilder, ReportBuilder
 from storemon.sources import Rejected, SourceKind, read_batches
 
 PathLike = str | os.PathLike[str]
@@ -118,6 +118,24 @@ class Dataset:
         for snapshot in self.snapshots(as_of=as_of):
             builder.add(snapshot)
         return builder.report()
+
+    def report_csv(
+        self, as_of: dt.datetime | None = None, *, default_zone_key: str = DEFAULT_ZONE_KEY
+    ) -> str:
+        """
+        Return ``self.report(as_of).to_csv()``, computed without ``ReportRow`` objects.
+
+        Raises:
+            DataError: there is no poll and no ``as_of``.
+        """
+        if as_of is None:
+            as_of = self.latest_poll_at()
+            if as_of is None:
+                raise DataError("there are no polls, so there is no latest poll; give as_of")
+        builder = CsvReportBuilder(as_of, default_zone_key=default_zone_key)
+        for snapshot in self.snapshots(as_of=as_of):
+            builder.add(snapshot)
+        return builder.csv()
 
 
 def _open(source: PathLike | IO[bytes]) -> tuple[str, IO[bytes], IO[bytes] | None]:

@@ -39,7 +39,13 @@ from typing import Any, Protocol
 import attrs
 
 from storemon.errors import SourceError
-from storemon.repository import IngestStore, MetadataSink, MetadataSource, PollSink
+from storemon.repository import (
+    CountingHoursSink,
+    IngestStore,
+    MetadataSink,
+    MetadataSource,
+    PollSink,
+)
 from storemon.sources import (
     PollRecord,
     Rejected,
@@ -500,6 +506,8 @@ async def _store(
 ) -> int:
     if kind is SourceKind.STATUS:
         return await repository.add_polls(rows)
+    if kind is SourceKind.HOURS and isinstance(repository, CountingHoursSink):
+        return await repository.replace_hours_counted(rows)
     new_rows = await asyncio.to_thread(list, rows)
     if kind is SourceKind.HOURS:
         old_hours = set(await repository.hours_rows())

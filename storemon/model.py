@@ -85,7 +85,7 @@ class Poll:
         return to_epoch_us(self.at)
 
 
-@attrs.frozen(order=True)
+@attrs.frozen(order=True, cache_hash=True)
 class HoursRow:
     """
     One business-hours row: local wall-clock opening on one weekday.

@@ -106,6 +106,21 @@ class MetadataSink(Protocol):
         ...
 
 
+@runtime_checkable
+class CountingHoursSink(Protocol):
+    """
+    A streaming ``replace_hours`` that counts, which a backend may offer: ingestion then
+    never holds a whole business-hours file, nor the stored rows, in memory.
+    """
+
+    async def replace_hours_counted(self, rows: Iterable[HoursRecord]) -> int:
+        """
+        Do what ``replace_hours`` does, reading ``rows`` once; return how many of them (a
+        repeated row each time) were not stored before.
+        """
+        ...
+
+
 class MetadataSource(Protocol):
     """
     Read access to the two snapshot tables as they are stored.

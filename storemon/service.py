@@ -8,7 +8,7 @@ import datetime as dt
 
 from storemon.errors import DataError
 from storemon.model import DEFAULT_ZONE_KEY, WEEK_US, Report, from_epoch_us, to_epoch_us
-from storemon.report import ReportBuilder
+from storemon.report import CsvReportBuilder, ReportBuilder
 from storemon.repository import StoreSource, ThinStoreSource
 
 
@@ -43,6 +43,27 @@ async def build_report(
     """
     as_of = await resolve_as_of(source, as_of)
     builder = ReportBuilder(as_of, default_zone_key=default_zone_key)
+    await _feed(source, builder, as_of)
+    return builder.report()
+
+
+async def build_report_csv(
+    source: StoreSource,
+    *,
+    as_of: dt.datetime | None = None,
+    default_zone_key: str = DEFAULT_ZONE_KEY,
+) -> str:
+    """
+    Compute the report's CSV text like ``build_report(...).to_csv()``, keeping only a
+    line per store in memory (no ``ReportRow`` objects).
+    """
+    as_of = await resolve_as_of(source, as_of)
+    builder = CsvReportBuilder(as_of, default_zone_key=default_zone_key)
+    await _feed(source, builder, as_of)
+    return builder.csv()
+
+
+async def _feed(source: StoreSource, builder: ReportBuilder, as_of: dt.datetime) -> None:
     since = from_epoch_us(to_epoch_us(as_of) - WEEK_US)
     # A backend that can send only the polls that decide the numbers sends far less.
     stream = (
@@ -52,4 +73,3 @@ async def build_report(
     )
     async for snapshot in stream:
         builder.add(snapshot)
-    return builder.report()

@@ -148,21 +148,37 @@ class UptimeTicks:
     downtime: tuple[int, int, int]
 
 
+def window_business_ticks(business_week: Sequence[Span], now_tick: int) -> tuple[int, ...]:
+    """
+    Return the business ticks in each window ending at ``now_tick`` (longest first).
+    """
+    return tuple(
+        business_ticks(business_week, now_tick - length_us * TICKS_PER_US)
+        for length_us in WINDOW_LENGTHS_US
+    )
+
+
 def summarise_ticks(
-    business_week: Sequence[Span], timeline: StatusTimeline, now_tick: int
+    business_week: Sequence[Span],
+    timeline: StatusTimeline,
+    now_tick: int,
+    business_totals: Sequence[int] | None = None,
 ) -> UptimeTicks:
     """
     Measure uptime and downtime in each window ending at ``now_tick``.
 
-    ``business_week`` is the store's business time in the last-week window, in ticks.
+    ``business_week`` is the store's business time in the last-week window, in ticks;
+    ``business_totals``, if given, is ``window_business_ticks(business_week, now_tick)``.
     """
+    if business_totals is None:
+        business_totals = window_business_ticks(business_week, now_tick)
     uptime: list[int] = []
     downtime: list[int] = []
-    for length_us in WINDOW_LENGTHS_US:
+    for length_us, business in zip(WINDOW_LENGTHS_US, business_totals, strict=True):
         lo = now_tick - length_us * TICKS_PER_US
         up = active_ticks(business_week, timeline, lo)
         uptime.append(up)
-        downtime.append(business_ticks(business_week, lo) - up)
+        downtime.append(business - up)
     return UptimeTicks(
         uptime=(uptime[0], uptime[1], uptime[2]), downtime=(downtime[0], downtime[1], downtime[2])
     )

@@ -35,7 +35,7 @@ from storemon.model import WEEK_US, ReportJob, StoreSnapshot, from_epoch_us, to_
 from storemon.parsing import parse_instant_us
 from storemon.report import compute_report
 from storemon.repository import StoreSource
-from storemon.service import build_report
+from storemon.service import build_report_csv
 from storemon.storage import open_repository
 from storemon_server.ingest import PartialIngest, Sources, ingest
 from storemon_server.logs import kv
@@ -166,8 +166,7 @@ async def _report(url: str, as_of: dt.datetime, delay: float) -> str:
     if delay:
         await asyncio.sleep(delay)  # STOREMON_TEST_REPORT_DELAY: test only, see Settings
     async with open_repository(url) as repository:
-        report = await build_report(repository, as_of=as_of)
-    return report.to_csv()
+        return await build_report_csv(repository, as_of=as_of)
 
 
 async def _ingest(url: str, sources: Sources) -> dict[str, Any]:

@@ -31,7 +31,7 @@ import re
 import sqlite3
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -60,6 +60,8 @@ BUSY_TIMEOUT_S = 30.0
 
 #: How often a write that still found the database locked is tried again.
 LOCKED_RETRIES = 5
+
+_Row = TypeVar("_Row")
 
 _SQL = importlib.resources.files("storemon.storage") / "sql" / "sqlite"
 _MIGRATION_NAME = re.compile(r"(\d{4})_[a-z0-9_]+\.sql")
@@ -174,7 +176,7 @@ def _shared_row(
     return row
 
 
-def _take(rows: Iterator[PollRecord], size: int) -> list[PollRecord]:
+def _take(rows: Iterator[_Row], size: int) -> list[_Row]:
     # In file order: two rows for one instant keep their order, so the later still wins.
     return list(itertools.islice(rows, size))
 
@@ -227,34 +229,98 @@ async def _polls(
 _FIXED_WIDTH_BIAS = 10**18
 _FIXED_WIDTH = 19
 
-#: Stores per fetch of ``snapshot_changes`` (each row holds all of one store's polls).
-CHANGE_ROWS = 1_000
+#: Stores per ``snapshot_changes`` query: its one string holds all of their polls.
+CHANGE_STORES = 500
 
 
 async def _thinned(
-    connection: aiosqlite.Connection, cursor: aiosqlite.Cursor, bounds: dict[str, int]
+    connection: aiosqlite.Connection, bounds: dict[str, int]
 ) -> AsyncGenerator[tuple[str, list[int], list[bool]], None]:
     """
     Yield ``(store id, instants, statuses)`` of the polls that decide each store's numbers,
-    from the one-row-per-store ``snapshot_changes``.
+    in store-id order, from ``snapshot_changes`` run on ranges of ``CHANGE_STORES`` stores.
+
+    While this thread turns one range into snapshots (and the engine runs on them), SQLite
+    builds the next range's string in aiosqlite's thread. That is one step of C code
+    without the GIL, so the two overlap on two cores (a query with a row per store would
+    need the GIL back for every row, and wait for it while this thread computes).
     """
-    bias, width = _FIXED_WIDTH_BIAS, _FIXED_WIDTH
-    while batch := await cursor.fetchmany(CHANGE_ROWS):
-        for store_id, times, statuses in batch:
-            if len(times) != width * len(statuses):
-                # An instant before 1970 or after 2255 is not 19 digits wide: read this
-                # store row by row, in the same read transaction.
-                rows = await connection.execute_fetchall(
-                    queries()["store_polls"], {**bounds, "store_id": store_id}
-                )
-                yield store_id, [row[0] for row in rows], [row[1] == 1 for row in rows]
-                continue
-            kept = kept_polls(statuses)
-            yield (
-                store_id,
-                [int(times[width * index : width * index + width]) - bias for index in kept],
-                [statuses[index] == "1" for index in kept],
+    ids = [row[0] for row in await connection.execute_fetchall(queries()["store_ids"])]
+    ranges = [
+        (ids[start], ids[min(start + CHANGE_STORES, len(ids)) - 1])
+        for start in range(0, len(ids), CHANGE_STORES)
+    ]
+    del ids
+
+    async def fetch(first: str, last: str) -> str | None:
+        cursor = await connection.execute(
+            queries()["snapshot_changes"], {**bounds, "first": first, "last": last}
+        )
+        row = await cursor.fetchone()
+        await cursor.close()
+        return None if row is None else row[0]
+
+    following: asyncio.Future[str | None] | None = None
+    try:
+        for index, (first, last) in enumerate(ranges):
+            current = (
+                following if following is not None else asyncio.ensure_future(fetch(first, last))
             )
+            text = await current
+            following = (
+                asyncio.ensure_future(fetch(*ranges[index + 1]))
+                if index + 1 < len(ranges)
+                else None
+            )
+            # Let the task hand the query to aiosqlite's thread now: the consumer of this
+            # generator computes without returning to the event loop.
+            await asyncio.sleep(0)
+            if text is None:
+                continue
+            for store_id, times, statuses in _split_changes(text):
+                if len(times) != _FIXED_WIDTH * len(statuses):
+                    # An instant before 1970 or after 2255 is not 19 digits wide: read
+                    # this store row by row, in the same read transaction.
+                    rows = await connection.execute_fetchall(
+                        queries()["store_polls"], {**bounds, "store_id": store_id}
+                    )
+                    yield store_id, [row[0] for row in rows], [row[1] == 1 for row in rows]
+                    continue
+                yield store_id, *_kept(times, statuses)
+    finally:
+        if following is not None and not following.done():
+            following.cancel()
+            await asyncio.wait([following])  # never raises; the task's error is dropped
+
+
+def _split_changes(text: str) -> Iterator[tuple[str, str, str]]:
+    """
+    Split a ``snapshot_changes`` string into ``(store id, times, statuses)``.
+    """
+    position = 0
+    while position < len(text):
+        a = text.index(":", position)
+        b = text.index(":", a + 1)
+        c = text.index(":", b + 1)
+        id_length, times_length = int(text[position:a]), int(text[a + 1 : b])
+        start = c + 1
+        times_at = start + id_length
+        statuses_at = times_at + times_length
+        position = statuses_at + int(text[b + 1 : c])
+        yield (
+            text[start:times_at],
+            text[times_at:statuses_at],
+            text[statuses_at:position],
+        )
+
+
+def _kept(times: str, statuses: str) -> tuple[list[int], list[bool]]:
+    bias, width = _FIXED_WIDTH_BIAS, _FIXED_WIDTH
+    kept = kept_polls(statuses)
+    return (
+        [int(times[width * index : width * index + width]) - bias for index in kept],
+        [statuses[index] == "1" for index in kept],
+    )
 
 
 class SQLiteRepository:
@@ -530,6 +596,25 @@ class SQLiteRepository:
                 await self._db.execute(queries()["delete_hours"])
                 await self._db.executemany(queries()["insert_hours"], values)
 
+    async def replace_hours_counted(self, rows: Iterable[HoursRecord]) -> int:
+        """
+        Stage the rows in a temporary table (pulled in batches, parsing in a worker
+        thread), count the new ones and replace the table, all in SQL.
+        """
+        values = ((store_id, row.day, row.start_us, row.end_us) for store_id, row in rows)
+        async with self.transaction():
+            db = self._db
+            with translate_errors("replace business hours"):
+                await db.execute(queries()["create_hours_stage"])
+                await db.execute(queries()["clear_hours_stage"])
+                while batch := await asyncio.to_thread(_take, values, BATCH_ROWS):
+                    await db.executemany(queries()["stage_hours"], batch)
+                found = await (await db.execute(queries()["count_new_hours"])).fetchone()
+                await db.execute(queries()["delete_hours"])
+                await db.execute(queries()["merge_hours_stage"])
+                await db.execute(queries()["clear_hours_stage"])
+        return int(found[0]) if found else 0
+
     async def replace_zones(self, rows: Iterable[ZoneRecord]) -> None:
         values = list(rows)
         async with self.transaction():
@@ -588,11 +673,7 @@ class SQLiteRepository:
             with translate_errors("read the report's snapshot"):
                 await connection.execute("BEGIN")
                 if thin:
-                    polls = _thinned(
-                        connection,
-                        await connection.execute(queries()["snapshot_changes"], bounds),
-                        bounds,
-                    )
+                    polls = _thinned(connection, bounds)
                 else:
                     polls = _polls(
                         _grouped(

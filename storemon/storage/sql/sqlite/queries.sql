@@ -24,22 +24,43 @@ WHERE at_us <= :as_of
   )
 ORDER BY store_id, at_us;
 
+-- name: store_ids
+-- Every store with polls, in order, by one primary-key seek per store (a skip scan).
+WITH RECURSIVE stores (store_id) AS (
+    SELECT min(store_id) FROM polls
+    UNION ALL
+    SELECT (SELECT min(p.store_id) FROM polls AS p WHERE p.store_id > stores.store_id)
+    FROM stores WHERE stores.store_id IS NOT NULL
+)
+SELECT store_id FROM stores WHERE store_id IS NOT NULL;
+
 -- name: snapshot_changes
--- snapshot_polls as one row per store: every instant written as at_us + 10^18 (19 digits
--- for any instant from 1970 to 2255, so the string needs no separators), and the statuses
--- as one character each. The GROUP BY is answered by scanning the primary key in order
--- (no temporary B-tree, checked by a test on the query plan), so both strings are in time
--- order; Python then parses only the polls next to a change of status.
-SELECT store_id, group_concat(at_us + 1000000000000000000, ''), group_concat(active, '')
-FROM polls AS p
-WHERE at_us <= :as_of
-  AND (
-    at_us >= :since
-    OR at_us = (
-      SELECT max(q.at_us) FROM polls AS q WHERE q.store_id = p.store_id AND q.at_us < :since
-    )
-  )
-GROUP BY store_id;
+-- snapshot_polls for the stores :first to :last (inclusive) as ONE string, so that SQLite
+-- builds it in one step without the GIL while Python works on the previous one. Per store:
+-- "<length of id>:<length of times>:<length of statuses>:<id><times><statuses>", where
+-- times writes every instant as at_us + 10^18 (19 digits for any instant from 1970 to
+-- 2255, so no separators) and statuses is one character per poll. Both aggregates read
+-- the primary key in order (no temporary B-tree: a test checks the plan), so both strings
+-- are in time order; Python then parses only the polls next to a change of status.
+SELECT group_concat(
+    length(store_id) || ':' || length(times) || ':' || length(statuses) || ':'
+    || store_id || times || statuses,
+    ''
+)
+FROM (
+    SELECT store_id, group_concat(at_us + 1000000000000000000, '') AS times,
+           group_concat(active, '') AS statuses
+    FROM polls AS p
+    WHERE store_id BETWEEN :first AND :last
+      AND at_us <= :as_of
+      AND (
+        at_us >= :since
+        OR at_us = (
+          SELECT max(q.at_us) FROM polls AS q WHERE q.store_id = p.store_id AND q.at_us < :since
+        )
+      )
+    GROUP BY store_id
+);
 
 -- name: snapshot_hours
 SELECT store_id, day, start_us, end_us FROM hours ORDER BY store_id;
@@ -52,6 +73,31 @@ DELETE FROM hours;
 
 -- name: insert_hours
 INSERT OR IGNORE INTO hours (store_id, day, start_us, end_us) VALUES (?, ?, ?, ?);
+
+-- name: create_hours_stage
+-- A new business-hours file, staged (in memory: temp_store) to be counted and merged in SQL.
+CREATE TEMP TABLE IF NOT EXISTS stage_hours (
+    store_id TEXT NOT NULL, day INTEGER NOT NULL, start_us INTEGER NOT NULL, end_us INTEGER NOT NULL
+);
+
+-- name: stage_hours
+INSERT INTO temp.stage_hours (store_id, day, start_us, end_us) VALUES (?, ?, ?, ?);
+
+-- name: count_new_hours
+-- Staged rows (each repeat counted) that the hours table does not hold yet.
+SELECT count(*) FROM temp.stage_hours AS s
+WHERE NOT EXISTS (
+    SELECT 1 FROM hours AS h
+    WHERE h.store_id = s.store_id AND h.day = s.day AND h.start_us = s.start_us
+      AND h.end_us = s.end_us
+);
+
+-- name: merge_hours_stage
+INSERT OR IGNORE INTO hours (store_id, day, start_us, end_us)
+SELECT store_id, day, start_us, end_us FROM temp.stage_hours ORDER BY store_id, day, start_us, end_us;
+
+-- name: clear_hours_stage
+DELETE FROM temp.stage_hours;
 
 -- name: delete_zones
 DELETE FROM zones;
