@@ -321,31 +321,49 @@ class PostgresRepository:
                 await asyncio.wait_for(pool.close(), CONNECT_TIMEOUT_S)
 
     async def _migrate(self) -> None:
-        async with self._acquire() as connection, connection.transaction():
-            # One process migrates at a time; the others then find the schema current.
-            await connection.execute(
-                "SELECT pg_advisory_xact_lock(hashtext($1))", f"storemon:migrate:{self.schema}"
-            )
-            await connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
-            await connection.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                " version integer PRIMARY KEY,"
-                " name text NOT NULL,"
-                " applied_at timestamptz NOT NULL DEFAULT now())"
-            )
-            version = await connection.fetchval(
-                "SELECT coalesce(max(version), 0) FROM schema_migrations"
-            )
-            if version > schema_version():
-                raise StorageError(
-                    f"PostgreSQL schema {self.schema} has version {version}, newer than this "
-                    f"storemon knows ({schema_version()}); upgrade storemon"
-                )
-            for number, name, script in migrations()[version:]:
-                await connection.execute(script)
+        # Up to date (the usual case, and every report child): read the version only, with
+        # no lock and no DDL, so that a role without CREATE rights can open the schema.
+        async with self._acquire() as connection:
+            if await self._schema_version(connection) == schema_version():
+                return
+            async with connection.transaction():
+                # One process migrates at a time; the others then find the schema current.
                 await connection.execute(
-                    "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", number, name
+                    "SELECT pg_advisory_xact_lock(hashtext($1))", f"storemon:migrate:{self.schema}"
                 )
+                await connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+                await connection.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                    " version integer PRIMARY KEY,"
+                    " name text NOT NULL,"
+                    " applied_at timestamptz NOT NULL DEFAULT now())"
+                )
+                version = await self._schema_version(connection)
+                for number, name, script in migrations()[version:]:
+                    await connection.execute(script)
+                    await connection.execute(
+                        "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                        number,
+                        name,
+                    )
+
+    async def _schema_version(self, connection: asyncpg.Connection) -> int:
+        """
+        Return the schema's version (0 when it has no tables yet).
+
+        Raises:
+            StorageError: the schema is newer than this code.
+        """
+        table = f'"{self.schema}".schema_migrations'
+        version = 0
+        if await connection.fetchval("SELECT to_regclass($1) IS NOT NULL", table):
+            version = await connection.fetchval(f"SELECT coalesce(max(version), 0) FROM {table}")
+        if version > schema_version():
+            raise StorageError(
+                f"PostgreSQL schema {self.schema} has version {version}, newer than this "
+                f"storemon knows ({schema_version()}); upgrade storemon"
+            )
+        return int(version)
 
     @property
     def _open_pool(self) -> asyncpg.Pool:
