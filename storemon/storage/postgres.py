@@ -77,14 +77,14 @@ _MIGRATION_NAME = re.compile(r"(\d{4})_[a-z0-9_]+\.sql")
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 #: Errors that mean the connection is gone (server down or restarted), not the query.
-_CONNECTION_LOST = (
-    asyncpg.exceptions.ConnectionDoesNotExistError,
-    asyncpg.exceptions.CannotConnectNowError,
+_CONNECTION_LOST: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,  # the connection broke or does not exist
+    asyncpg.exceptions.CannotConnectNowError,  # starting up or shutting down
     asyncpg.exceptions.AdminShutdownError,
-    asyncpg.exceptions.InterfaceError,
-    ConnectionError,
-    OSError,
-    TimeoutError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    OSError,  # refused, reset, unreachable (ConnectionError is one)
+    TimeoutError,  # no answer within the connect or statement timeout
 )
 
 
