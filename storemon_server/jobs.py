@@ -113,6 +113,7 @@ class JobRunner:
         self._running: set[str] = set()
         self._admitting = 0
         self._shared_queued = 0
+        self._claims_failing = False
         self._wake = asyncio.Event()
 
     @property
@@ -221,8 +222,15 @@ class JobRunner:
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # the database is down: look again later
-                logger.warning(kv("report.claim_failed", error=public_error(error, what="claim")))
+                if not self._claims_failing:  # once per outage, not once a second
+                    error_text = public_error(error, what="claim")
+                    logger.warning(kv("report.claim_failed", error=error_text))
+                self._claims_failing = True
                 job = None
+            else:
+                if self._claims_failing:
+                    logger.info(kv("report.claim_recovered"))
+                self._claims_failing = False
             if job is None:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_every)
