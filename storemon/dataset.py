@@ -149,20 +149,31 @@ def _open(source: PathLike | IO[bytes]) -> tuple[str, IO[bytes], IO[bytes] | Non
     return getattr(source, "name", "<stream>"), source, None
 
 
-def _read(kind: SourceKind, source: PathLike | IO[bytes], dataset: Dataset) -> Iterator[Any]:
+def _read_records(
+    kind: SourceKind, source: PathLike | IO[bytes], dataset: Dataset
+) -> Iterator[list[Any]]:
     """
-    Yield the good records of a source; keep its rejected rows in ``dataset.rejected``.
+    Yield the good records of a source a chunk at a time; keep its rejected rows in
+    ``dataset.rejected``.
     """
     name, stream, handle = _open(source)
     try:
         for batch in read_batches(kind, stream, name):
             dataset.rejected.extend(batch.rejected)
-            yield from batch.records
+            yield batch.records
     except OSError as error:
         raise SourceError(f"{name}: cannot read: {error.strerror or error}") from None
     finally:
         if handle is not None:
             handle.close()
+
+
+def _read(kind: SourceKind, source: PathLike | IO[bytes], dataset: Dataset) -> Iterator[Any]:
+    """
+    Yield the good records of a source; keep its rejected rows in ``dataset.rejected``.
+    """
+    for records in _read_records(kind, source, dataset):
+        yield from records
 
 
 def load_csv(
@@ -183,8 +194,9 @@ def load_csv(
     """
     dataset = Dataset()
     polls: dict[str, list[int]] = defaultdict(list)
-    for store_id, at_us, active in _read(SourceKind.STATUS, status, dataset):
-        polls[store_id].append(at_us * 2 + active)  # pack_poll, inlined: millions of rows
+    for records in _read_records(SourceKind.STATUS, status, dataset):
+        for store_id, at_us, active in records:
+            polls[store_id].append(at_us * 2 + active)  # pack_poll, inlined: millions of rows
     dataset.polls = dict(polls)
     if business_hours is not None:
         hours: dict[str, list[HoursRow]] = defaultdict(list)

@@ -165,13 +165,33 @@ def _end_time(text: str) -> tuple[Any, bool]:
     return parse_time_local(text, allow_midnight_end=True)
 
 
+#: Distinct (day, start, end) texts remembered while reading one hours file; real files
+#: repeat a few hundred, and the bound keeps memory flat whatever the file.
+_HOURS_CACHE_SIZE = 4096
+
+
 def _hours_parser(at: dict[str, int]) -> _Parser:
+    id_at, day_at = at["store_id"], at["day"]
+    start_at, end_at = at["start_time_local"], at["end_time_local"]
+    # Parsing and validating a row costs more than the rest of reading it, and most rows
+    # repeat another's day and times: parse each distinct one once (the same HoursRow).
+    made: dict[tuple[str, str, str], HoursRow] = {}
+
     def parse(fields: list[str]) -> HoursRecord:
-        store_id = _column("store_id", parse_store_id, fields[at["store_id"]])
-        day = _column("day", parse_day, fields[at["day"]])
-        start, _ = _column("start_time_local", parse_time_local, fields[at["start_time_local"]])
-        end, end_is_midnight = _column("end_time_local", _end_time, fields[at["end_time_local"]])
-        return store_id, HoursRow(day, start, end, end_is_midnight)
+        store_id = fields[id_at]
+        if not store_id or store_id[0].isspace() or store_id[-1].isspace():
+            store_id = _column("store_id", parse_store_id, store_id)
+        key = (fields[day_at], fields[start_at], fields[end_at])
+        row = made.get(key)
+        if row is None:
+            day = _column("day", parse_day, key[0])
+            start, _ = _column("start_time_local", parse_time_local, key[1])
+            end, end_is_midnight = _column("end_time_local", _end_time, key[2])
+            row = HoursRow(day, start, end, end_is_midnight)
+            if len(made) >= _HOURS_CACHE_SIZE:
+                made.clear()
+            made[key] = row
+        return store_id, row
 
     return parse
 
