@@ -65,6 +65,8 @@ SCHEMA_ENV = "STOREMON_PG_SCHEMA"
 BATCH_ROWS = 50_000
 #: Seconds to wait for a connection to the server.
 CONNECT_TIMEOUT_S = 10.0
+#: Seconds a health check waits for the database to answer.
+PING_TIMEOUT_S = 3.0
 #: Seconds one statement may run; a report's cursor fetch or an ingest's merge is far
 #: less even at full size.
 COMMAND_TIMEOUT_S = 600.0
@@ -417,20 +419,23 @@ class PostgresRepository:
 
     async def ping(self) -> None:
         """
-        Check that the database answers.
+        Check that the database answers within ``PING_TIMEOUT_S`` (for health checks).
+
+        A connection found dead (the server restarted) is replaced and tried once more.
 
         Raises:
-            StorageError: it does not.
+            StorageError: it does not answer.
         """
-        for attempt in (1, 2):
-            try:
-                with translate_errors("check the connection"):
-                    async with self._acquire() as connection:
-                        await connection.fetchval("SELECT 1", timeout=CONNECT_TIMEOUT_S)
-                return
-            except StorageError:
-                if attempt == 2:
-                    raise
+        with translate_errors("check the connection"):
+            async with asyncio.timeout(PING_TIMEOUT_S):
+                for attempt in (1, 2):
+                    try:
+                        async with self._acquire() as connection:
+                            await connection.fetchval("SELECT 1")
+                        return
+                    except _CONNECTION_LOST:
+                        if attempt == 2:
+                            raise
 
     # IngestStore
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -152,6 +154,21 @@ async def test_unreachable_server_and_bad_role_fail_in_one_line() -> None:
         async with PostgresRepository("postgresql://no_such_role@127.0.0.1:5432/test"):
             pass
     assert "\n" not in str(caught.value)
+
+
+def test_serve_exits_1_in_one_line_when_the_server_is_down(tmp_path: Path) -> None:
+    """storemon serve on a database server that is down exits 1 with one line."""
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}/test"
+    run = subprocess.run(
+        [sys.executable, "-m", "storemon", "serve", "--db", url, "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=tmp_path,
+    )
+    assert run.returncode == 1, run.stderr
+    assert "unreachable" in run.stderr
+    assert "Traceback" not in run.stderr
 
 
 def test_cli_exits_1_in_one_line_when_the_server_is_down() -> None:
