@@ -365,6 +365,10 @@ class SQLiteRepository:
         """
         try:
             self._writer = await self._connect()
+            # The writer's temporary tables (the staged business hours) and sorts live in
+            # a temporary file behind a small cache, so an ingest's memory does not grow
+            # with the file; readers keep MEMORY, they never stage anything.
+            await self._writer.execute("PRAGMA temp_store = FILE")
             await self._retry_locked("switch to WAL", self._enable_wal)
             await self._retry_locked("migrate the schema", self._migrate)
             self._reader = await self._connect()

@@ -94,7 +94,7 @@ WHERE NOT EXISTS (
 
 -- name: merge_hours_stage
 INSERT OR IGNORE INTO hours (store_id, day, start_us, end_us)
-SELECT store_id, day, start_us, end_us FROM temp.stage_hours ORDER BY store_id, day, start_us, end_us;
+SELECT store_id, day, start_us, end_us FROM temp.stage_hours;
 
 -- name: clear_hours_stage
 DELETE FROM temp.stage_hours;
