@@ -41,6 +41,11 @@ test: $(VENV)/.installed-test
 	$(BIN)/mypy
 	$(BIN)/pytest
 
+## Whole-process benchmarks against the performance goals (docs/benchmarks.md); data sets
+## are cached in ~/.cache/storemon-bench. `make bench BENCH_ARGS=--quick` for a small run.
+bench: $(VENV)/.installed-run
+	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
+
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -1,0 +1,449 @@
+"""
+Whole-process benchmarks of storemon against the goals of issue 5 (docs/benchmarks.md).
+
+Every figure is a fresh ``storemon`` process (``subprocess``), timed from start to exit;
+its peak memory is the child's own ``ru_maxrss`` from ``os.wait4`` (what the kernel saw,
+not ``tracemalloc``). Times are medians of ``--runs`` runs (default 3); memory is the
+largest peak over the runs.
+
+Data sets are generated once by ``storemon sample`` and cached outside the repository
+(``~/.cache/storemon-bench/`` or ``--cache``), keyed by a hash of the generator's source,
+the number of stores and the seed, so a changed generator never reuses stale files.
+
+    python benchmarks/bench.py            # the full-size set, 4x and 10x scaling, naive
+    python benchmarks/bench.py --quick    # 1,000 stores, 2x and 5x, one run each
+
+Prints one table, goal beside each figure, and checks that the report from the database
+equals the report from the CSV files (and the naive reference's) value for value.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FULL_STORES = 14_092
+SEED = 0
+FILES = ("store_status.csv", "business_hours.csv", "timezones.csv")
+
+
+def storemon_command() -> list[str]:
+    """
+    The ``storemon`` console script of the interpreter running this file.
+    """
+    script = Path(sys.executable).parent / "storemon"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "storemon"]
+
+
+def generator_key() -> str:
+    """
+    A short hash of the generator's source: cached data sets are keyed by it.
+    """
+    return hashlib.sha256((ROOT / "storemon" / "sample.py").read_bytes()).hexdigest()[:12]
+
+
+def data_set(cache: Path, stores: int, seed: int = SEED) -> Path:
+    """
+    Return a directory holding the sample of ``stores`` stores, generating it if needed.
+    """
+    folder = cache / f"sample-{generator_key()}-stores{stores}-seed{seed}"
+    if all((folder / name).exists() for name in FILES):
+        return folder
+    cache.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix="partial-", dir=cache))
+    print(f"generating {stores} stores into {folder} ...", file=sys.stderr, flush=True)
+    subprocess.run(
+        [
+            *storemon_command(),
+            *("sample", "--output", str(partial), "--stores", str(stores), "--seed", str(seed)),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    if folder.exists():
+        shutil.rmtree(folder)
+    partial.rename(folder)
+    return folder
+
+
+class Run:
+    """
+    One finished child process: wall time in seconds, peak RSS in MB, exit status.
+    """
+
+    def __init__(self, seconds: float, peak_mb: float, status: int) -> None:
+        self.seconds = seconds
+        self.peak_mb = peak_mb
+        self.status = status
+
+
+def run(command: Sequence[str], *, env: dict[str, str] | None = None) -> Run:
+    """
+    Run a command to completion; measure its wall time and its own peak RSS.
+    """
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env or None
+    )
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    assert child.stderr is not None
+    errors = child.stderr.read().decode("utf-8", "replace")
+    child.stderr.close()
+    if child.returncode not in (0, 3):
+        raise SystemExit(f"{' '.join(command)} failed ({child.returncode}):\n{errors}")
+    return Run(seconds, usage.ru_maxrss / 1024, child.returncode)
+
+
+class Figure:
+    """
+    A measured figure with its goal.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        goal: str,
+        value: float | None,
+        unit: str,
+        met: bool | None,
+        naive: float | None = None,
+        note: str = "",
+    ) -> None:
+        self.name = name
+        self.goal = goal
+        self.value = value
+        self.unit = unit
+        self.met = met
+        self.naive = naive
+        self.note = note
+
+
+def measure(
+    runs: int, command: Callable[[int], Sequence[str]], before: Callable[[int], None] | None = None
+) -> tuple[float, float, list[float]]:
+    """
+    Run ``command(i)`` ``runs`` times; return the median seconds, the largest peak MB and
+    every time.
+    """
+    times: list[float] = []
+    peaks: list[float] = []
+    for index in range(runs):
+        if before is not None:
+            before(index)
+        result = run(command(index))
+        times.append(result.seconds)
+        peaks.append(result.peak_mb)
+    return statistics.median(times), max(peaks), times
+
+
+def remove_db(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+def sources(folder: Path) -> list[str]:
+    return [
+        "--status",
+        str(folder / FILES[0]),
+        "--business-hours",
+        str(folder / FILES[1]),
+        "--timezones",
+        str(folder / FILES[2]),
+    ]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _get_json(url: str, method: str = "GET") -> dict[str, object]:
+    request = urllib.request.Request(url, method=method)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return dict(json.loads(response.read()))
+
+
+def server_trigger_to_complete(folder: Path, db: Path, runs: int) -> list[float]:
+    """
+    Start ``storemon serve`` over a filled database; time trigger -> Complete ``runs`` times.
+    """
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [
+            *storemon_command(),
+            *("serve", "--data-dir", str(folder), "--db", f"sqlite:///{db}", "--port", str(port)),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if _get_json(f"{base}/api/health").get("ready"):
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit("storemon serve did not become ready")
+            time.sleep(0.05)
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            report_id = _get_json(f"{base}/api/trigger_report", "POST")["report_id"]
+            while True:
+                state = _get_json(f"{base}/api/get_report?report_id={report_id}&format=json")
+                if state.get("status") == "Complete":
+                    break
+                if state.get("status") == "Failed":
+                    raise SystemExit(f"the server's report failed: {state}")
+                time.sleep(0.01)
+            times.append(time.perf_counter() - started)
+        return times
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    with open("/proc/cpuinfo", encoding="utf-8") as info:
+        for line in info:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    ram = "unknown"
+    with open("/proc/meminfo", encoding="utf-8") as info:
+        for line in info:
+            if line.startswith("MemTotal"):
+                ram = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+                break
+    commit = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "nproc": str(os.cpu_count()),
+        "cpu": cpu,
+        "ram": ram,
+        "python": platform.python_version(),
+        "commit": commit + ("+dirty" if dirty else ""),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="1,000 stores, one run each")
+    parser.add_argument("--runs", type=int, help="runs per figure (default 3; --quick 1)")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "storemon-bench",
+        help="where generated data sets and databases are kept",
+    )
+    parser.add_argument("--no-naive", action="store_true", help="skip the naive reference")
+    parser.add_argument("--no-scaling", action="store_true", help="skip the 4x and 10x sets")
+    args = parser.parse_args(argv)
+    runs = args.runs or (1 if args.quick else 3)
+    stores = 1_000 if args.quick else FULL_STORES
+    factors = (2, 5) if args.quick else (4, 10)
+    storemon = storemon_command()
+    cache: Path = args.cache
+    folder = data_set(cache, stores)
+    work = Path(tempfile.mkdtemp(prefix="storemon-bench-"))
+    figures: list[Figure] = []
+    checks: list[str] = []
+    try:
+        db = work / "bench.db"
+
+        # Ingest into an empty database, then again with the sources unchanged.
+        ingest_s, ingest_mb, _ = measure(
+            runs,
+            lambda _: [*storemon, "ingest", "--db", f"sqlite:///{db}", *sources(folder)],
+            before=lambda _: remove_db(db),
+        )
+        again_s, again_mb, _ = measure(
+            runs, lambda _: [*storemon, "ingest", "--db", f"sqlite:///{db}", *sources(folder)]
+        )
+        db_csv = work / "report-db.csv"
+        report_db_s, report_db_mb, _ = measure(
+            runs,
+            lambda _: [*storemon, "report", "--db", f"sqlite:///{db}", "--output", str(db_csv)],
+        )
+        direct_csv = work / "report-csv.csv"
+        report_csv_s, report_csv_mb, _ = measure(
+            runs,
+            lambda _: [*storemon, "report", *sources(folder), "--output", str(direct_csv)],
+        )
+        server_times = server_trigger_to_complete(folder, db, runs)
+        server_s = statistics.median(server_times)
+
+        same = db_csv.read_bytes() == direct_csv.read_bytes()
+        rows = db_csv.read_text(encoding="utf-8").count("\n") - 1
+        checks.append(
+            f"report from SQLite == report from the CSV files, value for value: "
+            f"{'yes' if same else 'NO'} ({rows} rows)"
+        )
+
+        naive: dict[str, float] = {}
+        if not args.no_naive:
+            naive_py = [sys.executable, str(ROOT / "benchmarks" / "naive.py")]
+            naive_db = work / "naive.db"
+            naive_ingest = run([*naive_py, "ingest", str(naive_db), *sources(folder)])
+            naive_report_db = run(
+                [*naive_py, "report-db", str(naive_db), "--output", str(work / "naive-db.csv")]
+            )
+            naive_report_csv = run(
+                [*naive_py, "report", *sources(folder), "--output", str(work / "naive-csv.csv")]
+            )
+            naive = {
+                "ingest": naive_ingest.seconds,
+                "report_db": naive_report_db.seconds,
+                "report_csv": naive_report_csv.seconds,
+                "report_mb": max(naive_report_db.peak_mb, naive_report_csv.peak_mb),
+                "ingest_mb": naive_ingest.peak_mb,
+            }
+            for name in ("naive-db.csv", "naive-csv.csv"):
+                equal = (work / name).read_bytes() == direct_csv.read_bytes()
+                checks.append(
+                    f"naive reference ({name}) == storemon report: {'yes' if equal else 'NO'}"
+                )
+
+        report_mb = max(report_db_mb, report_csv_mb)
+        figures += [
+            Figure("ingest, empty SQLite", "<= 6 s", ingest_s, "s", ingest_s <= 6,
+                   naive.get("ingest")),
+            Figure("ingest again, unchanged", "<= 0.3 s", again_s, "s", again_s <= 0.3),
+            Figure("report --db sqlite", "<= 1.5 s", report_db_s, "s", report_db_s <= 1.5,
+                   naive.get("report_db")),
+            Figure("server trigger -> Complete", "<= 2 s", server_s, "s", server_s <= 2),
+            Figure("report from the CSV files", "<= 4 s", report_csv_s, "s",
+                   report_csv_s <= 4, naive.get("report_csv")),
+            Figure("peak memory, report", "<= 250 MB", report_mb, "MB", report_mb <= 250,
+                   naive.get("report_mb"),
+                   f"db {report_db_mb:.0f}, csv {report_csv_mb:.0f}"),
+            Figure("peak memory, ingest", "<= 150 MB", ingest_mb, "MB", ingest_mb <= 150,
+                   naive.get("ingest_mb"), f"again {again_mb:.0f}"),
+        ]  # fmt: skip
+
+        if not args.no_scaling:
+            # Scaling of the SQLite report (the streaming path), each set ingested into a
+            # new database once (its time and peak memory are reported too).
+            base_s, base_mb = report_db_s, report_db_mb
+            for factor in factors:
+                big = data_set(cache, stores * factor)
+                big_db = work / f"bench-{factor}x.db"
+                print(f"ingesting {big} ...", file=sys.stderr, flush=True)
+                big_ingest = run(
+                    [*storemon, "ingest", "--db", f"sqlite:///{big_db}", *sources(big)]
+                )
+                seconds, peak, _ = measure(
+                    runs,
+                    lambda _, big_db=big_db: [
+                        *storemon, "report", "--db", f"sqlite:///{big_db}",
+                        "--output", str(work / "big.csv"),
+                    ],
+                )  # fmt: skip
+                ratio = seconds / base_s
+                figures.append(
+                    Figure(
+                        f"report --db at {factor}x stores",
+                        f"time <= ~{factor}x",
+                        seconds,
+                        "s",
+                        ratio <= factor * 1.25,
+                        note=f"{ratio:.1f}x the 1x time",
+                    )
+                )
+                limit = 2 if factor == factors[-1] else factor
+                figures.append(
+                    Figure(
+                        f"peak memory, report at {factor}x",
+                        f"<= {limit}x the 1x peak" if factor == factors[-1] else "(info)",
+                        peak,
+                        "MB",
+                        peak <= 2 * base_mb if factor == factors[-1] else None,
+                        note=f"{peak / base_mb:.2f}x the 1x peak",
+                    )
+                )
+                figures.append(
+                    Figure(
+                        f"peak memory, ingest at {factor}x",
+                        "<= 150 MB",
+                        big_ingest.peak_mb,
+                        "MB",
+                        big_ingest.peak_mb <= 150,
+                        note=f"into an empty database, {big_ingest.seconds:.1f} s",
+                    )
+                )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    info = machine()
+    print(
+        f"\nstoremon benchmark, {info['date']}, commit {info['commit']}; {stores} stores "
+        f"({folder.name}); {runs} run(s) per figure, median time, largest peak RSS"
+    )
+    print(
+        f"machine: {info['nproc']} CPUs, {info['cpu']}, {info['ram']} RAM, "
+        f"Python {info['python']}\n"
+    )
+    header = ("figure", "goal", "measured", "naive", "naive / storemon", "met", "note")
+    table = [header]
+    for figure in figures:
+        value = "-" if figure.value is None else f"{figure.value:.2f} {figure.unit}"
+        naive_text = "-" if figure.naive is None else f"{figure.naive:.2f} {figure.unit}"
+        ratio = (
+            f"{figure.naive / figure.value:.1f}x"
+            if figure.naive is not None and figure.value and figure.unit == "s"
+            else "-"
+        )
+        met = {True: "met", False: "MISSED", None: "-"}[figure.met]
+        table.append((figure.name, figure.goal, value, naive_text, ratio, met, figure.note))
+    print("| " + " | ".join(header) + " |")
+    print("|" + "|".join(" --- " for _ in header) + "|")
+    for line in table[1:]:
+        print("| " + " | ".join(line) + " |")
+    print()
+    for check in checks:
+        print(check)
+    missed = [figure.name for figure in figures if figure.met is False]
+    bad = [check for check in checks if "NO" in check]
+    print(f"\n{'every goal met' if not missed else 'missed: ' + ', '.join(missed)}")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
