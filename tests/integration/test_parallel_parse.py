@@ -1,0 +1,61 @@
+"""
+A large status file parsed in a second process stores and rejects exactly what the
+in-process reader does.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from storemon import ingest as ingest_module
+from storemon.storage import open_repository
+
+STATUS = (
+    "\ufeffstore_id,status,timestamp_utc\r\n"
+    "1,active,2023-01-22 12:09:39.388884 UTC\r\n"
+    "2,inactive,2023-01-22 12:09:39 UTC\n"
+    '"3,x",ACTIVE,2023-01-22T12:09:39Z\n'
+    "\n"
+    "4,maybe,2023-01-22 12:09:39 UTC\n"
+    "5,active,2023-02-30 12:09:39 UTC\n"
+    "1,inactive,2023-01-22 12:09:39.388884 UTC\n"
+    "6,active\n"
+    "7,active,2023-01-22 13:00:00 UTC"
+)
+
+
+async def _ingest(path: Path, db: Path) -> tuple[list[tuple[object, ...]], list[object]]:
+    async with open_repository(f"sqlite:///{db}") as repository:
+        summaries = await ingest_module.ingest(repository, status=str(path))
+    connection = sqlite3.connect(db)
+    rows = connection.execute("SELECT * FROM polls ORDER BY store_id, at_us").fetchall()
+    connection.close()
+    return rows, [(r.line, r.column, r.reason) for s in summaries for r in s.rejects]
+
+
+async def test_parsing_aside_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows, statuses and rejected lines (with their numbers) are the same either way."""
+    path = tmp_path / "store_status.csv"
+    # Many chunks: the chunk size is shrunk so that lines straddle the cuts.
+    path.write_text(STATUS * 3, encoding="utf-8", newline="")
+    monkeypatch.setattr(ingest_module, "CHUNK_BYTES", 37)
+    in_process = await _ingest(path, tmp_path / "a.db")
+    monkeypatch.setattr(ingest_module, "PARALLEL_PARSE_BYTES", 0)
+    calls = []
+    parsed_aside = ingest_module._parsed_aside
+
+    def spy(*args: object) -> object:
+        calls.append(args)
+        return parsed_aside(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ingest_module, "_parsed_aside", spy)
+    aside = await _ingest(path, tmp_path / "b.db")
+    assert calls
+    assert aside == in_process
+    assert len(in_process[0]) > 3
+    assert len(in_process[1]) >= 3
