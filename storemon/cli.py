@@ -215,7 +215,9 @@ async def _ingest(url: str, *, status: str | None, hours: str | None, zones: str
     from storemon.storage import open_repository
 
     async with open_repository(url) as repository:
-        return await ingest(repository, status=status, business_hours=hours, timezones=zones)
+        return await ingest(
+            repository, status=status, business_hours=hours, timezones=zones, parse_aside=True
+        )
 
 
 def _describe(summary: Any) -> str:

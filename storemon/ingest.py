@@ -615,9 +615,14 @@ async def ingest_source(
     location: str | os.PathLike[str],
     *,
     clock: Callable[[], dt.datetime] = _utc_now,
+    parse_aside: bool = False,
 ) -> SourceSummary:
     """
     Ingest one source in one transaction and say what it did.
+
+    With ``parse_aside``, a large status file is parsed in a second process (``spawn``):
+    only for programs whose main module is safe to import again (it has an
+    ``if __name__ == "__main__":`` guard), as ``storemon ingest`` and the server are.
 
     Raises:
         SourceError: the source was refused (nothing of it was stored).
@@ -650,7 +655,7 @@ async def ingest_source(
             first_line = reader.lines + 1 if plan.positions is not None else 1
             remaining = None if info is None or info.size is None else info.size - reader.offset
             if kind is SourceKind.STATUS and remaining is not None:
-                parallel = remaining >= PARALLEL_PARSE_BYTES
+                parallel = parse_aside and remaining >= PARALLEL_PARSE_BYTES
                 status_records = _parsed_aside if parallel else _status_records
                 records = status_records(reader, source, plan.positions, first_line, tally)
             elif kind is SourceKind.STATUS:
@@ -701,9 +706,12 @@ async def ingest(
     business_hours: str | os.PathLike[str] | None = None,
     timezones: str | os.PathLike[str] | None = None,
     clock: Callable[[], dt.datetime] = _utc_now,
+    parse_aside: bool = False,
 ) -> list[SourceSummary]:
     """
     Ingest the sources given, each in its own transaction, and summarise each.
+
+    ``parse_aside``: see ``ingest_source``.
 
     A refused source (``SourceError``) is summarised with mode ``failed`` and its error;
     the other sources are still ingested.
@@ -721,7 +729,11 @@ async def ingest(
             continue
         started = time.perf_counter()
         try:
-            summaries.append(await ingest_source(repository, kind, location, clock=clock))
+            summaries.append(
+                await ingest_source(
+                    repository, kind, location, clock=clock, parse_aside=parse_aside
+                )
+            )
         except SourceError as error:
             summaries.append(
                 SourceSummary(

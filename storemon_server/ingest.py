@@ -117,6 +117,7 @@ async def ingest(repository: IngestRepository, sources: Sources) -> dict[str, An
             status=sources.status,
             business_hours=sources.business_hours,
             timezones=sources.timezones,
+            parse_aside=True,  # the server and its worker are started as guarded mains
         )
     )
     if error is not None:

@@ -29,7 +29,7 @@ STATUS = (
 
 async def _ingest(path: Path, db: Path) -> tuple[list[tuple[object, ...]], list[object]]:
     async with open_repository(f"sqlite:///{db}") as repository:
-        summaries = await ingest_module.ingest(repository, status=str(path))
+        summaries = await ingest_module.ingest(repository, status=str(path), parse_aside=True)
     connection = sqlite3.connect(db)
     rows = connection.execute("SELECT * FROM polls ORDER BY store_id, at_us").fetchall()
     connection.close()
@@ -44,7 +44,7 @@ async def test_parsing_aside_changes_nothing(
     # Many chunks: the chunk size is shrunk so that lines straddle the cuts.
     path.write_text(STATUS * 3, encoding="utf-8", newline="")
     monkeypatch.setattr(ingest_module, "CHUNK_BYTES", 37)
-    in_process = await _ingest(path, tmp_path / "a.db")
+    in_process = await _ingest(path, tmp_path / "a.db")  # below the size: in process
     monkeypatch.setattr(ingest_module, "PARALLEL_PARSE_BYTES", 0)
     calls = []
     parsed_aside = ingest_module._parsed_aside
