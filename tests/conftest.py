@@ -2,8 +2,9 @@
 Shared test setup: Hypothesis profiles, the pinned tz database, real-data and repository fixtures.
 
 Profiles: ``dev`` (the default, quick) and ``ci`` (more examples); choose one with the
-``HYPOTHESIS_PROFILE`` environment variable. Real data lives in ``/work/shared/data/real``
-unless ``STOREMON_REAL_DATA`` names another folder; tests that need it skip without it.
+``HYPOTHESIS_PROFILE`` environment variable. Real data lives in ``../shared/data/real`` beside
+the checkout (or ``/work/shared/data/real``) unless ``STOREMON_REAL_DATA`` names another
+folder; tests that need it skip without it.
 """
 
 from __future__ import annotations
@@ -32,7 +33,17 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
-REAL_DATA_DIR = Path(os.environ.get("STOREMON_REAL_DATA", "/work/shared/data/real"))
+
+def _real_data_dir() -> Path:
+    if "STOREMON_REAL_DATA" in os.environ:
+        return Path(os.environ["STOREMON_REAL_DATA"])
+    beside_checkout = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+    if beside_checkout.is_dir():
+        return beside_checkout
+    return Path("/work/shared/data/real")
+
+
+REAL_DATA_DIR = _real_data_dir()
 
 
 @pytest.fixture(scope="session")

@@ -105,7 +105,10 @@ def test_values_stay_within_their_window(case: StoreCase) -> None:
             assert up + down <= length
 
 
-@given(cases=st.lists(store_cases(), min_size=1, max_size=3), data=st.data())
+@given(
+    cases=st.lists(store_cases(), min_size=1, max_size=3, unique_by=lambda c: c.store_id),
+    data=st.data(),
+)
 def test_shuffling_input_rows_changes_nothing(cases: list[StoreCase], data: st.DataObject) -> None:
     """Permuting the rows of the status and hours files gives the same report."""
     cases = [_dedupe(case) for case in cases]
