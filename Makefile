@@ -21,6 +21,10 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[server,postgres,test]'
 	touch $@
 
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[server,postgres]'
+	touch $@
+
 $(DATA)/store_status.csv: | $(VENV)/.installed-run
 	$(BIN)/storemon sample --output $(DATA) --stores $(SAMPLE_STORES) --seed 1
 
@@ -43,7 +47,8 @@ test: $(VENV)/.installed-test
 
 ## Whole-process benchmarks against the performance goals (docs/benchmarks.md); data sets
 ## are cached in ~/.cache/storemon-bench. `make bench BENCH_ARGS=--quick` for a small run.
-bench: $(VENV)/.installed-run
+## PostgreSQL is measured too when one answers (BENCH_ARGS=--pg URL, or --no-pg).
+bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
 lint: $(VENV)/.installed-test

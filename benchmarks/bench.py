@@ -20,6 +20,8 @@ equals the report from the CSV files (and the naive reference's) value for value
 from __future__ import annotations
 
 import argparse
+import asyncio
+import csv
 import hashlib
 import json
 import os
@@ -75,6 +77,64 @@ def data_set(cache: Path, stores: int, seed: int = SEED) -> Path:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    if folder.exists():
+        shutil.rmtree(folder)
+    partial.rename(folder)
+    return folder
+
+
+def default_real_dir() -> Path | None:
+    """
+    The folder of the real hours and zones: ``$STOREMON_REAL_DATA``, else
+    ``../shared/data/real`` beside the checkout; None when neither holds them.
+    """
+    named = os.environ.get("STOREMON_REAL_DATA")
+    candidates = [Path(named)] if named else [ROOT.parent / "shared" / "data" / "real"]
+    for folder in candidates:
+        if all((folder / name).is_file() for name in FILES[1:]):
+            return folder
+    return None
+
+
+def real_store_ids(real: Path, count: int) -> list[str]:
+    """
+    Return ``count`` real store ids: first those seen in the real status files (the
+    14,031-row head and any ``extras/*.csv``), then those with a zone, then with hours.
+    """
+    paths = [real / FILES[0], *sorted((real / "extras").glob("*.csv")), real / FILES[2]]
+    paths.append(real / FILES[1])
+    seen: dict[str, None] = {}
+    for path in paths:
+        if not path.is_file():
+            continue
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            for row in csv.DictReader(handle):
+                if row.get("store_id"):
+                    seen.setdefault(row["store_id"].strip(), None)
+    if len(seen) < count:
+        raise SystemExit(f"{real} names only {len(seen)} stores; {count} are needed")
+    return list(seen)[:count]
+
+
+def real_data_set(cache: Path, real: Path, stores: int, seed: int = SEED) -> Path:
+    """
+    Return a directory holding the real business hours and time zones, and generated
+    polls (``storemon.sample.write_status``) for ``stores`` real store ids.
+    """
+    from storemon.sample import write_status
+
+    digest = hashlib.sha256()
+    for name in FILES[1:]:
+        digest.update((real / name).read_bytes())
+    folder = cache / f"real-{generator_key()}-{digest.hexdigest()[:12]}-stores{stores}-seed{seed}"
+    if all((folder / name).exists() for name in FILES):
+        return folder
+    cache.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix="partial-", dir=cache))
+    print(f"generating polls for {stores} real stores into {folder} ...", file=sys.stderr)
+    write_status(partial / FILES[0], real_store_ids(real, stores), seed=seed)
+    for name in FILES[1:]:
+        shutil.copyfile(real / name, partial / name)
     if folder.exists():
         shutil.rmtree(folder)
     partial.rename(folder)
@@ -181,7 +241,7 @@ def _get_json(url: str, method: str = "GET") -> dict[str, object]:
         return dict(json.loads(response.read()))
 
 
-def server_trigger_to_complete(folder: Path, db: Path, runs: int) -> list[float]:
+def server_trigger_to_complete(folder: Path, db_url: str, runs: int) -> list[float]:
     """
     Start ``storemon serve`` over a filled database; time trigger -> Complete ``runs`` times.
     """
@@ -190,7 +250,7 @@ def server_trigger_to_complete(folder: Path, db: Path, runs: int) -> list[float]
     server = subprocess.Popen(
         [
             *storemon_command(),
-            *("serve", "--data-dir", str(folder), "--db", f"sqlite:///{db}", "--port", str(port)),
+            *("serve", "--data-dir", str(folder), "--db", db_url, "--port", str(port)),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -226,6 +286,101 @@ def server_trigger_to_complete(folder: Path, db: Path, runs: int) -> list[float]
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+def _pg_admin(url: str, statement: str | None = None) -> None:
+    """
+    Connect to the PostgreSQL of ``url`` (its ``?schema=`` dropped) and run ``statement``.
+    """
+    import asyncpg  # type: ignore[import-untyped]  # the [postgres] extra, imported when used
+
+    dsn = url.split("?", 1)[0]
+
+    async def go() -> None:
+        connection = await asyncpg.connect(dsn, timeout=10)
+        try:
+            if statement is not None:
+                await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    asyncio.run(go())
+
+
+def pg_unavailable(url: str) -> str | None:
+    """
+    Why PostgreSQL at ``url`` cannot be measured, or None when it can.
+    """
+    try:
+        _pg_admin(url)
+    except ImportError:
+        return "asyncpg is not installed (pip install -e '.[postgres]')"
+    except Exception as error:  # any failure to connect: report it and measure the rest
+        return f"cannot connect to {url.split('?', 1)[0]}: {error}"
+    return None
+
+
+def drop_schema(url: str, schema: str) -> None:
+    # The schema name is the benchmark's own (letters, digits and _), never user input.
+    _pg_admin(url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def measure_postgres(
+    pg: str,
+    folder: Path,
+    runs: int,
+    direct_csv: Path,
+    work: Path,
+    sqlite: dict[str, float],
+) -> tuple[list[Figure], list[str]]:
+    """
+    The full-size figures on PostgreSQL, beside SQLite's: ingest into an empty schema,
+    again unchanged, ``report --db``, and server trigger -> Complete. The scratch schema
+    is dropped afterwards. The issue sets no goals for them: they are for comparison.
+    """
+    reason = pg_unavailable(pg)
+    if reason is not None:
+        return [], [f"PostgreSQL not measured: {reason}"]
+    storemon = storemon_command()
+    schema = f"storemon_bench_{os.getpid()}"
+    url = f"{pg}{'&' if '?' in pg else '?'}schema={schema}"
+    pg_csv = work / "report-pg.csv"
+    try:
+        ingest_s, ingest_mb, _ = measure(
+            runs,
+            lambda _: [*storemon, "ingest", "--db", url, *sources(folder)],
+            before=lambda _: drop_schema(pg, schema),
+        )
+        again_s, _, _ = measure(
+            runs, lambda _: [*storemon, "ingest", "--db", url, *sources(folder)]
+        )
+        report_s, report_mb, _ = measure(
+            runs, lambda _: [*storemon, "report", "--db", url, "--output", str(pg_csv)]
+        )
+        server_s = statistics.median(server_trigger_to_complete(folder, url, runs))
+    finally:
+        drop_schema(pg, schema)
+
+    def beside(key: str, value: float, unit: str) -> str:
+        return f"SQLite {sqlite[key]:.2f} {unit}, {value / sqlite[key]:.1f}x"
+
+    figures = [
+        Figure("PostgreSQL: ingest, empty schema", "(beside SQLite)", ingest_s, "s", None,
+               note=beside("ingest", ingest_s, "s")),
+        Figure("PostgreSQL: ingest again, unchanged", "(beside SQLite)", again_s, "s", None,
+               note=beside("again", again_s, "s")),
+        Figure("PostgreSQL: report --db", "(beside SQLite)", report_s, "s", None,
+               note=beside("report", report_s, "s")),
+        Figure("PostgreSQL: server trigger -> Complete", "(beside SQLite)", server_s, "s",
+               None, note=beside("server", server_s, "s")),
+        Figure("PostgreSQL: peak memory, ingest", "(beside SQLite)", ingest_mb, "MB", None,
+               note=beside("ingest_mb", ingest_mb, "MB")),
+        Figure("PostgreSQL: peak memory, report", "(beside SQLite)", report_mb, "MB", None,
+               note=beside("report_mb", report_mb, "MB")),
+    ]  # fmt: skip
+    same = pg_csv.read_bytes() == direct_csv.read_bytes()
+    check = f"report from PostgreSQL == report from the CSV files: {'yes' if same else 'NO'}"
+    return figures, [check]
 
 
 def machine() -> dict[str, str]:
@@ -275,13 +430,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--no-naive", action="store_true", help="skip the naive reference")
     parser.add_argument("--no-scaling", action="store_true", help="skip the 4x and 10x sets")
+    parser.add_argument(
+        "--real",
+        type=Path,
+        help="folder of the real business_hours.csv and timezones.csv for the full-size set "
+        "(default: $STOREMON_REAL_DATA, else ../shared/data/real beside the checkout)",
+    )
+    parser.add_argument(
+        "--synthetic", action="store_true", help="use storemon sample hours and zones only"
+    )
+    parser.add_argument(
+        "--pg",
+        default=os.environ.get("STOREMON_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test"),
+        help="PostgreSQL to measure beside SQLite (a scratch schema is created and dropped)",
+    )
+    parser.add_argument("--no-pg", action="store_true", help="skip PostgreSQL")
     args = parser.parse_args(argv)
     runs = args.runs or (1 if args.quick else 3)
     stores = 1_000 if args.quick else FULL_STORES
     factors = (2, 5) if args.quick else (4, 10)
     storemon = storemon_command()
     cache: Path = args.cache
-    folder = data_set(cache, stores)
+    real = None if args.quick or args.synthetic else (args.real or default_real_dir())
+    folder = real_data_set(cache, real, stores) if real else data_set(cache, stores)
     work = Path(tempfile.mkdtemp(prefix="storemon-bench-"))
     figures: list[Figure] = []
     checks: list[str] = []
@@ -307,7 +478,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             runs,
             lambda _: [*storemon, "report", *sources(folder), "--output", str(direct_csv)],
         )
-        server_times = server_trigger_to_complete(folder, db, runs)
+        server_times = server_trigger_to_complete(folder, f"sqlite:///{db}", runs)
         server_s = statistics.median(server_times)
 
         same = db_csv.read_bytes() == direct_csv.read_bytes()
@@ -341,6 +512,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"naive reference ({name}) == storemon report: {'yes' if equal else 'NO'}"
                 )
 
+        if not args.no_pg:
+            pg_figures, pg_checks = measure_postgres(
+                args.pg, folder, runs, direct_csv, work,
+                sqlite={"ingest": ingest_s, "again": again_s, "report": report_db_s,
+                        "server": server_s, "ingest_mb": ingest_mb, "report_mb": report_db_mb},
+            )  # fmt: skip
+            checks += pg_checks
+
         report_mb = max(report_db_mb, report_csv_mb)
         figures += [
             Figure("ingest, empty SQLite", "<= 6 s", ingest_s, "s", ingest_s <= 6,
@@ -358,10 +537,35 @@ def main(argv: Sequence[str] | None = None) -> int:
                    naive.get("ingest_mb"), f"again {again_mb:.0f}"),
         ]  # fmt: skip
 
+        if not args.no_pg:
+            figures += pg_figures
+
         if not args.no_scaling:
             # Scaling of the SQLite report (the streaming path), each set ingested into a
-            # new database once (its time and peak memory are reported too).
+            # new database once (its time and peak memory are reported too). The larger
+            # sets are generated, so with real hours the base is the generated 1x set.
             base_s, base_mb = report_db_s, report_db_mb
+            if real:
+                base = data_set(cache, stores)
+                base_db = work / "bench-1x.db"
+                run([*storemon, "ingest", "--db", f"sqlite:///{base_db}", *sources(base)])
+                base_s, base_mb, _ = measure(
+                    runs,
+                    lambda _: [
+                        *storemon, "report", "--db", f"sqlite:///{base_db}",
+                        "--output", str(work / "base.csv"),
+                    ],
+                )  # fmt: skip
+                figures.append(
+                    Figure(
+                        "report --db, generated 1x set",
+                        "(scaling base)",
+                        base_s,
+                        "s",
+                        None,
+                        note=f"{base.name}, peak {base_mb:.0f} MB",
+                    )
+                )
             for factor in factors:
                 big = data_set(cache, stores * factor)
                 big_db = work / f"bench-{factor}x.db"
@@ -369,13 +573,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 big_ingest = run(
                     [*storemon, "ingest", "--db", f"sqlite:///{big_db}", *sources(big)]
                 )
-                seconds, peak, _ = measure(
-                    runs,
-                    lambda _, big_db=big_db: [
-                        *storemon, "report", "--db", f"sqlite:///{big_db}",
-                        "--output", str(work / "big.csv"),
-                    ],
-                )  # fmt: skip
+                big_report = [
+                    *storemon, "report", "--db", f"sqlite:///{big_db}",
+                    "--output", str(work / "big.csv"),
+                ]  # fmt: skip
+                seconds, peak, _ = measure(runs, lambda _: big_report)  # noqa: B023 (run now)
                 ratio = seconds / base_s
                 figures.append(
                     Figure(
@@ -412,9 +614,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         shutil.rmtree(work, ignore_errors=True)
 
     info = machine()
+    origin = f"real hours and zones from {real}" if real else "generated hours and zones"
     print(
         f"\nstoremon benchmark, {info['date']}, commit {info['commit']}; {stores} stores "
-        f"({folder.name}); {runs} run(s) per figure, median time, largest peak RSS"
+        f"({folder.name}: {origin}); {runs} run(s) per figure, median time, largest peak RSS"
     )
     print(
         f"machine: {info['nproc']} CPUs, {info['cpu']}, {info['ram']} RAM, "
@@ -425,13 +628,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     for figure in figures:
         value = "-" if figure.value is None else f"{figure.value:.2f} {figure.unit}"
         naive_text = "-" if figure.naive is None else f"{figure.naive:.2f} {figure.unit}"
-        ratio = (
+        speedup = (
             f"{figure.naive / figure.value:.1f}x"
             if figure.naive is not None and figure.value and figure.unit == "s"
             else "-"
         )
         met = {True: "met", False: "MISSED", None: "-"}[figure.met]
-        table.append((figure.name, figure.goal, value, naive_text, ratio, met, figure.note))
+        table.append((figure.name, figure.goal, value, naive_text, speedup, met, figure.note))
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join(" --- " for _ in header) + "|")
     for line in table[1:]:

@@ -520,6 +520,25 @@ def _hours_rows(rng: random.Random, store_ids: Sequence[str], exotic: bool) -> l
 # ------------------------------------------------------------------------------ the set
 
 
+def write_status(path: Path, store_ids: Sequence[str], *, seed: int) -> int:
+    """
+    Write a status file of polls shaped like the real ones for the given stores.
+
+    For pairing generated polls with hours and zones from elsewhere, such as the real
+    files (the benchmark does): the polls follow the same plan and behaviours as
+    ``write_sample``'s. The same ids and seed always give the same bytes.
+
+    Returns:
+        The number of rows written (the header not counted).
+
+    Raises:
+        ValueError: ``store_ids`` is empty.
+    """
+    if not store_ids:
+        raise ValueError("store_ids is empty")
+    return _write_status(path, random.Random(seed), store_ids, whole_second_stores=5)
+
+
 def _write_lines(path: Path, header: str, lines: Sequence[str]) -> int:
     with path.open("w", encoding="utf-8", newline="") as handle:
         handle.write(header + "\n")

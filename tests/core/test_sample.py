@@ -29,6 +29,7 @@ from storemon.sample import (
     polling_plan,
     random_store_id,
     write_sample,
+    write_status,
 )
 
 STORES = 200
@@ -87,6 +88,21 @@ def test_same_seed_gives_same_bytes_and_another_seed_differs(tmp_path: Path) -> 
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
         assert (tmp_path / "a" / name).read_bytes() != (tmp_path / "c" / name).read_bytes()
     assert set(other) == set(FILES)
+
+
+def test_write_status_polls_exactly_the_given_stores(tmp_path: Path) -> None:
+    """``write_status`` polls each given id (and no other), deterministically for a seed."""
+    ids = [f"store-{index}" for index in range(40)]
+    count = write_status(tmp_path / "a.csv", ids, seed=3)
+    write_status(tmp_path / "b.csv", ids, seed=3)
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+    rows = _rows(tmp_path / "a.csv")
+    assert len(rows) == count
+    assert {row["store_id"] for row in rows} == set(ids)
+    assert max(row["timestamp_utc"] for row in rows) == "2023-01-25 18:13:22.47922 UTC"
+    assert all(TIMESTAMP.fullmatch(row["timestamp_utc"]) for row in rows)
+    with pytest.raises(ValueError, match="empty"):
+        write_status(tmp_path / "c.csv", [], seed=3)
 
 
 def test_files_load_with_no_rejects(sample_dir: Path) -> None:
