@@ -688,8 +688,17 @@ class PostgresRepository:
     async def start_report(self, report_id: str) -> None:
         await self._update_report("start_report", report_id, ReportStatus.RUNNING, report_id)
 
+    async def _end_report(self, name: str, report_id: str, *args: Any) -> None:
+        """
+        Finish or fail an unfinished job. A job already finished is left as it is: its
+        ender is a worker that lost its lease while another took the job over and ended it.
+        """
+        status = await self._execute("update a report", name, *args)
+        if not _rowcount(status):
+            await self.get_report(report_id)  # ReportNotFound when there is no such job
+
     async def finish_report(self, report_id: str, *, csv: str, finished_at: dt.datetime) -> None:
-        await self._update_report(
+        await self._end_report(
             "finish_report",
             report_id,
             ReportStatus.COMPLETE,
@@ -699,7 +708,7 @@ class PostgresRepository:
         )
 
     async def fail_report(self, report_id: str, *, error: str, finished_at: dt.datetime) -> None:
-        await self._update_report(
+        await self._end_report(
             "fail_report",
             report_id,
             ReportStatus.FAILED,

@@ -19,6 +19,7 @@ pytest.importorskip("asyncpg", reason="the [postgres] extra is not installed")
 import asyncpg
 
 from storemon.errors import StorageError
+from storemon.model import ReportStatus
 from storemon.storage import postgres as backend
 from storemon.storage.postgres import PostgresRepository
 from tests.integration.conftest import STATUS_HEADER, cli, write_inputs
@@ -228,6 +229,21 @@ async def test_expired_lease_is_taken_over(pg: PostgresRepository) -> None:
     assert await pg.renew_lease("r", "other", lease=short)
     await pg.release_report("r", "other")
     assert await pg.queued_reports() == 1
+
+
+async def test_a_late_worker_cannot_overwrite_a_finished_report(pg: PostgresRepository) -> None:
+    """A worker whose lease was taken over and that ends late changes nothing."""
+    await pg.create_report("r", as_of=BASE, created_at=BASE)
+    assert await pg.claim_report("late", lease=dt.timedelta(seconds=0.2)) is not None
+    await asyncio.sleep(0.3)
+    assert await pg.claim_report("other", lease=dt.timedelta(seconds=60)) is not None
+    await pg.finish_report("r", csv="the report\n", finished_at=BASE)
+    await pg.fail_report("r", error="late failure", finished_at=BASE)
+    await pg.finish_report("r", csv="late report\n", finished_at=BASE)
+    job = await pg.get_report("r")
+    assert job.status == ReportStatus.COMPLETE
+    assert job.csv == "the report\n"
+    assert job.error is None
 
 
 async def test_refresh_is_claimed_once_per_interval(pg_url: str) -> None:

@@ -136,14 +136,16 @@ INSERT INTO reports (report_id, status, as_of, created_at) VALUES ($1, $2, $3, $
 UPDATE reports SET status = $1 WHERE report_id = $2;
 
 -- name: finish_report
+-- Only an unfinished job: a worker that lost its lease and ends late cannot overwrite
+-- the report the worker that took it over has finished.
 UPDATE reports SET status = $1, csv = $2, finished_at = $3, claimed_by = NULL,
                    lease_until = NULL
-WHERE report_id = $4;
+WHERE report_id = $4 AND status IN ('Pending', 'Running');
 
 -- name: fail_report
 UPDATE reports SET status = $1, error = $2, finished_at = $3, claimed_by = NULL,
                    lease_until = NULL
-WHERE report_id = $4;
+WHERE report_id = $4 AND status IN ('Pending', 'Running');
 
 -- name: get_report
 SELECT report_id, status, as_of, created_at, finished_at, csv, error
