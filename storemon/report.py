@@ -146,10 +146,11 @@ class CsvReportBuilder(ReportBuilder):
 
 def format_ticks(ticks: int, per_unit: int) -> str:
     """
-    Write ``ticks / per_unit`` with two decimals, rounding half up once: the same text as
-    ``format_value(Fraction(ticks, per_unit))``, whose formula does not change when the
-    numerator and denominator are multiplied by the same number.
+    Write ``ticks / per_unit`` with two decimals, rounding half up once. The text depends
+    only on the ratio (the formula does not change when both are multiplied by the same
+    number), so ticks give the same text as their reduced ``Fraction``.
     """
+    # floor(ticks / per_unit * 100 + 1/2) in integers: cheaper than Fraction arithmetic.
     hundredths = (200 * ticks + per_unit) // (2 * per_unit)
     if hundredths < 0:
         raise ValueError(f"report values are never negative, got {ticks}/{per_unit}")
@@ -219,12 +220,7 @@ def format_value(value: Fraction) -> str:
     """
     Write an exact non-negative value with two decimals, rounding half up once.
     """
-    # floor(value * 100 + 1/2) in integers: cheaper than Fraction arithmetic per cell.
-    numerator, denominator = value.numerator, value.denominator
-    hundredths = (200 * numerator + denominator) // (2 * denominator)
-    if hundredths < 0:
-        raise ValueError(f"report values are never negative, got {value}")
-    return f"{hundredths // 100}.{hundredths % 100:02d}"
+    return format_ticks(value.numerator, value.denominator)
 
 
 def report_lines(rows: Iterable[ReportRow]) -> Iterable[str]:
