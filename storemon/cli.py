@@ -155,7 +155,7 @@ def _run_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return EXIT_USAGE
         _write_text(asyncio.run(_report_csv_from_db(args.db, args.as_of)), args.output, out)
         return EXIT_OK
-    dataset = load_csv(args.status, args.business_hours, args.timezones)
+    dataset = load_csv(args.status, args.business_hours, args.timezones, parse_aside=True)
     _write_text(dataset.report_csv(args.as_of), args.output, out)
     _print_rejects(dataset.rejected, err)
     return EXIT_REJECTED if dataset.rejected else EXIT_OK

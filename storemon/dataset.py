@@ -10,10 +10,12 @@ made.
 from __future__ import annotations
 
 import bisect
+import concurrent.futures
 import datetime as dt
+import multiprocessing
 import os
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 import attrs
@@ -29,7 +31,7 @@ from storemon.model import (
     to_epoch_us,
 )
 from storemon.report import CsvReportBuilder, ReportBuilder
-from storemon.sources import Rejected, SourceKind, read_batches
+from storemon.sources import Rejected, SourceKind, read_batches, read_header
 
 PathLike = str | os.PathLike[str]
 
@@ -176,10 +178,119 @@ def _read(kind: SourceKind, source: PathLike | IO[bytes], dataset: Dataset) -> I
         yield from records
 
 
+#: With ``parse_aside``, a status file of at least this many bytes is parsed in two halves
+#: at once, the second in another process: parsing is most of a direct report's time.
+SPLIT_PARSE_BYTES = 16 << 20
+
+
+class _ByteRange:
+    """
+    The next ``length`` bytes of a binary file, as ``read_batches`` reads them.
+    """
+
+    def __init__(self, handle: IO[bytes], length: int) -> None:
+        self._handle = handle
+        self._left = length
+
+    def read(self, size: int = -1, /) -> bytes:
+        size = self._left if size < 0 else min(size, self._left)
+        data = self._handle.read(size)
+        self._left -= len(data)
+        return data
+
+    def readline(self) -> bytes:
+        line = self._handle.readline(self._left)
+        self._left -= len(line)
+        return line
+
+
+def _group_polls(
+    lines: _ByteRange | IO[bytes],
+    source: str,
+    positions: dict[str, int] | None,
+    first_line: int,
+) -> tuple[dict[str, list[int]], list[Rejected]]:
+    """
+    Parse status lines into packed polls per store, in file order, and the rejected rows.
+    """
+    polls: dict[str, list[int]] = defaultdict(list)
+    rejected: list[Rejected] = []
+    for batch in read_batches(
+        SourceKind.STATUS, lines, source, positions=positions, first_line=first_line
+    ):
+        rejected.extend(batch.rejected)
+        for store_id, at_us, active in batch.records:
+            polls[store_id].append(at_us * 2 + active)  # pack_poll, inlined: millions of rows
+    return dict(polls), rejected
+
+
+def group_polls_between(
+    path: str, source: str, positions: dict[str, int], header_end: int, start: int, end: int
+) -> tuple[dict[str, list[int]], list[Rejected]]:
+    """
+    Parse the status lines in bytes ``[start, end)`` of ``path`` (the second process's
+    half of a split parse), numbering them as a whole-file read would.
+    """
+    with open(path, "rb") as handle:
+        handle.seek(header_end)
+        before = _ByteRange(handle, start - header_end)
+        lines_before = 0
+        while chunk := before.read(1 << 20):
+            lines_before += chunk.count(b"\n")
+        return _group_polls(_ByteRange(handle, end - start), source, positions, 2 + lines_before)
+
+
+def _read_status_split(
+    path: str, *, meanwhile: Callable[[], None]
+) -> tuple[dict[str, list[int]], list[Rejected]]:
+    """
+    ``_group_polls`` of a whole status file, its second half parsed in another process;
+    ``meanwhile`` runs here first, while that process starts (spawning takes a moment).
+
+    Lines are independent (``read_batches`` reads line by line too), so the file is cut at
+    the first line start after its middle. The second half's stores are appended to the
+    first's in order, so the result is exactly that of one sequential read.
+    """
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below
+    except OSError as error:
+        raise SourceError(f"{path}: cannot open: {error.strerror or error}") from None
+    with handle:
+        try:
+            header = handle.readline()
+            positions = read_header(SourceKind.STATUS, header or None, path)
+            size = os.fstat(handle.fileno()).st_size
+            handle.seek((len(header) + size) // 2)
+            handle.readline()
+            middle = handle.tell()
+            context = multiprocessing.get_context("spawn")  # no fork: the caller may run threads
+            with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
+                second = pool.submit(
+                    group_polls_between, path, path, positions, len(header), middle, size
+                )
+                meanwhile()
+                handle.seek(len(header))
+                polls, rejected = _group_polls(
+                    _ByteRange(handle, middle - len(header)), path, positions, 2
+                )
+                later_polls, later_rejected = second.result()
+        except OSError as error:
+            raise SourceError(f"{path}: cannot read: {error.strerror or error}") from None
+    for store_id, packed in later_polls.items():
+        earlier = polls.get(store_id)
+        if earlier is None:
+            polls[store_id] = packed
+        else:
+            earlier.extend(packed)
+    return polls, rejected + later_rejected
+
+
 def load_csv(
     status: PathLike | IO[bytes],
     business_hours: PathLike | IO[bytes] | None = None,
     timezones: PathLike | IO[bytes] | None = None,
+    *,
+    parse_aside: bool = False,
 ) -> Dataset:
     """
     Read the three CSV inputs into a ``Dataset``; bad rows go to ``Dataset.rejected``.
@@ -188,22 +299,45 @@ def load_csv(
         status: The polls file (``store_id,status,timestamp_utc``), a path or binary stream.
         business_hours: The hours file; without it every store is open all the time.
         timezones: The zones file; without it every store is in America/Chicago.
+        parse_aside: Parse a large status file (a path) half in a second process
+            (``spawn``), with the same result. Only for programs whose main module is safe
+            to import again (an ``if __name__ == "__main__":`` guard), as ``storemon`` is.
 
     Raises:
         SourceError: a file cannot be opened, or its header lacks a column.
     """
     dataset = Dataset()
-    polls: dict[str, list[int]] = defaultdict(list)
-    for records in _read_records(SourceKind.STATUS, status, dataset):
-        for store_id, at_us, active in records:
-            polls[store_id].append(at_us * 2 + active)  # pack_poll, inlined: millions of rows
-    dataset.polls = dict(polls)
-    if business_hours is not None:
-        hours: dict[str, list[HoursRow]] = defaultdict(list)
-        for store_id, row in _read(SourceKind.HOURS, business_hours, dataset):
-            hours[store_id].append(row)
-        dataset.hours = dict(hours)
-    if timezones is not None:
-        for store_id, zone_key in _read(SourceKind.ZONES, timezones, dataset):
-            dataset.zones[store_id] = zone_key
+    others = Dataset()  # hours, zones and their rejected rows, which come after the polls'
+
+    def read_hours_and_zones() -> None:
+        if business_hours is not None:
+            hours: dict[str, list[HoursRow]] = defaultdict(list)
+            for store_id, row in _read(SourceKind.HOURS, business_hours, others):
+                hours[store_id].append(row)
+            others.hours = dict(hours)
+        if timezones is not None:
+            for store_id, zone_key in _read(SourceKind.ZONES, timezones, others):
+                others.zones[store_id] = zone_key
+
+    if (
+        parse_aside
+        and isinstance(status, str | os.PathLike)
+        and os.path.isfile(status)
+        and os.path.getsize(status) >= SPLIT_PARSE_BYTES
+    ):
+        dataset.polls, dataset.rejected = _read_status_split(
+            os.fspath(status), meanwhile=read_hours_and_zones
+        )
+    else:
+        name, stream, handle = _open(status)
+        try:
+            dataset.polls, dataset.rejected = _group_polls(stream, name, None, 1)
+        except OSError as error:
+            raise SourceError(f"{name}: cannot read: {error.strerror or error}") from None
+        finally:
+            if handle is not None:
+                handle.close()
+        read_hours_and_zones()
+    dataset.hours, dataset.zones = others.hours, others.zones
+    dataset.rejected += others.rejected
     return dataset
