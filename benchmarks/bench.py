@@ -2,9 +2,10 @@
 Whole-process benchmarks of storemon against the goals of issue 5 (docs/benchmarks.md).
 
 Every figure is a fresh ``storemon`` process (``subprocess``), timed from start to exit;
-its peak memory is the child's own ``ru_maxrss`` from ``os.wait4`` (what the kernel saw,
-not ``tracemalloc``). Times are medians of ``--runs`` runs (default 3); memory is the
-largest peak over the runs.
+its peak memory comes from the OS, not ``tracemalloc``: the summed RSS of the process and
+the processes it starts (``storemon`` parses large files in a second one), sampled from
+``/proc`` every 10 ms, and never less than the kernel's ``ru_maxrss`` from ``os.wait4``.
+Times are medians of ``--runs`` runs (default 3); memory is the largest peak over the runs.
 
 Data sets are generated once by ``storemon sample`` and cached outside the repository
 (``~/.cache/storemon-bench/`` or ``--cache``), keyed by a hash of the generator's source,
@@ -32,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Sequence
@@ -144,31 +146,81 @@ def real_data_set(cache: Path, real: Path, stores: int, seed: int = SEED) -> Pat
 class Run:
     """
     One finished child process: wall time in seconds, peak RSS in MB, exit status.
+
+    ``peak_mb`` is the kernel's (the largest of the process and the processes it waited
+    for); ``tree_mb`` is the largest sum of RSS over the process and its descendants at
+    once, sampled every 10 ms, for commands that run a second process.
     """
 
-    def __init__(self, seconds: float, peak_mb: float, status: int) -> None:
+    def __init__(self, seconds: float, peak_mb: float, status: int, tree_mb: float) -> None:
         self.seconds = seconds
         self.peak_mb = peak_mb
         self.status = status
+        self.tree_mb = tree_mb
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _tree_rss_kb(pid: int) -> int:
+    """
+    The summed RSS of ``pid`` and its descendants (children of any of their threads).
+    """
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        total += _rss_kb(current)
+        try:
+            tasks = os.listdir(f"/proc/{current}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{current}/task/{task}/children", encoding="ascii") as kids:
+                    pending += [int(child) for child in kids.read().split()]
+            except OSError:
+                pass
+    return total
 
 
 def run(command: Sequence[str], *, env: dict[str, str] | None = None) -> Run:
     """
-    Run a command to completion; measure its wall time and its own peak RSS.
+    Run a command to completion; measure its wall time and its peak memory.
     """
     started = time.perf_counter()
     child = subprocess.Popen(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env or None
     )
-    _, status, usage = os.wait4(child.pid, 0)
+    stderr = child.stderr
+    assert stderr is not None
+    # Drain stderr in a thread, so a chatty child never blocks on a full pipe.
+    errors: list[bytes] = []
+    drain = threading.Thread(target=lambda: errors.append(stderr.read()), daemon=True)
+    drain.start()
+    tree_kb = 0
+    while True:
+        pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+        if pid:
+            break
+        tree_kb = max(tree_kb, _tree_rss_kb(child.pid))
+        time.sleep(0.01)
     seconds = time.perf_counter() - started
     child.returncode = os.waitstatus_to_exitcode(status)
-    assert child.stderr is not None
-    errors = child.stderr.read().decode("utf-8", "replace")
-    child.stderr.close()
+    drain.join()
+    stderr.close()
     if child.returncode not in (0, 3):
-        raise SystemExit(f"{' '.join(command)} failed ({child.returncode}):\n{errors}")
-    return Run(seconds, usage.ru_maxrss / 1024, child.returncode)
+        text = b"".join(errors).decode("utf-8", "replace")
+        raise SystemExit(f"{' '.join(command)} failed ({child.returncode}):\n{text}")
+    peak_mb = usage.ru_maxrss / 1024
+    return Run(seconds, peak_mb, child.returncode, max(tree_kb / 1024, peak_mb))
 
 
 class Figure:
@@ -197,10 +249,10 @@ class Figure:
 
 def measure(
     runs: int, command: Callable[[int], Sequence[str]], before: Callable[[int], None] | None = None
-) -> tuple[float, float, list[float]]:
+) -> tuple[float, float]:
     """
-    Run ``command(i)`` ``runs`` times; return the median seconds, the largest peak MB and
-    every time.
+    Run ``command(i)`` ``runs`` times; return the median seconds and the largest peak
+    memory in MB (``Run.tree_mb``: all the command's processes at once).
     """
     times: list[float] = []
     peaks: list[float] = []
@@ -209,8 +261,8 @@ def measure(
             before(index)
         result = run(command(index))
         times.append(result.seconds)
-        peaks.append(result.peak_mb)
-    return statistics.median(times), max(peaks), times
+        peaks.append(result.tree_mb)
+    return statistics.median(times), max(peaks)
 
 
 def remove_db(path: Path) -> None:
@@ -346,15 +398,13 @@ def measure_postgres(
     url = f"{pg}{'&' if '?' in pg else '?'}schema={schema}"
     pg_csv = work / "report-pg.csv"
     try:
-        ingest_s, ingest_mb, _ = measure(
+        ingest_s, ingest_mb = measure(
             runs,
             lambda _: [*storemon, "ingest", "--db", url, *sources(folder)],
             before=lambda _: drop_schema(pg, schema),
         )
-        again_s, _, _ = measure(
-            runs, lambda _: [*storemon, "ingest", "--db", url, *sources(folder)]
-        )
-        report_s, report_mb, _ = measure(
+        again_s, _ = measure(runs, lambda _: [*storemon, "ingest", "--db", url, *sources(folder)])
+        report_s, report_mb = measure(
             runs, lambda _: [*storemon, "report", "--db", url, "--output", str(pg_csv)]
         )
         server_s = statistics.median(server_trigger_to_complete(folder, url, runs))
@@ -460,21 +510,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         db = work / "bench.db"
 
         # Ingest into an empty database, then again with the sources unchanged.
-        ingest_s, ingest_mb, _ = measure(
+        ingest_s, ingest_mb = measure(
             runs,
             lambda _: [*storemon, "ingest", "--db", f"sqlite:///{db}", *sources(folder)],
             before=lambda _: remove_db(db),
         )
-        again_s, again_mb, _ = measure(
+        again_s, again_mb = measure(
             runs, lambda _: [*storemon, "ingest", "--db", f"sqlite:///{db}", *sources(folder)]
         )
         db_csv = work / "report-db.csv"
-        report_db_s, report_db_mb, _ = measure(
+        report_db_s, report_db_mb = measure(
             runs,
             lambda _: [*storemon, "report", "--db", f"sqlite:///{db}", "--output", str(db_csv)],
         )
         direct_csv = work / "report-csv.csv"
-        report_csv_s, report_csv_mb, _ = measure(
+        report_csv_s, report_csv_mb = measure(
             runs,
             lambda _: [*storemon, "report", *sources(folder), "--output", str(direct_csv)],
         )
@@ -549,7 +599,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 base = data_set(cache, stores)
                 base_db = work / "bench-1x.db"
                 run([*storemon, "ingest", "--db", f"sqlite:///{base_db}", *sources(base)])
-                base_s, base_mb, _ = measure(
+                base_s, base_mb = measure(
                     runs,
                     lambda _: [
                         *storemon, "report", "--db", f"sqlite:///{base_db}",
@@ -577,7 +627,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     *storemon, "report", "--db", f"sqlite:///{big_db}",
                     "--output", str(work / "big.csv"),
                 ]  # fmt: skip
-                seconds, peak, _ = measure(runs, lambda _: big_report)  # noqa: B023 (run now)
+                seconds, peak = measure(runs, lambda _: big_report)  # noqa: B023 (run now)
                 ratio = seconds / base_s
                 figures.append(
                     Figure(
@@ -604,9 +654,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     Figure(
                         f"peak memory, ingest at {factor}x",
                         "<= 150 MB",
-                        big_ingest.peak_mb,
+                        big_ingest.tree_mb,
                         "MB",
-                        big_ingest.peak_mb <= 150,
+                        big_ingest.tree_mb <= 150,
                         note=f"into an empty database, {big_ingest.seconds:.1f} s",
                     )
                 )
