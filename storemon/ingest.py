@@ -511,8 +511,10 @@ def _status_records(
 #: and SQLite's inserts, which cannot overlap in one process (both need the GIL per row).
 PARALLEL_PARSE_BYTES = 16 << 20
 
-#: Chunks handed to the parsing process ahead of the rows being stored (bounds memory).
-_CHUNKS_AHEAD = 16
+#: Chunks handed to the parsing process ahead of the rows being stored. Four keep both
+#: cores busy (two do not); each waiting chunk costs this process about 2 MB, which counts
+#: with the parsing process's own memory against the ingest's goal (docs/benchmarks.md).
+_CHUNKS_AHEAD = 4
 
 
 def parse_status_chunk(

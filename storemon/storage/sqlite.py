@@ -403,7 +403,8 @@ class SQLiteRepository:
             try:
                 await connection.execute("PRAGMA synchronous = NORMAL")
                 await connection.execute("PRAGMA temp_store = MEMORY")
-                await connection.execute("PRAGMA cache_size = -32768")  # 32 MiB
+                # 24 MiB: 32 cost an ingest 9 MB more for no measurable speed, 16 was 5% slower.
+                await connection.execute("PRAGMA cache_size = -24576")
             except BaseException:
                 await connection.close()
                 raise
