@@ -10,9 +10,7 @@ made.
 from __future__ import annotations
 
 import bisect
-import concurrent.futures
 import datetime as dt
-import multiprocessing
 import os
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -251,6 +249,10 @@ def _read_status_split(
     the first line start after its middle. The second half's stores are appended to the
     first's in order, so the result is exactly that of one sequential read.
     """
+    # Imported here: they cost every ``import storemon`` 14 ms, and most callers never split.
+    import concurrent.futures
+    import multiprocessing
+
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed below
     except OSError as error:
