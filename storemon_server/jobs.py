@@ -27,7 +27,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from storemon.errors import StoremonError
+from storemon.errors import ReportNotFound, StoremonError
 from storemon.model import ReportJob, ReportStatus
 from storemon.repository import ReportStore, SharedJobs, StoreLookup, StoreSource
 from storemon_server.errors import NoData, QueueFull
@@ -42,6 +42,10 @@ REPORT_ID_BYTES = 16
 DEFAULT_LEASE = dt.timedelta(seconds=30)
 #: Shared queue: seconds between two looks for jobs triggered in other processes.
 POLL_EVERY_S = 1.0
+#: Local queue: the first pause before a job whose state could not be recorded is run
+#: again; it doubles at each failure, up to ``MAX_RETRY_AFTER_S``.
+RETRY_AFTER_S = 1.0
+MAX_RETRY_AFTER_S = 60.0
 
 Clock = Callable[[], dt.datetime]
 Sleep = Callable[[float], Awaitable[None]]
@@ -96,6 +100,7 @@ class JobRunner:
         clock: Clock = utc_now,
         lease: dt.timedelta = DEFAULT_LEASE,
         poll_every: float = POLL_EVERY_S,
+        retry_after: float = RETRY_AFTER_S,
     ) -> None:
         self.repository = repository
         self.compute = compute
@@ -115,6 +120,9 @@ class JobRunner:
         self._shared_queued = 0
         self._claims_failing = False
         self._wake = asyncio.Event()
+        #: Seconds before a job whose state could not be recorded is run again (doubling).
+        self.retry_after = retry_after
+        self._attempts: dict[str, int] = {}
 
     @property
     def queued(self) -> int:
@@ -204,12 +212,23 @@ class JobRunner:
             report_id = await self._queue.get()
             try:
                 await self._run(report_id)
+                self._attempts.pop(report_id, None)
             except asyncio.CancelledError:
                 raise
+            except ReportNotFound:
+                logger.warning(kv("report.vanished", report_id=report_id))
             except Exception:
-                # The repository failed while recording the job's state: the job stays as it
-                # was (Pending or Running) and is resumed at the next start.
-                logger.exception(kv("report.lost", report_id=report_id))
+                # The repository failed while recording the job's state: the job stays as
+                # it was (Pending or Running). Run it again after a pause that doubles up to
+                # a minute, so that a database that comes back finishes it without a restart
+                # (and a restart would resume it too).
+                attempt = self._attempts.get(report_id, 0) + 1
+                self._attempts[report_id] = attempt
+                delay = min(self.retry_after * 2 ** (attempt - 1), MAX_RETRY_AFTER_S)
+                logger.exception(
+                    kv("report.retry", report_id=report_id, attempt=attempt, seconds=delay)
+                )
+                asyncio.get_running_loop().call_later(delay, self._queue.put_nowait, report_id)
             finally:
                 self._queue.task_done()
 
