@@ -13,7 +13,7 @@ import bisect
 import datetime as dt
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
 import attrs
@@ -29,7 +29,7 @@ from storemon.model import (
     to_epoch_us,
 )
 from storemon.report import CsvReportBuilder, ReportBuilder
-from storemon.sources import Rejected, SourceKind, read_batches, read_header
+from storemon.sources import Batch, Rejected, SourceKind, read_batches, read_header
 
 PathLike = str | os.PathLike[str]
 
@@ -149,18 +149,13 @@ def _open(source: PathLike | IO[bytes]) -> tuple[str, IO[bytes], IO[bytes] | Non
     return getattr(source, "name", "<stream>"), source, None
 
 
-def _read_records(
-    kind: SourceKind, source: PathLike | IO[bytes], dataset: Dataset
-) -> Iterator[list[Any]]:
+def _batches(kind: SourceKind, source: PathLike | IO[bytes]) -> Iterator[Batch]:
     """
-    Yield the good records of a source a chunk at a time; keep its rejected rows in
-    ``dataset.rejected``.
+    Yield the batches of a whole source (``read_batches``), opening and closing a path.
     """
     name, stream, handle = _open(source)
     try:
-        for batch in read_batches(kind, stream, name):
-            dataset.rejected.extend(batch.rejected)
-            yield batch.records
+        yield from read_batches(kind, stream, name)
     except OSError as error:
         raise SourceError(f"{name}: cannot read: {error.strerror or error}") from None
     finally:
@@ -172,8 +167,9 @@ def _read(kind: SourceKind, source: PathLike | IO[bytes], dataset: Dataset) -> I
     """
     Yield the good records of a source; keep its rejected rows in ``dataset.rejected``.
     """
-    for records in _read_records(kind, source, dataset):
-        yield from records
+    for batch in _batches(kind, source):
+        dataset.rejected.extend(batch.rejected)
+        yield from batch.records
 
 
 #: With ``parse_aside``, a status file of at least this many bytes is parsed in two halves
@@ -202,24 +198,31 @@ class _ByteRange:
         return line
 
 
-def _group_polls(
-    lines: _ByteRange | IO[bytes],
-    source: str,
-    positions: dict[str, int] | None,
-    first_line: int,
-) -> tuple[dict[str, list[int]], list[Rejected]]:
+def _group_polls(batches: Iterable[Batch]) -> tuple[dict[str, list[int]], list[Rejected]]:
     """
-    Parse status lines into packed polls per store, in file order, and the rejected rows.
+    Gather parsed status lines into packed polls per store, in file order, and the
+    rejected rows.
     """
     polls: dict[str, list[int]] = defaultdict(list)
     rejected: list[Rejected] = []
-    for batch in read_batches(
-        SourceKind.STATUS, lines, source, positions=positions, first_line=first_line
-    ):
+    for batch in batches:
         rejected.extend(batch.rejected)
         for store_id, at_us, active in batch.records:
             polls[store_id].append(at_us * 2 + active)  # pack_poll, inlined: millions of rows
     return dict(polls), rejected
+
+
+def _status_between(
+    handle: IO[bytes], source: str, positions: dict[str, int], length: int, first_line: int
+) -> Iterator[Batch]:
+    """
+    The batches of the next ``length`` bytes of ``handle``, whose first line is numbered
+    ``first_line``.
+    """
+    lines = _ByteRange(handle, length)
+    return read_batches(
+        SourceKind.STATUS, lines, source, positions=positions, first_line=first_line
+    )
 
 
 def group_polls_between(
@@ -235,7 +238,9 @@ def group_polls_between(
         lines_before = 0
         while chunk := before.read(1 << 20):
             lines_before += chunk.count(b"\n")
-        return _group_polls(_ByteRange(handle, end - start), source, positions, 2 + lines_before)
+        return _group_polls(
+            _status_between(handle, source, positions, end - start, 2 + lines_before)
+        )
 
 
 def _read_status_split(
@@ -253,10 +258,7 @@ def _read_status_split(
     import concurrent.futures
     import multiprocessing
 
-    try:
-        handle = open(path, "rb")  # noqa: SIM115 - closed below
-    except OSError as error:
-        raise SourceError(f"{path}: cannot open: {error.strerror or error}") from None
+    _, handle, _ = _open(path)
     with handle:
         try:
             header = handle.readline()
@@ -273,7 +275,7 @@ def _read_status_split(
                 meanwhile()
                 handle.seek(len(header))
                 polls, rejected = _group_polls(
-                    _ByteRange(handle, middle - len(header)), path, positions, 2
+                    _status_between(handle, path, positions, middle - len(header), 2)
                 )
                 later_polls, later_rejected = second.result()
         except OSError as error:
@@ -331,14 +333,7 @@ def load_csv(
             os.fspath(status), meanwhile=read_hours_and_zones
         )
     else:
-        name, stream, handle = _open(status)
-        try:
-            dataset.polls, dataset.rejected = _group_polls(stream, name, None, 1)
-        except OSError as error:
-            raise SourceError(f"{name}: cannot read: {error.strerror or error}") from None
-        finally:
-            if handle is not None:
-                handle.close()
+        dataset.polls, dataset.rejected = _group_polls(_batches(SourceKind.STATUS, status))
         read_hours_and_zones()
     dataset.hours, dataset.zones = others.hours, others.zones
     dataset.rejected += others.rejected
