@@ -216,6 +216,7 @@ class JobRunner:
             except asyncio.CancelledError:
                 raise
             except ReportNotFound:
+                self._attempts.pop(report_id, None)
                 logger.warning(kv("report.vanished", report_id=report_id))
             except Exception:
                 # The repository failed while recording the job's state: the job stays as
