@@ -60,29 +60,42 @@ def generator_key() -> str:
     return hashlib.sha256((ROOT / "storemon" / "sample.py").read_bytes()).hexdigest()[:12]
 
 
-def data_set(cache: Path, stores: int, seed: int = SEED) -> Path:
+def cached_set(folder: Path, what: str, generate: Callable[[Path], None]) -> Path:
     """
-    Return a directory holding the sample of ``stores`` stores, generating it if needed.
+    Return ``folder`` if it holds the three files, else fill it with ``generate(partial)``
+    in a temporary folder beside it, renamed into place only once complete.
     """
-    folder = cache / f"sample-{generator_key()}-stores{stores}-seed{seed}"
     if all((folder / name).exists() for name in FILES):
         return folder
-    cache.mkdir(parents=True, exist_ok=True)
-    partial = Path(tempfile.mkdtemp(prefix="partial-", dir=cache))
-    print(f"generating {stores} stores into {folder} ...", file=sys.stderr, flush=True)
-    subprocess.run(
-        [
-            *storemon_command(),
-            *("sample", "--output", str(partial), "--stores", str(stores), "--seed", str(seed)),
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix="partial-", dir=folder.parent))
+    print(f"generating {what} into {folder} ...", file=sys.stderr, flush=True)
+    generate(partial)
     if folder.exists():
         shutil.rmtree(folder)
     partial.rename(folder)
     return folder
+
+
+def data_set(cache: Path, stores: int, seed: int = SEED) -> Path:
+    """
+    Return a directory holding the sample of ``stores`` stores, generating it if needed.
+    """
+
+    def generate(partial: Path) -> None:
+        subprocess.run(
+            [
+                *storemon_command(),
+                *("sample", "--output", str(partial), "--stores", str(stores)),
+                *("--seed", str(seed)),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    folder = cache / f"sample-{generator_key()}-stores{stores}-seed{seed}"
+    return cached_set(folder, f"{stores} stores", generate)
 
 
 def default_real_dir() -> Path | None:
@@ -128,19 +141,14 @@ def real_data_set(cache: Path, real: Path, stores: int, seed: int = SEED) -> Pat
     digest = hashlib.sha256()
     for name in FILES[1:]:
         digest.update((real / name).read_bytes())
+
+    def generate(partial: Path) -> None:
+        write_status(partial / FILES[0], real_store_ids(real, stores), seed=seed)
+        for name in FILES[1:]:
+            shutil.copyfile(real / name, partial / name)
+
     folder = cache / f"real-{generator_key()}-{digest.hexdigest()[:12]}-stores{stores}-seed{seed}"
-    if all((folder / name).exists() for name in FILES):
-        return folder
-    cache.mkdir(parents=True, exist_ok=True)
-    partial = Path(tempfile.mkdtemp(prefix="partial-", dir=cache))
-    print(f"generating polls for {stores} real stores into {folder} ...", file=sys.stderr)
-    write_status(partial / FILES[0], real_store_ids(real, stores), seed=seed)
-    for name in FILES[1:]:
-        shutil.copyfile(real / name, partial / name)
-    if folder.exists():
-        shutil.rmtree(folder)
-    partial.rename(folder)
-    return folder
+    return cached_set(folder, f"polls for {stores} real stores", generate)
 
 
 class Run:
