@@ -22,13 +22,13 @@ from storemon.model import (
     DEFAULT_ZONE_KEY,
     HoursRow,
     Poll,
+    Rejected,
     Report,
     ReportRow,
     StoreSnapshot,
 )
 from storemon.report import REPORT_HEADER, ReportBuilder, compute_report, format_value
 from storemon.service import build_report
-from storemon.sources import Rejected
 
 __all__ = [
     "DEFAULT_ZONE_KEY",

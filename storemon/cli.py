@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from storemon.errors import StoremonError
-from storemon.model import from_epoch_us
+from storemon.model import Rejected, from_epoch_us
 from storemon.parsing import parse_instant_us
-from storemon.sources import Rejected
 
 EXIT_OK = 0
 EXIT_FAILED = 1

@@ -23,13 +23,14 @@ from storemon.model import (
     DEFAULT_ZONE_KEY,
     WEEK_US,
     HoursRow,
+    Rejected,
     Report,
     StoreSnapshot,
     from_epoch_us,
     to_epoch_us,
 )
 from storemon.report import CsvReportBuilder, ReportBuilder
-from storemon.sources import Batch, Rejected, SourceKind, read_batches, read_header
+from storemon.sources import Batch, SourceKind, read_batches, read_header
 
 PathLike = str | os.PathLike[str]
 

@@ -44,6 +44,7 @@ from typing import Any, Protocol
 import attrs
 
 from storemon.errors import SourceError
+from storemon.model import PollRecord, Rejected, SourceState
 from storemon.repository import (
     CountingHoursSink,
     IngestStore,
@@ -52,14 +53,11 @@ from storemon.repository import (
     PollSink,
 )
 from storemon.sources import (
-    PollRecord,
-    Rejected,
     SourceKind,
     read_batches,
     read_header,
     read_rows,
 )
-from storemon.state import SourceState
 
 #: Bytes per read from a file or a URL.
 CHUNK_BYTES = 1 << 20

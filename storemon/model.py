@@ -1,5 +1,7 @@
 """
-Frozen domain values: polls, business hours, store snapshots, reports.
+Frozen domain values: polls, business hours, store snapshots, reports, and the records
+that cross between the CSV readers, ingestion and the storage backends (``PollRecord``,
+``HoursRecord``, ``ZoneRecord``, ``Rejected``, ``SourceState``).
 
 Instants are aware UTC ``datetime`` values at the public surface. Inside a
 ``StoreSnapshot`` the polls are kept as plain integers (microseconds since the Unix
@@ -12,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from fractions import Fraction
+from typing import TypeAlias
 
 import attrs
 
@@ -234,3 +237,63 @@ class ReportJob:
     csv: str | None = None
     #: Why it failed.
     error: str | None = None
+
+
+# Records: what crosses between readers, ingestion and backends.
+
+#: A good status row: store id, instant (microseconds since the epoch), active.
+PollRecord: TypeAlias = tuple[str, int, bool]
+#: A good business-hours row.
+HoursRecord: TypeAlias = tuple[str, HoursRow]
+#: A good time-zone row: store id, IANA zone key.
+ZoneRecord: TypeAlias = tuple[str, str]
+
+
+@attrs.frozen
+class Rejected:
+    """
+    A row that was not stored, and why.
+    """
+
+    source: str
+    line: int
+    #: The column at fault, or ``None`` when the row as a whole is wrong.
+    column: str | None
+    reason: str
+    #: The original line, without its line end (undecodable bytes replaced).
+    text: str
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}"
+        if self.column:
+            where += f": column {self.column}"
+        return f"{where}: {self.reason}"
+
+
+@attrs.frozen
+class SourceState:
+    """
+    One source as its last successful ingest read it.
+    """
+
+    #: The input kind: ``status``, ``business_hours`` or ``timezones``.
+    kind: str
+    #: The absolute path of a file, or the URL.
+    source: str
+    #: Bytes read in total.
+    size: int
+    #: SHA-256 (hex) of all ``size`` bytes.
+    content_hash: str
+    #: The end of the last complete line (one ending in a line feed) read.
+    offset: int
+    #: SHA-256 (hex) of the bytes before ``offset``.
+    prefix_hash: str
+    #: How many lines (the header included) end at or before ``offset``.
+    lines: int
+    ingested_at: dt.datetime
+    #: A file's modification time in nanoseconds; ``None`` for a URL.
+    mtime_ns: int | None = None
+    #: A URL's ``ETag`` header, if it sent one.
+    etag: str | None = None
+    #: A URL's ``Last-Modified`` header, if it sent one.
+    last_modified: str | None = None

@@ -14,9 +14,15 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol, runtime_checkable
 
-from storemon.model import ReportJob, StoreSnapshot
-from storemon.sources import HoursRecord, PollRecord, Rejected, ZoneRecord
-from storemon.state import SourceState
+from storemon.model import (
+    HoursRecord,
+    PollRecord,
+    Rejected,
+    ReportJob,
+    SourceState,
+    StoreSnapshot,
+    ZoneRecord,
+)
 
 
 class StoreSource(Protocol):

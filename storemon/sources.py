@@ -19,12 +19,12 @@ import datetime as dt
 import enum
 import re
 from collections.abc import Callable, Iterable, Iterator
-from typing import IO, Any, Protocol, TypeAlias
+from typing import IO, Any, Protocol
 
 import attrs
 
 from storemon.errors import DataError, SourceError
-from storemon.model import HoursRow
+from storemon.model import HoursRecord, HoursRow, PollRecord, Rejected, ZoneRecord
 from storemon.parsing import (
     parse_day,
     parse_instant_us,
@@ -35,13 +35,6 @@ from storemon.parsing import (
 )
 
 _BOM = b"\xef\xbb\xbf"
-
-#: A good status row: store id, instant (microseconds since the epoch), active.
-PollRecord: TypeAlias = tuple[str, int, bool]
-#: A good business-hours row.
-HoursRecord: TypeAlias = tuple[str, HoursRow]
-#: A good time-zone row: store id, IANA zone key.
-ZoneRecord: TypeAlias = tuple[str, str]
 
 
 class SourceKind(enum.Enum):
@@ -59,27 +52,6 @@ class SourceKind(enum.Enum):
 
 
 _ALIASES = {"dayofweek": "day", "timestamp": "timestamp_utc", "timezone": "timezone_str"}
-
-
-@attrs.frozen
-class Rejected:
-    """
-    A row that was not stored, and why.
-    """
-
-    source: str
-    line: int
-    #: The column at fault, or ``None`` when the row as a whole is wrong.
-    column: str | None
-    reason: str
-    #: The original line, without its line end (undecodable bytes replaced).
-    text: str
-
-    def __str__(self) -> str:
-        where = f"{self.source}:{self.line}"
-        if self.column:
-            where += f": column {self.column}"
-        return f"{where}: {self.reason}"
 
 
 def _decode(raw: bytes) -> str:

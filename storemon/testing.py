@@ -20,15 +20,18 @@ import attrs
 
 from storemon.errors import ReportNotFound
 from storemon.model import (
+    HoursRecord,
     HoursRow,
+    PollRecord,
+    Rejected,
     ReportJob,
     ReportStatus,
+    SourceState,
     StoreSnapshot,
+    ZoneRecord,
     from_epoch_us,
     to_epoch_us,
 )
-from storemon.sources import HoursRecord, PollRecord, Rejected, ZoneRecord
-from storemon.state import SourceState
 
 
 @attrs.define

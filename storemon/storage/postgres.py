@@ -46,15 +46,18 @@ from storemon.errors import BackendUnavailable, ReportNotFound, StorageError
 from storemon.model import (
     DAY_US,
     SECOND_US,
+    HoursRecord,
     HoursRow,
+    PollRecord,
+    Rejected,
     ReportJob,
     ReportStatus,
+    SourceState,
     StoreSnapshot,
+    ZoneRecord,
     from_epoch_us,
     to_epoch_us,
 )
-from storemon.sources import HoursRecord, PollRecord, Rejected, ZoneRecord
-from storemon.state import SourceState
 
 #: The schema when neither the URL (``?schema=``) nor ``SCHEMA_ENV`` names one.
 DEFAULT_SCHEMA = "storemon"

@@ -39,15 +39,18 @@ from storemon.errors import ReportNotFound, StorageError
 from storemon.model import (
     DAY_US,
     SECOND_US,
+    HoursRecord,
     HoursRow,
+    PollRecord,
+    Rejected,
     ReportJob,
     ReportStatus,
+    SourceState,
     StoreSnapshot,
+    ZoneRecord,
     from_epoch_us,
     to_epoch_us,
 )
-from storemon.sources import HoursRecord, PollRecord, Rejected, ZoneRecord
-from storemon.state import SourceState
 from storemon.uptime import kept_polls
 
 #: Rows per ``executemany`` when storing polls, and per

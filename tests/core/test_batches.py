@@ -9,7 +9,8 @@ import io
 from hypothesis import given
 from hypothesis import strategies as st
 
-from storemon.sources import Rejected, SourceKind, read_batches, read_rows
+from storemon.model import Rejected
+from storemon.sources import SourceKind, read_batches, read_rows
 
 _GOOD = [
     "8419537941919820732,active,2023-01-22 12:09:39.388884 UTC",

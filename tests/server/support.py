@@ -8,9 +8,8 @@ import datetime as dt
 import random
 from pathlib import Path
 
-from storemon.model import HoursRow, to_epoch_us
+from storemon.model import HoursRecord, HoursRow, PollRecord, ZoneRecord, to_epoch_us
 from storemon.service import build_report
-from storemon.sources import HoursRecord, PollRecord, ZoneRecord
 from storemon.testing import InMemoryRepository
 
 UTC = dt.UTC

@@ -9,10 +9,8 @@ import datetime as dt
 import pytest
 
 from storemon.errors import ReportNotFound
-from storemon.model import ReportStatus, StoreSnapshot
+from storemon.model import Rejected, ReportStatus, SourceState, StoreSnapshot
 from storemon.repository import Repository
-from storemon.sources import Rejected
-from storemon.state import SourceState
 
 from .conftest import at_us, hours, utc
 
