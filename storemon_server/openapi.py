@@ -368,6 +368,18 @@ OPENAPI: dict[str, Any] = {
                 },
             }
         },
+        "/api/session": {
+            "get": {
+                "summary": "Check the API token: a cheap call that needs it.",
+                "description": "Answers 204 when the request may use the API: with the "
+                "right token, or with none when the server has none. The web page asks it "
+                "on load (to say whether a token is needed) and when a token is entered.",
+                "responses": {
+                    "204": {"description": "The token is accepted (or none is needed)."},
+                    "401": _UNAUTHORIZED,
+                },
+            }
+        },
         "/api/openapi.json": {
             "get": {
                 "summary": "This description.",
