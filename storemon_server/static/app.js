@@ -48,7 +48,12 @@ const BIN_COUNT = 20;
 
 const $ = (selector) => document.querySelector(selector);
 const numberFormat = new Intl.NumberFormat("en");
-const percentFormat = new Intl.NumberFormat("en", { style: "percent", maximumFractionDigits: 1 });
+// Shares are cut, not rounded, so that 99.97 % never reads 100 % (nor passes a target).
+const percentFormat = new Intl.NumberFormat("en", {
+  style: "percent",
+  maximumFractionDigits: 1,
+  roundingMode: "trunc",
+});
 
 const state = {
   report: null, // the report shown: { id, asOf, rows, summary }
@@ -126,9 +131,13 @@ function token() {
   return sessionStorage.getItem(TOKEN_KEY);
 }
 
-async function api(path, options = {}, bearer = token()) {
-  const headers = new Headers(options.headers || {});
-  if (bearer) headers.set("Authorization", `Bearer ${bearer}`);
+function authorization(bearer) {
+  return bearer ? { Authorization: `Bearer ${bearer}` } : {};
+}
+
+async function api(path, options = {}) {
+  const bearer = token();
+  const headers = { ...options.headers, ...authorization(bearer) };
   let response;
   try {
     response = await fetch(path, { ...options, headers });
@@ -163,6 +172,11 @@ function setTokenState(message, invalid = false) {
   else $("#token").removeAttribute("aria-invalid");
 }
 
+// What the token field says when the server takes the request (204 from /api/session).
+function tokenAccepted() {
+  return token() ? "Token accepted; kept for this browser tab until you close it." : "This server needs no token.";
+}
+
 function askForToken(message) {
   sessionStorage.removeItem(TOKEN_KEY);
   setTokenState(message || "The server needs an API token: enter it here.", true);
@@ -180,7 +194,7 @@ async function checkSession() {
   }
   const saved = token();
   if (response.status === 204) {
-    setTokenState(saved ? "Token accepted; kept for this browser tab until you close it." : "This server needs no token.");
+    setTokenState(tokenAccepted());
   } else if (response.status === 401) {
     if (saved) sessionStorage.removeItem(TOKEN_KEY);
     setTokenState(
@@ -190,10 +204,6 @@ async function checkSession() {
       Boolean(saved),
     );
   }
-}
-
-function authorization(bearer) {
-  return bearer ? { Authorization: `Bearer ${bearer}` } : {};
 }
 
 // The token is checked as it is entered, with a call that needs it: a wrong one is never kept.
@@ -206,7 +216,7 @@ async function useToken(event) {
     response = await fetch("/api/session", { headers: authorization(value) });
   } catch (error) {
     noteServerDown();
-    setTokenState("The server cannot be reached, so the token could not be checked. Try again when it is back.", true);
+    setTokenState("The server cannot be reached, so the token could not be checked. Try again when it is back.");
     return;
   }
   if (response.status === 401) {
@@ -217,7 +227,7 @@ async function useToken(event) {
   if (value) sessionStorage.setItem(TOKEN_KEY, value);
   else sessionStorage.removeItem(TOKEN_KEY);
   input.value = "";
-  setTokenState(value ? "Token accepted; kept for this browser tab until you close it." : "This server needs no token.");
+  setTokenState(tokenAccepted());
   route();
 }
 
@@ -492,6 +502,10 @@ function renderSummary() {
     `${numberFormat.format(summary.stores)} stores in the report` +
     (closedWeek ? `; ${numberFormat.format(closedWeek)} had no business hours all week.` : ".");
   const body = $("#summary-table tbody");
+  // The counts are rebuilt: a focus on one of them stays on its window's new button.
+  const focusedWindow = body.contains(document.activeElement)
+    ? document.activeElement.closest("tr").dataset.window
+    : null;
   body.replaceChildren();
   for (const window of WINDOWS) {
     const counts = summary.windows[window.key];
@@ -513,6 +527,7 @@ function renderSummary() {
       below,
     );
     body.append(tr);
+    if (window.key === focusedWindow) button.focus();
   }
   drawHistogram(summary.bins);
 }
@@ -563,17 +578,22 @@ function drawHistogram(bins) {
   $("#histogram").replaceChildren(root);
 }
 
+const TARGET_NOTE = "Below target: up for a smaller share of the window's business time.";
+
 function setUpSummary() {
   let pending = 0;
   $("#target").addEventListener("input", (event) => {
     clearTimeout(pending);
     pending = setTimeout(() => {
       const value = Number(event.target.value);
+      const note = $("#target-note");
       if (event.target.value === "" || !Number.isFinite(value) || value < 0 || value > 100) {
         event.target.setAttribute("aria-invalid", "true");
+        note.textContent = "Enter a share from 0 to 100; the counts keep the last valid one.";
         return;
       }
       event.target.removeAttribute("aria-invalid");
+      note.textContent = TARGET_NOTE;
       state.target = value;
       rememberSettings();
       renderSummary();
@@ -701,7 +721,11 @@ function renderTable() {
   for (let position = from; position < to; position++) {
     fragment.append(tableRow(rows[state.view[position]]));
   }
-  $("#report-table tbody").replaceChildren(fragment);
+  const body = $("#report-table tbody");
+  // Rows are replaced: a focus on one of them goes to the table's heading, not to <body>.
+  const hadFocus = body.contains(document.activeElement);
+  body.replaceChildren(fragment);
+  if (hadFocus) $("#table-heading").focus();
 
   const count = $("#row-count");
   count.dataset.total = String(total);
