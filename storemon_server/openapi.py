@@ -146,8 +146,13 @@ def _page(summary: str, *content_types: str) -> dict[str, Any]:
             "security": [],
             "responses": {
                 "200": {
-                    "description": "A file of the page, shipped in the package.",
+                    "description": "A file of the page, shipped in the package, with its "
+                    "ETag and Last-Modified.",
                     "content": {kind: {"schema": {"type": "string"}} for kind in content_types},
+                },
+                "304": {
+                    "description": "Not modified: the copy named by If-None-Match (or, "
+                    "without it, dated by If-Modified-Since) is current. No body."
                 },
                 "404": _error("No such file."),
             },

@@ -621,6 +621,12 @@ def test_report_survives_a_server_restart(
     page = context.new_page()
     page.set_default_timeout(30_000)
     page.on("pageerror", lambda error: console_errors.append(str(error)))
+
+    def on_console(message: Any) -> None:
+        if message.type == "error" and not message.location.get("url", "").endswith("/api/session"):
+            console_errors.append(message.text)
+
+    page.on("console", on_console)
     second = None
     try:
         page.goto(first.base + "/")
@@ -646,7 +652,8 @@ def test_report_survives_a_server_restart(
         if second is not None:
             second.stop()
     # The browser logs the refused connections itself; nothing else may be logged.
-    assert all("ERR_CONNECTION_REFUSED" in error for error in console_errors)
+    assert console_errors
+    assert all("ERR_CONNECTION_REFUSED" in error for error in console_errors), console_errors
     console_errors.clear()
 
 
