@@ -21,6 +21,7 @@ from storemon.model import ReportJob
 from storemon.repository import SharedJobs
 from storemon.storage import open_repository
 from storemon_server import handlers
+from storemon_server.compression import compression_middleware
 from storemon_server.config import CLIENT_MAX_SIZE, Settings
 from storemon_server.ingest import Sources, ingest, resolve_sources
 from storemon_server.jobs import (
@@ -70,7 +71,12 @@ def create_app(
     sources = resolve_sources(settings)
     app = web.Application(
         client_max_size=CLIENT_MAX_SIZE,
-        middlewares=[error_middleware, auth_middleware(settings.api_token), limits_middleware],
+        middlewares=[
+            compression_middleware,
+            error_middleware,
+            auth_middleware(settings.api_token),
+            limits_middleware,
+        ],
     )
     app[SETTINGS] = settings
     handlers.add_routes(app)

@@ -138,6 +138,13 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
+async def session(request: web.Request) -> web.Response:
+    """
+    ``GET /api/session``: 204, the token is right (the middleware answers 401 otherwise).
+    """
+    return web.Response(status=204)
+
+
 async def openapi(request: web.Request) -> web.Response:
     """
     ``GET /api/openapi.json``: the OpenAPI 3 description of these routes.
@@ -157,4 +164,5 @@ def add_routes(app: web.Application) -> None:
         "/api/reports/{report_id}/stores/{store_id}", store_timeline, allow_head=False
     )
     app.router.add_get("/api/health", health, allow_head=False)
+    app.router.add_get("/api/session", session, allow_head=False)
     app.router.add_get("/api/openapi.json", openapi, allow_head=False)

@@ -32,8 +32,15 @@ class Server:
     A ``storemon serve`` child process on a free port, its log in a file.
     """
 
-    def __init__(self, workdir: Path, *args: str, env: dict[str, str] | None = None) -> None:
-        self.port = free_port()
+    def __init__(
+        self,
+        workdir: Path,
+        *args: str,
+        env: dict[str, str] | None = None,
+        port: int | None = None,
+    ) -> None:
+        # A given port starts a server where an earlier one was (a restart).
+        self.port = free_port() if port is None else port
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / f"server-{self.port}.log"
         environ = {k: v for k, v in os.environ.items() if not k.startswith("STOREMON_")}
