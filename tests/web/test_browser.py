@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
+from storemon.csvformat import REPORT_HEADER
 from storemon.explain import explain_store
 from storemon.model import HoursRow, StoreSnapshot, to_epoch_us
-from storemon.report import REPORT_HEADER
 from storemon.sample import write_sample
 from storemon_server.render import row_fields, timeline_body
 from tests.server.process import Server
@@ -83,7 +83,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "--db",
         f"sqlite:///{workdir}/storemon.db",
         # Each report takes at least 0.6 s, so that the page is seen Running first.
-        env={"STOREMON_API_TOKEN": TOKEN, "STOREMON_TEST_REPORT_DELAY": "0.6"},
+        env={"STOREMON_API_TOKEN": TOKEN},
+        report_delay=0.6,
     )
     try:
         server.wait_ready()
