@@ -96,16 +96,15 @@ def create_app(
 
 
 def _default_compute(settings: Settings, repository: Any, in_process: bool) -> Compute:
-    delay = settings.test_report_delay
     if in_process:
 
         async def compute(job: ReportJob) -> str:
-            return await compute_in_thread(repository, job, delay=delay)
+            return await compute_in_thread(repository, job)
 
     else:
 
         async def compute(job: ReportJob) -> str:
-            return await compute_in_child(settings.db_url, job, delay=delay)
+            return await compute_in_child(settings.db_url, job)
 
     return compute
 

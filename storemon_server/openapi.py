@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from storemon.report import REPORT_HEADER
+from storemon.csvformat import REPORT_HEADER
 
 
 def _error(description: str) -> dict[str, Any]:

@@ -24,9 +24,9 @@ from typing import Any
 
 import pytest
 
+from storemon.csvformat import REPORT_HEADER
 from storemon.explain import explain_store
 from storemon.model import HoursRow, StoreSnapshot, to_epoch_us
-from storemon.report import REPORT_HEADER
 from storemon.sample import write_sample
 from storemon_server.render import row_fields, timeline_body
 from tests.server.process import Server
@@ -92,8 +92,9 @@ def start_server(
         str(workdir / "data"),
         "--db",
         f"sqlite:///{workdir}/storemon.db",
-        env={"STOREMON_API_TOKEN": TOKEN, "STOREMON_TEST_REPORT_DELAY": str(delay)},
+        env={"STOREMON_API_TOKEN": TOKEN},
         port=port,
+        report_delay=delay,
     )
     try:
         server.wait_ready()
