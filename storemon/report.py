@@ -14,7 +14,7 @@ from fractions import Fraction
 from typing import Any
 
 from storemon.interval import Span
-from storemon.localtime import business_spans, weekly_pattern, zone_for
+from storemon.localtime import Schedule, schedule_spans, zone_for
 from storemon.model import (
     DEFAULT_ZONE_KEY,
     HOUR_US,
@@ -72,8 +72,8 @@ class ReportBuilder:
         key = (zone_key or self.default_zone_key, hours)
         spans = self._business.get(key)
         if spans is None:
-            spans_us = business_spans(
-                zone_for(key[0]), weekly_pattern(hours), self._week_lo_us, self.as_of_us
+            spans_us = schedule_spans(
+                zone_for(key[0]), Schedule.of(hours), self._week_lo_us, self.as_of_us
             )
             spans = tuple((start * TICKS_PER_US, end * TICKS_PER_US) for start, end in spans_us)
             self._business[key] = spans
