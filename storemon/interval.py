@@ -133,3 +133,29 @@ def intersect(left: Iterable[Span], right: Iterable[Span]) -> Iterator[Span]:
             a = next(left_iter, None)
         else:
             b = next(right_iter, None)
+
+
+def difference(left: Iterable[Span], right: Iterable[Span]) -> Iterator[Span]:
+    """
+    Yield the points of ``left`` not in ``right``, both sorted, disjoint span sequences.
+
+    One merge pass, for the hot path; ``SpanSet.__sub__`` is the general operation.
+    """
+    right_iter = iter(right)
+    cut = next(right_iter, None)
+    for start, end in left:
+        cursor = start
+        # Spans of ``right`` that end before this span starts cut nothing more.
+        while cut is not None and cut[1] <= cursor:
+            cut = next(right_iter, None)
+        while cut is not None and cut[0] < end:
+            if cut[0] > cursor:
+                yield (cursor, cut[0])
+            if cut[1] >= end:
+                # This cut may reach into the next span of ``left``: keep it.
+                cursor = end
+                break
+            cursor = cut[1]
+            cut = next(right_iter, None)
+        if cursor < end:
+            yield (cursor, end)
