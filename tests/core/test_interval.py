@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from storemon.interval import SpanSet
+from storemon.interval import SpanSet, difference
 from tests.strategies import span_lists
 
 Spans = list[tuple[int, int]]
@@ -104,3 +104,14 @@ def test_span_sets_are_immutable() -> None:
     with pytest.raises(AttributeError):
         span_set.spans = ((3, 4),)
     assert list(span_set) == [(1, 2)]
+
+
+@given(left=span_lists(), right=span_lists())
+def test_difference_is_the_set_difference(left: Spans, right: Spans) -> None:
+    """difference() of two normalised span lists covers exactly the cells of left not in right."""
+    left_set, right_set = SpanSet(left), SpanSet(right)
+    result = list(difference(left_set.spans, right_set.spans))
+    assert cells(result) == cells(left) - cells(right)
+    assert SpanSet(result) == left_set - right_set
+    assert all(start < end for start, end in result)
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(result))
