@@ -326,16 +326,16 @@ def summarise_ticks(
     """
     if business_totals is None:
         business_totals = window_business_ticks(business_week, now_tick)
-    known = (
-        tuple(difference(business_week, timeline.unknown)) if timeline.unknown else business_week
-    )
+    if not timeline.unknown:
+        return _summarise_known(business_week, timeline, now_tick, business_totals)
+    known = tuple(difference(business_week, timeline.unknown))
     uptime: list[int] = []
     downtime: list[int] = []
     unknown: list[int] = []
     for length_us, business in zip(WINDOW_LENGTHS_US, business_totals, strict=True):
         lo = now_tick - length_us * TICKS_PER_US
         up = active_ticks(known, timeline, lo)
-        known_total = business if known is business_week else business_ticks(known, lo)
+        known_total = business_ticks(known, lo)
         uptime.append(up)
         downtime.append(known_total - up)
         unknown.append(business - known_total)
@@ -343,4 +343,24 @@ def summarise_ticks(
         uptime=(uptime[0], uptime[1], uptime[2]),
         downtime=(downtime[0], downtime[1], downtime[2]),
         unknown=(unknown[0], unknown[1], unknown[2]),
+    )
+
+
+def _summarise_known(
+    business_week: Sequence[Span],
+    timeline: StatusTimeline,
+    now_tick: int,
+    business_totals: Sequence[int],
+) -> UptimeTicks:
+    """
+    ``summarise_ticks`` when nothing is unknown: every store without a maximum gap.
+    """
+    week, day, hour = (
+        active_ticks(business_week, timeline, now_tick - length_us * TICKS_PER_US)
+        for length_us in WINDOW_LENGTHS_US
+    )
+    business_week_total, business_day, business_hour = business_totals
+    return UptimeTicks(
+        uptime=(week, day, hour),
+        downtime=(business_week_total - week, business_day - day, business_hour - hour),
     )

@@ -94,7 +94,7 @@ def test_engine_matches_reference_with_special_days_and_gaps(
 def test_uptime_downtime_and_unknown_add_up_to_business_time(
     case: StoreCase, max_gap_us: int
 ) -> None:
-    """Uptime + downtime + unknown is the business time, the reference's exactly on minutes."""
+    """Uptime + downtime + unknown is the business time, the reference's (exactly on minutes)."""
     ticks = engine_ticks(case, max_gap_us)
     business = tuple(
         (start * TICKS_PER_US, end * TICKS_PER_US)
@@ -117,8 +117,10 @@ def test_uptime_downtime_and_unknown_add_up_to_business_time(
         assert ticks.uptime[index] + ticks.downtime[index] + ticks.unknown[index] == totals[index]
         assert min(ticks.uptime[index], ticks.downtime[index], ticks.unknown[index]) >= 0
         result = expected[window]
-        assert result.business_tolerance_s == 0
-        assert ticks_seconds(totals[index]) == result.business_s
+        # Exact (tolerance 0) unless a row ends off the minute grid, as 23:58:59 does.
+        assert abs(ticks_seconds(totals[index]) - result.business_s) <= (
+            result.business_tolerance_s
+        )
 
 
 @given(case=special_store_cases(), extra_us=st.integers(1, 10**12))
