@@ -225,12 +225,21 @@ def _pattern_spans(pattern: Sequence[Span], local_lo: int, local_hi: int) -> lis
     last_week = (local_hi - 1 + _EPOCH_WEEKDAY_SHIFT_US) // WEEK_US
     for week in range(first_week, last_week + 1):
         monday = week * WEEK_US - _EPOCH_WEEKDAY_SHIFT_US
-        for start, end in pattern:
-            start = max(monday + start, local_lo)
-            end = min(monday + end, local_hi)
-            if start < end:
-                out.append((start, end))
+        _add_clipped(out, pattern, monday, local_lo, local_hi)
     return out
+
+
+def _add_clipped(
+    out: list[Span], spans: Iterable[Span], shift: int, local_lo: int, local_hi: int
+) -> None:
+    """
+    Append ``spans`` moved by ``shift`` and clipped to ``[local_lo, local_hi)`` to ``out``.
+    """
+    for start, end in spans:
+        start = max(shift + start, local_lo)
+        end = min(shift + end, local_hi)
+        if start < end:
+            out.append((start, end))
 
 
 def local_day(date: dt.date) -> int:
@@ -304,12 +313,7 @@ class Schedule:
             intervals = special.get(day)
             if intervals is None:
                 intervals = self.weekly[(day + _EPOCH_WEEKDAY) % 7]
-            midnight = day * DAY_US
-            for start, end in intervals:
-                start = max(midnight + start, local_lo)
-                end = min(midnight + end, local_hi)
-                if start < end:
-                    out.append((start, end))
+            _add_clipped(out, intervals, day * DAY_US, local_lo, local_hi)
         return out
 
 

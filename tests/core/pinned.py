@@ -23,6 +23,9 @@ _TICKS_PER_MINUTE = _TICKS_PER_HOUR // 60
 def utc(
     year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
 ) -> dt.datetime:
+    """
+    An aware UTC datetime.
+    """
     return dt.datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
