@@ -66,7 +66,8 @@ class StatusTimeline:
     #: Ticks at which the status flips, strictly increasing.
     flips: tuple[int, ...]
     #: Unknown stretches in ticks, sorted and disjoint; empty without a maximum gap. The
-    #: first starts at ``BEFORE_ALL_TICKS`` and the last ends at ``AFTER_ALL_TICKS``.
+    #: one before the first poll starts at ``BEFORE_ALL_TICKS``, the one after the last
+    #: ends at ``AFTER_ALL_TICKS``.
     unknown: tuple[Span, ...] = ()
 
 
