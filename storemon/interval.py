@@ -9,7 +9,7 @@ in normal form are equal exactly when they cover the same points.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 Span = tuple[int, int]
 
@@ -26,3 +26,29 @@ def normalise(spans: Iterable[Span]) -> tuple[Span, ...]:
         else:
             merged.append([start, end])
     return tuple((start, end) for start, end in merged)
+
+
+def difference(left: Iterable[Span], right: Iterable[Span]) -> Iterator[Span]:
+    """
+    Yield the points of ``left`` not in ``right``, both sorted, disjoint span sequences.
+
+    One merge pass, for the hot path (the unknown stretches cut out of business time).
+    """
+    right_iter = iter(right)
+    cut = next(right_iter, None)
+    for start, end in left:
+        cursor = start
+        # Spans of ``right`` that end before this span starts cut nothing more.
+        while cut is not None and cut[1] <= cursor:
+            cut = next(right_iter, None)
+        while cut is not None and cut[0] < end:
+            if cut[0] > cursor:
+                yield (cursor, cut[0])
+            if cut[1] >= end:
+                # This cut may reach into the next span of ``left``: keep it.
+                cursor = end
+                break
+            cursor = cut[1]
+            cut = next(right_iter, None)
+        if cursor < end:
+            yield (cursor, end)

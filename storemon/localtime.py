@@ -15,6 +15,15 @@ A wall-clock hour that the clock skips lies in no piece, so it is never business
 hour that the clock shows twice lies in two pieces, so it counts twice. Durations are
 always measured on the UTC line: subtracting local times would get DST days wrong.
 
+Special days (SEMANTICS.md, "Special days") change only step 3. A ``Schedule`` holds the
+store's hours as intervals by the local date on which they *start*: on a special date the
+special rows' intervals start, otherwise the weekly rows of its weekday. Each interval runs
+for its full length from that date, so an interval that started the day before still runs
+into a special date, and a special row past midnight runs into the next date whatever that
+date is. A store without weekly rows starts one 24-hour interval at every midnight, so
+outside its special dates it is open all the time, and a special date's rows decide that
+date alone.
+
 All instants here are integers: microseconds since the Unix epoch. A "local instant" is
 the wall-clock reading written as if it were UTC, also in microseconds since the epoch.
 """
@@ -24,11 +33,20 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import zoneinfo
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+
+import attrs
 
 from storemon.errors import DataError
 from storemon.interval import Span, normalise
-from storemon.model import DAY_US, SECOND_US, WEEK_US, HoursRow
+from storemon.model import (
+    DAY_US,
+    SECOND_US,
+    WEEK_US,
+    HoursRow,
+    SpecialHoursRow,
+    special_hours_key,
+)
 
 #: The last minute of a day: a same-day row ending at or after it ends at midnight.
 END_OF_DAY_FROM_US = (23 * 60 + 59) * 60 * SECOND_US
@@ -44,6 +62,15 @@ _TRANSITION_PROBE_S = 15 * 60
 
 #: A pattern that covers the whole week: a store without business-hours rows.
 ALWAYS_OPEN: tuple[Span, ...] = ((0, WEEK_US),)
+
+#: The intervals that start on each date of a store without weekly rows: the whole day.
+ALWAYS_OPEN_DAY: tuple[Span, ...] = ((0, DAY_US),)
+
+#: The ordinal (``date.toordinal()``) of 1970-01-01, local day number 0.
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+
+#: 1970-01-01 was a Thursday: local day number ``n`` falls on weekday ``(n + 3) % 7``.
+_EPOCH_WEEKDAY = 3
 
 
 @functools.lru_cache(maxsize=512)
@@ -68,6 +95,18 @@ def is_known_zone(zone_key: str) -> bool:
     return True
 
 
+def row_interval(start_us: int, end_us: int) -> Span:
+    """
+    Return the interval of one hours row, as offsets from the local midnight of its date.
+
+    An end not after the start runs past midnight (``start == end`` covers 24 hours); a
+    same-day end of 23:59:00 or later is midnight. The interval ends before 48 hours.
+    """
+    if end_us > start_us:
+        return (start_us, DAY_US if end_us >= END_OF_DAY_FROM_US else end_us)
+    return (start_us, end_us + DAY_US)
+
+
 def weekly_pattern(rows: Iterable[HoursRow]) -> tuple[Span, ...]:
     """
     Return the business time of weekly rows as spans of a week starting Monday 00:00 local.
@@ -83,12 +122,7 @@ def weekly_pattern(rows: Iterable[HoursRow]) -> tuple[Span, ...]:
     spans: list[Span] = []
     for row in rows:
         day_start = row.day * DAY_US
-        start, end = row.start_us, row.end_us
-        if end > start:
-            if end >= END_OF_DAY_FROM_US:
-                end = DAY_US
-        else:
-            end += DAY_US
+        start, end = row_interval(row.start_us, row.end_us)
         spans.append((day_start + start, day_start + end))
     wrapped: list[Span] = []
     for start, end in spans:
@@ -150,25 +184,180 @@ def offset_pieces(zone: dt.tzinfo, lo_us: int, hi_us: int) -> tuple[tuple[int, i
     return tuple(pieces)
 
 
+def _on_the_wall_clock(
+    zone: dt.tzinfo,
+    lo_us: int,
+    hi_us: int,
+    local_business: Callable[[int, int], Iterable[Span]],
+) -> tuple[Span, ...]:
+    """
+    Map ``[lo_us, hi_us)`` to the wall clock piece by piece, take the business time there
+    (``local_business(local_lo, local_hi)`` gives it, clipped to that range) and map it
+    back: steps 1 to 4 of the module docstring.
+    """
+    out: list[Span] = []
+    for piece_lo, piece_hi, offset in offset_pieces(zone, lo_us, hi_us):
+        for start, end in local_business(piece_lo + offset, piece_hi + offset):
+            out.append((start - offset, end - offset))
+    # Pieces are disjoint on the UTC line, so only touching spans need merging.
+    return normalise(out)
+
+
 def business_spans(
     zone: dt.tzinfo, pattern: Sequence[Span], lo_us: int, hi_us: int
 ) -> tuple[Span, ...]:
     """
     Return the business time inside ``[lo_us, hi_us)`` as sorted, disjoint UTC spans.
 
-    ``pattern`` comes from ``weekly_pattern``. See the module docstring for the rule.
+    ``pattern`` comes from ``weekly_pattern``; weekly rows only, no special days (a
+    ``Schedule`` and ``schedule_spans`` give the same spans for the same rows, and special
+    days too). See the module docstring for the rule.
+    """
+    return _on_the_wall_clock(zone, lo_us, hi_us, functools.partial(_pattern_spans, pattern))
+
+
+def _pattern_spans(pattern: Sequence[Span], local_lo: int, local_hi: int) -> list[Span]:
+    """
+    The weekly pattern, repeated week after week, inside ``[local_lo, local_hi)``.
     """
     out: list[Span] = []
-    for piece_lo, piece_hi, offset in offset_pieces(zone, lo_us, hi_us):
-        local_lo, local_hi = piece_lo + offset, piece_hi + offset
-        first_week = (local_lo + _EPOCH_WEEKDAY_SHIFT_US) // WEEK_US
-        last_week = (local_hi - 1 + _EPOCH_WEEKDAY_SHIFT_US) // WEEK_US
-        for week in range(first_week, last_week + 1):
-            monday = week * WEEK_US - _EPOCH_WEEKDAY_SHIFT_US
-            for start, end in pattern:
-                start = max(monday + start, local_lo)
-                end = min(monday + end, local_hi)
-                if start < end:
-                    out.append((start - offset, end - offset))
-    # Pieces are disjoint on the UTC line, so only touching spans need merging.
-    return normalise(out)
+    first_week = (local_lo + _EPOCH_WEEKDAY_SHIFT_US) // WEEK_US
+    last_week = (local_hi - 1 + _EPOCH_WEEKDAY_SHIFT_US) // WEEK_US
+    for week in range(first_week, last_week + 1):
+        monday = week * WEEK_US - _EPOCH_WEEKDAY_SHIFT_US
+        _add_clipped(out, pattern, monday, local_lo, local_hi)
+    return out
+
+
+def _add_clipped(
+    out: list[Span], spans: Iterable[Span], shift: int, local_lo: int, local_hi: int
+) -> None:
+    """
+    Append ``spans`` moved by ``shift`` and clipped to ``[local_lo, local_hi)`` to ``out``.
+    """
+    for start, end in spans:
+        start = max(shift + start, local_lo)
+        end = min(shift + end, local_hi)
+        if start < end:
+            out.append((start, end))
+
+
+def local_day(date: dt.date) -> int:
+    """
+    Return a calendar date as a local day number: days since 1970-01-01.
+    """
+    return date.toordinal() - _EPOCH_ORDINAL
+
+
+def _by_start_date(intervals: Iterable[Span]) -> tuple[Span, ...]:
+    # Intervals starting on one date are replaced together, so merging them changes
+    # nothing; merged, equal hours give equal schedules (the report caches on them).
+    return normalise(intervals)
+
+
+@attrs.frozen(cache_hash=True)
+class Schedule:
+    """
+    A store's business hours as intervals by the local date on which they start.
+
+    Build it with ``Schedule.of``; ``schedule_spans`` turns it into UTC spans. Equal hours
+    give equal (and equally hashed) schedules, so a report can share the spans of every
+    store with the same zone and schedule.
+    """
+
+    #: Per weekday (0 = Monday), the intervals starting on such a date, as offsets from
+    #: its local midnight, merged; an interval ends before 48 hours.
+    weekly: tuple[tuple[Span, ...], ...]
+    #: Special dates as local day numbers (``local_day``), sorted, with the intervals
+    #: starting on them; no intervals means closed all that date.
+    special: tuple[tuple[int, tuple[Span, ...]], ...] = ()
+
+    @classmethod
+    def of(cls, hours: Iterable[HoursRow], special: Iterable[SpecialHoursRow] = ()) -> Schedule:
+        """
+        Return the schedule of weekly rows (none: open all the time) and special rows.
+
+        Several special rows of one date combine like weekly rows; a closed row adds no
+        interval, so a date with a closed row and other rows keeps the other rows.
+        """
+        hours = list(hours)
+        if hours:
+            by_weekday: list[list[Span]] = [[] for _ in range(7)]
+            for row in hours:
+                by_weekday[row.day].append(row_interval(row.start_us, row.end_us))
+            weekly = tuple(_by_start_date(intervals) for intervals in by_weekday)
+        else:
+            weekly = (ALWAYS_OPEN_DAY,) * 7
+        by_date: dict[int, list[Span]] = {}
+        for special_row in special:
+            intervals = by_date.setdefault(local_day(special_row.date), [])
+            if not special_row.is_closed:
+                intervals.append(row_interval(special_row.start_us, special_row.end_us))
+        return cls(
+            weekly=weekly,
+            special=tuple(
+                (day, _by_start_date(intervals)) for day, intervals in sorted(by_date.items())
+            ),
+        )
+
+    def local_spans(self, local_lo: int, local_hi: int) -> list[Span]:
+        """
+        Return the business time inside ``[local_lo, local_hi)`` on the wall-clock line
+        (local instants), clipped, unsorted and possibly overlapping.
+        """
+        special = dict(self.special)
+        out: list[Span] = []
+        # An interval ends before 48 hours after its date's midnight, so the date before
+        # the range is the earliest that can reach into it.
+        for day in range(local_lo // DAY_US - 1, (local_hi - 1) // DAY_US + 1):
+            intervals = special.get(day)
+            if intervals is None:
+                intervals = self.weekly[(day + _EPOCH_WEEKDAY) % 7]
+            _add_clipped(out, intervals, day * DAY_US, local_lo, local_hi)
+        return out
+
+
+def schedule_spans(zone: dt.tzinfo, schedule: Schedule, lo_us: int, hi_us: int) -> tuple[Span, ...]:
+    """
+    Return the business time of a schedule inside ``[lo_us, hi_us)`` as sorted, disjoint
+    UTC spans, special days included. See the module docstring for the rule.
+    """
+    return _on_the_wall_clock(zone, lo_us, hi_us, schedule.local_spans)
+
+
+@functools.lru_cache(maxsize=1024)
+def window_dates(zone: dt.tzinfo, lo_us: int, hi_us: int) -> tuple[dt.date, dt.date] | None:
+    """
+    Return the first and last local dates whose intervals can reach into ``[lo_us, hi_us)``
+    in this zone; ``None`` for an empty window.
+
+    A special date outside them changes no business time inside the window: its
+    intervals, special or weekly, end before the window's wall clock starts or start after
+    it ends. Cached per (zone, window).
+    """
+    pieces = offset_pieces(zone, lo_us, hi_us)
+    if not pieces:
+        return None
+    local_lo = min(piece_lo + offset for piece_lo, _, offset in pieces)
+    local_hi = max(piece_hi + offset for _, piece_hi, offset in pieces)
+    first_day = local_lo // DAY_US - 1
+    last_day = (local_hi - 1) // DAY_US
+    return (
+        dt.date.fromordinal(first_day + _EPOCH_ORDINAL),
+        dt.date.fromordinal(last_day + _EPOCH_ORDINAL),
+    )
+
+
+def special_rows_in_window(
+    zone: dt.tzinfo, rows: Iterable[SpecialHoursRow], lo_us: int, hi_us: int
+) -> tuple[SpecialHoursRow, ...]:
+    """
+    Return the special rows whose dates matter inside ``[lo_us, hi_us)``, deduplicated and
+    sorted: with the zone and the weekly rows, the key under which stores share spans.
+    """
+    rows = tuple(rows)
+    dates = window_dates(zone, lo_us, hi_us) if rows else None
+    if dates is None:
+        return ()
+    first, last = dates
+    return tuple(sorted({row for row in rows if first <= row.date <= last}, key=special_hours_key))

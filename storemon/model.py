@@ -1,7 +1,8 @@
 """
-Frozen domain values: polls, business hours, store snapshots, reports, and the records
-that cross between the CSV readers, ingestion and the storage backends (``PollRecord``,
-``HoursRecord``, ``ZoneRecord``, ``Rejected``, ``SourceInfo``, ``SourceState``).
+Frozen domain values: polls, business hours, special hours, store snapshots, reports, and
+the records that cross between the CSV readers, ingestion and the storage backends
+(``PollRecord``, ``HoursRecord``, ``ZoneRecord``, ``SpecialHoursRecord``, ``Rejected``,
+``SourceInfo``, ``SourceState``).
 
 Instants are aware UTC ``datetime`` values at the public surface. Inside a
 ``StoreSnapshot`` the polls are kept as plain integers (microseconds since the Unix
@@ -133,6 +134,83 @@ class HoursRow:
         return DAY_US if self.end_is_midnight else _time_of_day_us(self.end_local)
 
 
+@attrs.frozen(cache_hash=True)
+class SpecialHoursRow:
+    """
+    One special-hours row: the store's hours on one local calendar date, replacing its
+    weekly rows for intervals that start on that date (SEMANTICS.md, "Special days").
+
+    The times follow the rules of ``HoursRow`` (past midnight when the end is not after the
+    start, ``start == end`` is 24 hours, a same-day end of 23:59:00 or later is midnight,
+    ``end_is_midnight`` for ``24:00:00``). Both times ``None`` means closed all that date.
+    """
+
+    #: The store's local calendar date.
+    date: dt.date = attrs.field()
+    #: ``None`` (with ``end_local``) when the store is closed all that date.
+    start_local: dt.time | None = attrs.field(default=None)
+    end_local: dt.time | None = attrs.field(default=None)
+    #: The end was written ``24:00:00`` (the end of the day).
+    end_is_midnight: bool = False
+
+    @date.validator
+    def _check_date(self, _attribute: object, value: dt.date) -> None:
+        # A datetime is a date too, but it names an instant, not a calendar date.
+        if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+            raise DataError(f"special hours take a calendar date, got {value!r}")
+
+    @start_local.validator
+    @end_local.validator
+    def _check_time(self, _attribute: object, value: dt.time | None) -> None:
+        if value is not None and (not isinstance(value, dt.time) or value.tzinfo is not None):
+            raise DataError(f"special hours take naive wall-clock times, got {value!r}")
+
+    def __attrs_post_init__(self) -> None:
+        if (self.start_local is None) != (self.end_local is None):
+            raise DataError(
+                f"special hours on {self.date}: give both times, or neither for closed all day"
+            )
+        if self.end_is_midnight and self.start_local is None:
+            raise DataError(f"special hours on {self.date}: a closed date has no end time")
+
+    @property
+    def is_closed(self) -> bool:
+        """
+        Whether the row says closed all that date.
+        """
+        return self.start_local is None
+
+    @property
+    def start_us(self) -> int:
+        """
+        Microseconds from local midnight to the opening (0 on a closed row).
+        """
+        return 0 if self.start_local is None else _time_of_day_us(self.start_local)
+
+    @property
+    def end_us(self) -> int:
+        """
+        Microseconds from local midnight to the closing as written (0 on a closed row).
+        """
+        if self.end_is_midnight:
+            return DAY_US
+        return 0 if self.end_local is None else _time_of_day_us(self.end_local)
+
+
+def special_hours_key(row: SpecialHoursRow) -> tuple[dt.date, bool, dt.time, dt.time, bool]:
+    """
+    A total sort key for special rows: by date, closed rows first, then by the times.
+    """
+    midnight = dt.time(0)
+    return (
+        row.date,
+        not row.is_closed,
+        row.start_local or midnight,
+        row.end_local or midnight,
+        row.end_is_midnight,
+    )
+
+
 def _hours_key(row: HoursRow) -> tuple[int, dt.time, dt.time, bool]:
     return (row.day, row.start_local, row.end_local, row.end_is_midnight)
 
@@ -250,6 +328,8 @@ PollRecord: TypeAlias = tuple[str, int, bool]
 HoursRecord: TypeAlias = tuple[str, HoursRow]
 #: A good time-zone row: store id, IANA zone key.
 ZoneRecord: TypeAlias = tuple[str, str]
+#: A good special-hours row.
+SpecialHoursRecord: TypeAlias = tuple[str, SpecialHoursRow]
 
 
 @attrs.frozen

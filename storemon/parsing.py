@@ -1,5 +1,5 @@
 """
-Parsers for the values of the three input files, strict and fast.
+Parsers for the values of the input files and of a few options, strict and fast.
 
 Each parser takes the text of one CSV field and returns a plain value, or raises
 ``DataError`` with a reason a person can act on. Instants become integers (microseconds
@@ -22,6 +22,11 @@ _INSTANT = re.compile(
     re.IGNORECASE | re.ASCII,
 )
 _TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?", re.ASCII)
+_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)
+#: ``1h30m``-style durations, and ISO 8601 ``PT1H30M`` ones (time part only).
+_DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", re.ASCII | re.IGNORECASE)
+_ISO_DURATION = re.compile(r"PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?", re.ASCII | re.IGNORECASE)
+_DURATION_FORMS = "90m, 2h, 1h30m or 45s, or ISO 8601 PT2H, PT1H30M or PT45S"
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 
 
@@ -162,3 +167,40 @@ def parse_store_id(text: str) -> str:
     if not value:
         raise DataError("store_id is empty")
     return value
+
+
+def parse_date(text: str) -> dt.date:
+    """
+    Parse a calendar date written ``YYYY-MM-DD``; only real dates.
+    """
+    value = text.strip()
+    match = _DATE.fullmatch(value)
+    if match is None:
+        raise DataError(f"cannot read {text!r} as a date (expected YYYY-MM-DD, e.g. 2023-12-25)")
+    year, month, day = (int(part) for part in match.groups())
+    try:
+        return dt.date(year, month, day)
+    except ValueError as error:
+        raise DataError(f"{text!r} is not a real date: {error}") from None
+
+
+def parse_duration_us(text: str) -> int:
+    """
+    Parse a positive duration into microseconds.
+
+    Accepts whole hours, minutes and seconds in this order, each optional but at least one:
+    ``90m``, ``2h``, ``1h30m``, ``45s``, and the same in ISO 8601, ``PT2H``, ``PT1H30M``,
+    ``PT45S``. Letters may be in any case. Anything else, and zero, is refused with a
+    ``DataError`` that names the accepted forms.
+    """
+    value = text.strip()
+    if value.startswith("-"):
+        raise DataError(f"a duration must be positive, got {text!r} (write {_DURATION_FORMS})")
+    match = _DURATION.fullmatch(value) or _ISO_DURATION.fullmatch(value)
+    if match is None or match.groups() == (None, None, None):
+        raise DataError(f"cannot read {text!r} as a duration (write {_DURATION_FORMS})")
+    hours, minutes, seconds = (int(part) if part else 0 for part in match.groups())
+    total_us = ((hours * 60 + minutes) * 60 + seconds) * SECOND_US
+    if total_us == 0:
+        raise DataError(f"a duration must be positive, got {text!r} (write {_DURATION_FORMS})")
+    return total_us

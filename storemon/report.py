@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar, overload
 
 from storemon.csvformat import csv_line, csv_text, format_ratio
 from storemon.interval import Span
-from storemon.localtime import business_spans, weekly_pattern, zone_for
+from storemon.localtime import Schedule, schedule_spans, zone_for
 from storemon.model import (
     DEFAULT_ZONE_KEY,
     HOUR_US,
@@ -143,8 +143,8 @@ class ReportBuilder(Generic[Kept]):
         key = (zone_key or self.default_zone_key, hours)
         cached = self._business.get(key)
         if cached is None:
-            spans_us = business_spans(
-                zone_for(key[0]), weekly_pattern(hours), self.window_start_us, self.as_of_us
+            spans_us = schedule_spans(
+                zone_for(key[0]), Schedule.of(hours), self.window_start_us, self.as_of_us
             )
             spans = tuple((start * TICKS_PER_US, end * TICKS_PER_US) for start, end in spans_us)
             totals = window_business_ticks(spans, self.as_of_us * TICKS_PER_US)

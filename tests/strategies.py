@@ -8,7 +8,7 @@ Values are plain (strings, tuples, aware UTC datetimes) so that the brute-force 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from hypothesis import strategies as st
 
@@ -226,6 +226,10 @@ def store_ids() -> st.SearchStrategy[str]:
     )
 
 
+#: A special-hours row ``(date, start, end)`` as text; empty times mean closed all that date.
+SpecialInput = tuple[str, str, str]
+
+
 @dataclass(frozen=True)
 class StoreCase:
     """
@@ -237,6 +241,7 @@ class StoreCase:
     as_of: dt.datetime
     hours: list[tuple[int, str, str]]
     polls: list[tuple[dt.datetime, bool]]
+    special: list[SpecialInput] = field(default_factory=list)
 
 
 @st.composite
@@ -251,6 +256,89 @@ def store_cases(draw: st.DrawFn, *, aligned: bool = False) -> StoreCase:
         as_of=as_of,
         hours=draw(weekly_hours(aligned=aligned)),
         polls=draw(polls(as_of)),
+    )
+
+
+def special_dates(as_of: dt.datetime) -> st.SearchStrategy[str]:
+    """
+    Dates from nine days before ``as_of`` to the day after: every local date of its week
+    window (DST days too, when one falls inside) and a few just outside it.
+    """
+    return st.integers(-9, 1).map(lambda days: (as_of + dt.timedelta(days=days)).date().isoformat())
+
+
+def special_rows(
+    as_of: dt.datetime, *, aligned: bool = False
+) -> st.SearchStrategy[list[SpecialInput]]:
+    """
+    A store's special rows: closed dates, and rows of every weekly shape (same-day,
+    overnight, 24-hour, end-of-day) on the dates around ``as_of``, several on one date.
+    """
+    closed = special_dates(as_of).map(lambda date: (date, "", ""))
+    opened = st.tuples(special_dates(as_of), hours_rows(aligned=aligned)).map(
+        lambda pair: (pair[0], pair[1][1], pair[1][2])
+    )
+    return st.lists(st.one_of(closed, opened), max_size=6)
+
+
+def polls_with_holes(as_of: dt.datetime) -> st.SearchStrategy[list[tuple[dt.datetime, bool]]]:
+    """
+    Polls about once an hour over eight days before ``as_of``, with a few holes of up to
+    two days and the last poll up to a day before ``as_of``.
+    """
+
+    def build(
+        jitter: list[int], statuses: list[bool], holes: list[tuple[int, int]], stop: int
+    ) -> list[tuple[dt.datetime, bool]]:
+        hour_us = HOUR_S * SECOND_US
+        out: list[tuple[dt.datetime, bool]] = []
+        for index, (shift, active) in enumerate(zip(jitter, statuses, strict=False)):
+            hour = 8 * 24 - index
+            if hour < stop or any(start <= hour < start + length for start, length in holes):
+                continue
+            out.append((as_of - dt.timedelta(microseconds=hour * hour_us - shift), active))
+        return out or [(as_of - dt.timedelta(hours=stop), True)]
+
+    size = 8 * 24 + 1
+    return st.builds(
+        build,
+        st.lists(st.integers(0, HOUR_S * SECOND_US - 1), min_size=size, max_size=size),
+        st.lists(st.booleans(), min_size=size, max_size=size),
+        st.lists(st.tuples(st.integers(0, 8 * 24), st.integers(1, 48)), max_size=3),
+        st.integers(0, 24),
+    )
+
+
+def max_gaps() -> st.SearchStrategy[int]:
+    """
+    Maximum gaps in microseconds: round ones, odd ones (a half-microsecond ``G/2``), tiny
+    and very large ones.
+    """
+    hour_us = HOUR_S * SECOND_US
+    return st.one_of(
+        st.sampled_from([hour_us, 2 * hour_us, 2 * hour_us + 1, 90 * 60 * SECOND_US]),
+        st.integers(1, 12 * hour_us),
+        st.integers(1, 1_000),
+        st.integers(12 * hour_us, 30 * 24 * hour_us),
+    )
+
+
+@st.composite
+def special_store_cases(draw: st.DrawFn, *, aligned: bool = False) -> StoreCase:
+    """
+    A store case with special rows, and polls either random or hourly with holes.
+    """
+    case = draw(store_cases(aligned=aligned))
+    polls = draw(st.one_of(st.just(case.polls), polls_with_holes(case.as_of)))
+    if aligned:
+        polls = [(at.replace(second=0, microsecond=0), active) for at, active in polls]
+    return StoreCase(
+        store_id=case.store_id,
+        zone_key=case.zone_key,
+        as_of=case.as_of,
+        hours=case.hours,
+        polls=polls,
+        special=draw(special_rows(case.as_of, aligned=aligned)),
     )
 
 

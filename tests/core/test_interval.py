@@ -9,7 +9,7 @@ import itertools
 
 from hypothesis import given
 
-from storemon.interval import normalise
+from storemon.interval import difference, normalise
 from tests.strategies import span_lists
 
 Spans = list[tuple[int, int]]
@@ -43,3 +43,12 @@ def test_normalise_merges_touching_and_drops_empty_spans() -> None:
     assert normalise([(12, 13), (10, 11), (11, 12), (20, 20), (30, 25)]) == ((10, 13),)
     assert normalise([(5, 7), (1, 2), (6, 9)]) == ((1, 2), (5, 9))
     assert normalise([]) == ()
+
+
+@given(left=span_lists(), right=span_lists())
+def test_difference_is_the_set_difference(left: Spans, right: Spans) -> None:
+    """difference() of two normal forms covers exactly the cells of left not in right."""
+    result = list(difference(normalise(left), normalise(right)))
+    assert cells(result) == cells(left) - cells(right)
+    assert all(start < end for start, end in result)
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(result))

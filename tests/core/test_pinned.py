@@ -22,18 +22,13 @@ from storemon import (
     format_value,
     load_csv,
 )
+from tests.core.pinned import utc
 from tests.core.support import csv_bytes, snapshot_of
 from tests.strategies import StoreCase
 
 UTC = dt.UTC
 H = Fraction(1)  # hours
 MIN = Fraction(1)  # minutes
-
-
-def utc(
-    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
-) -> dt.datetime:
-    return dt.datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def one_row(
