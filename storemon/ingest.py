@@ -45,13 +45,7 @@ import attrs
 
 from storemon.errors import SourceError
 from storemon.model import PollRecord, Rejected, SourceState
-from storemon.repository import (
-    CountingHoursSink,
-    IngestStore,
-    MetadataSink,
-    MetadataSource,
-    PollSink,
-)
+from storemon.repository import IngestStore, MetadataSink, PollSink
 from storemon.sources import (
     SourceKind,
     read_batches,
@@ -68,7 +62,7 @@ HTTP_TIMEOUT_S = 60.0
 _URL = re.compile(r"https?://", re.IGNORECASE)
 
 
-class IngestRepository(PollSink, MetadataSink, MetadataSource, IngestStore, Protocol):
+class IngestRepository(PollSink, MetadataSink, IngestStore, Protocol):
     """
     What ingestion needs of a backend.
     """
@@ -595,18 +589,9 @@ async def _store(
 ) -> int:
     if kind is SourceKind.STATUS:
         return await repository.add_polls(rows)
-    if kind is SourceKind.HOURS and isinstance(repository, CountingHoursSink):
-        return await repository.replace_hours_counted(rows)
-    new_rows = await asyncio.to_thread(list, rows)
     if kind is SourceKind.HOURS:
-        old_hours = set(await repository.hours_rows())
-        stored = sum(1 for row in new_rows if row not in old_hours)
-        await repository.replace_hours(new_rows)
-    else:
-        old_zones = dict(await repository.zone_rows())
-        stored = sum(1 for store_id, zone_key in new_rows if old_zones.get(store_id) != zone_key)
-        await repository.replace_zones(new_rows)
-    return stored
+        return await repository.replace_hours(rows)
+    return await repository.replace_zones(rows)
 
 
 async def ingest_source(

@@ -9,7 +9,7 @@ import datetime as dt
 from storemon.errors import DataError
 from storemon.model import DEFAULT_ZONE_KEY, WEEK_US, Report, from_epoch_us, to_epoch_us
 from storemon.report import CsvReportBuilder, ReportBuilder
-from storemon.repository import StoreSource, ThinStoreSource
+from storemon.repository import StoreSource
 
 
 async def resolve_as_of(source: StoreSource, as_of: dt.datetime | None) -> dt.datetime:
@@ -65,11 +65,5 @@ async def build_report_csv(
 
 async def _feed(source: StoreSource, builder: ReportBuilder, as_of: dt.datetime) -> None:
     since = from_epoch_us(to_epoch_us(as_of) - WEEK_US)
-    # A backend that can send only the polls that decide the numbers sends far less.
-    stream = (
-        source.report_snapshots(since=since, as_of=as_of)
-        if isinstance(source, ThinStoreSource)
-        else source.snapshots(since=since, as_of=as_of)
-    )
-    async for snapshot in stream:
+    async for snapshot in source.snapshots(since=since, as_of=as_of):
         builder.add(snapshot)
