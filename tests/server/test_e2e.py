@@ -101,11 +101,12 @@ def test_report_matches_library_and_refresh_moves_as_of(
 
 
 def test_report_survives_kill_9_sigterm_and_restart(tmp_path: Path, servers: list[Server]) -> None:
-    """A report cut off by kill -9, then by SIGTERM, completes after the next restart."""
+    """A report cut off by kill -9 is taken over once its lease ends; cut off by SIGTERM, it
+    is handed back and completes after the next start."""
     data = tmp_path / "data"
     write_data(data)
     args = ("--db", f"sqlite:///{tmp_path / 'store.db'}", "--data-dir", str(data))
-    slow_env = {"STOREMON_TEST_REPORT_DELAY": "30"}
+    slow_env = {"STOREMON_TEST_REPORT_DELAY": "30", "STOREMON_REPORT_LEASE": "2"}
 
     def wait_running(server: Server) -> None:
         deadline = time.monotonic() + 10
@@ -125,7 +126,7 @@ def test_report_survives_kill_9_sigterm_and_restart(tmp_path: Path, servers: lis
     second = Server(tmp_path, *args, env=slow_env)
     servers.append(second)
     second.wait_ready()
-    wait_running(second)  # the report is resumed at start-up
+    wait_running(second)  # taken over: the killed server's lease has run out
     started = time.monotonic()
     assert second.stop() == 0
     assert time.monotonic() - started < 10  # the 30 s computation was not waited for
@@ -136,7 +137,7 @@ def test_report_survives_kill_9_sigterm_and_restart(tmp_path: Path, servers: lis
     third.wait_ready()
     csv, as_json = third.wait_report(report_id)
     assert csv == library_csv(data, dt.datetime.fromisoformat(as_json["as_of"]))
-    assert f"event=report.resumed report_id={report_id}" in third.log()
+    assert f"event=report.started report_id={report_id}" in third.log()
 
 
 def _readme_session() -> str:
