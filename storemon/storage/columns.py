@@ -89,16 +89,8 @@ def report_job(row: Sequence[Any]) -> ReportJob:
     Return the job of a row ``(report_id, status, as_of, created_at, finished_at, csv,
     error)``.
     """
-    report_id, status, as_of, created_at, finished_at, csv, error = row
-    return ReportJob(
-        report_id=report_id,
-        status=status,
-        as_of=instant(as_of),
-        created_at=from_epoch_us(created_at),
-        finished_at=instant(finished_at),
-        csv=csv,
-        error=error,
-    )
+    *head, csv, error = row
+    return ReportJob(*_report_head(head), csv=csv, error=error)
 
 
 def found_job(found: Sequence[Sequence[Any]], report_id: str) -> ReportJob:
@@ -118,15 +110,16 @@ def report_summary(row: Sequence[Any]) -> ReportSummary:
     Return the summary of a row ``(report_id, status, as_of, created_at, finished_at,
     row_count)``.
     """
-    report_id, status, as_of, created_at, finished_at, row_count = row
-    return ReportSummary(
-        report_id=report_id,
-        status=status,
-        as_of=instant(as_of),
-        created_at=from_epoch_us(created_at),
-        finished_at=instant(finished_at),
-        rows=row_count,
-    )
+    *head, row_count = row
+    return ReportSummary(*_report_head(head), rows=row_count)
+
+
+def _report_head(
+    values: Sequence[Any],
+) -> tuple[str, str, dt.datetime | None, dt.datetime, dt.datetime | None]:
+    # The columns every report row starts with: id, status, as_of, created_at, finished_at.
+    report_id, status, as_of, created_at, finished_at = values
+    return report_id, status, instant(as_of), from_epoch_us(created_at), instant(finished_at)
 
 
 def csv_rows(csv: str) -> int:

@@ -24,12 +24,20 @@ V1_SCHEMA = Path(__file__).parent / "data" / "sqlite_schema_v1.sql"
 V2_SCHEMA = Path(__file__).parent / "data" / "sqlite_schema_v2.sql"
 
 
-def _make_v1_database(path: Path) -> None:
+def _frozen_database(path: Path, schema: Path, version: int) -> sqlite3.Connection:
+    """
+    A new database made by a frozen schema file, at its version, open for rows.
+    """
     connection = sqlite3.connect(path)
+    for statement in split_statements(schema.read_text(encoding="utf-8")):
+        connection.execute(statement)
+    connection.execute(f"PRAGMA user_version = {version:d}")
+    return connection
+
+
+def _make_v1_database(path: Path) -> None:
+    connection = _frozen_database(path, V1_SCHEMA, 1)
     with connection:
-        for statement in split_statements(V1_SCHEMA.read_text(encoding="utf-8")):
-            connection.execute(statement)
-        connection.execute("PRAGMA user_version = 1")
         connection.executemany(
             "INSERT INTO polls VALUES (?, ?, ?)",
             [("s1", at_us("2024-01-01T10:00"), 1), ("s1", at_us("2024-01-01T11:00"), 0)],
@@ -70,11 +78,8 @@ async def test_version_1_database_opens_and_upgrades(tmp_path: Path) -> None:
 
 
 def _make_v2_database(path: Path) -> None:
-    connection = sqlite3.connect(path)
+    connection = _frozen_database(path, V2_SCHEMA, 2)
     with connection:
-        for statement in split_statements(V2_SCHEMA.read_text(encoding="utf-8")):
-            connection.execute(statement)
-        connection.execute("PRAGMA user_version = 2")
         connection.execute("INSERT INTO polls VALUES ('s1', ?, 1)", (at_us("2024-01-01T10:00"),))
         connection.executemany(
             "INSERT INTO reports (report_id, status, as_of, created_at, finished_at, csv)"
