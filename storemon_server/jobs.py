@@ -231,8 +231,6 @@ class JobRunner:
     async def _claim(self) -> ReportJob | None:
         try:
             job = await self.repository.claim_report(self.worker_id, lease=self.lease)
-            # Nothing to claim means nothing Pending: no need to count.
-            self._queued = await self.repository.queued_reports() if job else 0
         except asyncio.CancelledError:
             raise
         except Exception as error:  # the database is down: look again later
@@ -243,6 +241,10 @@ class JobRunner:
         if self._claims_failing:
             logger.info(kv("report.claim_recovered"))
         self._claims_failing = False
+        self._queued = 0  # nothing to claim means nothing Pending: no need to count
+        if job is not None:
+            with contextlib.suppress(Exception):  # only a figure for health; the job is ours
+                self._queued = await self.repository.queued_reports()
         return job
 
     async def _run(self, job: ReportJob) -> None:
