@@ -8,6 +8,7 @@ repository protocols (``storemon.repository``) serve ``build_report``.
 
 from __future__ import annotations
 
+from storemon.csvformat import REPORT_HEADER, format_value
 from storemon.dataset import Dataset, load_csv
 from storemon.errors import (
     BackendUnavailable,
@@ -27,7 +28,7 @@ from storemon.model import (
     ReportRow,
     StoreSnapshot,
 )
-from storemon.report import REPORT_HEADER, ReportBuilder, compute_report, format_value
+from storemon.report import ReportBuilder, compute_report
 from storemon.service import build_report
 
 __all__ = [

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from storemon import __version__
 from storemon.errors import StoremonError
 from storemon.model import Rejected, from_epoch_us
 from storemon.parsing import parse_instant_us
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="storemon",
         description="Uptime and downtime of stores within their business hours.",
     )
+    parser.add_argument("--version", action="version", version=f"storemon {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     ingest = commands.add_parser(

@@ -10,6 +10,7 @@ made.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import datetime as dt
 import os
 from collections import defaultdict
@@ -19,9 +20,10 @@ from typing import IO, Any
 import attrs
 
 from storemon.errors import DataError, SourceError
+from storemon.fetch import open_file
+from storemon.lines import LineBuffer
 from storemon.model import (
     DEFAULT_ZONE_KEY,
-    WEEK_US,
     HoursRow,
     Rejected,
     Report,
@@ -29,18 +31,10 @@ from storemon.model import (
     from_epoch_us,
     to_epoch_us,
 )
-from storemon.report import CsvReportBuilder, ReportBuilder
-from storemon.sources import Batch, SourceKind, read_batches, read_header
+from storemon.report import ReportBuilder, report_line, window_start
+from storemon.sources import Batch, SourceKind, read_batches
 
 PathLike = str | os.PathLike[str]
-
-
-def pack_poll(at_us: int, active: bool) -> int:
-    """
-    Pack a poll into one int, ``at_us * 2 + active``: one list append per row, and a plain
-    integer sort orders a store's polls by time.
-    """
-    return at_us * 2 + active
 
 
 def unpack_polls(packed: list[int]) -> tuple[list[int], list[bool]]:
@@ -71,7 +65,8 @@ class Dataset:
     Polls, business hours and time zones in memory, with the rows that were rejected.
     """
 
-    #: Per store: polls packed by ``pack_poll``, in file order.
+    #: Per store: polls in file order, each packed into one int, ``at_us * 2 + active``
+    #: (one list append per row, and a plain integer sort orders them by time).
     polls: dict[str, list[int]] = attrs.field(factory=dict)
     hours: dict[str, list[HoursRow]] = attrs.field(factory=dict)
     zones: dict[str, str] = attrs.field(factory=dict)
@@ -88,8 +83,7 @@ class Dataset:
         """
         Yield a snapshot of every store with polls, holding its polls up to ``as_of``.
         """
-        as_of_us = to_epoch_us(as_of)
-        since_us = as_of_us - WEEK_US
+        since_us = to_epoch_us(window_start(as_of))
         for store_id, packed in self.polls.items():
             times, actives = unpack_polls(packed)
             # Polls before the week change nothing but the status at its start.
@@ -111,14 +105,8 @@ class Dataset:
         Raises:
             DataError: there is no poll and no ``as_of``.
         """
-        if as_of is None:
-            as_of = self.latest_poll_at()
-            if as_of is None:
-                raise DataError("there are no polls, so there is no latest poll; give as_of")
-        builder = ReportBuilder(as_of, default_zone_key=default_zone_key)
-        for snapshot in self.snapshots(as_of=as_of):
-            builder.add(snapshot)
-        return builder.report()
+        builder = ReportBuilder(self._as_of(as_of), default_zone_key=default_zone_key)
+        return builder.extend(self.snapshots(as_of=builder.as_of)).report()
 
     def report_csv(
         self, as_of: dt.datetime | None = None, *, default_zone_key: str = DEFAULT_ZONE_KEY
@@ -129,39 +117,35 @@ class Dataset:
         Raises:
             DataError: there is no poll and no ``as_of``.
         """
+        as_of = self._as_of(as_of)
+        builder = ReportBuilder(as_of, default_zone_key=default_zone_key, keep=report_line)
+        return builder.extend(self.snapshots(as_of=as_of)).csv()
+
+    def _as_of(self, as_of: dt.datetime | None) -> dt.datetime:
         if as_of is None:
             as_of = self.latest_poll_at()
             if as_of is None:
                 raise DataError("there are no polls, so there is no latest poll; give as_of")
-        builder = CsvReportBuilder(as_of, default_zone_key=default_zone_key)
-        for snapshot in self.snapshots(as_of=as_of):
-            builder.add(snapshot)
-        return builder.csv()
-
-
-def _open(source: PathLike | IO[bytes]) -> tuple[str, IO[bytes], IO[bytes] | None]:
-    if isinstance(source, str | os.PathLike):
-        name = os.fspath(source)
-        try:
-            handle: IO[bytes] = open(source, "rb")  # noqa: SIM115 - closed by the caller
-        except OSError as error:
-            raise SourceError(f"{name}: cannot open: {error.strerror or error}") from None
-        return name, handle, handle
-    return getattr(source, "name", "<stream>"), source, None
+        return as_of
 
 
 def _batches(kind: SourceKind, source: PathLike | IO[bytes]) -> Iterator[Batch]:
     """
-    Yield the batches of a whole source (``read_batches``), opening and closing a path.
+    Yield the batches of a whole source, opening and closing a path.
+
+    Raises:
+        SourceError: the file cannot be opened or read, or its header lacks a column.
     """
-    name, stream, handle = _open(source)
+    if isinstance(source, str | os.PathLike):
+        stream, _ = open_file(os.fspath(source))
+        with contextlib.closing(stream):
+            yield from read_batches(kind, LineBuffer(stream.read), stream.source)
+        return
+    name = getattr(source, "name", "<stream>")
     try:
-        yield from read_batches(kind, stream, name)
+        yield from read_batches(kind, LineBuffer(source.read), name)
     except OSError as error:
         raise SourceError(f"{name}: cannot read: {error.strerror or error}") from None
-    finally:
-        if handle is not None:
-            handle.close()
 
 
 def _read(kind: SourceKind, source: PathLike | IO[bytes], dataset: Dataset) -> Iterator[Any]:
@@ -178,28 +162,7 @@ def _read(kind: SourceKind, source: PathLike | IO[bytes], dataset: Dataset) -> I
 SPLIT_PARSE_BYTES = 16 << 20
 
 
-class _ByteRange:
-    """
-    The next ``length`` bytes of a binary file, as ``read_batches`` reads them.
-    """
-
-    def __init__(self, handle: IO[bytes], length: int) -> None:
-        self._handle = handle
-        self._left = length
-
-    def read(self, size: int = -1, /) -> bytes:
-        size = self._left if size < 0 else min(size, self._left)
-        data = self._handle.read(size)
-        self._left -= len(data)
-        return data
-
-    def readline(self) -> bytes:
-        line = self._handle.readline(self._left)
-        self._left -= len(line)
-        return line
-
-
-def _group_polls(batches: Iterable[Batch]) -> tuple[dict[str, list[int]], list[Rejected]]:
+def group_polls(batches: Iterable[Batch]) -> tuple[dict[str, list[int]], list[Rejected]]:
     """
     Gather parsed status lines into packed polls per store, in file order, and the
     rejected rows.
@@ -209,78 +172,25 @@ def _group_polls(batches: Iterable[Batch]) -> tuple[dict[str, list[int]], list[R
     for batch in batches:
         rejected.extend(batch.rejected)
         for store_id, at_us, active in batch.records:
-            polls[store_id].append(at_us * 2 + active)  # pack_poll, inlined: millions of rows
+            polls[store_id].append(at_us * 2 + active)  # packed, see Dataset.polls
     return dict(polls), rejected
-
-
-def _status_between(
-    handle: IO[bytes], source: str, positions: dict[str, int], length: int, first_line: int
-) -> Iterator[Batch]:
-    """
-    The batches of the next ``length`` bytes of ``handle``, whose first line is numbered
-    ``first_line``.
-    """
-    lines = _ByteRange(handle, length)
-    return read_batches(
-        SourceKind.STATUS, lines, source, positions=positions, first_line=first_line
-    )
-
-
-def group_polls_between(
-    path: str, source: str, positions: dict[str, int], header_end: int, start: int, end: int
-) -> tuple[dict[str, list[int]], list[Rejected]]:
-    """
-    Parse the status lines in bytes ``[start, end)`` of ``path`` (the second process's
-    half of a split parse), numbering them as a whole-file read would.
-    """
-    with open(path, "rb") as handle:
-        handle.seek(header_end)
-        before = _ByteRange(handle, start - header_end)
-        lines_before = 0
-        while chunk := before.read(1 << 20):
-            lines_before += chunk.count(b"\n")
-        return _group_polls(
-            _status_between(handle, source, positions, end - start, 2 + lines_before)
-        )
 
 
 def _read_status_split(
     path: str, *, meanwhile: Callable[[], None]
 ) -> tuple[dict[str, list[int]], list[Rejected]]:
     """
-    ``_group_polls`` of a whole status file, its second half parsed in another process;
-    ``meanwhile`` runs here first, while that process starts (spawning takes a moment).
-
-    Lines are independent (``read_batches`` reads line by line too), so the file is cut at
-    the first line start after its middle. The second half's stores are appended to the
-    first's in order, so the result is exactly that of one sequential read.
+    ``group_polls`` of a whole status file, its second half read in another process
+    (``storemon.parallel.read_halves``) while ``meanwhile`` runs here.
     """
-    # Imported here: they cost every ``import storemon`` 14 ms, and most callers never split.
-    import concurrent.futures
-    import multiprocessing
+    # Imported here: multiprocessing costs every ``import storemon`` 14 ms, and most
+    # callers never split.
+    from storemon.parallel import read_halves
 
-    _, handle, _ = _open(path)
-    with handle:
-        try:
-            header = handle.readline()
-            positions = read_header(SourceKind.STATUS, header or None, path)
-            size = os.fstat(handle.fileno()).st_size
-            handle.seek((len(header) + size) // 2)
-            handle.readline()
-            middle = handle.tell()
-            context = multiprocessing.get_context("spawn")  # no fork: the caller may run threads
-            with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
-                second = pool.submit(
-                    group_polls_between, path, path, positions, len(header), middle, size
-                )
-                meanwhile()
-                handle.seek(len(header))
-                polls, rejected = _group_polls(
-                    _status_between(handle, path, positions, middle - len(header), 2)
-                )
-                later_polls, later_rejected = second.result()
-        except OSError as error:
-            raise SourceError(f"{path}: cannot read: {error.strerror or error}") from None
+    (polls, rejected), (later_polls, later_rejected) = read_halves(
+        path, group_polls, meanwhile=meanwhile
+    )
+    # The second half's stores come after the first's, in order: as one sequential read.
     for store_id, packed in later_polls.items():
         earlier = polls.get(store_id)
         if earlier is None:
@@ -334,7 +244,7 @@ def load_csv(
             os.fspath(status), meanwhile=read_hours_and_zones
         )
     else:
-        dataset.polls, dataset.rejected = _group_polls(_batches(SourceKind.STATUS, status))
+        dataset.polls, dataset.rejected = group_polls(_batches(SourceKind.STATUS, status))
         read_hours_and_zones()
     dataset.hours, dataset.zones = others.hours, others.zones
     dataset.rejected += others.rejected

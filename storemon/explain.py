@@ -13,8 +13,8 @@ import itertools
 import attrs
 
 from storemon.localtime import offset_pieces, zone_for
-from storemon.model import DEFAULT_ZONE_KEY, WEEK_US, ReportRow, StoreSnapshot, from_epoch_us
-from storemon.report import ReportBuilder
+from storemon.model import DEFAULT_ZONE_KEY, ReportRow, StoreSnapshot, from_epoch_us
+from storemon.report import ReportBuilder, report_row
 from storemon.uptime import TICKS_PER_US, StatusTimeline, status_changes
 
 
@@ -89,12 +89,12 @@ def explain_store(
     Return the store's timeline over the last week, or ``None`` if it has no poll by ``as_of``.
     """
     builder = ReportBuilder(as_of, default_zone_key=default_zone_key)
-    row = builder.summarise(snapshot)
+    ticks = builder.measure(snapshot)
     timeline = status_changes(snapshot.poll_at_us, snapshot.poll_active, builder.as_of_us)
-    if row is None or timeline is None:
+    if ticks is None or timeline is None:
         return None
     zone_key = snapshot.zone_key or default_zone_key
-    lo_us, hi_us = builder.as_of_us - WEEK_US, builder.as_of_us
+    lo_us, hi_us = builder.window_start_us, builder.as_of_us
     business = builder.business_week_ticks(snapshot.zone_key, snapshot.hours)
     pieces = offset_pieces(zone_for(zone_key), lo_us, hi_us)
     changes = tuple(
@@ -119,5 +119,5 @@ def explain_store(
         status=_status_spans(timeline, lo_us * TICKS_PER_US, hi_us * TICKS_PER_US),
         polls=polls,
         offset_changes=changes,
-        row=row,
+        row=report_row(snapshot.store_id, ticks),
     )

@@ -1,7 +1,7 @@
 """
 Frozen domain values: polls, business hours, store snapshots, reports, and the records
 that cross between the CSV readers, ingestion and the storage backends (``PollRecord``,
-``HoursRecord``, ``ZoneRecord``, ``Rejected``, ``SourceState``).
+``HoursRecord``, ``ZoneRecord``, ``Rejected``, ``SourceInfo``, ``SourceState``).
 
 Instants are aware UTC ``datetime`` values at the public surface. Inside a
 ``StoreSnapshot`` the polls are kept as plain integers (microseconds since the Unix
@@ -18,6 +18,7 @@ from typing import TypeAlias
 
 import attrs
 
+from storemon.csvformat import REPORT_HEADER, csv_line, csv_text, format_value
 from storemon.errors import DataError
 
 #: A store id is an opaque string: real ids are 19-digit decimals beyond 2**53 or UUIDs.
@@ -174,7 +175,7 @@ class ReportRow:
     Uptime and downtime of one store within business hours, exact.
 
     The last hour is in minutes, the day and week in hours, as exact fractions: round only
-    when writing (``storemon.report.format_value``).
+    when writing (``storemon.csvformat.format_value``).
     """
 
     store_id: StoreId
@@ -203,9 +204,11 @@ class Report:
         """
         Return the report as CSV text with the header of SEMANTICS.md.
         """
-        from storemon.report import report_csv
-
-        return report_csv(self.rows)
+        measures = REPORT_HEADER[1:]
+        return csv_text(
+            csv_line(row.store_id, [format_value(getattr(row, name)) for name in measures])
+            for row in self.rows
+        )
 
 
 class ReportStatus:
@@ -285,6 +288,22 @@ class Rejected:
         if self.column:
             where += f": column {self.column}"
         return f"{where}: {self.reason}"
+
+
+@attrs.frozen
+class SourceInfo:
+    """
+    What a source says about itself before it is read.
+    """
+
+    #: Bytes in the source, when known (file size, ``Content-Length``).
+    size: int | None = None
+    #: A file's modification time in nanoseconds.
+    mtime_ns: int | None = None
+    #: A URL's ``ETag`` header, if it sent one.
+    etag: str | None = None
+    #: A URL's ``Last-Modified`` header, if it sent one.
+    last_modified: str | None = None
 
 
 @attrs.frozen

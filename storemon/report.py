@@ -1,18 +1,20 @@
 """
-From store snapshots to the report: windows, units, sorting and the CSV format.
+From store snapshots to the report: its window, units and sorting.
 
-``ReportBuilder`` is the pure core's entry point for a whole report. It computes business
+``ReportBuilder`` is the pure core's one way to build a whole report. It computes business
 spans once per distinct (zone, hours) pair, because most stores share both, then runs the
-per-store hot path of ``storemon.uptime``.
+per-store hot path of ``storemon.uptime``; what it keeps of each store is pluggable: the
+exact row (``report_row``) or the CSV line (``report_line``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from fractions import Fraction
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
+from storemon.csvformat import csv_line, csv_text, format_ratio
 from storemon.interval import Span
 from storemon.localtime import business_spans, weekly_pattern, zone_for
 from storemon.model import (
@@ -23,6 +25,7 @@ from storemon.model import (
     HoursRow,
     Report,
     ReportRow,
+    StoreId,
     StoreSnapshot,
     from_epoch_us,
     to_epoch_us,
@@ -35,148 +38,22 @@ from storemon.uptime import (
     window_business_ticks,
 )
 
-#: The report's header, exactly (SEMANTICS.md, "The numbers").
-REPORT_HEADER = (
-    "store_id",
-    "uptime_last_hour",
-    "uptime_last_day",
-    "uptime_last_week",
-    "downtime_last_hour",
-    "downtime_last_day",
-    "downtime_last_week",
-)
-
 _TICKS_PER_MINUTE = MINUTE_US * TICKS_PER_US
 _TICKS_PER_HOUR = HOUR_US * TICKS_PER_US
 
+#: What a ``ReportBuilder`` keeps of each store.
+Kept = TypeVar("Kept")
 
-class ReportBuilder:
+
+def window_start(as_of: dt.datetime) -> dt.datetime:
     """
-    Accumulate report rows for one ``as_of``, one store snapshot at a time.
+    Return the start of the report's longest window, the week before ``as_of``: a report
+    reads the polls from there to ``as_of``, and the latest poll before it.
     """
-
-    def __init__(self, as_of: dt.datetime, *, default_zone_key: str = DEFAULT_ZONE_KEY) -> None:
-        self.as_of_us = to_epoch_us(as_of)
-        self.default_zone_key = default_zone_key
-        zone_for(default_zone_key)  # fail early on a bad default
-        self._week_lo_us = self.as_of_us - WEEK_US
-        self._business: dict[tuple[str, tuple[HoursRow, ...]], tuple[Span, ...]] = {}
-        self._rows: list[ReportRow] = []
-
-    def business_week_ticks(
-        self, zone_key: str | None, hours: tuple[HoursRow, ...]
-    ) -> tuple[Span, ...]:
-        """
-        Return the store's business spans in the last-week window, in ticks; cached.
-        """
-        key = (zone_key or self.default_zone_key, hours)
-        spans = self._business.get(key)
-        if spans is None:
-            spans_us = business_spans(
-                zone_for(key[0]), weekly_pattern(hours), self._week_lo_us, self.as_of_us
-            )
-            spans = tuple((start * TICKS_PER_US, end * TICKS_PER_US) for start, end in spans_us)
-            self._business[key] = spans
-        return spans
-
-    def summarise(self, snapshot: StoreSnapshot) -> ReportRow | None:
-        """
-        Return the store's report row, or ``None`` when it has no poll at or before as_of.
-        """
-        timeline = status_changes(snapshot.poll_at_us, snapshot.poll_active, self.as_of_us)
-        if timeline is None:
-            return None
-        business = self.business_week_ticks(snapshot.zone_key, snapshot.hours)
-        return report_row(
-            snapshot.store_id, summarise_ticks(business, timeline, self.as_of_us * TICKS_PER_US)
-        )
-
-    def add(self, snapshot: StoreSnapshot) -> None:
-        """
-        Add one store to the report.
-        """
-        row = self.summarise(snapshot)
-        if row is not None:
-            self._rows.append(row)
-
-    def report(self) -> Report:
-        """
-        Return the report of the stores added so far, sorted by store id.
-        """
-        rows = sorted(self._rows, key=lambda row: row.store_id)
-        return Report(as_of=from_epoch_us(self.as_of_us), rows=tuple(rows))
+    return from_epoch_us(to_epoch_us(as_of) - WEEK_US)
 
 
-class CsvReportBuilder(ReportBuilder):
-    """
-    A ``ReportBuilder`` that keeps each store's CSV line instead of its ``ReportRow``:
-    a few dozen bytes per store, and no ``Fraction`` arithmetic.
-    """
-
-    def __init__(self, as_of: dt.datetime, *, default_zone_key: str = DEFAULT_ZONE_KEY) -> None:
-        super().__init__(as_of, default_zone_key=default_zone_key)
-        self._lines: list[tuple[str, str]] = []
-        self._week: dict[tuple[str | None, tuple[HoursRow, ...]], tuple[Any, Any]] = {}
-
-    def add(self, snapshot: StoreSnapshot) -> None:
-        """
-        Add one store to the report.
-        """
-        timeline = status_changes(snapshot.poll_at_us, snapshot.poll_active, self.as_of_us)
-        if timeline is None:
-            return
-        now_tick = self.as_of_us * TICKS_PER_US
-        # The business spans and their totals per window, once per (zone, hours).
-        key = (snapshot.zone_key, snapshot.hours)
-        week = self._week.get(key)
-        if week is None:
-            business = self.business_week_ticks(snapshot.zone_key, snapshot.hours)
-            week = self._week[key] = (business, window_business_ticks(business, now_tick))
-        ticks = summarise_ticks(week[0], timeline, now_tick, week[1])
-        self._lines.append((snapshot.store_id, report_line(snapshot.store_id, ticks)))
-
-    def csv(self) -> str:
-        """
-        Return the report's CSV text (header, then rows sorted by store id, ``\\n`` ends).
-        """
-        self._lines.sort()
-        head = ",".join(REPORT_HEADER) + "\n"
-        return head + "".join(line + "\n" for _, line in self._lines)
-
-
-def format_ticks(ticks: int, per_unit: int) -> str:
-    """
-    Write ``ticks / per_unit`` with two decimals, rounding half up once. The text depends
-    only on the ratio (the formula does not change when both are multiplied by the same
-    number), so ticks give the same text as their reduced ``Fraction``.
-    """
-    # floor(ticks / per_unit * 100 + 1/2) in integers: cheaper than Fraction arithmetic.
-    hundredths = (200 * ticks + per_unit) // (2 * per_unit)
-    if hundredths < 0:
-        raise ValueError(f"report values are never negative, got {ticks}/{per_unit}")
-    return f"{hundredths // 100}.{hundredths % 100:02d}"
-
-
-def report_line(store_id: str, ticks: UptimeTicks) -> str:
-    """
-    Return a store's CSV line (no line end) straight from its exact ticks.
-    """
-    up_week, up_day, up_hour = ticks.uptime
-    down_week, down_day, down_hour = ticks.downtime
-    return ",".join(
-        (
-            _csv_field(store_id),
-            format_ticks(up_hour, _TICKS_PER_MINUTE),
-            format_ticks(up_day, _TICKS_PER_HOUR),
-            format_ticks(up_week, _TICKS_PER_HOUR),
-            format_ticks(down_hour, _TICKS_PER_MINUTE),
-            format_ticks(down_day, _TICKS_PER_HOUR),
-            format_ticks(down_week, _TICKS_PER_HOUR),
-        )
-    )
-
-
-def report_row(store_id: str, ticks: UptimeTicks) -> ReportRow:
+def report_row(store_id: StoreId, ticks: UptimeTicks) -> ReportRow:
     """
     Convert exact ticks to a row: the last hour in minutes, the day and week in hours.
     """
@@ -191,6 +68,145 @@ def report_row(store_id: str, ticks: UptimeTicks) -> ReportRow:
         downtime_last_day=Fraction(down_day, _TICKS_PER_HOUR),
         downtime_last_week=Fraction(down_week, _TICKS_PER_HOUR),
     )
+
+
+def report_line(store_id: StoreId, ticks: UptimeTicks) -> str:
+    """
+    Return a store's CSV line (no line end) straight from its exact ticks: the same text
+    as its ``report_row`` written out, without the ``Fraction`` arithmetic.
+    """
+    up_week, up_day, up_hour = ticks.uptime
+    down_week, down_day, down_hour = ticks.downtime
+    return csv_line(
+        store_id,
+        (
+            format_ratio(up_hour, _TICKS_PER_MINUTE),
+            format_ratio(up_day, _TICKS_PER_HOUR),
+            format_ratio(up_week, _TICKS_PER_HOUR),
+            format_ratio(down_hour, _TICKS_PER_MINUTE),
+            format_ratio(down_day, _TICKS_PER_HOUR),
+            format_ratio(down_week, _TICKS_PER_HOUR),
+        ),
+    )
+
+
+class ReportBuilder(Generic[Kept]):
+    """
+    Build the report at one ``as_of``, one store snapshot at a time.
+
+    ``keep`` turns each store's exact ticks into what is kept until the end: its
+    ``ReportRow`` (the default; finish with ``report()``) or its CSV line (``report_line``,
+    a few dozen bytes per store; finish with ``csv()``).
+    """
+
+    @overload
+    def __init__(
+        self: ReportBuilder[ReportRow],
+        as_of: dt.datetime,
+        *,
+        default_zone_key: str = DEFAULT_ZONE_KEY,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        as_of: dt.datetime,
+        *,
+        default_zone_key: str = DEFAULT_ZONE_KEY,
+        keep: Callable[[StoreId, UptimeTicks], Kept],
+    ) -> None: ...
+
+    def __init__(
+        self,
+        as_of: dt.datetime,
+        *,
+        default_zone_key: str = DEFAULT_ZONE_KEY,
+        keep: Callable[[StoreId, UptimeTicks], Any] = report_row,
+    ) -> None:
+        #: The report's "now", UTC.
+        self.as_of = from_epoch_us(to_epoch_us(as_of))
+        self.as_of_us = to_epoch_us(as_of)
+        self.window_start_us = to_epoch_us(window_start(as_of))
+        self.default_zone_key = default_zone_key
+        zone_for(default_zone_key)  # fail early on a bad default
+        self._keep: Callable[[StoreId, UptimeTicks], Kept] = keep
+        #: Per (zone, hours): the business spans of the week in ticks, and their total
+        #: in each window.
+        self._business: dict[
+            tuple[str, tuple[HoursRow, ...]], tuple[tuple[Span, ...], tuple[int, ...]]
+        ] = {}
+        self._kept: list[tuple[StoreId, Kept]] = []
+
+    def _business_week(
+        self, zone_key: str | None, hours: tuple[HoursRow, ...]
+    ) -> tuple[tuple[Span, ...], tuple[int, ...]]:
+        key = (zone_key or self.default_zone_key, hours)
+        cached = self._business.get(key)
+        if cached is None:
+            spans_us = business_spans(
+                zone_for(key[0]), weekly_pattern(hours), self.window_start_us, self.as_of_us
+            )
+            spans = tuple((start * TICKS_PER_US, end * TICKS_PER_US) for start, end in spans_us)
+            totals = window_business_ticks(spans, self.as_of_us * TICKS_PER_US)
+            cached = self._business[key] = (spans, totals)
+        return cached
+
+    def business_week_ticks(
+        self, zone_key: str | None, hours: tuple[HoursRow, ...]
+    ) -> tuple[Span, ...]:
+        """
+        Return the store's business spans in the last-week window, in ticks; cached.
+        """
+        return self._business_week(zone_key, hours)[0]
+
+    def measure(self, snapshot: StoreSnapshot) -> UptimeTicks | None:
+        """
+        Return the store's exact ticks, or ``None`` when it has no poll at or before as_of.
+        """
+        timeline = status_changes(snapshot.poll_at_us, snapshot.poll_active, self.as_of_us)
+        if timeline is None:
+            return None
+        spans, totals = self._business_week(snapshot.zone_key, snapshot.hours)
+        return summarise_ticks(spans, timeline, self.as_of_us * TICKS_PER_US, totals)
+
+    def add(self, snapshot: StoreSnapshot) -> None:
+        """
+        Add one store to the report.
+        """
+        ticks = self.measure(snapshot)
+        if ticks is not None:
+            self._kept.append((snapshot.store_id, self._keep(snapshot.store_id, ticks)))
+
+    def extend(self, snapshots: Iterable[StoreSnapshot]) -> ReportBuilder[Kept]:
+        """
+        Add every store of ``snapshots``; return the builder.
+        """
+        for snapshot in snapshots:
+            self.add(snapshot)
+        return self
+
+    def kept(self) -> list[Kept]:
+        """
+        Return what was kept of the stores added so far, sorted by store id.
+        """
+        self._kept.sort(key=_store_id)
+        return [item for _, item in self._kept]
+
+    def report(self: ReportBuilder[ReportRow]) -> Report:
+        """
+        Return the report of the stores added so far, sorted by store id.
+        """
+        return Report(as_of=self.as_of, rows=self.kept())
+
+    def csv(self: ReportBuilder[str]) -> str:
+        """
+        Return the report's CSV text (header, then rows sorted by store id, ``\\n`` ends).
+        """
+        return csv_text(self.kept())
+
+
+def _store_id(item: tuple[StoreId, object]) -> StoreId:
+    return item[0]
 
 
 def compute_report(
@@ -210,49 +226,4 @@ def compute_report(
     Returns:
         The report, one row per store with a poll at or before ``as_of``.
     """
-    builder = ReportBuilder(as_of, default_zone_key=default_zone_key)
-    for snapshot in snapshots:
-        builder.add(snapshot)
-    return builder.report()
-
-
-def format_value(value: Fraction) -> str:
-    """
-    Write an exact non-negative value with two decimals, rounding half up once.
-    """
-    return format_ticks(value.numerator, value.denominator)
-
-
-def report_lines(rows: Iterable[ReportRow]) -> Iterable[str]:
-    """
-    Yield the CSV lines of a report, header first, without line ends.
-    """
-    yield ",".join(REPORT_HEADER)
-    for row in rows:
-        yield ",".join(
-            (
-                _csv_field(row.store_id),
-                format_value(row.uptime_last_hour),
-                format_value(row.uptime_last_day),
-                format_value(row.uptime_last_week),
-                format_value(row.downtime_last_hour),
-                format_value(row.downtime_last_day),
-                format_value(row.downtime_last_week),
-            )
-        )
-
-
-def _csv_field(text: str) -> str:
-    """
-    Quote a field only when CSV needs it; real ids (digits, UUIDs) never do.
-    """
-    if any(char in text for char in ',"\r\n'):
-        return '"' + text.replace('"', '""') + '"'
-    return text
-
-
-def report_csv(rows: Iterable[ReportRow]) -> str:
-    """
-    Return the report as CSV text with ``\\n`` line ends.
-    """
-    return "".join(line + "\n" for line in report_lines(rows))
+    return ReportBuilder(as_of, default_zone_key=default_zone_key).extend(snapshots).report()

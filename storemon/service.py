@@ -5,11 +5,14 @@ The async shell around the core: read snapshots from a repository, build the rep
 from __future__ import annotations
 
 import datetime as dt
+from typing import TypeVar
 
 from storemon.errors import DataError
-from storemon.model import DEFAULT_ZONE_KEY, WEEK_US, Report, from_epoch_us, to_epoch_us
-from storemon.report import CsvReportBuilder, ReportBuilder
+from storemon.model import DEFAULT_ZONE_KEY, Report
+from storemon.report import ReportBuilder, report_line, window_start
 from storemon.repository import StoreSource
+
+_Kept = TypeVar("_Kept")
 
 
 async def resolve_as_of(source: StoreSource, as_of: dt.datetime | None) -> dt.datetime:
@@ -25,6 +28,16 @@ async def resolve_as_of(source: StoreSource, as_of: dt.datetime | None) -> dt.da
     if latest is None:
         raise DataError("there are no polls yet, so the report has no 'now'; give as_of")
     return latest
+
+
+async def _fill(source: StoreSource, builder: ReportBuilder[_Kept]) -> ReportBuilder[_Kept]:
+    """
+    Add every store of ``source`` to ``builder`` in one streaming pass; return the builder.
+    """
+    as_of = builder.as_of
+    async for snapshot in source.snapshots(since=window_start(as_of), as_of=as_of):
+        builder.add(snapshot)
+    return builder
 
 
 async def build_report(
@@ -43,8 +56,7 @@ async def build_report(
     """
     as_of = await resolve_as_of(source, as_of)
     builder = ReportBuilder(as_of, default_zone_key=default_zone_key)
-    await _feed(source, builder, as_of)
-    return builder.report()
+    return (await _fill(source, builder)).report()
 
 
 async def build_report_csv(
@@ -58,12 +70,5 @@ async def build_report_csv(
     line per store in memory (no ``ReportRow`` objects).
     """
     as_of = await resolve_as_of(source, as_of)
-    builder = CsvReportBuilder(as_of, default_zone_key=default_zone_key)
-    await _feed(source, builder, as_of)
-    return builder.csv()
-
-
-async def _feed(source: StoreSource, builder: ReportBuilder, as_of: dt.datetime) -> None:
-    since = from_epoch_us(to_epoch_us(as_of) - WEEK_US)
-    async for snapshot in source.snapshots(since=since, as_of=as_of):
-        builder.add(snapshot)
+    builder = ReportBuilder(as_of, default_zone_key=default_zone_key, keep=report_line)
+    return (await _fill(source, builder)).csv()

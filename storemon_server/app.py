@@ -20,6 +20,7 @@ from aiohttp import web
 from storemon.model import ReportJob
 from storemon.storage import open_repository
 from storemon_server import handlers
+from storemon_server.compression import compression_middleware
 from storemon_server.config import CLIENT_MAX_SIZE, Settings
 from storemon_server.ingest import Sources, ingest, resolve_sources
 from storemon_server.jobs import (
@@ -69,7 +70,12 @@ def create_app(
     sources = resolve_sources(settings)
     app = web.Application(
         client_max_size=CLIENT_MAX_SIZE,
-        middlewares=[error_middleware, auth_middleware(settings.api_token), limits_middleware],
+        middlewares=[
+            compression_middleware,
+            error_middleware,
+            auth_middleware(settings.api_token),
+            limits_middleware,
+        ],
     )
     app[SETTINGS] = settings
     handlers.add_routes(app)
@@ -89,16 +95,15 @@ def create_app(
 
 
 def _default_compute(settings: Settings, repository: Any, in_process: bool) -> Compute:
-    delay = settings.test_report_delay
     if in_process:
 
         async def compute(job: ReportJob) -> str:
-            return await compute_in_thread(repository, job, delay=delay)
+            return await compute_in_thread(repository, job)
 
     else:
 
         async def compute(job: ReportJob) -> str:
-            return await compute_in_child(settings.db_url, job, delay=delay)
+            return await compute_in_child(settings.db_url, job)
 
     return compute
 

@@ -47,7 +47,6 @@ ENV = {
     "workers": "STOREMON_WORKERS",
     "max_queue": "STOREMON_MAX_QUEUE",
     "report_lease": "STOREMON_REPORT_LEASE",
-    "test_report_delay": "STOREMON_TEST_REPORT_DELAY",
 }
 
 
@@ -88,10 +87,6 @@ class Settings:
     #: Seconds a report job claimed from a shared database (PostgreSQL) stays with its
     #: process without a renewal; another process takes it over after that.
     report_lease: float = DEFAULT_REPORT_LEASE
-    #: TEST ONLY: seconds each report computation sleeps first, so that tests can observe
-    #: a report while it runs and kill the server in the middle of one. Never set it in
-    #: production.
-    test_report_delay: float = 0.0
 
     def __attrs_post_init__(self) -> None:
         if not self.db_url or "://" not in self.db_url:
@@ -111,10 +106,6 @@ class Settings:
             raise ConfigError(f"max queue must be at least 0, got {self.max_queue}")
         if not (math.isfinite(self.report_lease) and self.report_lease >= 1):
             raise ConfigError(f"report lease must be at least 1 second, got {self.report_lease}")
-        if not (math.isfinite(self.test_report_delay) and self.test_report_delay >= 0):
-            raise ConfigError(
-                f"test report delay must be a non-negative number, got {self.test_report_delay}"
-            )
         if self.api_token is not None and (
             len(self.api_token) < 16 or not self.api_token.isascii() or " " in self.api_token
         ):
@@ -148,7 +139,7 @@ class Settings:
 
 
 _INT_FIELDS = {"port", "workers", "max_queue"}
-_FLOAT_FIELDS = {"refresh_interval", "test_report_delay", "report_lease"}
+_FLOAT_FIELDS = {"refresh_interval", "report_lease"}
 
 
 def _convert(field: str, variable: str, text: str) -> Any:

@@ -14,11 +14,11 @@ from aiohttp import web
 
 from storemon.errors import ReportNotFound, StorageError
 from storemon.explain import explain_store
+from storemon.report import window_start
 from storemon_server import page, render
 from storemon_server.errors import BadRequest, NotReady, StoreNotFound
 from storemon_server.keys import INGEST, JOBS, REPOSITORY
 from storemon_server.openapi import OPENAPI
-from storemon_server.worker import week_start
 
 #: A report id as ``secrets.token_urlsafe(16)`` writes it: 22 URL-safe base64 characters,
 #: the last carrying only the 2 remaining bits of the 128 (so one of A, Q, g, w).
@@ -103,7 +103,7 @@ async def store_timeline(request: web.Request) -> web.Response:
     job = await repository.get_report(report_id)
     if job.as_of is None:
         raise StoreNotFound()
-    snapshot = await repository.snapshot(store_id, since=week_start(job.as_of), as_of=job.as_of)
+    snapshot = await repository.snapshot(store_id, since=window_start(job.as_of), as_of=job.as_of)
     timeline = None if snapshot is None else explain_store(snapshot, as_of=job.as_of)
     if timeline is None:
         raise StoreNotFound(f"report {report_id} has no row for store {store_id[:40]!r}")
@@ -136,6 +136,13 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
+async def session(request: web.Request) -> web.Response:
+    """
+    ``GET /api/session``: 204, the token is right (the middleware answers 401 otherwise).
+    """
+    return web.Response(status=204)
+
+
 async def openapi(request: web.Request) -> web.Response:
     """
     ``GET /api/openapi.json``: the OpenAPI 3 description of these routes.
@@ -155,4 +162,5 @@ def add_routes(app: web.Application) -> None:
         "/api/reports/{report_id}/stores/{store_id}", store_timeline, allow_head=False
     )
     app.router.add_get("/api/health", health, allow_head=False)
+    app.router.add_get("/api/session", session, allow_head=False)
     app.router.add_get("/api/openapi.json", openapi, allow_head=False)

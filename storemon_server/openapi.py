@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from storemon.report import REPORT_HEADER
+from storemon.csvformat import REPORT_HEADER
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -146,8 +146,13 @@ def _page(summary: str, *content_types: str) -> dict[str, Any]:
             "security": [],
             "responses": {
                 "200": {
-                    "description": "A file of the page, shipped in the package.",
+                    "description": "A file of the page, shipped in the package, with its "
+                    "ETag and Last-Modified.",
                     "content": {kind: {"schema": {"type": "string"}} for kind in content_types},
+                },
+                "304": {
+                    "description": "Not modified: the copy named by If-None-Match (or, "
+                    "without it, dated by If-Modified-Since) is current. No body."
                 },
                 "404": _error("No such file."),
             },
@@ -371,6 +376,18 @@ OPENAPI: dict[str, Any] = {
                             }
                         },
                     }
+                },
+            }
+        },
+        "/api/session": {
+            "get": {
+                "summary": "Check the API token: a cheap call that needs it.",
+                "description": "Answers 204 when the request may use the API: with the "
+                "right token, or with none when the server has none. The web page asks it "
+                "on load (to say whether a token is needed) and when a token is entered.",
+                "responses": {
+                    "204": {"description": "The token is accepted (or none is needed)."},
+                    "401": _UNAUTHORIZED,
                 },
             }
         },

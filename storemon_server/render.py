@@ -16,10 +16,10 @@ from typing import Any
 
 from aiohttp import web
 
+from storemon.csvformat import REPORT_HEADER, format_value
 from storemon.explain import StoreTimeline
 from storemon.localtime import zone_for
 from storemon.model import DAY_US, HOUR_US, ReportJob, ReportRow, ReportStatus, to_epoch_us
-from storemon.report import REPORT_HEADER, format_value
 
 #: The statuses of the assignment's API: a job waiting for a worker is reported Running.
 PUBLIC_STATUS = {

@@ -25,15 +25,14 @@ import json
 import logging
 import os
 import sys
-import time
 import traceback
 from collections.abc import Sequence
 from typing import Any
 
 from storemon.errors import DataError, StoremonError
-from storemon.model import WEEK_US, ReportJob, StoreSnapshot, from_epoch_us, to_epoch_us
+from storemon.model import ReportJob, from_epoch_us
 from storemon.parsing import parse_instant_us
-from storemon.report import compute_report
+from storemon.report import ReportBuilder, report_line, window_start
 from storemon.repository import StoreSource
 from storemon.service import build_report_csv
 from storemon.storage import open_repository
@@ -53,13 +52,6 @@ class WorkerFailed(StoremonError):
     """The report or ingest process failed."""
 
 
-def week_start(as_of: dt.datetime) -> dt.datetime:
-    """
-    Return the start of the report's last-week window.
-    """
-    return from_epoch_us(to_epoch_us(as_of) - WEEK_US)
-
-
 def job_as_of(job: ReportJob) -> dt.datetime:
     """
     Return the job's fixed "now".
@@ -72,24 +64,14 @@ def job_as_of(job: ReportJob) -> dt.datetime:
     return job.as_of
 
 
-def compute_csv(
-    snapshots: Sequence[StoreSnapshot], as_of: dt.datetime, *, delay: float = 0.0
-) -> str:
-    """
-    Compute the report CSV from snapshots: pure but for the test-only ``delay``.
-    """
-    if delay:
-        time.sleep(delay)  # STOREMON_TEST_REPORT_DELAY: test only, see config.Settings
-    return compute_report(snapshots, as_of=as_of).to_csv()
-
-
-async def compute_in_thread(source: StoreSource, job: ReportJob, *, delay: float = 0.0) -> str:
+async def compute_in_thread(source: StoreSource, job: ReportJob) -> str:
     """
     Read the job's snapshots from an in-process repository, compute in a thread.
     """
     as_of = job_as_of(job)
-    snapshots = [item async for item in source.snapshots(since=week_start(as_of), as_of=as_of)]
-    return await asyncio.to_thread(compute_csv, snapshots, as_of, delay=delay)
+    snapshots = [item async for item in source.snapshots(since=window_start(as_of), as_of=as_of)]
+    builder = ReportBuilder(as_of, keep=report_line)
+    return await asyncio.to_thread(lambda: builder.extend(snapshots).csv())
 
 
 async def run_child(url: str, args: Sequence[str]) -> str:
@@ -137,15 +119,11 @@ def _child_error(stderr: str, returncode: int | None) -> str:
     return f"the worker process ended with status {returncode}"
 
 
-async def compute_in_child(url: str, job: ReportJob, *, delay: float = 0.0) -> str:
+async def compute_in_child(url: str, job: ReportJob) -> str:
     """
     Compute the job's report in a child process reading the database at ``url``.
     """
-    as_of = job_as_of(job)
-    args = ["report", "--as-of", as_of.isoformat()]
-    if delay:
-        args += ["--delay", repr(delay)]
-    return await run_child(url, args)
+    return await run_child(url, ["report", "--as-of", job_as_of(job).isoformat()])
 
 
 async def ingest_in_child(url: str, sources: Sources) -> dict[str, Any]:
@@ -162,9 +140,7 @@ async def ingest_in_child(url: str, sources: Sources) -> dict[str, Any]:
 # The child's side.
 
 
-async def _report(url: str, as_of: dt.datetime, delay: float) -> str:
-    if delay:
-        await asyncio.sleep(delay)  # STOREMON_TEST_REPORT_DELAY: test only, see Settings
+async def _report(url: str, as_of: dt.datetime) -> str:
     async with open_repository(url) as repository:
         return await build_report_csv(repository, as_of=as_of)
 
@@ -184,7 +160,6 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     report = commands.add_parser("report")
     report.add_argument("--as-of", required=True)
-    report.add_argument("--delay", type=float, default=0.0)
     ingest_ = commands.add_parser("ingest")
     ingest_.add_argument("--status")
     ingest_.add_argument("--business-hours")
@@ -222,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "report":
             as_of = from_epoch_us(parse_instant_us(args.as_of))
-            sys.stdout.write(asyncio.run(_report(url, as_of, args.delay)))
+            sys.stdout.write(asyncio.run(_report(url, as_of)))
         else:
             sources = Sources(args.status, args.business_hours, args.timezones)
             sys.stdout.write(json.dumps(asyncio.run(_ingest(url, sources))))

@@ -9,6 +9,7 @@ import io
 from hypothesis import given
 from hypothesis import strategies as st
 
+from storemon.lines import LineBuffer
 from storemon.model import Rejected
 from storemon.sources import SourceKind, read_batches, read_rows
 
@@ -37,11 +38,12 @@ def _lines(kind: SourceKind, data: bytes):
 
 
 def _batches(kind: SourceKind, data: bytes, chunk_size: int):
+    lines = LineBuffer(io.BytesIO(data).read, chunk_size=chunk_size)
     records, rejected, offsets = [], [], []
-    for batch in read_batches(kind, io.BytesIO(data), "f.csv", chunk_size=chunk_size):
+    for batch in read_batches(kind, lines, "f.csv"):
         records.extend(batch.records)
         rejected.extend(batch.rejected)
-        offsets.append(batch.end_offset)
+        offsets.append(lines.offset + len(lines.tail))
     return records, rejected, offsets
 
 

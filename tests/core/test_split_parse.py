@@ -13,8 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from storemon import dataset as dataset_module
-from storemon.dataset import group_polls_between, load_csv
+from storemon.dataset import group_polls, load_csv
 from storemon.errors import SourceError
+from storemon.parallel import collect_range
 from storemon.sources import SourceKind, read_header
 
 #: Status lines under the header ``timestamp_utc,store_id,status``.
@@ -62,8 +63,8 @@ def test_every_cut_of_a_file_merges_to_the_sequential_read(
     positions = read_header(SourceKind.STATUS, data[:header_end], str(path))
     cuts = [header_end] + [i + 1 for i in range(header_end, len(data)) if data[i] == 10]
     for middle in sorted(set(cuts)):
-        first = group_polls_between(str(path), str(path), positions, header_end, header_end, middle)
-        second = group_polls_between(str(path), str(path), positions, header_end, middle, len(data))
+        first = collect_range(str(path), positions, header_end, header_end, middle, group_polls)
+        second = collect_range(str(path), positions, header_end, middle, len(data), group_polls)
         polls = {store: list(packed) for store, packed in first[0].items()}
         for store, packed in second[0].items():
             polls.setdefault(store, []).extend(packed)

@@ -47,13 +47,13 @@ async def test_parsing_aside_changes_nothing(
     in_process = await _ingest(path, tmp_path / "a.db")  # below the size: in process
     monkeypatch.setattr(ingest_module, "PARALLEL_PARSE_BYTES", 0)
     calls = []
-    parsed_aside = ingest_module._parsed_aside
+    batches_aside = ingest_module.batches_aside
 
     def spy(*args: object) -> object:
         calls.append(args)
-        return parsed_aside(*args)  # type: ignore[arg-type]
+        return batches_aside(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(ingest_module, "_parsed_aside", spy)
+    monkeypatch.setattr(ingest_module, "batches_aside", spy)
     aside = await _ingest(path, tmp_path / "b.db")
     assert calls
     assert aside == in_process

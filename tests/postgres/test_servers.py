@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 REFRESH_S = 2.0
 #: Seconds a claimed job stays with a process that stops renewing its lease.
 LEASE_S = 2.0
-#: Seconds each report computation sleeps (test only), so that one can be killed mid-way.
+#: Seconds each report computation sleeps (``report_delay``), so that one can be killed mid-way.
 DELAY_S = 1.5
 
 
@@ -66,14 +66,13 @@ def test_two_servers_share_reports_and_refresh(
         "STOREMON_DATA_DIR": str(data),
         "STOREMON_REFRESH_INTERVAL": str(REFRESH_S),
         "STOREMON_REPORT_LEASE": str(LEASE_S),
-        "STOREMON_TEST_REPORT_DELAY": str(DELAY_S),
         "STOREMON_WORKERS": "4",
     }
     started_at = time.monotonic()
-    first = Server(tmp_path, env=env)
+    first = Server(tmp_path, env=env, report_delay=DELAY_S)
     servers.append(first)
     first.wait_ready()
-    second = Server(tmp_path, env=env)
+    second = Server(tmp_path, env=env, report_delay=DELAY_S)
     servers.append(second)
     second.wait_ready()
     pair = [first, second]

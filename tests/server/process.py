@@ -27,20 +27,36 @@ def free_port() -> int:
         return port
 
 
+#: Runs ``storemon serve`` with every report computation delayed (``report_delay``).
+SLOW_SERVE = Path(__file__).with_name("slow_serve.py")
+
+
 class Server:
     """
-    A ``storemon serve`` child process on a free port, its log in a file.
+    A ``storemon serve`` child process on a free port, its log in a file; with
+    ``report_delay``, each report computation first sleeps that many seconds.
     """
 
-    def __init__(self, workdir: Path, *args: str, env: dict[str, str] | None = None) -> None:
-        self.port = free_port()
+    def __init__(
+        self,
+        workdir: Path,
+        *args: str,
+        env: dict[str, str] | None = None,
+        port: int | None = None,
+        report_delay: float | None = None,
+    ) -> None:
+        # A given port starts a server where an earlier one was (a restart).
+        self.port = free_port() if port is None else port
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / f"server-{self.port}.log"
         environ = {k: v for k, v in os.environ.items() if not k.startswith("STOREMON_")}
         environ.update(env or {})
+        command = [sys.executable, "-m", "storemon", "serve"]
+        if report_delay is not None:
+            command = [sys.executable, str(SLOW_SERVE), str(report_delay)]
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "storemon", "serve", "--port", str(self.port), *args],
+                [*command, "--port", str(self.port), *args],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=environ,

@@ -106,7 +106,7 @@ def test_report_survives_kill_9_sigterm_and_restart(tmp_path: Path, servers: lis
     data = tmp_path / "data"
     write_data(data)
     args = ("--db", f"sqlite:///{tmp_path / 'store.db'}", "--data-dir", str(data))
-    slow_env = {"STOREMON_TEST_REPORT_DELAY": "30", "STOREMON_REPORT_LEASE": "2"}
+    lease_env = {"STOREMON_REPORT_LEASE": "2"}  # a killed server's job is free after 2 s
 
     def wait_running(server: Server) -> None:
         deadline = time.monotonic() + 10
@@ -114,7 +114,7 @@ def test_report_survives_kill_9_sigterm_and_restart(tmp_path: Path, servers: lis
             assert time.monotonic() < deadline, server.log()
             time.sleep(0.05)
 
-    first = Server(tmp_path, *args, env=slow_env)
+    first = Server(tmp_path, *args, env=lease_env, report_delay=30)
     servers.append(first)
     first.wait_ready()
     report_id = first.trigger()
@@ -123,7 +123,7 @@ def test_report_survives_kill_9_sigterm_and_restart(tmp_path: Path, servers: lis
     assert (status, body["status"], body["state"]) == (200, "Running", "Running")
     first.kill()
 
-    second = Server(tmp_path, *args, env=slow_env)
+    second = Server(tmp_path, *args, env=lease_env, report_delay=30)
     servers.append(second)
     second.wait_ready()
     wait_running(second)  # taken over: the killed server's lease has run out

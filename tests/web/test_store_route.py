@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from storemon.csvformat import format_value
 from storemon.model import HOUR_US, MINUTE_US, HoursRow, ReportJob, to_epoch_us
-from storemon.report import format_value
 from storemon.testing import InMemoryRepository
 from storemon_server.jobs import new_report_id
 from storemon_server.worker import compute_in_thread

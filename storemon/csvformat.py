@@ -1,0 +1,61 @@
+"""
+The report's CSV format: the header, values with two decimals rounded half up once, and
+quoting.
+
+It imports nothing of storemon, so that the model (``Report.to_csv``) and the report
+builder (``storemon.report.report_line``) both write through it without an import cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from fractions import Fraction
+
+#: The report's header, exactly (SEMANTICS.md, "The numbers"); the measures are named as
+#: the fields of ``ReportRow``.
+REPORT_HEADER = (
+    "store_id",
+    "uptime_last_hour",
+    "uptime_last_day",
+    "uptime_last_week",
+    "downtime_last_hour",
+    "downtime_last_day",
+    "downtime_last_week",
+)
+
+
+def format_ratio(numerator: int, denominator: int) -> str:
+    """
+    Write ``numerator / denominator`` with two decimals, rounding half up once. The text
+    depends only on the ratio (the formula does not change when both are multiplied by the
+    same number), so exact ticks give the same text as their reduced ``Fraction``.
+    """
+    # floor(numerator / denominator * 100 + 1/2) in integers: cheaper than a Fraction.
+    hundredths = (200 * numerator + denominator) // (2 * denominator)
+    if hundredths < 0:
+        raise ValueError(f"report values are never negative, got {numerator}/{denominator}")
+    return f"{hundredths // 100}.{hundredths % 100:02d}"
+
+
+def format_value(value: Fraction) -> str:
+    """
+    Write an exact non-negative value with two decimals, rounding half up once.
+    """
+    return format_ratio(value.numerator, value.denominator)
+
+
+def csv_line(store_id: str, values: Iterable[str]) -> str:
+    """
+    Return one report line (no line end): the store id, then its measures as written.
+    """
+    # Quote the id only when CSV needs it; real ids (digits, UUIDs) never do.
+    if any(char in store_id for char in ',"\r\n'):
+        store_id = '"' + store_id.replace('"', '""') + '"'
+    return ",".join((store_id, *values))
+
+
+def csv_text(lines: Iterable[str]) -> str:
+    """
+    Return the report's CSV text: the header, then ``lines``, each ended by ``\\n``.
+    """
+    return ",".join(REPORT_HEADER) + "\n" + "".join(line + "\n" for line in lines)
