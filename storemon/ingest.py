@@ -42,13 +42,7 @@ from storemon.refresh import (
     plan_from_info,
     refreshed_state,
 )
-from storemon.repository import (
-    CountingHoursSink,
-    IngestStore,
-    MetadataSink,
-    MetadataSource,
-    PollSink,
-)
+from storemon.repository import IngestStore, MetadataSink, PollSink
 from storemon.sources import Batch, SourceKind, read_batches, read_header
 
 #: A status source with at least this many bytes left to read (when its size is known) is
@@ -57,7 +51,7 @@ from storemon.sources import Batch, SourceKind, read_batches, read_header
 PARALLEL_PARSE_BYTES = 16 << 20
 
 
-class IngestRepository(PollSink, MetadataSink, MetadataSource, IngestStore, Protocol):
+class IngestRepository(PollSink, MetadataSink, IngestStore, Protocol):
     """
     What ingestion needs of a backend.
     """
@@ -244,18 +238,9 @@ async def _store(repository: IngestRepository, kind: SourceKind, records: Iterat
     """
     if kind is SourceKind.STATUS:
         return await repository.add_polls(records)
-    # Until every backend's replace_hours and replace_zones return that count themselves
-    # (the storage half of this change), it is counted here.
-    if kind is SourceKind.HOURS and isinstance(repository, CountingHoursSink):
-        return await repository.replace_hours_counted(records)
-    new_rows = await asyncio.to_thread(list, records)
     if kind is SourceKind.HOURS:
-        old_hours = set(await repository.hours_rows())
-        await repository.replace_hours(new_rows)
-        return sum(1 for row in new_rows if row not in old_hours)
-    old_zones = dict(await repository.zone_rows())
-    await repository.replace_zones(new_rows)
-    return sum(1 for store_id, zone_key in new_rows if old_zones.get(store_id) != zone_key)
+        return await repository.replace_hours(records)
+    return await repository.replace_zones(records)
 
 
 async def ingest_source(

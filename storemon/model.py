@@ -320,6 +320,23 @@ class ReportJob:
     error: str | None = None
 
 
+@attrs.frozen
+class ReportSummary:
+    """
+    A report as a list of reports shows it: its state and times, without the CSV.
+    """
+
+    report_id: str
+    #: One of ``ReportStatus.ALL``.
+    status: str
+    as_of: dt.datetime | None
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+    #: Rows of the complete report (one per store, the header not counted); ``None``
+    #: until it is complete, and for a failed report.
+    rows: int | None
+
+
 # Records: what crosses between readers, ingestion and backends.
 
 #: A good status row: store id, instant (microseconds since the epoch), active.

@@ -1,10 +1,12 @@
 """
 Repository protocols: what the service reads and writes, split by consumer.
 
-A backend (``storemon.testing.InMemoryRepository``, ``storemon.storage.sqlite``) satisfies
-them structurally; nothing inherits. Only model values and plain tuples cross: no rows,
-cursors or driver objects. Instants are aware UTC datetimes at this surface; poll rows
-use microseconds since the epoch because there are millions of them.
+Every backend (``storemon.storage.memory``, ``.sqlite``, ``.postgres``) implements all of
+them, structurally (nothing inherits), so no caller asks what a backend can do; a faster
+path one backend offers lives inside it, behind the same method and contract. Only model
+values and plain tuples cross: no rows, cursors or driver objects. Instants are aware UTC
+datetimes at this surface; poll rows use microseconds since the epoch because there are
+millions of them.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AbstractAsyncContextManager
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 from storemon.model import (
     HoursRecord,
     PollRecord,
     Rejected,
     ReportJob,
+    ReportSummary,
     SourceState,
     StoreSnapshot,
     ZoneRecord,
@@ -45,23 +48,11 @@ class StoreSource(Protocol):
         before ``since``, strictly increasing in time, one per instant (the later ingested
         wins). Stores come in no particular order, all from one consistent state of the
         data, in a single pass (never one query per store).
-        """
-        ...
 
-
-@runtime_checkable
-class ThinStoreSource(Protocol):
-    """
-    A faster read for reports, which a backend may offer besides ``StoreSource``.
-    """
-
-    def report_snapshots(
-        self, *, since: dt.datetime, as_of: dt.datetime
-    ) -> AsyncIterator[StoreSnapshot]:
-        """
-        Yield what ``snapshots`` yields, except that a snapshot may leave out any poll whose
-        status equals the statuses of the polls just before and after it (never its first
-        or last poll): that changes no number of the report (``storemon.uptime.kept_polls``).
+        A snapshot may leave out any of those polls whose status equals the statuses of
+        the polls just before and after it (never its first or last poll): that changes
+        no number of the report (``storemon.uptime.kept_polls`` proves it and decides
+        which polls are kept). SQLite sends that thinner stream; the others send every poll.
         """
         ...
 
@@ -75,8 +66,9 @@ class StoreLookup(Protocol):
         self, store_id: str, *, since: dt.datetime, as_of: dt.datetime
     ) -> StoreSnapshot | None:
         """
-        Return the store's snapshot as ``snapshots`` would yield it, or ``None`` when the
-        store has no poll at or before ``as_of``.
+        Return the store's snapshot as ``snapshots`` would yield it, but with every poll
+        (a picture shows them all), or ``None`` when the store has no poll at or before
+        ``as_of``.
         """
         ...
 
@@ -99,30 +91,19 @@ class MetadataSink(Protocol):
     Write access for the two snapshot tables, business hours and time zones.
     """
 
-    async def replace_hours(self, rows: Iterable[HoursRecord]) -> None:
+    async def replace_hours(self, rows: Iterable[HoursRecord]) -> int:
         """
-        Replace every business-hours row with ``rows``, atomically.
-        """
-        ...
-
-    async def replace_zones(self, rows: Iterable[ZoneRecord]) -> None:
-        """
-        Replace every time-zone row with ``rows``, atomically (a later row for a store wins).
+        Replace every business-hours row with ``rows``, atomically, reading them once and
+        never holding them all in memory; return how many of them (a repeated row each
+        time) were not stored before.
         """
         ...
 
-
-@runtime_checkable
-class CountingHoursSink(Protocol):
-    """
-    A streaming ``replace_hours`` that counts, which a backend may offer: ingestion then
-    never holds a whole business-hours file, nor the stored rows, in memory.
-    """
-
-    async def replace_hours_counted(self, rows: Iterable[HoursRecord]) -> int:
+    async def replace_zones(self, rows: Iterable[ZoneRecord]) -> int:
         """
-        Do what ``replace_hours`` does, reading ``rows`` once; return how many of them (a
-        repeated row each time) were not stored before.
+        Replace every time-zone row with ``rows``, atomically (a later row for a store
+        wins), reading them once; return how many of them differ from the zone stored
+        before for their store (a store without one counts).
         """
         ...
 
@@ -148,7 +129,8 @@ class MetadataSource(Protocol):
 class IngestStore(Protocol):
     """
     What ingestion keeps besides the data: one transaction per source, the state of each
-    source for incremental refresh, and the rows that were rejected.
+    source for incremental refresh, the rows that were rejected, and when the last
+    refresh ran.
     """
 
     def transaction(self) -> AbstractAsyncContextManager[None]:
@@ -192,10 +174,22 @@ class IngestStore(Protocol):
         """
         ...
 
+    async def claim_refresh(self, every: dt.timedelta) -> bool:
+        """
+        Return ``True`` when no refresh was claimed within ``every`` before now, and record
+        this one; ``False`` otherwise. Over every process sharing the database, one caller
+        per ``every`` gets ``True``: the one that should refresh now.
+        """
+        ...
+
 
 class ReportStore(Protocol):
     """
-    Durable report jobs: created when triggered, finished with a CSV or an error.
+    Durable report jobs, and the queue the server's workers claim them from.
+
+    A job is Pending when created, Running while a worker holds it (with a lease), and
+    then Complete with its CSV or Failed with the reason. The queue is the database's on
+    every backend, so that jobs survive restarts and several processes can share it.
     """
 
     async def create_report(
@@ -206,21 +200,18 @@ class ReportStore(Protocol):
         """
         ...
 
-    async def start_report(self, report_id: str) -> None:
-        """
-        Move a job to Running.
-        """
-        ...
-
     async def finish_report(self, report_id: str, *, csv: str, finished_at: dt.datetime) -> None:
         """
-        Move a job to Complete with its CSV.
+        Move an unfinished job to Complete with its CSV.
+
+        A job already Complete or Failed is left as it is: its ender is a worker that lost
+        its lease while another took the job over and ended it. Raises ``ReportNotFound``.
         """
         ...
 
     async def fail_report(self, report_id: str, *, error: str, finished_at: dt.datetime) -> None:
         """
-        Move a job to Failed with the reason.
+        Move an unfinished job to Failed with the reason, as ``finish_report`` does.
         """
         ...
 
@@ -230,38 +221,41 @@ class ReportStore(Protocol):
         """
         ...
 
-    async def unfinished_reports(self) -> list[ReportJob]:
+    async def list_reports(
+        self, limit: int, *, before: dt.datetime | None = None
+    ) -> list[ReportSummary]:
         """
-        Return the Pending and Running jobs, oldest first (to resume after a restart).
+        Return at most ``limit`` jobs, newest first (by creation time), without their CSV;
+        with ``before``, only jobs created before that instant (the next page).
         """
         ...
 
-
-@runtime_checkable
-class SharedJobs(Protocol):
-    """
-    A report queue and a refresh shared by several server processes (PostgreSQL only).
-
-    A backend without these methods serves one process, which queues its jobs itself.
-    """
+    async def delete_reports(self, finished_before: dt.datetime) -> int:
+        """
+        Delete the Complete and Failed jobs that finished before ``finished_before``;
+        return how many. Pending and Running jobs are never deleted.
+        """
+        ...
 
     async def claim_report(self, worker_id: str, *, lease: dt.timedelta) -> ReportJob | None:
         """
-        Move the oldest Pending job, or a Running one whose lease has run out, to Running
-        held by ``worker_id`` for ``lease``, and return it; ``None`` when there is none.
-        Each job is returned to one caller at a time.
+        Move the oldest Pending job, or a Running one whose lease has run out (or that has
+        none), to Running held by ``worker_id`` for ``lease``, and return it; ``None`` when
+        there is none. Each job is returned to one caller at a time.
         """
         ...
 
     async def renew_lease(self, report_id: str, worker_id: str, *, lease: dt.timedelta) -> bool:
         """
-        Extend the lease; ``False`` when the job is no longer Running for ``worker_id``.
+        Hold the job for ``lease`` from now; ``False`` when it is no longer Running for
+        ``worker_id``.
         """
         ...
 
     async def release_report(self, report_id: str, worker_id: str) -> None:
         """
-        Put a job ``worker_id`` holds back to Pending (on shutdown), for another to take.
+        Put a job ``worker_id`` holds back to Pending (on shutdown), for another to take;
+        nothing happens when it no longer holds the job.
         """
         ...
 
@@ -271,9 +265,18 @@ class SharedJobs(Protocol):
         """
         ...
 
-    async def claim_refresh(self, every: dt.timedelta) -> bool:
+
+class Health(Protocol):
+    """
+    Whether the database answers, for health checks.
+    """
+
+    async def ping(self) -> None:
         """
-        Return ``True`` to one caller per ``every``: the process that should refresh now.
+        Return once the database has answered a trivial request.
+
+        Raises:
+            StorageError: it does not answer (soon).
         """
         ...
 
@@ -286,6 +289,7 @@ class Repository(
     MetadataSource,
     IngestStore,
     ReportStore,
+    Health,
     Protocol,
 ):
     """

@@ -35,10 +35,7 @@ async def _fill(source: StoreSource, builder: ReportBuilder[_Kept]) -> ReportBui
     Add every store of ``source`` to ``builder`` in one streaming pass; return the builder.
     """
     as_of = builder.as_of
-    # Shim until every backend's ``snapshots`` is the thin stream its contract allows (the
-    # storage half of this change): then this is ``source.snapshots``.
-    stream = getattr(source, "report_snapshots", source.snapshots)
-    async for snapshot in stream(since=window_start(as_of), as_of=as_of):
+    async for snapshot in source.snapshots(since=window_start(as_of), as_of=as_of):
         builder.add(snapshot)
     return builder
 

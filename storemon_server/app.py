@@ -1,9 +1,9 @@
 """
 The composition root: ``create_app(settings)`` wires settings, repository, jobs and routes.
 
-On start-up (``cleanup_ctx``) it opens the repository, queues the jobs an earlier run left
-unfinished, starts the report workers and the refresh loop; on shutdown it stops both
-(running jobs stay Running and are resumed at the next start) and closes the repository.
+On start-up (``cleanup_ctx``) it opens the repository, starts the report workers (they
+claim jobs from the database, those an earlier run left too) and the refresh loop; on
+shutdown it stops both (running jobs go back to Pending) and closes the repository.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from typing import Any
 from aiohttp import web
 
 from storemon.model import ReportJob
-from storemon.repository import SharedJobs
 from storemon.storage import open_repository
 from storemon_server import handlers
 from storemon_server.compression import compression_middleware
@@ -154,10 +153,10 @@ async def _lifecycle(
         )
         refresh = IngestLoop(
             ingest_sources or _default_ingest(settings, repository, sources, in_process),
+            claim=repository.claim_refresh,
             every=dt.timedelta(seconds=settings.refresh_interval),
             clock=clock,
             **({} if sleep is None else {"sleep": sleep}),
-            claim=repository.claim_refresh if isinstance(repository, SharedJobs) else None,
         )
         app[REPOSITORY] = repository
         app[JOBS] = runner

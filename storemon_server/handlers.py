@@ -117,8 +117,8 @@ async def health(request: web.Request) -> web.Response:
     """
     ``GET /api/health``: up, ready, the database, and the outcome of the latest ingest.
 
-    A database server (PostgreSQL) is asked whether it answers: ``"database": "down"``
-    while it does not, ``"up"`` again as soon as it does (no such key for a file or memory).
+    The database is asked whether it answers: ``"database": "down"`` while it does not,
+    ``"up"`` again as soon as it does.
     """
     ingest, jobs = request.app[INGEST], request.app[JOBS]
     body = {
@@ -127,14 +127,12 @@ async def health(request: web.Request) -> web.Response:
         "last_ingest": ingest.last,
         "reports": {"running": jobs.running, "queued": jobs.queued},
     }
-    ping = getattr(request.app[REPOSITORY], "ping", None)
-    if ping is not None:
-        try:
-            await ping()
-        except StorageError:
-            body["database"] = "down"
-        else:
-            body["database"] = "up"
+    try:
+        await request.app[REPOSITORY].ping()
+    except StorageError:
+        body["database"] = "down"
+    else:
+        body["database"] = "up"
     return web.json_response(body)
 
 

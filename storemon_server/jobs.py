@@ -1,17 +1,18 @@
 """
 Background work: the report job runner and the refresh (ingestion) loop.
 
-Report jobs are durable: a trigger stores the job (Pending, with its ``as_of`` fixed) before
-answering, a worker moves it to Running, then Complete with its CSV or Failed with the
-reason. Jobs that were Pending or Running when the process stopped are queued again at
-start-up, oldest first. Every task is owned (a set, cancelled and awaited on shutdown):
-nothing is fire-and-forget.
+The database is the queue, on every backend (``storemon.repository.ReportStore``; the
+way procrastinate treats its connectors): a trigger stores the job (Pending, with its
+``as_of`` fixed) before answering and wakes a worker of this process at once; every
+worker claims the oldest job from the database with a lease, renews the lease while it
+computes, and stores Complete with the CSV or Failed with the reason. A job whose holder
+died (its lease ran out) is claimed again by any worker of any process sharing the
+database; a job held at shutdown is handed back at once. So jobs survive restarts and
+kills with no resuming step, and several servers on one database share the queue.
 
-When the repository is shared by several processes (``storemon.repository.SharedJobs``,
-PostgreSQL), the queue is the database's: a trigger stores the job and wakes a local
-worker; every worker claims the next job from the database with a lease, renews it while
-it computes, and a job whose holder died is taken over once its lease runs out. The
-refresh then runs in one process per interval (``IngestLoop(claim=...)``).
+The refresh runs at most once per interval over every process on the database
+(``IngestStore.claim_refresh``). Every task is owned (a set, cancelled and awaited on
+shutdown): nothing is fire-and-forget.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from storemon.errors import ReportNotFound, StoremonError
-from storemon.model import ReportJob, ReportStatus
-from storemon.repository import ReportStore, SharedJobs, StoreLookup, StoreSource
+from storemon.model import ReportJob
+from storemon.repository import Health, IngestStore, ReportStore, StoreLookup, StoreSource
 from storemon_server.errors import NoData, QueueFull
 from storemon_server.logs import kv
 from storemon_server.schedule import next_run
@@ -38,14 +39,18 @@ logger = logging.getLogger(__name__)
 
 #: A report id's bytes of randomness: 16 bytes are 128 bits, 22 URL-safe characters.
 REPORT_ID_BYTES = 16
-#: Shared queue: how long a claimed job stays with its worker without a renewal.
+#: How long a claimed job stays with its worker without a renewal.
 DEFAULT_LEASE = dt.timedelta(seconds=30)
-#: Shared queue: seconds between two looks for jobs triggered in other processes.
+#: Seconds between two looks of an idle worker for jobs it was not woken for: triggered
+#: in another process, or whose holder's lease ran out.
 POLL_EVERY_S = 1.0
-#: Local queue: the first pause before a job whose state could not be recorded is run
-#: again; it doubles at each failure, up to ``MAX_RETRY_AFTER_S``.
+#: The first pause before a job whose state could not be recorded is claimed again; it
+#: doubles at each failure, up to ``MAX_RETRY_AFTER_S``.
 RETRY_AFTER_S = 1.0
 MAX_RETRY_AFTER_S = 60.0
+#: How much earlier than a whole interval after the last refresh the next may start: a
+#: tenth of the interval, at most this, so that timers firing a little early still count.
+MAX_REFRESH_SLACK = dt.timedelta(seconds=60)
 
 Clock = Callable[[], dt.datetime]
 Sleep = Callable[[float], Awaitable[None]]
@@ -53,12 +58,14 @@ Sleep = Callable[[float], Awaitable[None]]
 Compute = Callable[[ReportJob], Awaitable[str]]
 #: Ingests the configured sources; returns a JSON-able summary.
 Ingest = Callable[[], Awaitable[dict[str, Any]]]
+#: Whether this process should refresh now (``IngestStore.claim_refresh``).
+ClaimRefresh = Callable[[dt.timedelta], Awaitable[bool]]
 
 
-class ServerRepository(StoreSource, StoreLookup, ReportStore, Protocol):
+class ServerRepository(StoreSource, StoreLookup, ReportStore, IngestStore, Health, Protocol):
     """
     What the server reads and writes: stores for reports (all, or one to explain its
-    row), and the report jobs.
+    row), the report jobs and their queue, the refresh schedule, and a health check.
     """
 
 
@@ -87,7 +94,7 @@ def public_error(error: BaseException, *, what: str = "report") -> str:
 
 class JobRunner:
     """
-    A FIFO queue of report jobs and a fixed number of workers that compute them.
+    A fixed number of workers that claim report jobs from the database and compute them.
     """
 
     def __init__(
@@ -107,55 +114,49 @@ class JobRunner:
         self.workers = workers
         self.max_queue = max_queue
         self.clock = clock
-        #: The database's queue when several processes share it, else ``None``.
-        self.shared = repository if isinstance(repository, SharedJobs) else None
         self.lease = lease
         self.poll_every = poll_every
+        #: Seconds before a job whose state could not be recorded is claimed again
+        #: (doubling at each failure).
+        self.retry_after = retry_after
         #: Who holds a claimed job: host, process and a random suffix.
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-        self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._tasks: set[asyncio.Task[None]] = set()
         self._running: set[str] = set()
-        self._admitting = 0
-        self._shared_queued = 0
-        self._claims_failing = False
+        self._queued = 0
+        self._busy = 0
+        self._admission = asyncio.Lock()
         self._wake = asyncio.Event()
-        #: Seconds before a job whose state could not be recorded is run again (doubling).
-        self.retry_after = retry_after
+        self._settled = asyncio.Event()
+        self._claims_failing = False
         self._attempts: dict[str, int] = {}
 
     @property
     def queued(self) -> int:
         """
-        Jobs waiting for a worker (of any process, as last seen, when the queue is shared).
+        Jobs waiting for a worker, over every process on the database, as last seen.
         """
-        return self._shared_queued if self.shared else self._queue.qsize()
+        return self._queued
 
     @property
     def running(self) -> int:
         """
-        Jobs being computed now.
+        Jobs being computed by this process now.
         """
         return len(self._running)
 
     async def start(self) -> None:
         """
-        Queue the unfinished jobs of an earlier run, then start the workers.
-
-        A shared queue needs no resuming: its workers claim what is left.
+        Start the workers. Jobs an earlier run left are in the queue: they are claimed
+        like any other (a Running one once its holder's lease has run out).
         """
-        if self.shared is None:
-            for job in await self.repository.unfinished_reports():
-                logger.info(kv("report.resumed", report_id=job.report_id, status=job.status))
-                self._queue.put_nowait(job.report_id)
-        work = self._work if self.shared is None else self._work_shared
         for number in range(self.workers):
-            task = asyncio.create_task(work(), name=f"storemon-report-worker-{number}")
+            task = asyncio.create_task(self._work(), name=f"storemon-report-worker-{number}")
             self._tasks.add(task)
 
     async def stop(self) -> None:
         """
-        Cancel the workers and wait for them; running jobs stay Running, to be resumed.
+        Cancel the workers and wait for them; the jobs they held go back to Pending.
         """
         for task in self._tasks:
             task.cancel()
@@ -164,118 +165,123 @@ class JobRunner:
 
     async def join(self) -> None:
         """
-        Wait until every queued job has been computed (for tests).
+        Wait until no job is Pending and every job claimed so far has ended (for tests).
         """
-        await self._queue.join()
+        self._wake.set()  # look now, not at the next poll
+        # The queue is the database's: look at it every 10 ms until it is empty.
+        while await self.repository.queued_reports():  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        # Then every job is held by a worker, busy from before its claim until the job
+        # ends: once none is busy, they have all ended.
+        while self._busy:
+            self._settled.clear()
+            await self._settled.wait()
 
     async def trigger(self) -> ReportJob:
         """
-        Store a new job with ``as_of`` fixed to the latest stored poll, and queue it.
+        Store a new job with ``as_of`` fixed to the latest stored poll, and wake a worker.
 
         Raises:
             QueueFull: ``max_queue`` jobs are already waiting.
             NoData: there is no poll yet.
         """
-        # Count triggers still awaiting the database too, so that concurrent triggers
-        # cannot overfill the queue between the check and the put.
-        if self.shared is not None:
-            self._shared_queued = await self.shared.queued_reports()
-        if self.queued + self._admitting >= self.max_queue:
-            raise QueueFull(f"{self.queued} reports are waiting; try again later")
-        self._admitting += 1
-        try:
+        # One admission at a time in this process, so that concurrent triggers cannot
+        # overfill the queue between the count and the insert.
+        async with self._admission:
+            self._queued = await self.repository.queued_reports()
+            if self._queued >= self.max_queue:
+                raise QueueFull(f"{self._queued} reports are waiting; try again later")
             as_of = await self.repository.latest_poll_at()
             if as_of is None:
                 raise NoData()
             job = await self.repository.create_report(
                 new_report_id(), as_of=as_of, created_at=self.clock()
             )
-            if self.shared is None:
-                self._queue.put_nowait(job.report_id)
-            else:
-                self._shared_queued += 1
-                self._wake.set()
-        finally:
-            self._admitting -= 1
+            self._queued += 1
+        self._wake.set()
         logger.info(
             kv(
                 "report.queued",
                 report_id=job.report_id,
                 as_of=as_of.isoformat(),
-                queued=self.queued,
+                queued=self._queued,
             )
         )
         return job
 
     async def _work(self) -> None:
         while True:
-            report_id = await self._queue.get()
+            self._busy += 1
             try:
-                await self._run(report_id)
-                self._attempts.pop(report_id, None)
-            except asyncio.CancelledError:
-                raise
-            except ReportNotFound:
-                self._attempts.pop(report_id, None)
-                logger.warning(kv("report.vanished", report_id=report_id))
-            except Exception:
-                # The repository failed while recording the job's state: the job stays as
-                # it was (Pending or Running). Run it again after a pause that doubles up to
-                # a minute, so that a database that comes back finishes it without a restart
-                # (and a restart would resume it too).
-                attempt = self._attempts.get(report_id, 0) + 1
-                self._attempts[report_id] = attempt
-                delay = min(self.retry_after * 2 ** (attempt - 1), MAX_RETRY_AFTER_S)
-                logger.exception(
-                    kv("report.retry", report_id=report_id, attempt=attempt, seconds=delay)
-                )
-                asyncio.get_running_loop().call_later(delay, self._queue.put_nowait, report_id)
+                job = await self._claim()
+                if job is not None:
+                    await self._run(job)
             finally:
-                self._queue.task_done()
-
-    async def _work_shared(self) -> None:
-        assert self.shared is not None
-        while True:
-            try:
-                job = await self.shared.claim_report(self.worker_id, lease=self.lease)
-                self._shared_queued = await self.shared.queued_reports()
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # the database is down: look again later
-                if not self._claims_failing:  # once per outage, not once a second
-                    error_text = public_error(error, what="claim")
-                    logger.warning(kv("report.claim_failed", error=error_text))
-                self._claims_failing = True
-                job = None
-            else:
-                if self._claims_failing:
-                    logger.info(kv("report.claim_recovered"))
-                self._claims_failing = False
+                self._busy -= 1
+                if not self._busy:
+                    self._settled.set()
             if job is None:
+                # asyncio.timeout, not wait_for: wait_for of Python 3.11 swallows a
+                # cancellation that arrives as the event is set, and stop() would hang.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll_every)
+                    async with asyncio.timeout(self.poll_every):
+                        await self._wake.wait()
                 self._wake.clear()
-                continue
-            try:
-                await self._run_leased(job)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                # Recording the job's state failed: its lease runs out and a worker of
-                # some process takes it over.
-                logger.exception(kv("report.lost", report_id=job.report_id))
+
+    async def _claim(self) -> ReportJob | None:
+        try:
+            job = await self.repository.claim_report(self.worker_id, lease=self.lease)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # the database is down: look again later
+            if not self._claims_failing:  # once per outage, not once a second
+                logger.warning(kv("report.claim_failed", error=public_error(error, what="claim")))
+            self._claims_failing = True
+            return None
+        if self._claims_failing:
+            logger.info(kv("report.claim_recovered"))
+        self._claims_failing = False
+        self._queued = 0  # nothing to claim means nothing Pending: no need to count
+        if job is not None:
+            with contextlib.suppress(Exception):  # only a figure for health; the job is ours
+                self._queued = await self.repository.queued_reports()
+        return job
+
+    async def _run(self, job: ReportJob) -> None:
+        report_id = job.report_id
+        try:
+            await self._run_leased(job)
+            self._attempts.pop(report_id, None)
+        except asyncio.CancelledError:
+            raise
+        except ReportNotFound:
+            self._attempts.pop(report_id, None)
+            logger.warning(kv("report.vanished", report_id=report_id))
+        except Exception:
+            # The repository failed while recording the job's state: the job stays as it
+            # was (Running). Hold it only for a pause that doubles up to a minute, after
+            # which any worker claims it again: a database that comes back finishes it
+            # without a restart. If even this fails, the lease as it was does the same.
+            attempt = self._attempts.get(report_id, 0) + 1
+            self._attempts[report_id] = attempt
+            delay = min(self.retry_after * 2 ** (attempt - 1), MAX_RETRY_AFTER_S)
+            logger.exception(
+                kv("report.retry", report_id=report_id, attempt=attempt, seconds=delay)
+            )
+            with contextlib.suppress(Exception):
+                pause = dt.timedelta(seconds=delay)
+                await self.repository.renew_lease(report_id, self.worker_id, lease=pause)
 
     async def _run_leased(self, job: ReportJob) -> None:
         """
         Compute a claimed job, renewing its lease every third of it; stop if it is lost.
         """
-        assert self.shared is not None
         task = asyncio.create_task(self._compute(job), name=f"storemon-report-{job.report_id}")
         renew_every = self.lease.total_seconds() / 3
         try:
             while not (await asyncio.wait({task}, timeout=renew_every))[0]:
                 try:
-                    held = await self.shared.renew_lease(
+                    held = await self.repository.renew_lease(
                         job.report_id, self.worker_id, lease=self.lease
                     )
                 except Exception as error:  # keep computing; the lease may still hold
@@ -291,15 +297,8 @@ class JobRunner:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
             with contextlib.suppress(Exception):
-                await self.shared.release_report(job.report_id, self.worker_id)
+                await self.repository.release_report(job.report_id, self.worker_id)
             raise
-
-    async def _run(self, report_id: str) -> None:
-        job = await self.repository.get_report(report_id)
-        if job.status not in (ReportStatus.PENDING, ReportStatus.RUNNING):
-            return
-        await self.repository.start_report(report_id)
-        await self._compute(job)
 
     async def _compute(self, job: ReportJob) -> None:
         report_id = job.report_id
@@ -338,7 +337,8 @@ class JobRunner:
 
 class IngestLoop:
     """
-    Ingest the sources at start-up, then at every tick of the refresh interval.
+    Ingest the sources at start-up, then at every tick of the refresh interval, unless a
+    process on the same database refreshed within the interval (``claim``).
 
     A failed refresh is logged and recorded in ``last``; the next tick tries again. The
     server is ``ready`` once the first ingest has finished, successfully or not: reports
@@ -349,14 +349,14 @@ class IngestLoop:
         self,
         ingest: Ingest | None,
         *,
+        claim: ClaimRefresh,
         every: dt.timedelta,
         clock: Clock = utc_now,
         sleep: Sleep = asyncio.sleep,
-        claim: Callable[[dt.timedelta], Awaitable[bool]] | None = None,
     ) -> None:
         self.ingest = ingest
-        #: With several processes on one database: whether this one refreshes now
-        #: (``SharedJobs.claim_refresh``); the others skip the tick.
+        #: Whether this process refreshes now; over the processes on one database, one
+        #: per interval does, the others skip the tick.
         self.claim = claim
         self.every = every
         self.clock = clock
@@ -402,17 +402,17 @@ class IngestLoop:
         Ingest once; record the outcome; never raise (but for cancellation).
         """
         assert self.ingest is not None
-        if self.claim is not None:
-            try:
-                claimed = await self.claim(self.every)
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # the database is down; the ingest says so below
-                logger.warning(kv("ingest.claim_failed", error=public_error(error, what="claim")))
-                claimed = True
-            if not claimed:
-                logger.info(kv("ingest.skipped", reason="another server refreshed this interval"))
-                return
+        slack = min(self.every / 10, MAX_REFRESH_SLACK)
+        try:
+            claimed = await self.claim(self.every - slack)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # the database is down; the ingest says so below
+            logger.warning(kv("ingest.claim_failed", error=public_error(error, what="claim")))
+            claimed = True
+        if not claimed:
+            logger.info(kv("ingest.skipped", reason="a refresh ran within this interval"))
+            return
         started_at = self.clock()
         started = time.perf_counter()
         logger.info(kv("ingest.started"))

@@ -365,7 +365,13 @@ OPENAPI: dict[str, Any] = {
                                             },
                                         },
                                     },
-                                    "required": ["status", "ready", "last_ingest"],
+                                    "required": [
+                                        "status",
+                                        "ready",
+                                        "last_ingest",
+                                        "reports",
+                                        "database",
+                                    ],
                                 }
                             }
                         },

@@ -1,8 +1,12 @@
 """
 Storage backends, chosen by URL and imported only when asked for.
 
+Every backend implements the whole ``storemon.repository.Repository``; what the two SQL
+backends share is written once, in ``sqlfiles`` (named queries, migrations) and ``rows``
+(rows to model values).
+
 =============================  ==========================================================
-``memory://``                  ``storemon.testing.InMemoryRepository`` (nothing persists)
+``memory://``                  ``storemon.storage.memory`` (nothing persists)
 ``sqlite:///relative/path.db``  SQLite file, path relative to the working directory
 ``sqlite:////abs/path.db``      SQLite file, absolute path
 ``postgresql://...``           PostgreSQL (``storemon.storage.postgres``, the [postgres] extra)
@@ -102,7 +106,7 @@ async def open_repository(url: str | None = None) -> AsyncIterator[Repository]:
     url = default_url() if url is None else url
     scheme = scheme_of(url)
     if scheme == "memory":
-        from storemon.testing import InMemoryRepository
+        from storemon.storage.memory import InMemoryRepository
 
         async with InMemoryRepository() as memory:
             yield memory

@@ -4,16 +4,16 @@ The PostgreSQL backend (asyncpg): ``postgresql://user@host:port/dbname[?schema=N
 Everything lives in one schema (``?schema=`` in the URL, else ``$STOREMON_PG_SCHEMA``, else
 ``storemon``), made and upgraded by the numbered scripts of ``sql/postgres/migrations``;
 the applied versions are rows of ``schema_migrations``. The tables are SQLite's, in
-PostgreSQL types, plus what several server processes share: a lease on each Running job
-and the time of the last refresh (``docs/operations.md``).
+PostgreSQL types (the rows map to model values through ``storemon.storage.columns``);
+leases and the schedule use the server's clock, which every host sharing it agrees on.
 
 Connections come from one asyncpg pool whose ``search_path`` is the schema.
 
 - ``transaction()`` holds one pooled connection for the task and takes a transaction-level
   advisory lock, so that writers of the data take turns across every process, as
   SQLite's one writer does (two ingests of one source never interleave).
-- ``add_polls`` COPYs the rows into a temporary table (``copy_records_to_table``), then
-  counts and upserts them with one statement each.
+- ``add_polls``, ``replace_hours`` and ``replace_zones`` COPY the rows into a temporary
+  table in batches (``copy_records_to_table``), then count and merge them in SQL.
 - ``snapshots`` reads in a ``REPEATABLE READ, READ ONLY`` transaction through a server-side
   cursor, one row per store: one consistent state, and flat memory.
 - Report jobs are claimed with ``FOR UPDATE SKIP LOCKED`` and a lease (``claim_report``);
@@ -30,34 +30,21 @@ import asyncio
 import contextlib
 import contextvars
 import datetime as dt
-import functools
-import importlib.resources
 import itertools
 import os
 import re
 import urllib.parse
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
-from types import TracebackType
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]  # no stubs, no py.typed
 
-from storemon.errors import BackendUnavailable, ReportNotFound, StorageError
-from storemon.model import (
-    DAY_US,
-    SECOND_US,
-    HoursRecord,
-    HoursRow,
-    PollRecord,
-    Rejected,
-    ReportJob,
-    ReportStatus,
-    SourceState,
-    StoreSnapshot,
-    ZoneRecord,
-    from_epoch_us,
-    to_epoch_us,
-)
+from storemon import model
+from storemon.errors import BackendUnavailable, StorageError
+from storemon.model import to_epoch_us
+from storemon.storage import columns
+from storemon.storage.lifecycle import Lifecycle
+from storemon.storage.sqlfiles import SqlFiles
 
 #: The schema when neither the URL (``?schema=``) nor ``SCHEMA_ENV`` names one.
 DEFAULT_SCHEMA = "storemon"
@@ -81,8 +68,9 @@ ANALYZE_AFTER_ROWS = 100_000
 #: requests share them.
 POOL_MAX_SIZE = 10
 
-_SQL = importlib.resources.files("storemon.storage") / "sql" / "postgres"
-_MIGRATION_NAME = re.compile(r"(\d{4})_[a-z0-9_]+\.sql")
+#: The SQL of this backend: ``sql/postgres/queries.sql`` and ``sql/postgres/migrations``.
+SQL = SqlFiles("postgres")
+
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 #: Errors that mean the connection is gone (server down or restarted), not the query.
@@ -115,53 +103,6 @@ def translate_errors(action: str) -> Iterator[None]:
         else:
             reason = _one_line(error)
         raise StorageError(f"PostgreSQL: {action}: {reason}") from error
-
-
-def _blocks(text: str) -> dict[str, str]:
-    blocks: dict[str, str] = {}
-    name: str | None = None
-    lines: list[str] = []
-    for line in text.splitlines():
-        if line.startswith("-- name:"):
-            if name is not None:
-                blocks[name] = "\n".join(lines).strip()
-            name, lines = line.removeprefix("-- name:").strip(), []
-        elif name is not None and not line.startswith("--"):
-            lines.append(line)
-    if name is not None:
-        blocks[name] = "\n".join(lines).strip()
-    return blocks
-
-
-@functools.cache
-def queries() -> dict[str, str]:
-    """
-    Return the named blocks of ``queries.sql``.
-    """
-    return _blocks((_SQL / "queries.sql").read_text(encoding="utf-8"))
-
-
-@functools.cache
-def migrations() -> tuple[tuple[int, str, str], ...]:
-    """
-    Return ``(version, file name, script)`` of every migration, in version order.
-    """
-    found = []
-    for entry in (_SQL / "migrations").iterdir():
-        match = _MIGRATION_NAME.fullmatch(entry.name)
-        if match:
-            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
-    found.sort()
-    if [version for version, _, _ in found] != list(range(1, len(found) + 1)):
-        raise StorageError("PostgreSQL migrations are not numbered 0001, 0002, ... without gaps")
-    return tuple(found)
-
-
-def schema_version() -> int:
-    """
-    Return the schema version this code writes (the number of migrations).
-    """
-    return len(migrations())
 
 
 def parse_url(url: str, environ: dict[str, str] | None = None) -> tuple[str, str]:
@@ -200,57 +141,6 @@ def redacted(url: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
-def _time_us(value: int) -> dt.time:
-    seconds, micros = divmod(value, SECOND_US)
-    minutes, second = divmod(seconds, 60)
-    hour, minute = divmod(minutes, 60)
-    return dt.time(hour, minute, second, micros)
-
-
-def hours_row(day: int, start_us: int, end_us: int) -> HoursRow:
-    """
-    Rebuild a stored business-hours row (``end_us`` of a whole day is ``24:00:00``).
-    """
-    if end_us == DAY_US:
-        return HoursRow(day, _time_us(start_us), dt.time(0), end_is_midnight=True)
-    return HoursRow(day, _time_us(start_us), _time_us(end_us))
-
-
-class _RowCache:
-    """
-    Build each distinct hours row once: most stores share a few (attrs validation costs).
-    """
-
-    def __init__(self) -> None:
-        self._made: dict[tuple[int, int, int], HoursRow] = {}
-
-    def rows(
-        self, days: Sequence[int] | None, starts: Sequence[int] | None, ends: Sequence[int] | None
-    ) -> tuple[HoursRow, ...]:
-        if not days or starts is None or ends is None:
-            return ()
-        made = []
-        for key in zip(days, starts, ends, strict=True):
-            row = self._made.get(key)
-            if row is None:
-                row = self._made[key] = hours_row(*key)
-            made.append(row)
-        return tuple(made)
-
-
-def _job(row: Sequence[Any]) -> ReportJob:
-    report_id, status, as_of, created_at, finished_at, csv, error = row
-    return ReportJob(
-        report_id=report_id,
-        status=status,
-        as_of=None if as_of is None else from_epoch_us(as_of),
-        created_at=from_epoch_us(created_at),
-        finished_at=None if finished_at is None else from_epoch_us(finished_at),
-        csv=csv,
-        error=error,
-    )
-
-
 def _take(rows: Iterator[Any], size: int, start: int) -> list[tuple[Any, ...]]:
     # Numbered in file order: for two rows of one key, the later (higher seq) wins.
     return [(*row, seq) for seq, row in enumerate(itertools.islice(rows, size), start)]
@@ -261,7 +151,7 @@ def _rowcount(status: str) -> int:
     return int(status.rsplit(" ", 1)[-1])
 
 
-class PostgresRepository:
+class PostgresRepository(Lifecycle):
     """
     The repository protocols over one PostgreSQL schema; an async context manager.
     """
@@ -279,18 +169,6 @@ class PostgresRepository:
         return f"PostgresRepository({redacted(self.url)!r})"
 
     # Lifecycle
-
-    async def __aenter__(self) -> PostgresRepository:
-        await self.open()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def open(self) -> None:
         """
@@ -333,7 +211,7 @@ class PostgresRepository:
         # Up to date (the usual case, and every report child): read the version only, with
         # no lock and no DDL, so that a role without CREATE rights can open the schema.
         async with self._acquire() as connection:
-            if await self._schema_version(connection) == schema_version():
+            if await self._schema_version(connection) == SQL.version:
                 return
             async with connection.transaction():
                 # One process migrates at a time; the others then find the schema current.
@@ -348,12 +226,12 @@ class PostgresRepository:
                     " applied_at timestamptz NOT NULL DEFAULT now())"
                 )
                 version = await self._schema_version(connection)
-                for number, name, script in migrations()[version:]:
-                    await connection.execute(script)
+                for migration in SQL.migrations[version:]:
+                    await connection.execute(migration.script)
                     await connection.execute(
                         "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-                        number,
-                        name,
+                        migration.version,
+                        migration.name,
                     )
 
     async def _schema_version(self, connection: asyncpg.Connection) -> int:
@@ -367,10 +245,10 @@ class PostgresRepository:
         version = 0
         if await connection.fetchval("SELECT to_regclass($1) IS NOT NULL", table):
             version = await connection.fetchval(f"SELECT coalesce(max(version), 0) FROM {table}")
-        if version > schema_version():
+        if version > SQL.version:
             raise StorageError(
                 f"PostgreSQL schema {self.schema} has version {version}, newer than this "
-                f"storemon knows ({schema_version()}); upgrade storemon"
+                f"storemon knows ({SQL.version}); upgrade storemon"
             )
         return int(version)
 
@@ -408,7 +286,7 @@ class PostgresRepository:
             try:
                 with translate_errors(action):
                     async with self._acquire() as connection:
-                        return list(await connection.fetch(queries()[name], *args))
+                        return list(await connection.fetch(SQL.queries[name], *args))
             except StorageError as error:
                 lost = isinstance(error.__cause__, _CONNECTION_LOST)
                 if attempt == 2 or not lost or self._connection.get() is not None:
@@ -418,7 +296,7 @@ class PostgresRepository:
     async def _execute(self, action: str, name: str, *args: Any) -> str:
         with translate_errors(action):
             async with self._acquire() as connection:
-                return str(await connection.execute(queries()[name], *args))
+                return str(await connection.execute(SQL.queries[name], *args))
 
     async def ping(self) -> None:
         """
@@ -463,150 +341,133 @@ class PostgresRepository:
                 finally:
                     self._connection.reset(token)
 
-    async def source_state(self, kind: str, source: str) -> SourceState | None:
-        rows = await self._fetch("read the source state", "get_source_state", kind, source)
-        if not rows:
-            return None
-        (kind, source, size, content_hash, offset, prefix_hash, lines, ingested_at) = rows[0][:8]
-        mtime_ns, etag, last_modified = rows[0][8:]
-        return SourceState(
-            kind=kind,
-            source=source,
-            size=size,
-            content_hash=content_hash,
-            offset=offset,
-            prefix_hash=prefix_hash,
-            lines=lines,
-            ingested_at=from_epoch_us(ingested_at),
-            mtime_ns=mtime_ns,
-            etag=etag,
-            last_modified=last_modified,
-        )
+    async def source_state(self, kind: str, source: str) -> model.SourceState | None:
+        found = await self._fetch("read the source state", "get_source_state", kind, source)
+        return columns.source_state(found[0]) if found else None
 
-    async def save_source_state(self, state: SourceState) -> None:
+    async def save_source_state(self, state: model.SourceState) -> None:
         async with self.transaction():
-            await self._execute(
-                "save the source state",
-                "save_source_state",
-                state.kind,
-                state.source,
-                state.size,
-                state.content_hash,
-                state.offset,
-                state.prefix_hash,
-                state.lines,
-                to_epoch_us(state.ingested_at),
-                state.mtime_ns,
-                state.etag,
-                state.last_modified,
-            )
+            values = columns.source_state_values(state)
+            await self._execute("save the source state", "save_source_state", *values)
 
-    async def add_rejects(self, rejects: Iterable[Rejected], *, ingested_at: dt.datetime) -> int:
-        at_us = to_epoch_us(ingested_at)
-        rows = [
-            (item.source, item.line, item.column, item.reason, item.text, at_us) for item in rejects
-        ]
+    async def add_rejects(
+        self, rejects: Iterable[model.Rejected], *, ingested_at: dt.datetime
+    ) -> int:
+        values = columns.reject_values(rejects, ingested_at)
         async with self.transaction(), self._acquire() as connection:
             with translate_errors("keep rejected rows"):
                 await connection.copy_records_to_table(
                     "rejects",
-                    records=rows,
-                    columns=["source", "line", "column", "reason", "text", "ingested_at"],
+                    records=values,
+                    columns=list(columns.REJECT_COLUMNS),
                     schema_name=self.schema,
                 )
-        return len(rows)
+        return len(values)
 
     async def clear_rejects(self, source: str) -> None:
         async with self.transaction():
             await self._execute("clear rejected rows", "clear_rejects", source)
 
-    async def rejects(self, source: str | None = None) -> list[Rejected]:
+    async def rejects(self, source: str | None = None) -> list[model.Rejected]:
         if source is None:
-            rows = await self._fetch("read rejected rows", "all_rejects")
+            found = await self._fetch("read rejected rows", "all_rejects")
         else:
-            rows = await self._fetch("read rejected rows", "source_rejects", source)
-        return [Rejected(*row) for row in rows]
+            found = await self._fetch("read rejected rows", "source_rejects", source)
+        return [model.Rejected(*row) for row in found]
+
+    async def claim_refresh(self, every: dt.timedelta) -> bool:
+        """
+        Record this refresh unless another started within ``every``; a process that finds
+        another deciding at this moment (an advisory lock) leaves the refresh to it.
+        """
+        with translate_errors("claim the refresh"):
+            async with self._acquire() as connection, connection.transaction():
+                locked = await connection.fetchval(
+                    "SELECT pg_try_advisory_xact_lock(hashtext($1))",
+                    f"storemon:refresh:{self.schema}",
+                )
+                if not locked:
+                    return False
+                claimed = await connection.fetch(
+                    SQL.queries["claim_schedule"], "refresh", every.total_seconds()
+                )
+                return bool(claimed)
 
     # PollSink
 
-    async def add_polls(self, polls: Iterable[PollRecord]) -> int:
+    async def add_polls(self, polls: Iterable[model.PollRecord]) -> int:
         """
         COPY the rows into a temporary table in batches, then count and merge them.
 
         Batches are pulled from ``polls`` (the parsing, for an ingest) in a worker thread.
         """
-        rows = iter(polls)
+        batches = iter(polls)
         async with self.transaction(), self._acquire() as connection:
             with translate_errors("store polls"):
-                await connection.execute(queries()["create_poll_stage"])
-                await connection.execute("TRUNCATE stage_polls")
-                seq = 0
-                while batch := await asyncio.to_thread(_take, rows, BATCH_ROWS, seq):
-                    await connection.copy_records_to_table(
-                        "stage_polls", records=batch, columns=["store_id", "at_us", "active", "seq"]
-                    )
-                    seq += len(batch)
-                if not seq:
+                await connection.execute(SQL.queries["create_poll_stage"])
+                staged = await _copy_batches(
+                    connection, "stage_polls", ["store_id", "at_us", "active", "seq"], batches
+                )
+                if not staged:
                     return 0
-                changed: int = await connection.fetchval(queries()["count_changed_polls"])
-                await connection.execute(queries()["merge_polls"])
+                changed: int = await connection.fetchval(SQL.queries["count_changed_polls"])
+                await connection.execute(SQL.queries["merge_polls"])
                 if changed >= ANALYZE_AFTER_ROWS:
                     await connection.execute("ANALYZE polls")
         return changed
 
     # MetadataSink
 
-    async def replace_hours(self, rows: Iterable[HoursRecord]) -> None:
-        values = [(store_id, row.day, row.start_us, row.end_us) for store_id, row in rows]
-        async with self.transaction(), self._acquire() as connection:
-            with translate_errors("replace business hours"):
-                await connection.execute(queries()["create_hours_stage"])
-                await connection.execute("TRUNCATE stage_hours")
-                await connection.copy_records_to_table(
-                    "stage_hours", records=values, columns=["store_id", "day", "start_us", "end_us"]
-                )
-                await connection.execute("DELETE FROM hours")
-                await connection.execute(queries()["merge_hours"])
+    async def replace_hours(self, rows: Iterable[model.HoursRecord]) -> int:
+        staged = ["store_id", "day", "start_us", "end_us", "seq"]
+        return await self._replace("hours", staged, "count_new_hours", columns.hours_values(rows))
 
-    async def replace_zones(self, rows: Iterable[ZoneRecord]) -> None:
-        values = [(store_id, zone_key, seq) for seq, (store_id, zone_key) in enumerate(rows)]
+    async def replace_zones(self, rows: Iterable[model.ZoneRecord]) -> int:
+        staged = ["store_id", "zone_key", "seq"]
+        return await self._replace("zones", staged, "count_changed_zones", iter(rows))
+
+    async def _replace(
+        self, table: str, staged: list[str], count: str, values: Iterator[Any]
+    ) -> int:
+        """
+        COPY a snapshot file into a temporary table in batches, count what it changes
+        (the query ``count``), and replace the table from it, all in SQL.
+        """
         async with self.transaction(), self._acquire() as connection:
-            with translate_errors("replace time zones"):
-                await connection.execute(queries()["create_zones_stage"])
-                await connection.execute("TRUNCATE stage_zones")
-                await connection.copy_records_to_table(
-                    "stage_zones", records=values, columns=["store_id", "zone_key", "seq"]
-                )
-                await connection.execute("DELETE FROM zones")
-                await connection.execute(queries()["merge_zones"])
+            with translate_errors(f"replace the {table} table"):
+                await connection.execute(SQL.queries[f"create_{table}_stage"])
+                await _copy_batches(connection, f"stage_{table}", staged, values)
+                changed: int = await connection.fetchval(SQL.queries[count])
+                await connection.execute(f"DELETE FROM {table}")
+                await connection.execute(SQL.queries[f"merge_{table}"])
+        return changed
 
     # MetadataSource
 
-    async def hours_rows(self) -> list[HoursRecord]:
-        cache = _RowCache()
-        return [
-            (store_id, cache.rows([day], [start], [end])[0])
-            for store_id, day, start, end in await self._fetch("read business hours", "hours_rows")
-        ]
+    async def hours_rows(self) -> list[model.HoursRecord]:
+        made = columns.HoursRows()
+        found = await self._fetch("read business hours", "hours_rows")
+        return [(store_id, made.row(day, start, end)) for store_id, day, start, end in found]
 
-    async def zone_rows(self) -> list[ZoneRecord]:
-        rows = await self._fetch("read time zones", "zone_rows")
-        return [(store_id, zone_key) for store_id, zone_key in rows]
+    async def zone_rows(self) -> list[model.ZoneRecord]:
+        found = await self._fetch("read time zones", "zone_rows")
+        return [(store_id, zone_key) for store_id, zone_key in found]
 
     # StoreSource
 
     async def latest_poll_at(self) -> dt.datetime | None:
-        rows = await self._fetch("read the latest poll", "latest_poll")
-        latest = rows[0][0] if rows else None
-        return None if latest is None else from_epoch_us(latest)
+        [[latest]] = await self._fetch("read the latest poll", "latest_poll")
+        return columns.instant(latest)
 
     async def snapshots(
         self, *, since: dt.datetime, as_of: dt.datetime
-    ) -> AsyncIterator[StoreSnapshot]:
+    ) -> AsyncIterator[model.StoreSnapshot]:
         """
-        Stream one row per store through a server-side cursor in one read-only snapshot.
+        Stream one row per store, every poll, through a server-side cursor in one
+        read-only snapshot (the thinner stream SQLite sends costs PostgreSQL more CPU
+        than it saves: ``docs/storage.md``).
         """
-        cache = _RowCache()
+        made = columns.HoursRows()
         action = "read the report's snapshot"
         with translate_errors(action):
             pool = self._open_pool
@@ -617,22 +478,22 @@ class PostgresRepository:
                 await transaction.start()
             try:
                 cursor = connection.cursor(
-                    queries()["snapshots"],
+                    SQL.queries["snapshots"],
                     to_epoch_us(since),
                     to_epoch_us(as_of),
                     prefetch=1000,
                 )
-                rows = cursor.__aiter__()
+                stores = cursor.__aiter__()
                 while True:
                     with translate_errors(action):
-                        row = await anext(rows, None)
+                        row = await anext(stores, None)
                     if row is None:
                         break
                     store_id, times, actives, zone_key, days, starts, ends = row
-                    yield StoreSnapshot(
+                    yield model.StoreSnapshot(
                         store_id=store_id,
                         zone_key=zone_key,
-                        hours=cache.rows(days, starts, ends),
+                        hours=made.rows(days, starts, ends),
                         poll_at_us=times,
                         poll_active=actives,
                     )
@@ -647,145 +508,106 @@ class PostgresRepository:
 
     async def snapshot(
         self, store_id: str, *, since: dt.datetime, as_of: dt.datetime
-    ) -> StoreSnapshot | None:
-        rows = await self._fetch(
+    ) -> model.StoreSnapshot | None:
+        [found] = await self._fetch(
             "read a store's snapshot",
             "store_snapshot",
             to_epoch_us(since),
             to_epoch_us(as_of),
             store_id,
         )
-        times, actives, zone_key, days, starts, ends = rows[0]
+        times, actives, zone_key, days, starts, ends = found
         if not times:
             return None
-        return StoreSnapshot(
+        return model.StoreSnapshot(
             store_id=store_id,
             zone_key=zone_key,
-            hours=_RowCache().rows(days, starts, ends),
+            hours=columns.HoursRows().rows(days, starts, ends),
             poll_at_us=times,
             poll_active=actives,
         )
 
     # ReportStore
 
-    async def _update_report(self, name: str, report_id: str, *args: Any) -> None:
-        status = await self._execute("update a report", name, *args)
-        if not _rowcount(status):
-            raise ReportNotFound(f"no report has id {report_id!r}")
-
     async def create_report(
         self, report_id: str, *, as_of: dt.datetime | None, created_at: dt.datetime
-    ) -> ReportJob:
-        as_of_us = None if as_of is None else to_epoch_us(as_of)
-        created_us = to_epoch_us(created_at)
-        await self._execute(
-            "create a report",
-            "create_report",
-            report_id,
-            ReportStatus.PENDING,
-            as_of_us,
-            created_us,
-        )
-        return _job((report_id, ReportStatus.PENDING, as_of_us, created_us, None, None, None))
-
-    async def start_report(self, report_id: str) -> None:
-        await self._update_report("start_report", report_id, ReportStatus.RUNNING, report_id)
+    ) -> model.ReportJob:
+        as_of_us, created_us = columns.epoch_us(as_of), to_epoch_us(created_at)
+        await self._execute("create a report", "create_report", report_id, as_of_us, created_us)
+        return model.ReportJob(report_id, model.ReportStatus.PENDING, as_of, created_at)
 
     async def _end_report(self, name: str, report_id: str, *args: Any) -> None:
-        """
-        Finish or fail an unfinished job. A job already finished is left as it is: its
-        ender is a worker that lost its lease while another took the job over and ended it.
-        """
-        status = await self._execute("update a report", name, *args)
+        # Only an unfinished job changes; none changed: no such job, or already ended.
+        status = await self._execute("end a report", name, *args, report_id)
         if not _rowcount(status):
             await self.get_report(report_id)  # ReportNotFound when there is no such job
 
     async def finish_report(self, report_id: str, *, csv: str, finished_at: dt.datetime) -> None:
-        await self._end_report(
-            "finish_report",
-            report_id,
-            ReportStatus.COMPLETE,
-            csv,
-            to_epoch_us(finished_at),
-            report_id,
-        )
+        finished_us = to_epoch_us(finished_at)
+        await self._end_report("finish_report", report_id, csv, columns.csv_rows(csv), finished_us)
 
     async def fail_report(self, report_id: str, *, error: str, finished_at: dt.datetime) -> None:
-        await self._end_report(
-            "fail_report",
-            report_id,
-            ReportStatus.FAILED,
-            error,
-            to_epoch_us(finished_at),
-            report_id,
-        )
+        await self._end_report("fail_report", report_id, error, to_epoch_us(finished_at))
 
-    async def get_report(self, report_id: str) -> ReportJob:
-        rows = await self._fetch("read a report", "get_report", report_id)
-        if not rows:
-            raise ReportNotFound(f"no report has id {report_id!r}")
-        return _job(rows[0])
+    async def get_report(self, report_id: str) -> model.ReportJob:
+        found = await self._fetch("read a report", "get_report", report_id)
+        return columns.found_job(found, report_id)
 
-    async def unfinished_reports(self) -> list[ReportJob]:
-        rows = await self._fetch("read unfinished reports", "unfinished_reports")
-        return [_job(row) for row in rows]
+    async def list_reports(
+        self, limit: int, *, before: dt.datetime | None = None
+    ) -> list[model.ReportSummary]:
+        before_us = columns.epoch_us(before)
+        found = await self._fetch("list reports", "list_reports", before_us, max(limit, 0))
+        return [columns.report_summary(row) for row in found]
 
-    # SharedJobs: several processes share the queue and the refresh.
+    async def delete_reports(self, finished_before: dt.datetime) -> int:
+        cutoff = to_epoch_us(finished_before)
+        return _rowcount(await self._execute("delete reports", "delete_reports", cutoff))
 
-    async def claim_report(self, worker_id: str, *, lease: dt.timedelta) -> ReportJob | None:
+    # ReportStore: the queue, shared by every process on the schema
+
+    async def claim_report(self, worker_id: str, *, lease: dt.timedelta) -> model.ReportJob | None:
         """
-        Claim the oldest Pending job, or a Running one whose lease ran out; ``None`` if none.
+        Claim with ``FOR UPDATE SKIP LOCKED``: claimers never wait for each other.
         """
-        rows = await self._fetch_write(
+        claimed = await self._fetch_write(
             "claim a report", "claim_report", worker_id, lease.total_seconds()
         )
-        return _job(rows[0]) if rows else None
+        return columns.report_job(claimed[0]) if claimed else None
 
     async def renew_lease(self, report_id: str, worker_id: str, *, lease: dt.timedelta) -> bool:
-        """
-        Extend this worker's lease on a Running job; ``False`` if it is no longer its own.
-        """
         status = await self._execute(
             "renew a lease", "renew_lease", report_id, worker_id, lease.total_seconds()
         )
         return _rowcount(status) == 1
 
     async def release_report(self, report_id: str, worker_id: str) -> None:
-        """
-        Hand a job this worker holds back to the queue (Pending), for another to take now.
-        """
         await self._execute("hand back a report", "release_report", report_id, worker_id)
 
     async def queued_reports(self) -> int:
-        """
-        Return how many jobs are Pending, over every process.
-        """
-        rows = await self._fetch("count queued reports", "queued_reports")
-        return int(rows[0][0])
-
-    async def claim_refresh(self, every: dt.timedelta) -> bool:
-        """
-        Return whether this process should refresh now: no other refresh started within
-        ``every`` (less a tolerance for timer jitter), and no other process is deciding.
-        """
-        slack = min(every.total_seconds() * 0.1, 60.0)
-        with translate_errors("claim the refresh"):
-            async with self._acquire() as connection, connection.transaction():
-                locked = await connection.fetchval(
-                    "SELECT pg_try_advisory_xact_lock(hashtext($1))",
-                    f"storemon:refresh:{self.schema}",
-                )
-                if not locked:
-                    return False
-                rows = await connection.fetch(
-                    queries()["claim_schedule"], "refresh", every.total_seconds() - slack
-                )
-                return bool(rows)
+        [[count]] = await self._fetch("count queued reports", "queued_reports")
+        return int(count)
 
     async def _fetch_write(self, action: str, name: str, *args: Any) -> list[Any]:
         with translate_errors(action):
             async with self._acquire() as connection:
-                return list(await connection.fetch(queries()[name], *args))
+                return list(await connection.fetch(SQL.queries[name], *args))
+
+
+async def _copy_batches(
+    connection: asyncpg.Connection, table: str, names: list[str], rows: Iterator[Any]
+) -> int:
+    """
+    COPY ``rows`` into a temporary table in batches pulled in a worker thread (the
+    parsing, for an ingest), each row numbered in file order (the last column, ``seq``);
+    return how many.
+    """
+    await connection.execute(f"TRUNCATE {table}")
+    seq = 0
+    while batch := await asyncio.to_thread(_take, rows, BATCH_ROWS, seq):
+        await connection.copy_records_to_table(table, records=batch, columns=names)
+        seq += len(batch)
+    return seq
 
 
 @contextlib.asynccontextmanager

@@ -4,7 +4,8 @@ The SQLite backend (aiosqlite): the embedded default, ``sqlite:///PATH``.
 Shape of the database (``sql/sqlite/migrations/*.sql``): ``polls`` keyed by (store id,
 instant) WITHOUT ROWID so that one store's polls sit together in time order, which is
 the order the report reads them in; ``hours`` and ``zones`` (snapshot tables, replaced
-whole); ``reports``; and, from schema version 2, ``rejects`` and ``source_state``.
+whole); ``reports``, which is also the server's job queue (leases from schema version
+3); ``rejects`` and ``source_state`` (version 2); ``schedule`` (version 3).
 
 Connections: one writer, used by every write inside ``transaction()`` (``BEGIN
 IMMEDIATE``, so a writer never has to upgrade a read lock and fail with "database is
@@ -12,7 +13,10 @@ locked"); writers of this process take turns on an ``asyncio.Lock``, writers of 
 processes wait in SQLite's busy handler (``busy_timeout``) and are retried. One reader
 for small reads, and a fresh connection for each ``snapshots()`` stream, which holds one
 read transaction: in WAL mode it sees one consistent state of the data while an ingest
-commits beside it.
+commits beside it. ``snapshots`` sends only the polls that decide the numbers (``_thinned``).
+
+A claim is ``UPDATE ... RETURNING`` in a write transaction, after a read without a lock
+found something to claim, so idle workers never take the write lock.
 
 Every driver exception leaves this module as ``StorageError`` (``translate_errors``).
 """
@@ -23,34 +27,20 @@ import asyncio
 import contextlib
 import contextvars
 import datetime as dt
-import functools
-import importlib.resources
 import itertools
 import operator
-import re
 import sqlite3
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator, Sequence
-from types import TracebackType
 from typing import Any, TypeVar
 
 import aiosqlite
 
-from storemon.errors import ReportNotFound, StorageError
-from storemon.model import (
-    DAY_US,
-    SECOND_US,
-    HoursRecord,
-    HoursRow,
-    PollRecord,
-    Rejected,
-    ReportJob,
-    ReportStatus,
-    SourceState,
-    StoreSnapshot,
-    ZoneRecord,
-    from_epoch_us,
-    to_epoch_us,
-)
+from storemon import model
+from storemon.errors import StorageError
+from storemon.model import to_epoch_us
+from storemon.storage import columns
+from storemon.storage.lifecycle import Lifecycle
+from storemon.storage.sqlfiles import SqlFiles
 from storemon.uptime import kept_polls
 
 #: Rows per ``executemany`` when storing polls, and per
@@ -64,10 +54,10 @@ BUSY_TIMEOUT_S = 30.0
 #: How often a write that still found the database locked is tried again.
 LOCKED_RETRIES = 5
 
-_Row = TypeVar("_Row")
+#: The SQL of this backend: ``sql/sqlite/queries.sql`` and ``sql/sqlite/migrations``.
+SQL = SqlFiles("sqlite")
 
-_SQL = importlib.resources.files("storemon.storage") / "sql" / "sqlite"
-_MIGRATION_NAME = re.compile(r"(\d{4})_[a-z0-9_]+\.sql")
+_Row = TypeVar("_Row")
 
 
 @contextlib.contextmanager
@@ -79,51 +69,6 @@ def translate_errors(action: str) -> Iterator[None]:
         yield
     except sqlite3.Error as error:
         raise StorageError(f"SQLite: {action}: {error}") from error
-
-
-@functools.cache
-def queries() -> dict[str, str]:
-    """
-    Return the named blocks of ``queries.sql``.
-    """
-    blocks: dict[str, str] = {}
-    name: str | None = None
-    lines: list[str] = []
-    for line in (_SQL / "queries.sql").read_text(encoding="utf-8").splitlines():
-        if line.startswith("-- name:"):
-            if name is not None:
-                blocks[name] = "\n".join(lines).strip()
-            name, lines = line.removeprefix("-- name:").strip(), []
-        elif name is not None and not line.startswith("--"):
-            lines.append(line)
-    if name is not None:
-        blocks[name] = "\n".join(lines).strip()
-    return blocks
-
-
-@functools.cache
-def migrations() -> tuple[tuple[int, str, str], ...]:
-    """
-    Return ``(version, file name, script)`` of every migration, in version order.
-
-    Version ``n`` is made by ``n``'s file, applied to a database at version ``n - 1``.
-    """
-    found = []
-    for entry in (_SQL / "migrations").iterdir():
-        match = _MIGRATION_NAME.fullmatch(entry.name)
-        if match:
-            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
-    found.sort()
-    if [version for version, _, _ in found] != list(range(1, len(found) + 1)):
-        raise StorageError("SQLite migrations are not numbered 0001, 0002, ... without gaps")
-    return tuple(found)
-
-
-def schema_version() -> int:
-    """
-    Return the schema version this code writes (the number of migrations).
-    """
-    return len(migrations())
 
 
 def split_statements(script: str) -> list[str]:
@@ -152,49 +97,9 @@ def _is_locked(error: sqlite3.Error) -> bool:
     )
 
 
-def _time_us(value: int) -> dt.time:
-    seconds, micros = divmod(value, SECOND_US)
-    minutes, second = divmod(seconds, 60)
-    hour, minute = divmod(minutes, 60)
-    return dt.time(hour, minute, second, micros)
-
-
-def hours_row(day: int, start_us: int, end_us: int) -> HoursRow:
-    """
-    Rebuild a stored business-hours row (``end_us`` of a whole day is ``24:00:00``).
-    """
-    if end_us == DAY_US:
-        return HoursRow(day, _time_us(start_us), dt.time(0), end_is_midnight=True)
-    return HoursRow(day, _time_us(start_us), _time_us(end_us))
-
-
-def _shared_row(
-    made: dict[tuple[int, int, int], HoursRow], day: int, start_us: int, end_us: int
-) -> HoursRow:
-    # Most stores share a few distinct rows: build each once (attrs validation costs).
-    key = (day, start_us, end_us)
-    row = made.get(key)
-    if row is None:
-        row = made[key] = hours_row(day, start_us, end_us)
-    return row
-
-
 def _take(rows: Iterator[_Row], size: int) -> list[_Row]:
     # In file order: two rows for one instant keep their order, so the later still wins.
     return list(itertools.islice(rows, size))
-
-
-def _job(row: Sequence[Any]) -> ReportJob:
-    report_id, status, as_of, created_at, finished_at, csv, error = row
-    return ReportJob(
-        report_id=report_id,
-        status=status,
-        as_of=None if as_of is None else from_epoch_us(as_of),
-        created_at=from_epoch_us(created_at),
-        finished_at=None if finished_at is None else from_epoch_us(finished_at),
-        csv=csv,
-        error=error,
-    )
 
 
 async def _grouped(
@@ -218,16 +123,6 @@ async def _grouped(
         yield key, rows
 
 
-async def _polls(
-    groups: AsyncGenerator[tuple[str, list[Sequence[Any]]], None],
-) -> AsyncGenerator[tuple[str, list[int], list[bool]], None]:
-    """
-    Yield ``(store id, instants, statuses)`` from poll rows grouped by store.
-    """
-    async for store_id, rows in groups:
-        yield store_id, [row[1] for row in rows], [row[2] == 1 for row in rows]
-
-
 #: Added to every instant in ``snapshot_changes`` so that each is written with 19 digits.
 _FIXED_WIDTH_BIAS = 10**18
 _FIXED_WIDTH = 19
@@ -248,7 +143,7 @@ async def _thinned(
     without the GIL, so the two overlap on two cores (a query with a row per store would
     need the GIL back for every row, and wait for it while this thread computes).
     """
-    ids = [row[0] for row in await connection.execute_fetchall(queries()["store_ids"])]
+    ids = [row[0] for row in await connection.execute_fetchall(SQL.queries["store_ids"])]
     ranges = [
         (ids[start], ids[min(start + CHANGE_STORES, len(ids)) - 1])
         for start in range(0, len(ids), CHANGE_STORES)
@@ -257,7 +152,7 @@ async def _thinned(
 
     async def fetch(first: str, last: str) -> str | None:
         cursor = await connection.execute(
-            queries()["snapshot_changes"], {**bounds, "first": first, "last": last}
+            SQL.queries["snapshot_changes"], {**bounds, "first": first, "last": last}
         )
         row = await cursor.fetchone()
         await cursor.close()
@@ -285,7 +180,7 @@ async def _thinned(
                     # An instant before 1970 or after 2255 is not 19 digits wide: read
                     # this store row by row, in the same read transaction.
                     rows = await connection.execute_fetchall(
-                        queries()["store_polls"], {**bounds, "store_id": store_id}
+                        SQL.queries["store_polls"], {**bounds, "store_id": store_id}
                     )
                     yield store_id, [row[0] for row in rows], [row[1] == 1 for row in rows]
                     continue
@@ -326,7 +221,7 @@ def _kept(times: str, statuses: str) -> tuple[list[int], list[bool]]:
     )
 
 
-class SQLiteRepository:
+class SQLiteRepository(Lifecycle):
     """
     The repository protocols over one SQLite file; an async context manager.
     """
@@ -346,18 +241,6 @@ class SQLiteRepository:
 
     # Lifecycle
 
-    async def __aenter__(self) -> SQLiteRepository:
-        await self.open()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
-
     async def open(self) -> None:
         """
         Connect, switch to WAL, and bring the schema up to date.
@@ -368,7 +251,7 @@ class SQLiteRepository:
         """
         try:
             self._writer = await self._connect()
-            # The writer's temporary tables (the staged business hours) and sorts live in
+            # The writer's temporary tables (staged hours and zones) and sorts live in
             # a temporary file behind a small cache, so an ingest's memory does not grow
             # with the file; readers keep MEMORY, they never stage anything.
             await self._writer.execute("PRAGMA temp_store = FILE")
@@ -421,7 +304,7 @@ class SQLiteRepository:
     async def _schema_version(self) -> int:
         row = await (await self._db.execute("PRAGMA user_version")).fetchone()
         version = int(row[0]) if row else 0
-        latest = schema_version()
+        latest = SQL.version
         if version > latest:
             raise StorageError(
                 f"{self.path}: the database has schema version {version}, newer than "
@@ -433,16 +316,16 @@ class SQLiteRepository:
         # Up to date (the usual case): no write lock, so opening never waits for an
         # ingest in another process. Otherwise take the lock and look again: another
         # process may have migrated in the meantime.
-        if await self._schema_version() == schema_version():
+        if await self._schema_version() == SQL.version:
             return
         db = self._db
         await db.execute("BEGIN IMMEDIATE")
         try:
             version = await self._schema_version()
-            for number, _name, script in migrations()[version:]:
-                for statement in split_statements(script):
+            for migration in SQL.migrations[version:]:
+                for statement in split_statements(migration.script):
                     await db.execute(statement)
-                await db.execute(f"PRAGMA user_version = {number:d}")
+                await db.execute(f"PRAGMA user_version = {migration.version:d}")
             await db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
@@ -479,9 +362,29 @@ class SQLiteRepository:
             raise StorageError(f"{self!r} is not open; use 'async with'")
         return self._reader
 
-    async def _fetchall(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
+    async def _fetchall(self, name: str, parameters: Any = ()) -> list[Any]:
         with translate_errors("read"):
-            return list(await self._read_db.execute_fetchall(sql, parameters))
+            return list(await self._read_db.execute_fetchall(SQL.queries[name], parameters))
+
+    async def _write(self, action: str, name: str, parameters: Any) -> tuple[list[Any], int]:
+        """
+        Run one statement in a write transaction; return the rows it returns
+        (``RETURNING``) and how many rows it changed.
+        """
+        async with self.transaction():
+            with translate_errors(action):
+                cursor = await self._db.execute(SQL.queries[name], parameters)
+                returned = list(await cursor.fetchall())
+                changed = cursor.rowcount
+                await cursor.close()
+        return returned, changed
+
+    async def _changed(self, action: str, name: str, parameters: Any) -> int:
+        _, changed = await self._write(action, name, parameters)
+        return changed
+
+    async def ping(self) -> None:
+        await self._fetchall("ping")
 
     # IngestStore
 
@@ -510,71 +413,42 @@ class SQLiteRepository:
             finally:
                 self._in_transaction.reset(token)
 
-    async def source_state(self, kind: str, source: str) -> SourceState | None:
-        rows = await self._fetchall(queries()["get_source_state"], (kind, source))
-        if not rows:
-            return None
-        (kind, source, size, content_hash, offset, prefix_hash, lines, ingested_at) = rows[0][:8]
-        mtime_ns, etag, last_modified = rows[0][8:]
-        return SourceState(
-            kind=kind,
-            source=source,
-            size=size,
-            content_hash=content_hash,
-            offset=offset,
-            prefix_hash=prefix_hash,
-            lines=lines,
-            ingested_at=from_epoch_us(ingested_at),
-            mtime_ns=mtime_ns,
-            etag=etag,
-            last_modified=last_modified,
-        )
+    async def source_state(self, kind: str, source: str) -> model.SourceState | None:
+        found = await self._fetchall("get_source_state", (kind, source))
+        return columns.source_state(found[0]) if found else None
 
-    async def save_source_state(self, state: SourceState) -> None:
-        async with self.transaction():
-            with translate_errors("save the source state"):
-                await self._db.execute(
-                    queries()["save_source_state"],
-                    (
-                        state.kind,
-                        state.source,
-                        state.size,
-                        state.content_hash,
-                        state.offset,
-                        state.prefix_hash,
-                        state.lines,
-                        to_epoch_us(state.ingested_at),
-                        state.mtime_ns,
-                        state.etag,
-                        state.last_modified,
-                    ),
-                )
+    async def save_source_state(self, state: model.SourceState) -> None:
+        values = columns.source_state_values(state)
+        await self._write("save the source state", "save_source_state", values)
 
-    async def add_rejects(self, rejects: Iterable[Rejected], *, ingested_at: dt.datetime) -> int:
-        at_us = to_epoch_us(ingested_at)
-        rows = [
-            (item.source, item.line, item.column, item.reason, item.text, at_us) for item in rejects
-        ]
+    async def add_rejects(
+        self, rejects: Iterable[model.Rejected], *, ingested_at: dt.datetime
+    ) -> int:
+        values = columns.reject_values(rejects, ingested_at)
         async with self.transaction():
             with translate_errors("keep rejected rows"):
-                await self._db.executemany(queries()["insert_reject"], rows)
-        return len(rows)
+                await self._db.executemany(SQL.queries["insert_reject"], values)
+        return len(values)
 
     async def clear_rejects(self, source: str) -> None:
-        async with self.transaction():
-            with translate_errors("clear rejected rows"):
-                await self._db.execute(queries()["clear_rejects"], (source,))
+        await self._write("clear rejected rows", "clear_rejects", (source,))
 
-    async def rejects(self, source: str | None = None) -> list[Rejected]:
+    async def rejects(self, source: str | None = None) -> list[model.Rejected]:
         if source is None:
-            rows = await self._fetchall(queries()["all_rejects"])
+            found = await self._fetchall("all_rejects")
         else:
-            rows = await self._fetchall(queries()["source_rejects"], (source,))
-        return [Rejected(*row) for row in rows]
+            found = await self._fetchall("source_rejects", (source,))
+        return [model.Rejected(*row) for row in found]
+
+    async def claim_refresh(self, every: dt.timedelta) -> bool:
+        now_us = _now_us()
+        parameters = {"name": "refresh", "now": now_us, "every": every // _MICROSECOND}
+        returned, _ = await self._write("claim the refresh", "claim_schedule", parameters)
+        return bool(returned)
 
     # PollSink
 
-    async def add_polls(self, polls: Iterable[PollRecord]) -> int:
+    async def add_polls(self, polls: Iterable[model.PollRecord]) -> int:
         """
         Upsert polls in batches inside one transaction; return rows new or changed.
 
@@ -584,11 +458,11 @@ class SQLiteRepository:
         ``INSERT ... SELECT`` (both cost more CPU), and parsing the next batch while
         SQLite stores the current one (no faster: both need the GIL for every row).
         """
-        sql = queries()["upsert_poll"]
-        rows = iter(polls)
+        sql = SQL.queries["upsert_poll"]
+        batches = iter(polls)
         changed = 0
         async with self.transaction():
-            while batch := await asyncio.to_thread(_take, rows, BATCH_ROWS):
+            while batch := await asyncio.to_thread(_take, batches, BATCH_ROWS):
                 with translate_errors("store polls"):
                     cursor = await self._db.executemany(sql, batch)
                     changed += cursor.rowcount
@@ -597,102 +471,74 @@ class SQLiteRepository:
 
     # MetadataSink
 
-    async def replace_hours(self, rows: Iterable[HoursRecord]) -> None:
-        values = [(store_id, row.day, row.start_us, row.end_us) for store_id, row in rows]
-        async with self.transaction():
-            with translate_errors("replace business hours"):
-                await self._db.execute(queries()["delete_hours"])
-                await self._db.executemany(queries()["insert_hours"], values)
+    async def replace_hours(self, rows: Iterable[model.HoursRecord]) -> int:
+        return await self._replace_staged("hours", "count_new_hours", columns.hours_values(rows))
 
-    async def replace_hours_counted(self, rows: Iterable[HoursRecord]) -> int:
+    async def replace_zones(self, rows: Iterable[model.ZoneRecord]) -> int:
+        return await self._replace_staged("zones", "count_changed_zones", iter(rows))
+
+    async def _replace_staged(self, table: str, count: str, values: Iterator[Any]) -> int:
         """
-        Stage the rows in a temporary table (pulled in batches, parsing in a worker
-        thread), count the new ones and replace the table, all in SQL.
+        Replace a snapshot table: stage the rows in a temporary table (pulled in batches,
+        the parsing in a worker thread), count in SQL, then replace the table from it.
+        Neither the file nor the stored rows are ever held as Python objects.
         """
-        values = ((store_id, row.day, row.start_us, row.end_us) for store_id, row in rows)
         async with self.transaction():
             db = self._db
-            with translate_errors("replace business hours"):
-                await db.execute(queries()["create_hours_stage"])
-                await db.execute(queries()["clear_hours_stage"])
+            with translate_errors(f"replace the {table} table"):
+                await db.execute(SQL.queries[f"create_{table}_stage"])
+                await db.execute(SQL.queries[f"clear_{table}_stage"])
                 while batch := await asyncio.to_thread(_take, values, BATCH_ROWS):
-                    await db.executemany(queries()["stage_hours"], batch)
-                found = await (await db.execute(queries()["count_new_hours"])).fetchone()
-                await db.execute(queries()["delete_hours"])
-                await db.execute(queries()["merge_hours_stage"])
-                await db.execute(queries()["clear_hours_stage"])
+                    await db.executemany(SQL.queries[f"stage_{table}"], batch)
+                found = await (await db.execute(SQL.queries[count])).fetchone()
+                await db.execute(SQL.queries[f"delete_{table}"])
+                await db.execute(SQL.queries[f"merge_{table}_stage"])
+                await db.execute(SQL.queries[f"clear_{table}_stage"])
         return int(found[0]) if found else 0
-
-    async def replace_zones(self, rows: Iterable[ZoneRecord]) -> None:
-        values = list(rows)
-        async with self.transaction():
-            with translate_errors("replace time zones"):
-                await self._db.execute(queries()["delete_zones"])
-                await self._db.executemany(queries()["insert_zone"], values)
 
     # MetadataSource
 
-    async def hours_rows(self) -> list[HoursRecord]:
-        rows = await self._fetchall(queries()["snapshot_hours"])
-        made: dict[tuple[int, int, int], HoursRow] = {}
+    async def hours_rows(self) -> list[model.HoursRecord]:
+        made = columns.HoursRows()
         return [
-            (store_id, _shared_row(made, day, start, end)) for store_id, day, start, end in rows
+            (store_id, made.row(day, start, end))
+            for store_id, day, start, end in await self._fetchall("snapshot_hours")
         ]
 
-    async def zone_rows(self) -> list[ZoneRecord]:
+    async def zone_rows(self) -> list[model.ZoneRecord]:
         return [
-            (store_id, zone_key)
-            for store_id, zone_key in await self._fetchall(queries()["snapshot_zones"])
+            (store_id, zone_key) for store_id, zone_key in await self._fetchall("snapshot_zones")
         ]
 
     # StoreSource
 
     async def latest_poll_at(self) -> dt.datetime | None:
-        rows = await self._fetchall(queries()["latest_poll"])
-        latest = rows[0][0] if rows else None
-        return None if latest is None else from_epoch_us(latest)
+        [[latest]] = await self._fetchall("latest_poll")
+        return columns.instant(latest)
 
     async def snapshots(
         self, *, since: dt.datetime, as_of: dt.datetime
-    ) -> AsyncIterator[StoreSnapshot]:
+    ) -> AsyncIterator[model.StoreSnapshot]:
         """
-        Stream stores in store-id order from one read transaction on its own connection.
+        Stream stores in store-id order from one read transaction on its own connection,
+        each with only the polls that decide its numbers (``storemon.uptime.kept_polls``):
+        one string per range of stores comes from SQLite (``_thinned``).
         """
-        async for snapshot in self._snapshots(since=since, as_of=as_of, thin=False):
-            yield snapshot
-
-    async def report_snapshots(
-        self, *, since: dt.datetime, as_of: dt.datetime
-    ) -> AsyncIterator[StoreSnapshot]:
-        """
-        Like ``snapshots``, but each holds only the polls that decide its numbers
-        (``storemon.uptime.kept_polls``): one row per store comes from SQLite.
-        """
-        async for snapshot in self._snapshots(since=since, as_of=as_of, thin=True):
-            yield snapshot
-
-    async def _snapshots(
-        self, *, since: dt.datetime, as_of: dt.datetime, thin: bool
-    ) -> AsyncIterator[StoreSnapshot]:
         bounds = {"since": to_epoch_us(since), "as_of": to_epoch_us(as_of)}
         connection = await self._connect()
         streams: list[AsyncGenerator[Any, None]] = []
         try:
             with translate_errors("read the report's snapshot"):
                 await connection.execute("BEGIN")
-                if thin:
-                    polls = _thinned(connection, bounds)
-                else:
-                    polls = _polls(
-                        _grouped(
-                            await connection.execute(queries()["snapshot_polls"], bounds),
-                            BATCH_ROWS,
-                        )
-                    )
-                hours = _grouped(await connection.execute(queries()["snapshot_hours"]), BATCH_ROWS)
-                zones = _grouped(await connection.execute(queries()["snapshot_zones"]), BATCH_ROWS)
+                polls = _thinned(connection, bounds)
+                hours = _grouped(
+                    await connection.execute(SQL.queries["snapshot_hours"]), BATCH_ROWS
+                )
+                zones = _grouped(
+                    await connection.execute(SQL.queries["snapshot_zones"]), BATCH_ROWS
+                )
                 streams += [polls, hours, zones]
-            made: dict[tuple[int, int, int], HoursRow] = {}
+            made = columns.HoursRows()
             hours_next = await anext(hours, None)
             zones_next = await anext(zones, None)
             while True:
@@ -705,19 +551,18 @@ class SQLiteRepository:
                         hours_next = await anext(hours, None)
                     while zones_next is not None and zones_next[0] < store_id:
                         zones_next = await anext(zones, None)
-                store_hours: list[HoursRow] = []
+                store_hours: tuple[Any, ...] = ()
                 if hours_next is not None and hours_next[0] == store_id:
-                    for _, day, start, end in hours_next[1]:
-                        store_hours.append(_shared_row(made, day, start, end))
+                    store_hours = tuple(made.row(*row[1:]) for row in hours_next[1])
                 zone_key = (
                     zones_next[1][0][1]
                     if zones_next is not None and zones_next[0] == store_id
                     else None
                 )
-                yield StoreSnapshot(
+                yield model.StoreSnapshot(
                     store_id=store_id,
                     zone_key=zone_key,
-                    hours=tuple(store_hours),
+                    hours=store_hours,
                     poll_at_us=poll_at_us,
                     poll_active=poll_active,
                 )
@@ -735,19 +580,19 @@ class SQLiteRepository:
 
     async def snapshot(
         self, store_id: str, *, since: dt.datetime, as_of: dt.datetime
-    ) -> StoreSnapshot | None:
+    ) -> model.StoreSnapshot | None:
         """
-        Read one store from one read transaction on its own connection, like ``snapshots``.
+        Read one store, every poll, from one read transaction on its own connection.
         """
         bounds = {"store_id": store_id, "since": to_epoch_us(since), "as_of": to_epoch_us(as_of)}
         connection = await self._connect()
         try:
             with translate_errors("read a store's snapshot"):
                 await connection.execute("BEGIN")
-                polls = list(await connection.execute_fetchall(queries()["store_polls"], bounds))
-                hours = await connection.execute_fetchall(queries()["store_hours"], (store_id,))
+                polls = list(await connection.execute_fetchall(SQL.queries["store_polls"], bounds))
+                hours = await connection.execute_fetchall(SQL.queries["store_hours"], (store_id,))
                 zones = list(
-                    await connection.execute_fetchall(queries()["store_zone"], (store_id,))
+                    await connection.execute_fetchall(SQL.queries["store_zone"], (store_id,))
                 )
         finally:
             with contextlib.suppress(sqlite3.Error):
@@ -757,63 +602,80 @@ class SQLiteRepository:
                 await connection.close()
         if not polls:
             return None
-        return StoreSnapshot(
+        return model.StoreSnapshot(
             store_id=store_id,
             zone_key=zones[0][0] if zones else None,
-            hours=tuple(hours_row(day, start, end) for day, start, end in hours),
+            hours=tuple(columns.hours_row(day, start, end) for day, start, end in hours),
             poll_at_us=[row[0] for row in polls],
             poll_active=[row[1] == 1 for row in polls],
         )
 
     # ReportStore
 
-    async def _update_report(self, name: str, parameters: Sequence[Any], report_id: str) -> None:
-        async with self.transaction():
-            with translate_errors("update a report"):
-                cursor = await self._db.execute(queries()[name], parameters)
-                found = cursor.rowcount
-                await cursor.close()
-        if not found:
-            raise ReportNotFound(f"no report has id {report_id!r}")
-
     async def create_report(
         self, report_id: str, *, as_of: dt.datetime | None, created_at: dt.datetime
-    ) -> ReportJob:
-        as_of_us = None if as_of is None else to_epoch_us(as_of)
-        created_us = to_epoch_us(created_at)
-        async with self.transaction():
-            with translate_errors("create a report"):
-                await self._db.execute(
-                    queries()["create_report"],
-                    (report_id, ReportStatus.PENDING, as_of_us, created_us),
-                )
-        return _job((report_id, ReportStatus.PENDING, as_of_us, created_us, None, None, None))
-
-    async def start_report(self, report_id: str) -> None:
-        await self._update_report("start_report", (ReportStatus.RUNNING, report_id), report_id)
+    ) -> model.ReportJob:
+        values = (report_id, columns.epoch_us(as_of), to_epoch_us(created_at))
+        await self._write("create a report", "create_report", values)
+        return model.ReportJob(report_id, model.ReportStatus.PENDING, as_of, created_at)
 
     async def finish_report(self, report_id: str, *, csv: str, finished_at: dt.datetime) -> None:
-        await self._update_report(
-            "finish_report",
-            (ReportStatus.COMPLETE, csv, to_epoch_us(finished_at), report_id),
-            report_id,
-        )
+        values = (csv, columns.csv_rows(csv), to_epoch_us(finished_at), report_id)
+        if not await self._changed("finish a report", "finish_report", values):
+            await self.get_report(report_id)  # ReportNotFound when there is no such job
 
     async def fail_report(self, report_id: str, *, error: str, finished_at: dt.datetime) -> None:
-        await self._update_report(
-            "fail_report",
-            (ReportStatus.FAILED, error, to_epoch_us(finished_at), report_id),
-            report_id,
-        )
+        values = (error, to_epoch_us(finished_at), report_id)
+        if not await self._changed("fail a report", "fail_report", values):
+            await self.get_report(report_id)
 
-    async def get_report(self, report_id: str) -> ReportJob:
-        rows = await self._fetchall(queries()["get_report"], (report_id,))
-        if not rows:
-            raise ReportNotFound(f"no report has id {report_id!r}")
-        return _job(rows[0])
+    async def get_report(self, report_id: str) -> model.ReportJob:
+        return columns.found_job(await self._fetchall("get_report", (report_id,)), report_id)
 
-    async def unfinished_reports(self) -> list[ReportJob]:
-        rows = await self._fetchall(
-            queries()["unfinished_reports"], (ReportStatus.PENDING, ReportStatus.RUNNING)
-        )
-        return [_job(row) for row in rows]
+    async def list_reports(
+        self, limit: int, *, before: dt.datetime | None = None
+    ) -> list[model.ReportSummary]:
+        page = {"before": columns.epoch_us(before), "limit": max(limit, 0)}
+        return [columns.report_summary(row) for row in await self._fetchall("list_reports", page)]
+
+    async def delete_reports(self, finished_before: dt.datetime) -> int:
+        cutoff = (to_epoch_us(finished_before),)
+        return await self._changed("delete reports", "delete_reports", cutoff)
+
+    # ReportStore: the queue
+
+    async def claim_report(self, worker_id: str, *, lease: dt.timedelta) -> model.ReportJob | None:
+        """
+        Claim with ``UPDATE ... RETURNING`` in a write transaction, but only after a read
+        (no lock) found something to claim: idle workers look every second.
+        """
+        now_us = _now_us()
+        [[claimable]] = await self._fetchall("claimable_report", {"now": now_us})
+        if not claimable:
+            return None
+        until = now_us + lease // _MICROSECOND
+        parameters = {"worker_id": worker_id, "now": now_us, "until": until}
+        returned, _ = await self._write("claim a report", "claim_report", parameters)
+        return columns.report_job(returned[0]) if returned else None
+
+    async def renew_lease(self, report_id: str, worker_id: str, *, lease: dt.timedelta) -> bool:
+        until = _now_us() + lease // _MICROSECOND
+        holder = {"report_id": report_id, "worker_id": worker_id, "until": until}
+        return await self._changed("renew a lease", "renew_lease", holder) == 1
+
+    async def release_report(self, report_id: str, worker_id: str) -> None:
+        holder = {"report_id": report_id, "worker_id": worker_id}
+        await self._write("hand back a report", "release_report", holder)
+
+    async def queued_reports(self) -> int:
+        [[count]] = await self._fetchall("queued_reports")
+        return int(count)
+
+
+_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+def _now_us() -> int:
+    # Leases and the schedule use this host's clock: every process of one SQLite file
+    # runs on one host.
+    return to_epoch_us(dt.datetime.now(dt.UTC))

@@ -19,7 +19,6 @@ pytest.importorskip("asyncpg", reason="the [postgres] extra is not installed")
 import asyncpg
 
 from storemon.errors import StorageError
-from storemon.model import ReportStatus
 from storemon.storage import postgres as backend
 from storemon.storage.postgres import PostgresRepository
 from tests.integration.conftest import STATUS_HEADER, cli, write_inputs
@@ -96,8 +95,9 @@ async def test_version_1_schema_is_upgraded_in_place() -> None:
     require_postgres()
     schema = new_schema()
     url = schema_url(schema)
-    (_, _, version_1) = backend.migrations()[0]
+    version_1 = backend.SQL.migrations[0].script
     old_job = "INSERT INTO reports VALUES ('old', 'Running', 1, 1, NULL, NULL, NULL);"
+    done = "INSERT INTO reports VALUES ('done', 'Complete', 1, 0, 2, E'h\\na\\nb\\n', NULL);"
     try:
         await _run_script(
             base_url(),
@@ -105,10 +105,15 @@ async def test_version_1_schema_is_upgraded_in_place() -> None:
             "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
             " applied_at timestamptz NOT NULL DEFAULT now());"
             "INSERT INTO schema_migrations VALUES (1, '0001_initial.sql');"
-            f"{version_1} INSERT INTO polls VALUES ('s', 5, true); {old_job}",
+            f"{version_1} INSERT INTO polls VALUES ('s', 5, true); {old_job} {done}",
         )
         async with PostgresRepository(url) as repo:
             assert await repo.latest_poll_at() is not None
+            # Version 3 counted the rows of the stored report.
+            assert [(job.report_id, job.rows) for job in await repo.list_reports(5)] == [
+                ("old", None),
+                ("done", 2),
+            ]
             # A job Running before leases existed is taken over at once.
             job = await repo.claim_report("w", lease=dt.timedelta(seconds=5))
             assert job is not None
@@ -118,7 +123,7 @@ async def test_version_1_schema_is_upgraded_in_place() -> None:
             versions = await connection.fetch(f"SELECT version FROM {schema}.schema_migrations")
         finally:
             await connection.close()
-        assert sorted(row[0] for row in versions) == [1, 2]
+        assert sorted(row[0] for row in versions) == [1, 2, 3]
     finally:
         drop_schema(url)
 
@@ -213,37 +218,6 @@ async def test_each_job_is_claimed_once_across_processes(pg_url: str) -> None:
         await asyncio.gather(*(worker((one, two)[n % 2], f"w{n}") for n in range(6)))
         assert sorted(claimed) == [f"r{number:02d}" for number in range(20)]
         assert await one.queued_reports() == 0
-
-
-async def test_expired_lease_is_taken_over(pg: PostgresRepository) -> None:
-    """A job whose lease ran out goes to another worker; the first can no longer renew."""
-    await pg.create_report("r", as_of=BASE, created_at=BASE)
-    short = dt.timedelta(seconds=0.2)
-    assert (await pg.claim_report("dead", lease=short)) is not None
-    assert await pg.claim_report("other", lease=short) is None
-    await asyncio.sleep(0.3)
-    taken = await pg.claim_report("other", lease=dt.timedelta(seconds=60))
-    assert taken is not None
-    assert taken.report_id == "r"
-    assert not await pg.renew_lease("r", "dead", lease=short)
-    assert await pg.renew_lease("r", "other", lease=short)
-    await pg.release_report("r", "other")
-    assert await pg.queued_reports() == 1
-
-
-async def test_a_late_worker_cannot_overwrite_a_finished_report(pg: PostgresRepository) -> None:
-    """A worker whose lease was taken over and that ends late changes nothing."""
-    await pg.create_report("r", as_of=BASE, created_at=BASE)
-    assert await pg.claim_report("late", lease=dt.timedelta(seconds=0.2)) is not None
-    await asyncio.sleep(0.3)
-    assert await pg.claim_report("other", lease=dt.timedelta(seconds=60)) is not None
-    await pg.finish_report("r", csv="the report\n", finished_at=BASE)
-    await pg.fail_report("r", error="late failure", finished_at=BASE)
-    await pg.finish_report("r", csv="late report\n", finished_at=BASE)
-    job = await pg.get_report("r")
-    assert job.status == ReportStatus.COMPLETE
-    assert job.csv == "the report\n"
-    assert job.error is None
 
 
 async def test_refresh_is_claimed_once_per_interval(pg_url: str) -> None:

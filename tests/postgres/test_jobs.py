@@ -47,7 +47,6 @@ async def test_runners_share_the_queue_and_hand_back_on_stop(pg_url: str) -> Non
         await one.add_polls([("s", 1_700_000_000_000_000, True)])
         first = JobRunner(one, compute, workers=2, max_queue=50, lease=LEASE, poll_every=0.1)
         second = JobRunner(two, compute, workers=2, max_queue=50, lease=LEASE, poll_every=0.1)
-        assert first.shared is one
         await first.start()
         blocked = (await first.trigger()).report_id
         await asyncio.wait_for(entered.wait(), 10)
@@ -80,7 +79,7 @@ async def test_one_refresh_per_interval_over_two_loops(pg_url: str) -> None:
                 return {}
 
             every = dt.timedelta(hours=1)
-            loops.append(IngestLoop(ingest, every=every, claim=repo.claim_refresh))
+            loops.append(IngestLoop(ingest, claim=repo.claim_refresh, every=every))
         for loop in loops:
             await loop.refresh()
         assert ingested == ["one"]

@@ -398,23 +398,31 @@ async def test_health_reports_jobs(make_client: MakeClient) -> None:
         "ready": True,
         "last_ingest": None,
         "reports": {"running": 0, "queued": 0},
+        "database": "up",
     }
 
 
 async def test_unfinished_jobs_are_resumed_at_start(
     data_repository: InMemoryRepository, make_client: MakeClient
 ) -> None:
-    """Jobs left Pending or Running by an earlier process are computed at start-up, in order."""
+    """Jobs an earlier process left are computed: Pending at once, Running once its lease ends."""
     created = LAST_POLL_AT + dt.timedelta(minutes=1)
-    pending = await data_repository.create_report(
-        new_report_id(), as_of=LAST_POLL_AT, created_at=created
-    )
     running = await data_repository.create_report(
         new_report_id(), as_of=LAST_POLL_AT - dt.timedelta(hours=5), created_at=created
     )
-    await data_repository.start_report(running.report_id)
+    claimed = await data_repository.claim_report("died", lease=dt.timedelta(seconds=1.5))
+    assert claimed is not None
+    pending = await data_repository.create_report(
+        new_report_id(), as_of=LAST_POLL_AT, created_at=created + dt.timedelta(seconds=1)
+    )
     client = await make_client()
     await client.app[JOBS].join()
+    assert (await data_repository.get_report(pending.report_id)).status == ReportStatus.COMPLETE
+    assert (await data_repository.get_report(running.report_id)).status == ReportStatus.RUNNING
+    for _ in range(500):  # the lease runs out, then a worker's next look takes the job
+        if (await data_repository.get_report(running.report_id)).status != ReportStatus.RUNNING:
+            break
+        await asyncio.sleep(0.01)
     for job in (pending, running):
         done = await data_repository.get_report(job.report_id)
         assert done.status == ReportStatus.COMPLETE
@@ -424,14 +432,14 @@ async def test_unfinished_jobs_are_resumed_at_start(
 async def test_shutdown_hands_running_jobs_back(
     data_repository: InMemoryRepository, make_client: MakeClient
 ) -> None:
-    """A job running at shutdown stays Running, and the next start completes it."""
+    """A job running at shutdown goes back to Pending, and the next start completes it."""
     gate = Gate(data_repository)
     client = await make_client(compute=gate)
     report_id = await trigger(client)
     await asyncio.wait_for(gate.entered.wait(), 5)
     await client.close()
     job = await data_repository.get_report(report_id)
-    assert job.status == ReportStatus.RUNNING
+    assert job.status == ReportStatus.PENDING
 
     client = await make_client()
     await client.app[JOBS].join()

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 from typing import Any
 
 import pytest
 
 from storemon.errors import SourceError
-from storemon.testing import ManualClock
+from storemon.testing import InMemoryRepository, ManualClock
 from storemon_server.jobs import IngestLoop
 from storemon_server.schedule import next_run
 from tests.server.conftest import wait_for
@@ -66,7 +67,8 @@ async def test_failed_refresh_is_recorded_and_retried_next_tick() -> None:
             raise outcome
         return dict(outcome)
 
-    loop = IngestLoop(ingest, every=HOUR, clock=clock, sleep=driver)
+    claim = InMemoryRepository(clock=clock).claim_refresh
+    loop = IngestLoop(ingest, claim=claim, every=HOUR, clock=clock, sleep=driver)
     assert not loop.ready.is_set()
     loop.start()
     await asyncio.wait_for(loop.ready.wait(), 5)
@@ -92,7 +94,8 @@ async def test_unexpected_ingest_error_does_not_stop_the_loop() -> None:
     async def ingest() -> dict[str, Any]:
         raise RuntimeError("/private/detail")
 
-    loop = IngestLoop(ingest, every=HOUR, clock=clock, sleep=driver)
+    claim = InMemoryRepository(clock=clock).claim_refresh
+    loop = IngestLoop(ingest, claim=claim, every=HOUR, clock=clock, sleep=driver)
     loop.start()
     await asyncio.wait_for(loop.ready.wait(), 5)
     assert loop.last is not None
@@ -105,8 +108,41 @@ async def test_unexpected_ingest_error_does_not_stop_the_loop() -> None:
 
 async def test_without_sources_the_server_is_ready_at_once() -> None:
     """With nothing to ingest the loop is ready immediately and starts no task."""
-    loop = IngestLoop(None, every=HOUR)
+    loop = IngestLoop(None, claim=InMemoryRepository().claim_refresh, every=HOUR)
     assert loop.ready.is_set()
     loop.start()
     await loop.stop()
     assert loop.last is None
+
+
+async def test_a_tick_within_the_interval_of_another_refresh_is_skipped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A loop whose database saw a refresh less than an interval ago skips its tick."""
+    clock = ManualClock(T0)
+    repository = InMemoryRepository(clock=clock)
+    ingested: list[dt.datetime] = []
+
+    async def ingest() -> dict[str, Any]:
+        ingested.append(clock.now)
+        return {}
+
+    # Another process on the same database refreshed 40 minutes ago.
+    assert await repository.claim_refresh(HOUR)
+    clock.advance(dt.timedelta(minutes=40))
+    loop = IngestLoop(ingest, claim=repository.claim_refresh, every=HOUR, clock=clock)
+    with caplog.at_level(logging.INFO, logger="storemon_server.jobs"):
+        await loop.refresh()
+    assert ingested == []
+    assert loop.last is None
+    assert any("ingest.skipped" in record.getMessage() for record in caplog.records)
+    # Timers fire a little early: 59 minutes after the last refresh is within the tolerance
+    # (a tenth of the interval, at most a minute), and counts as due; 58 is not.
+    clock.advance(dt.timedelta(minutes=18))
+    await loop.refresh()
+    assert ingested == []
+    clock.advance(dt.timedelta(minutes=1))
+    await loop.refresh()
+    assert ingested == [T0 + dt.timedelta(minutes=59)]
+    assert loop.last is not None
+    assert loop.last["ok"] is True

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from storemon.model import HoursRow
+from storemon.model import HoursRow, StoreSnapshot
 from storemon.repository import Repository
 from storemon.storage import open_repository
 from tests.postgres import support as postgres
@@ -76,3 +76,23 @@ def hours(day: int, start: str, end: str) -> HoursRow:
     if end.startswith("24"):
         return HoursRow(day, dt.time.fromisoformat(start), dt.time(0), end_is_midnight=True)
     return HoursRow(day, dt.time.fromisoformat(start), dt.time.fromisoformat(end))
+
+
+def assert_thinned(thin: StoreSnapshot, full: StoreSnapshot) -> None:
+    """
+    Check that ``thin`` is ``full`` with at most the polls left out that the contract of
+    ``snapshots`` permits: never the first or last, only one whose status equals both
+    neighbours' in ``full``.
+    """
+    assert (thin.store_id, thin.zone_key) == (full.store_id, full.zone_key)
+    assert sorted(thin.hours) == sorted(full.hours)
+    times, statuses = list(full.poll_at_us), list(full.poll_active)
+    kept = dict(zip(thin.poll_at_us, thin.poll_active, strict=True))
+    assert list(kept) == sorted(set(kept) & set(times)), "polls out of order or invented"
+    assert times[0] in kept
+    assert times[-1] in kept
+    for index, at in enumerate(times):
+        if at in kept:
+            assert kept[at] is statuses[index]
+        else:
+            assert statuses[index - 1] is statuses[index] is statuses[index + 1], at

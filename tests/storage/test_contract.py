@@ -1,18 +1,21 @@
 """
-The contract every storage backend keeps (memory and SQLite; PostgreSQL joins via BACKENDS).
+The contract every storage backend keeps: every repository method, on memory, SQLite and
+PostgreSQL (``BACKENDS`` in conftest.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
+import attrs
 import pytest
 
 from storemon.errors import ReportNotFound
-from storemon.model import Rejected, ReportStatus, SourceState, StoreSnapshot
+from storemon.model import Rejected, ReportStatus, ReportSummary, SourceState, StoreSnapshot
 from storemon.repository import Repository
 
-from .conftest import at_us, hours, utc
+from .conftest import assert_thinned, at_us, hours, utc
 
 BIG_ID = "9222367421889482050"  # beyond 2**53: must stay a string
 UUID_ID = "982bc638-5a9c-4a2b-9f3e-2f0f2c1b7e11"
@@ -197,8 +200,54 @@ async def test_rejects_are_kept_listed_and_cleared_per_source(repo: Repository) 
     assert await repo.rejects() == [_reject("a.csv", 2)]
 
 
+async def test_snapshots_leave_out_only_polls_that_change_no_number(repo: Repository) -> None:
+    """A long run of one status may be thinned, but never its ends nor a change of status."""
+    statuses = [True] * 6 + [False] * 5 + [True] + [False] * 4
+    times = [at_us("2024-01-01T00:00") + minute * 60_000_000 for minute in range(len(statuses))]
+    await repo.add_polls(list(zip(["s"] * len(times), times, statuses, strict=True)))
+    await repo.replace_zones([("s", "Asia/Kolkata")])
+    [thin] = (await _snapshots(repo, "2024-01-01T00:00", "2024-01-02T00:00")).values()
+    full = StoreSnapshot(
+        store_id="s", zone_key="Asia/Kolkata", hours=(), poll_at_us=times, poll_active=statuses
+    )
+    assert_thinned(thin, full)
+    one = await repo.snapshot("s", since=utc("2024-01-01T00:00"), as_of=utc("2024-01-02T00:00"))
+    assert one is not None
+    assert (list(one.poll_at_us), list(one.poll_active)) == (times, statuses)
+
+
+async def test_replace_hours_counts_rows_not_stored_before(repo: Repository) -> None:
+    """replace_hours returns the rows (each repeat) that the table did not hold."""
+    monday, tuesday = hours(0, "09:00", "17:00"), hours(1, "09:00", "17:00")
+    first = [("a", monday), ("a", monday), ("b", tuesday)]
+    assert await repo.replace_hours(iter(first)) == 3
+    assert await repo.replace_hours(iter(first)) == 0
+    assert await repo.replace_hours(iter([("a", monday), ("a", tuesday), ("c", monday)])) == 2
+    assert sorted(await repo.hours_rows()) == [("a", monday), ("a", tuesday), ("c", monday)]
+    assert await repo.replace_hours(iter([])) == 0
+    assert await repo.hours_rows() == []
+
+
+async def test_replace_zones_counts_rows_that_change_a_zone(repo: Repository) -> None:
+    """replace_zones returns the rows (each repeat) whose zone is not the stored one."""
+    assert await repo.replace_zones(iter([("a", "UTC"), ("b", "Asia/Kolkata")])) == 2
+    assert await repo.replace_zones(iter([("a", "UTC"), ("b", "Asia/Kolkata")])) == 0
+    rows = [("a", "UTC"), ("b", "Europe/Berlin"), ("c", "UTC"), ("c", "Asia/Tokyo")]
+    assert await repo.replace_zones(iter(rows)) == 3
+    assert sorted(await repo.zone_rows()) == [
+        ("a", "UTC"),
+        ("b", "Europe/Berlin"),
+        ("c", "Asia/Tokyo"),
+    ]
+
+
+async def test_ping_answers(repo: Repository) -> None:
+    """An open repository answers a ping."""
+    assert await repo.ping() is None
+
+
 async def test_report_jobs_move_through_their_states(repo: Repository) -> None:
-    """A report job goes Pending -> Running -> Complete and keeps its CSV and times."""
+    """A report job goes Pending -> Running (claimed) -> Complete and keeps its CSV and times."""
     created = utc("2024-01-01T00:00:00.5")
     job = await repo.create_report("r1", as_of=utc("2023-12-31T23:00"), created_at=created)
     assert (job.status, job.as_of, job.created_at) == (
@@ -206,8 +255,10 @@ async def test_report_jobs_move_through_their_states(repo: Repository) -> None:
         utc("2023-12-31T23:00"),
         created,
     )
-    await repo.start_report("r1")
-    assert (await repo.get_report("r1")).status == ReportStatus.RUNNING
+    assert await repo.get_report("r1") == job
+    claimed = await repo.claim_report("w", lease=dt.timedelta(seconds=60))
+    assert claimed == attrs.evolve(job, status=ReportStatus.RUNNING)
+    assert await repo.get_report("r1") == claimed
     finished = created + dt.timedelta(seconds=3)
     await repo.finish_report("r1", csv="store_id\n", finished_at=finished)
     done = await repo.get_report("r1")
@@ -219,22 +270,151 @@ async def test_report_jobs_move_through_their_states(repo: Repository) -> None:
     )
 
 
-async def test_failed_and_unfinished_reports(repo: Repository) -> None:
-    """Failed jobs keep their reason; unfinished jobs list oldest first."""
+async def test_failed_reports_keep_their_reason(repo: Repository) -> None:
+    """A failed job keeps its reason and no CSV; ending it again changes nothing."""
     base = utc("2024-01-01T00:00")
-    await repo.create_report("late", as_of=None, created_at=base + dt.timedelta(minutes=2))
-    await repo.create_report("early", as_of=None, created_at=base)
-    await repo.create_report("bad", as_of=None, created_at=base + dt.timedelta(minutes=1))
-    await repo.start_report("late")
+    await repo.create_report("bad", as_of=None, created_at=base)
     await repo.fail_report("bad", error="no polls", finished_at=base + dt.timedelta(minutes=3))
-    assert [job.report_id for job in await repo.unfinished_reports()] == ["early", "late"]
+    await repo.finish_report("bad", csv="store_id\n", finished_at=base + dt.timedelta(minutes=4))
     failed = await repo.get_report("bad")
-    assert (failed.status, failed.error, failed.as_of) == (ReportStatus.FAILED, "no polls", None)
+    assert (failed.status, failed.error, failed.as_of, failed.csv, failed.finished_at) == (
+        ReportStatus.FAILED,
+        "no polls",
+        None,
+        None,
+        base + dt.timedelta(minutes=3),
+    )
 
 
 async def test_unknown_report_is_not_found(repo: Repository) -> None:
-    """Reading or updating an unknown report raises ReportNotFound."""
+    """Reading or ending an unknown report raises ReportNotFound."""
+    at = utc("2024-01-01T00:00")
     with pytest.raises(ReportNotFound):
         await repo.get_report("nope")
     with pytest.raises(ReportNotFound):
-        await repo.start_report("nope")
+        await repo.finish_report("nope", csv="store_id\n", finished_at=at)
+    with pytest.raises(ReportNotFound):
+        await repo.fail_report("nope", error="x", finished_at=at)
+
+
+async def _create(repo: Repository, *ids_and_minutes: tuple[str, int]) -> None:
+    base = utc("2024-01-01T00:00")
+    for report_id, minutes in ids_and_minutes:
+        created_at = base + dt.timedelta(minutes=minutes)
+        await repo.create_report(report_id, as_of=base, created_at=created_at)
+
+
+LONG = dt.timedelta(seconds=60)
+
+
+async def test_claims_come_oldest_first_once_each(repo: Repository) -> None:
+    """Claims return the Pending jobs oldest first, each once, then None; the count follows."""
+    assert await repo.claim_report("w", lease=LONG) is None
+    await _create(repo, ("late", 2), ("early", 0), ("middle", 1))
+    assert await repo.queued_reports() == 3
+    claimed = [await repo.claim_report(worker, lease=LONG) for worker in ("w1", "w2", "w1")]
+    assert [(job.report_id, job.status) if job else None for job in claimed] == [
+        ("early", ReportStatus.RUNNING),
+        ("middle", ReportStatus.RUNNING),
+        ("late", ReportStatus.RUNNING),
+    ]
+    assert await repo.claim_report("w3", lease=LONG) is None
+    assert await repo.queued_reports() == 0
+    assert (await repo.get_report("middle")).status == ReportStatus.RUNNING
+
+
+async def test_only_the_holder_renews_or_releases(repo: Repository) -> None:
+    """Renewing or releasing a job fails for any worker but its holder; a release requeues it."""
+    await _create(repo, ("r", 0))
+    assert await repo.claim_report("holder", lease=LONG) is not None
+    assert not await repo.renew_lease("r", "other", lease=LONG)
+    assert await repo.renew_lease("r", "holder", lease=LONG)
+    assert not await repo.renew_lease("nope", "holder", lease=LONG)
+    await repo.release_report("r", "other")
+    assert (await repo.get_report("r")).status == ReportStatus.RUNNING
+    assert await repo.claim_report("other", lease=LONG) is None
+    await repo.release_report("r", "holder")
+    assert (await repo.get_report("r")).status == ReportStatus.PENDING
+    assert await repo.queued_reports() == 1
+    assert not await repo.renew_lease("r", "holder", lease=LONG)  # Pending: held by no one
+    taken = await repo.claim_report("other", lease=LONG)
+    assert taken is not None
+    assert taken.report_id == "r"
+
+
+async def test_a_job_whose_lease_ran_out_is_taken_over(repo: Repository) -> None:
+    """After its lease runs out a job goes to another worker; the first can neither renew
+    nor overwrite the report the second finished."""
+    await _create(repo, ("r", 0), ("next", 1))
+    short = dt.timedelta(seconds=0.3)
+    assert (await repo.claim_report("dead", lease=short)).report_id == "r"  # type: ignore[union-attr]
+    assert (await repo.claim_report("other", lease=LONG)).report_id == "next"  # type: ignore[union-attr]
+    assert await repo.claim_report("other", lease=LONG) is None
+    await asyncio.sleep(0.4)
+    taken = await repo.claim_report("other", lease=LONG)
+    assert taken is not None
+    assert taken.report_id == "r"
+    assert not await repo.renew_lease("r", "dead", lease=LONG)
+    finished = utc("2024-01-01T01:00")
+    await repo.finish_report("r", csv="store_id\na\n", finished_at=finished)
+    await repo.fail_report("r", error="late", finished_at=finished + dt.timedelta(minutes=1))
+    await repo.finish_report("r", csv="store_id\n", finished_at=finished + dt.timedelta(minutes=2))
+    done = await repo.get_report("r")
+    assert (done.status, done.csv, done.error, done.finished_at) == (
+        ReportStatus.COMPLETE,
+        "store_id\na\n",
+        None,
+        finished,
+    )
+    await repo.release_report("r", "other")  # ended: nothing to hand back
+    assert (await repo.get_report("r")).status == ReportStatus.COMPLETE
+
+
+async def test_the_refresh_is_claimed_once_per_interval(repo: Repository) -> None:
+    """claim_refresh answers True once per interval: again only after it has passed."""
+    hour = dt.timedelta(hours=1)
+    assert await repo.claim_refresh(hour)
+    assert not await repo.claim_refresh(hour)
+    await asyncio.sleep(0.25)
+    assert not await repo.claim_refresh(hour)
+    assert await repo.claim_refresh(dt.timedelta(seconds=0.2))
+    assert not await repo.claim_refresh(dt.timedelta(seconds=0.2))
+
+
+async def test_reports_are_listed_newest_first_without_their_csv(repo: Repository) -> None:
+    """list_reports pages newest first with states, times and row counts, never a CSV."""
+    await _create(repo, ("a", 0), ("b", 1), ("c", 2), ("d", 3))
+    base = utc("2024-01-01T00:00")
+    await repo.finish_report("a", csv="store_id,x\n1,2\n3,4\n", finished_at=base)
+    await repo.fail_report("b", error="boom", finished_at=base)
+    await repo.claim_report("w", lease=LONG)  # "c", the oldest unfinished one
+    await repo.finish_report("c", csv="store_id,x\n", finished_at=base)
+    newest = await repo.list_reports(3)
+    assert newest == [
+        ReportSummary("d", ReportStatus.PENDING, base, base + dt.timedelta(minutes=3), None, None),
+        ReportSummary("c", ReportStatus.COMPLETE, base, base + dt.timedelta(minutes=2), base, 0),
+        ReportSummary("b", ReportStatus.FAILED, base, base + dt.timedelta(minutes=1), base, None),
+    ]
+    older = await repo.list_reports(3, before=newest[-1].created_at)
+    assert older == [ReportSummary("a", ReportStatus.COMPLETE, base, base, base, 2)]
+    assert await repo.list_reports(0) == []
+    assert await repo.list_reports(10, before=base) == []
+
+
+async def test_finished_reports_are_deleted_before_a_cutoff(repo: Repository) -> None:
+    """delete_reports removes only Complete and Failed jobs finished before the cutoff."""
+    await _create(repo, ("old", 0), ("failed", 1), ("recent", 2), ("running", 3), ("pending", 4))
+    base = utc("2024-01-01T00:00")
+    await repo.finish_report("old", csv="store_id\n", finished_at=base)
+    await repo.fail_report("failed", error="x", finished_at=base + dt.timedelta(minutes=1))
+    await repo.finish_report("recent", csv="store_id\n", finished_at=base + dt.timedelta(hours=2))
+    assert (await repo.claim_report("w", lease=LONG)).report_id == "running"  # type: ignore[union-attr]
+    assert await repo.delete_reports(base + dt.timedelta(hours=1)) == 2
+    assert [job.report_id for job in await repo.list_reports(10)] == [
+        "pending",
+        "running",
+        "recent",
+    ]
+    with pytest.raises(ReportNotFound):
+        await repo.get_report("old")
+    assert await repo.delete_reports(base + dt.timedelta(hours=1)) == 0

@@ -1,5 +1,6 @@
 """
-SQLite's ``report_snapshots``: one row per store from SQL, the same report as ``snapshots``.
+SQLite's ``snapshots``: the thin stream (one string per range of stores from SQL), which
+leaves out only polls the contract permits and gives the same report as every poll.
 """
 
 from __future__ import annotations
@@ -14,15 +15,16 @@ from storemon.model import WEEK_US, from_epoch_us
 from storemon.report import compute_report
 from storemon.service import build_report
 from storemon.storage import sqlite
-from storemon.storage.sqlite import SQLiteRepository, queries
+from storemon.storage.memory import InMemoryRepository
+from storemon.storage.sqlite import SQL, SQLiteRepository
 
-from .conftest import at_us, hours
+from .conftest import assert_thinned, at_us, hours
 
 
-async def test_report_snapshots_give_the_same_report(
+async def test_thin_snapshots_give_the_same_report(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Thinned snapshots (odd ids, a store polled before 1970) report what full ones do."""
+    """Thinned snapshots (odd ids, a store polled before 1970) report what every poll does."""
     monkeypatch.setattr(sqlite, "CHANGE_STORES", 7)  # several ranges
     rng = random.Random(5)
     start = at_us("2024-01-01T00:00")
@@ -36,32 +38,55 @@ async def test_report_snapshots_give_the_same_report(
     rng.shuffle(polls)
     as_of = from_epoch_us(max(at for _, at, _ in polls))
     since = from_epoch_us(max(at for _, at, _ in polls) - WEEK_US)
+    memory = InMemoryRepository()
     async with SQLiteRepository(str(tmp_path / "r.db")) as repo:
-        await repo.add_polls(polls)
-        await repo.replace_hours([("s01:1:1", hours(0, "09:00", "17:00"))])
-        full = [s async for s in repo.snapshots(since=since, as_of=as_of)]
-        thin = [s async for s in repo.report_snapshots(since=since, as_of=as_of)]
-        assert [s.store_id for s in thin] == [s.store_id for s in full]
-        assert "old" in {s.store_id for s in thin}
-        assert sum(len(s.poll_at_us) for s in thin) < sum(len(s.poll_at_us) for s in full)
-        expected = compute_report(full, as_of=as_of)
+        for backend in (memory, repo):
+            await backend.add_polls(polls)
+            await backend.replace_hours([("s01:1:1", hours(0, "09:00", "17:00"))])
+        full = {s.store_id: s async for s in memory.snapshots(since=since, as_of=as_of)}
+        thin = [s async for s in repo.snapshots(since=since, as_of=as_of)]
+        assert [s.store_id for s in thin] == sorted(full)
+        for snapshot in thin:
+            assert_thinned(snapshot, full[snapshot.store_id])
+        assert sum(len(s.poll_at_us) for s in thin) < sum(len(s.poll_at_us) for s in full.values())
+        expected = compute_report(list(full.values()), as_of=as_of)
         assert compute_report(thin, as_of=as_of) == expected
         assert await build_report(repo, as_of=as_of) == expected
 
 
+def _plan(sql: str, parameters: dict[str, object], tmp_path: Path) -> list[str]:
+    """
+    The query plan of ``sql`` on an empty database of the current schema.
+    """
+    connection = sqlite3.connect(tmp_path / "plan.db")
+    try:
+        for migration in SQL.migrations:
+            for statement in sqlite.split_statements(migration.script):
+                connection.execute(statement)
+        return [row[3] for row in connection.execute("EXPLAIN QUERY PLAN " + sql, parameters)]
+    finally:
+        connection.close()
+
+
 def test_snapshot_changes_scans_the_primary_key_in_order(tmp_path: Path) -> None:
     """The per-store strings rely on a GROUP BY read in key order, without a sort."""
-    connection = sqlite3.connect(tmp_path / "plan.db")
-    connection.execute(
-        "CREATE TABLE polls (store_id TEXT NOT NULL, at_us INTEGER NOT NULL,"
-        " active INTEGER NOT NULL, PRIMARY KEY (store_id, at_us)) WITHOUT ROWID"
-    )
-    plan = [
-        row[3]
-        for row in connection.execute(
-            "EXPLAIN QUERY PLAN " + queries()["snapshot_changes"],
-            {"since": 0, "as_of": 1, "first": "a", "last": "b"},
-        )
-    ]
-    connection.close()
+    parameters = {"since": 0, "as_of": 1, "first": "a", "last": "b"}
+    plan = _plan(SQL.queries["snapshot_changes"], parameters, tmp_path)
+    assert not any("TEMP B-TREE" in step for step in plan), plan
+
+
+@pytest.mark.parametrize("name", ["claimable_report", "claim_report", "queued_reports"])
+def test_the_queue_reads_its_partial_index(name: str, tmp_path: Path) -> None:
+    """Looking for work reads the index of unfinished jobs, never the reports themselves."""
+    parameters = {"now": 0, "until": 1, "worker_id": "w"}
+    plan = _plan(SQL.queries[name], parameters, tmp_path)
+    assert any("reports_unfinished" in step for step in plan), plan
+    assert not any(step.startswith("SCAN reports") and "INDEX" not in step for step in plan), plan
+    assert not any("TEMP B-TREE" in step for step in plan), plan
+
+
+def test_the_list_of_reports_reads_only_its_covering_index(tmp_path: Path) -> None:
+    """Listing reports never reads a report's row (and so never its CSV), nor sorts."""
+    plan = _plan(SQL.queries["list_reports"], {"before": None, "limit": 10}, tmp_path)
+    assert any("COVERING INDEX reports_listed" in step for step in plan), plan
     assert not any("TEMP B-TREE" in step for step in plan), plan

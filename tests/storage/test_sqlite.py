@@ -5,28 +5,39 @@ SQLite specifics: URLs, migrations from the first released schema, pragmas, erro
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import sqlite3
 from pathlib import Path
 
 import pytest
 
 from storemon.errors import BackendUnavailable, StorageError
+from storemon.model import Rejected, ReportStatus
 from storemon.service import build_report
 from storemon.storage import default_url, open_repository, scheme_of, sqlite_path
-from storemon.storage.sqlite import SQLiteRepository, schema_version, split_statements
-from storemon.testing import InMemoryRepository
+from storemon.storage.memory import InMemoryRepository
+from storemon.storage.sqlite import SQL, SQLiteRepository, split_statements
 
 from .conftest import at_us, hours, utc
 
 V1_SCHEMA = Path(__file__).parent / "data" / "sqlite_schema_v1.sql"
+V2_SCHEMA = Path(__file__).parent / "data" / "sqlite_schema_v2.sql"
+
+
+def _frozen_database(path: Path, schema: Path, version: int) -> sqlite3.Connection:
+    """
+    A new database made by a frozen schema file, at its version, open for rows.
+    """
+    connection = sqlite3.connect(path)
+    for statement in split_statements(schema.read_text(encoding="utf-8")):
+        connection.execute(statement)
+    connection.execute(f"PRAGMA user_version = {version:d}")
+    return connection
 
 
 def _make_v1_database(path: Path) -> None:
-    connection = sqlite3.connect(path)
+    connection = _frozen_database(path, V1_SCHEMA, 1)
     with connection:
-        for statement in split_statements(V1_SCHEMA.read_text(encoding="utf-8")):
-            connection.execute(statement)
-        connection.execute("PRAGMA user_version = 1")
         connection.executemany(
             "INSERT INTO polls VALUES (?, ?, ?)",
             [("s1", at_us("2024-01-01T10:00"), 1), ("s1", at_us("2024-01-01T11:00"), 0)],
@@ -63,7 +74,54 @@ async def test_version_1_database_opens_and_upgrades(tmp_path: Path) -> None:
     await memory.replace_hours([("s1", hours(0, "09:00", "24:00"))])
     await memory.replace_zones([("s1", "Asia/Kolkata")])
     assert report == await build_report(memory)
-    assert _user_version(path) == schema_version() >= 2
+    assert _user_version(path) == SQL.version >= 3
+
+
+def _make_v2_database(path: Path) -> None:
+    connection = _frozen_database(path, V2_SCHEMA, 2)
+    with connection:
+        connection.execute("INSERT INTO polls VALUES ('s1', ?, 1)", (at_us("2024-01-01T10:00"),))
+        connection.executemany(
+            "INSERT INTO reports (report_id, status, as_of, created_at, finished_at, csv)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                ("done", "Complete", 5, 1, 2, "store_id,uptime\na,1\nb,2\n"),
+                ("running", "Running", 5, 3, None, None),
+                ("pending", "Pending", 5, 4, None, None),
+            ],
+        )
+        connection.execute(
+            "INSERT INTO rejects VALUES ('a.csv', 3, 'status', 'bad status', 'x,y,z', 7)"
+        )
+        connection.execute(
+            "INSERT INTO source_state (kind, source, size, content_hash, offset_bytes,"
+            " prefix_hash, lines, ingested_at) VALUES ('status', 'a.csv', 9, 'c', 9, 'p', 2, 7)"
+        )
+    connection.close()
+
+
+async def test_version_2_database_opens_and_upgrades(tmp_path: Path) -> None:
+    """A database of version 2 upgrades to the queue's schema and keeps jobs, rows and state."""
+    path = tmp_path / "v2.db"
+    _make_v2_database(path)
+    async with open_repository(f"sqlite:///{path}") as repo:
+        assert _user_version(path) == SQL.version >= 3
+        assert await repo.latest_poll_at() == utc("2024-01-01T10:00")
+        assert await repo.rejects() == [Rejected("a.csv", 3, "status", "bad status", "x,y,z")]
+        assert (await repo.source_state("status", "a.csv")).size == 9  # type: ignore[union-attr]
+        listed = await repo.list_reports(10)
+        assert [(job.report_id, job.rows) for job in listed] == [
+            ("pending", None),
+            ("running", None),
+            ("done", 2),  # counted by the migration from the stored CSV
+        ]
+        # A job Running before leases existed has no holder: it is claimed at once.
+        lease = dt.timedelta(seconds=60)
+        assert (await repo.claim_report("w", lease=lease)).report_id == "running"  # type: ignore[union-attr]
+        assert (await repo.claim_report("w", lease=lease)).report_id == "pending"  # type: ignore[union-attr]
+        assert await repo.claim_report("w", lease=lease) is None
+        assert (await repo.get_report("done")).status == ReportStatus.COMPLETE
+        assert await repo.claim_refresh(dt.timedelta(hours=1))
 
 
 async def test_new_database_is_at_the_latest_version_in_wal_mode(tmp_path: Path) -> None:
@@ -76,10 +134,10 @@ async def test_new_database_is_at_the_latest_version_in_wal_mode(tmp_path: Path)
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     finally:
         connection.close()
-    assert _user_version(path) == schema_version()
+    assert _user_version(path) == SQL.version
     async with open_repository(f"sqlite:///{path}"):  # opening again migrates nothing
         pass
-    assert _user_version(path) == schema_version()
+    assert _user_version(path) == SQL.version
 
 
 async def test_newer_schema_is_refused(tmp_path: Path) -> None:

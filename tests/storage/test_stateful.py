@@ -16,8 +16,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from storemon.model import HoursRow
 from storemon.service import build_report
+from storemon.storage.memory import InMemoryRepository
 from storemon.storage.sqlite import SQLiteRepository
-from storemon.testing import InMemoryRepository
 
 from .conftest import at_us
 
@@ -97,15 +97,17 @@ class SameReports(RuleBasedStateMachine):
 
     @rule(rows=hours_rows)
     def replace_hours(self, rows: list[tuple[str, HoursRow]]) -> None:
-        """Replacing hours leaves the same set of rows on both."""
-        self.both("replace_hours", rows)
+        """Replacing hours counts the same new rows and leaves the same rows on both."""
+        memory_count, sqlite_count = self.both("replace_hours", rows)
+        assert memory_count == sqlite_count
         memory_rows, sqlite_rows = self.both("hours_rows")
         assert sorted(memory_rows) == sorted(sqlite_rows)
 
     @rule(rows=zone_rows)
     def replace_zones(self, rows: list[tuple[str, str]]) -> None:
-        """Replacing zones leaves the same zones on both."""
-        self.both("replace_zones", rows)
+        """Replacing zones counts the same changed rows and leaves the same zones on both."""
+        memory_count, sqlite_count = self.both("replace_zones", rows)
+        assert memory_count == sqlite_count
         memory_rows, sqlite_rows = self.both("zone_rows")
         assert sorted(memory_rows) == sorted(sqlite_rows)
 

@@ -78,11 +78,17 @@ def browser() -> Iterator[Any]:
 
 
 def start_server(
-    workdir: Path, *, delay: float, port: int | None = None, fresh: bool = True
+    workdir: Path,
+    *,
+    delay: float,
+    port: int | None = None,
+    fresh: bool = True,
+    lease: float | None = None,
 ) -> Server:
     """
     ``storemon serve`` on a sample of 60 stores over SQLite in ``workdir``, with a token,
-    each report taking at least ``delay`` seconds (so that the page sees it Running).
+    each report taking at least ``delay`` seconds (so that the page sees it Running), and
+    with ``lease``, claimed reports held that many seconds without a renewal.
     """
     if fresh:
         write_sample(workdir / "data", stores=STORES, seed=20)
@@ -92,7 +98,10 @@ def start_server(
         str(workdir / "data"),
         "--db",
         f"sqlite:///{workdir}/storemon.db",
-        env={"STOREMON_API_TOKEN": TOKEN},
+        env={
+            "STOREMON_API_TOKEN": TOKEN,
+            **({} if lease is None else {"STOREMON_REPORT_LEASE": str(lease)}),
+        },
         port=port,
         report_delay=delay,
     )
@@ -617,7 +626,8 @@ def test_report_survives_a_server_restart(
     browser: Any, tmp_path: Path, console_errors: list[str]
 ) -> None:
     """A server killed and restarted during a report: the page shows the table, no reload."""
-    first = start_server(tmp_path, delay=6)
+    # A killed server's report is taken over once its lease runs out: 2 s here, not 30.
+    first = start_server(tmp_path, delay=6, lease=2)
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
     page.set_default_timeout(30_000)
@@ -641,7 +651,7 @@ def test_report_survives_a_server_restart(
         assert "ready" not in page.locator("#server-state").inner_text()
         page.locator("#report-state[data-state=waiting]").wait_for()
 
-        second = start_server(tmp_path, delay=0.2, port=first.port, fresh=False)
+        second = start_server(tmp_path, delay=0.2, port=first.port, fresh=False, lease=2)
         page.locator("#report-state[data-state=complete]").wait_for()
         page.locator("#table-view").wait_for(state="visible")
         page.locator("#server-state[data-state=ready]").wait_for()

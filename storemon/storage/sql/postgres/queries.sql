@@ -39,8 +39,18 @@ WHERE NOT EXISTS (SELECT 1 FROM polls AS p WHERE p.store_id = l.store_id AND p.a
 
 -- name: create_hours_stage
 CREATE TEMP TABLE IF NOT EXISTS stage_hours (
-    store_id text COLLATE "C" NOT NULL, day smallint NOT NULL, start_us bigint NOT NULL, end_us bigint NOT NULL
+    store_id text COLLATE "C" NOT NULL, day smallint NOT NULL, start_us bigint NOT NULL,
+    end_us bigint NOT NULL, seq bigint NOT NULL
 ) ON COMMIT DROP;
+
+-- name: count_new_hours
+-- Staged rows (each repeat counted) that the hours table does not hold yet.
+SELECT count(*) FROM stage_hours AS s
+WHERE NOT EXISTS (
+    SELECT 1 FROM hours AS h
+    WHERE h.store_id = s.store_id AND h.day = s.day AND h.start_us = s.start_us
+      AND h.end_us = s.end_us
+);
 
 -- name: merge_hours
 INSERT INTO hours (store_id, day, start_us, end_us)
@@ -51,6 +61,12 @@ ON CONFLICT DO NOTHING;
 CREATE TEMP TABLE IF NOT EXISTS stage_zones (
     store_id text COLLATE "C" NOT NULL, zone_key text NOT NULL, seq bigint NOT NULL
 ) ON COMMIT DROP;
+
+-- name: count_changed_zones
+-- Staged rows (each repeat counted) whose zone is not the one stored for their store.
+SELECT count(*) FROM stage_zones AS s
+LEFT JOIN zones AS z USING (store_id)
+WHERE z.zone_key IS DISTINCT FROM s.zone_key;
 
 -- name: merge_zones
 -- A later row for a store wins.
@@ -130,30 +146,34 @@ SELECT source, line, "column", reason, text FROM rejects ORDER BY source, line;
 SELECT source, line, "column", reason, text FROM rejects WHERE source = $1 ORDER BY line;
 
 -- name: create_report
-INSERT INTO reports (report_id, status, as_of, created_at) VALUES ($1, $2, $3, $4);
-
--- name: start_report
-UPDATE reports SET status = $1 WHERE report_id = $2;
+INSERT INTO reports (report_id, status, as_of, created_at) VALUES ($1, 'Pending', $2, $3);
 
 -- name: finish_report
 -- Only an unfinished job: a worker that lost its lease and ends late cannot overwrite
 -- the report the worker that took it over has finished.
-UPDATE reports SET status = $1, csv = $2, finished_at = $3, claimed_by = NULL,
-                   lease_until = NULL
+UPDATE reports SET status = 'Complete', csv = $1, row_count = $2, finished_at = $3,
+                   claimed_by = NULL, lease_until = NULL
 WHERE report_id = $4 AND status IN ('Pending', 'Running');
 
 -- name: fail_report
-UPDATE reports SET status = $1, error = $2, finished_at = $3, claimed_by = NULL,
+UPDATE reports SET status = 'Failed', error = $1, finished_at = $2, claimed_by = NULL,
                    lease_until = NULL
-WHERE report_id = $4 AND status IN ('Pending', 'Running');
+WHERE report_id = $3 AND status IN ('Pending', 'Running');
 
 -- name: get_report
 SELECT report_id, status, as_of, created_at, finished_at, csv, error
 FROM reports WHERE report_id = $1;
 
--- name: unfinished_reports
-SELECT report_id, status, as_of, created_at, finished_at, csv, error
-FROM reports WHERE status IN ('Pending', 'Running') ORDER BY created_at, report_id;
+-- name: list_reports
+-- Newest first ($1: only those created before it, when not null; $2: how many).
+SELECT report_id, status, as_of, created_at, finished_at, row_count
+FROM reports
+WHERE $1::bigint IS NULL OR created_at < $1
+ORDER BY created_at DESC, report_id DESC
+LIMIT $2;
+
+-- name: delete_reports
+DELETE FROM reports WHERE status IN ('Complete', 'Failed') AND finished_at < $1;
 
 -- name: claim_report
 -- The oldest job that is Pending, or Running with its lease run out (or without one):

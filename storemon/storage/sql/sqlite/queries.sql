@@ -7,22 +7,11 @@ INSERT INTO polls (store_id, at_us, active) VALUES (?, ?, ?)
 ON CONFLICT (store_id, at_us) DO UPDATE SET active = excluded.active
 WHERE polls.active IS NOT excluded.active;
 
+-- name: ping
+SELECT 1;
+
 -- name: latest_poll
 SELECT max(at_us) FROM polls;
-
--- name: snapshot_polls
--- One pass in store order (the primary key's order): the polls in [since, as_of] and the
--- latest poll before since, which decides the status at the start of the week.
-SELECT store_id, at_us, active
-FROM polls AS p
-WHERE at_us <= :as_of
-  AND (
-    at_us >= :since
-    OR at_us = (
-      SELECT max(q.at_us) FROM polls AS q WHERE q.store_id = p.store_id AND q.at_us < :since
-    )
-  )
-ORDER BY store_id, at_us;
 
 -- name: store_ids
 -- Every store with polls, in order, by one primary-key seek per store (a skip scan).
@@ -35,8 +24,10 @@ WITH RECURSIVE stores (store_id) AS (
 SELECT store_id FROM stores WHERE store_id IS NOT NULL;
 
 -- name: snapshot_changes
--- snapshot_polls for the stores :first to :last (inclusive) as ONE string, so that SQLite
--- builds it in one step without the GIL while Python works on the previous one. Per store:
+-- The polls of the stores :first to :last (inclusive) in [since, as_of], and the latest
+-- poll of each before since (which decides the status at the start of the week), as ONE
+-- string, so that SQLite builds it in one step without the GIL while Python works on the
+-- previous one. Per store:
 -- "<length of id>:<length of times>:<length of statuses>:<id><times><statuses>", where
 -- times writes every instant as at_us + 10^18 (19 digits for any instant from 1970 to
 -- 2255, so no separators) and statuses is one character per poll. Both aggregates read
@@ -71,9 +62,6 @@ SELECT store_id, zone_key FROM zones ORDER BY store_id;
 -- name: delete_hours
 DELETE FROM hours;
 
--- name: insert_hours
-INSERT OR IGNORE INTO hours (store_id, day, start_us, end_us) VALUES (?, ?, ?, ?);
-
 -- name: create_hours_stage
 -- A new business-hours file, staged (in memory: temp_store) to be counted and merged in SQL.
 CREATE TEMP TABLE IF NOT EXISTS stage_hours (
@@ -99,11 +87,28 @@ SELECT store_id, day, start_us, end_us FROM temp.stage_hours;
 -- name: clear_hours_stage
 DELETE FROM temp.stage_hours;
 
+-- name: create_zones_stage
+CREATE TEMP TABLE IF NOT EXISTS stage_zones (store_id TEXT NOT NULL, zone_key TEXT NOT NULL);
+
+-- name: stage_zones
+INSERT INTO temp.stage_zones (store_id, zone_key) VALUES (?, ?);
+
+-- name: count_changed_zones
+-- Staged rows (each repeat counted) whose zone is not the one stored for their store.
+SELECT count(*) FROM temp.stage_zones AS s
+LEFT JOIN zones AS z ON z.store_id = s.store_id
+WHERE z.zone_key IS NOT s.zone_key;
+
 -- name: delete_zones
 DELETE FROM zones;
 
--- name: insert_zone
-INSERT OR REPLACE INTO zones (store_id, zone_key) VALUES (?, ?);
+-- name: merge_zones_stage
+-- Inserted in file order, so a later row for a store replaces an earlier one.
+INSERT OR REPLACE INTO zones (store_id, zone_key)
+SELECT store_id, zone_key FROM temp.stage_zones ORDER BY rowid;
+
+-- name: clear_zones_stage
+DELETE FROM temp.stage_zones;
 
 -- name: get_source_state
 SELECT kind, source, size, content_hash, offset_bytes, prefix_hash, lines, ingested_at,
@@ -129,24 +134,75 @@ SELECT source, line, "column", reason, text FROM rejects ORDER BY source, line;
 SELECT source, line, "column", reason, text FROM rejects WHERE source = ? ORDER BY line;
 
 -- name: create_report
-INSERT INTO reports (report_id, status, as_of, created_at) VALUES (?, ?, ?, ?);
-
--- name: start_report
-UPDATE reports SET status = ? WHERE report_id = ?;
+INSERT INTO reports (report_id, status, as_of, created_at) VALUES (?, 'Pending', ?, ?);
 
 -- name: finish_report
-UPDATE reports SET status = ?, csv = ?, finished_at = ? WHERE report_id = ?;
+-- Only an unfinished job: a worker that lost its lease and ends late cannot overwrite
+-- the report the worker that took it over has finished.
+UPDATE reports SET status = 'Complete', csv = ?, row_count = ?, finished_at = ?,
+                   claimed_by = NULL, lease_until = NULL
+WHERE report_id = ? AND status IN ('Pending', 'Running');
 
 -- name: fail_report
-UPDATE reports SET status = ?, error = ?, finished_at = ? WHERE report_id = ?;
+UPDATE reports SET status = 'Failed', error = ?, finished_at = ?,
+                   claimed_by = NULL, lease_until = NULL
+WHERE report_id = ? AND status IN ('Pending', 'Running');
 
 -- name: get_report
 SELECT report_id, status, as_of, created_at, finished_at, csv, error
 FROM reports WHERE report_id = ?;
 
--- name: unfinished_reports
-SELECT report_id, status, as_of, created_at, finished_at, csv, error
-FROM reports WHERE status IN (?, ?) ORDER BY created_at, report_id;
+-- name: list_reports
+-- Newest first from the covering index reports_listed (never a CSV page).
+SELECT report_id, status, as_of, created_at, finished_at, row_count
+FROM reports
+WHERE :before IS NULL OR created_at < :before
+ORDER BY created_at DESC, report_id DESC
+LIMIT :limit;
+
+-- name: delete_reports
+DELETE FROM reports WHERE status IN ('Complete', 'Failed') AND finished_at < ?;
+
+-- name: claimable_report
+-- Whether claim_report would find a job: a read, so that idle workers never take the
+-- write lock to find nothing. "status IN (...)" as written in the partial index
+-- reports_unfinished, so that the index serves (a test checks the plan).
+SELECT EXISTS (
+    SELECT 1 FROM reports
+    WHERE status IN ('Pending', 'Running')
+      AND (status = 'Pending' OR lease_until IS NULL OR lease_until < :now)
+);
+
+-- name: claim_report
+-- The oldest job that is Pending, or Running with its lease run out (or without one),
+-- ties in trigger order; run inside the write lock, so no two workers get one job.
+UPDATE reports SET status = 'Running', claimed_by = :worker_id, lease_until = :until
+WHERE rowid = (
+    SELECT rowid FROM reports
+    WHERE status IN ('Pending', 'Running')
+      AND (status = 'Pending' OR lease_until IS NULL OR lease_until < :now)
+    ORDER BY created_at, rowid
+    LIMIT 1
+)
+RETURNING report_id, status, as_of, created_at, finished_at, csv, error;
+
+-- name: renew_lease
+UPDATE reports SET lease_until = :until
+WHERE report_id = :report_id AND claimed_by = :worker_id AND status = 'Running';
+
+-- name: release_report
+UPDATE reports SET status = 'Pending', claimed_by = NULL, lease_until = NULL
+WHERE report_id = :report_id AND claimed_by = :worker_id AND status = 'Running';
+
+-- name: queued_reports
+SELECT count(*) FROM reports WHERE status IN ('Pending', 'Running') AND status = 'Pending';
+
+-- name: claim_schedule
+-- Record a run of the named task now unless one ran less than :every microseconds ago.
+INSERT INTO schedule (name, last_at) VALUES (:name, :now)
+ON CONFLICT (name) DO UPDATE SET last_at = excluded.last_at
+WHERE schedule.last_at <= :now - :every
+RETURNING last_at;
 
 -- name: store_polls
 -- One store's polls in [since, as_of] and its latest poll before since (primary-key range).

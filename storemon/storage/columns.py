@@ -1,0 +1,200 @@
+"""
+Rows as the SQL backends store them, to and from model values.
+
+Both SQL dialects store the same integers (``docs/storage.md``): instants as microseconds
+since the Unix epoch, business-hours times as microseconds after local midnight, and the
+same columns in the same order, so one mapping serves both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from storemon.errors import ReportNotFound
+from storemon.model import (
+    DAY_US,
+    SECOND_US,
+    HoursRecord,
+    HoursRow,
+    Rejected,
+    ReportJob,
+    ReportSummary,
+    SourceState,
+    from_epoch_us,
+    to_epoch_us,
+)
+
+#: A stored business-hours row of one store: weekday, start and end in microseconds.
+HoursKey = tuple[int, int, int]
+
+
+def _time_us(value: int) -> dt.time:
+    seconds, micros = divmod(value, SECOND_US)
+    minutes, second = divmod(seconds, 60)
+    hour, minute = divmod(minutes, 60)
+    return dt.time(hour, minute, second, micros)
+
+
+def hours_row(day: int, start_us: int, end_us: int) -> HoursRow:
+    """
+    Rebuild a stored business-hours row (``end_us`` of a whole day is ``24:00:00``).
+    """
+    if end_us == DAY_US:
+        return HoursRow(day, _time_us(start_us), dt.time(0), end_is_midnight=True)
+    return HoursRow(day, _time_us(start_us), _time_us(end_us))
+
+
+class HoursRows:
+    """
+    Rebuild stored hours rows, each distinct one once: most stores share a few, and
+    building one (attrs validation) costs more than looking it up.
+    """
+
+    def __init__(self) -> None:
+        self._made: dict[HoursKey, HoursRow] = {}
+
+    def row(self, day: int, start_us: int, end_us: int) -> HoursRow:
+        """
+        Return the row for these stored values.
+        """
+        key = (day, start_us, end_us)
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = hours_row(day, start_us, end_us)
+        return made
+
+    def rows(
+        self, days: Sequence[int] | None, starts: Sequence[int] | None, ends: Sequence[int] | None
+    ) -> tuple[HoursRow, ...]:
+        """
+        Return the rows of one store from parallel columns (``None`` when it has none).
+        """
+        if not days or starts is None or ends is None:
+            return ()
+        return tuple(self.row(*key) for key in zip(days, starts, ends, strict=True))
+
+
+def hours_values(rows: Iterable[HoursRecord]) -> Iterator[tuple[str, int, int, int]]:
+    """
+    Yield business-hours records as stored: store id, weekday, start and end.
+    """
+    for store_id, row in rows:
+        yield store_id, row.day, row.start_us, row.end_us
+
+
+def report_job(row: Sequence[Any]) -> ReportJob:
+    """
+    Return the job of a row ``(report_id, status, as_of, created_at, finished_at, csv,
+    error)``.
+    """
+    *head, csv, error = row
+    return ReportJob(*_report_head(head), csv=csv, error=error)
+
+
+def found_job(found: Sequence[Sequence[Any]], report_id: str) -> ReportJob:
+    """
+    Return the job of the one row a lookup by id found.
+
+    Raises:
+        ReportNotFound: it found none.
+    """
+    if not found:
+        raise ReportNotFound(f"no report has id {report_id!r}")
+    return report_job(found[0])
+
+
+def report_summary(row: Sequence[Any]) -> ReportSummary:
+    """
+    Return the summary of a row ``(report_id, status, as_of, created_at, finished_at,
+    row_count)``.
+    """
+    *head, row_count = row
+    return ReportSummary(*_report_head(head), rows=row_count)
+
+
+def _report_head(
+    values: Sequence[Any],
+) -> tuple[str, str, dt.datetime | None, dt.datetime, dt.datetime | None]:
+    # The columns every report row starts with: id, status, as_of, created_at, finished_at.
+    report_id, status, as_of, created_at, finished_at = values
+    return report_id, status, instant(as_of), from_epoch_us(created_at), instant(finished_at)
+
+
+def csv_rows(csv: str) -> int:
+    """
+    Return the rows of a report CSV, its header not counted.
+    """
+    return max(csv.count("\n") - 1, 0)
+
+
+def instant(value: int | None) -> dt.datetime | None:
+    """
+    Return the instant of microseconds since the epoch, or ``None``.
+    """
+    return None if value is None else from_epoch_us(value)
+
+
+def epoch_us(value: dt.datetime | None) -> int | None:
+    """
+    Return microseconds since the epoch of an instant, or ``None``.
+    """
+    return None if value is None else to_epoch_us(value)
+
+
+def source_state(row: Sequence[Any]) -> SourceState:
+    """
+    Return the source state of a row in the column order of ``source_state_values``.
+    """
+    kind, source, size, content_hash, offset, prefix_hash, lines, ingested_at = row[:8]
+    mtime_ns, etag, last_modified = row[8:]
+    return SourceState(
+        kind=kind,
+        source=source,
+        size=size,
+        content_hash=content_hash,
+        offset=offset,
+        prefix_hash=prefix_hash,
+        lines=lines,
+        ingested_at=from_epoch_us(ingested_at),
+        mtime_ns=mtime_ns,
+        etag=etag,
+        last_modified=last_modified,
+    )
+
+
+def source_state_values(state: SourceState) -> tuple[Any, ...]:
+    """
+    Return a source state as stored: kind, source, size, content_hash, offset_bytes,
+    prefix_hash, lines, ingested_at, mtime_ns, etag, last_modified.
+    """
+    return (
+        state.kind,
+        state.source,
+        state.size,
+        state.content_hash,
+        state.offset,
+        state.prefix_hash,
+        state.lines,
+        to_epoch_us(state.ingested_at),
+        state.mtime_ns,
+        state.etag,
+        state.last_modified,
+    )
+
+
+#: The stored columns of a rejected row, in the order of ``reject_values``.
+REJECT_COLUMNS = ("source", "line", "column", "reason", "text", "ingested_at")
+
+
+def reject_values(
+    rejects: Iterable[Rejected], ingested_at: dt.datetime
+) -> list[tuple[str, int, str | None, str, str, int]]:
+    """
+    Return rejected rows as stored, in ``REJECT_COLUMNS`` order.
+    """
+    at_us = to_epoch_us(ingested_at)
+    return [
+        (item.source, item.line, item.column, item.reason, item.text, at_us) for item in rejects
+    ]

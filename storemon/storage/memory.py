@@ -1,0 +1,355 @@
+"""
+The in-memory backend, ``memory://``: dictionaries in the process, nothing persists.
+
+It is a real backend, not a mock: it passes the same contract suite as SQLite and
+PostgreSQL and gives the same reports, so tests (yours too) and notebooks can use it in
+their place. Its report queue emulates the databases' claims and leases on a clock it is
+given (wall time by default).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import datetime as dt
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Any
+
+import attrs
+
+from storemon import model
+from storemon.errors import ReportNotFound
+from storemon.model import to_epoch_us
+from storemon.storage.columns import csv_rows
+from storemon.storage.lifecycle import Lifecycle
+
+Clock = Callable[[], dt.datetime]
+
+_UNFINISHED = (model.ReportStatus.PENDING, model.ReportStatus.RUNNING)
+
+
+def _wall_clock() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@attrs.define
+class _Tables:
+    """
+    Everything but the reports; replaced whole when a transaction commits.
+    """
+
+    polls: dict[str, dict[int, bool]] = attrs.field(factory=lambda: defaultdict(dict))
+    hours: dict[str, list[model.HoursRow]] = attrs.field(factory=dict)
+    zones: dict[str, str] = attrs.field(factory=dict)
+    states: dict[tuple[str, str], model.SourceState] = attrs.field(factory=dict)
+    rejects: list[model.Rejected] = attrs.field(factory=list)
+
+    def copy(self) -> _Tables:
+        polls: dict[str, dict[int, bool]] = defaultdict(dict)
+        polls.update((store_id, dict(times)) for store_id, times in self.polls.items())
+        return _Tables(
+            polls, dict(self.hours), dict(self.zones), dict(self.states), list(self.rejects)
+        )
+
+
+@attrs.frozen
+class _Lease:
+    """
+    Who holds a Running job, and until when.
+    """
+
+    worker_id: str
+    until: dt.datetime
+
+
+def _store_snapshot(
+    tables: _Tables, store_id: str, since_us: int, as_of_us: int
+) -> model.StoreSnapshot | None:
+    polls = tables.polls.get(store_id, {})
+    times = sorted(at for at in polls if at <= as_of_us)
+    if not times:
+        return None
+    before = [at for at in times if at < since_us]
+    kept = ([before[-1]] if before else []) + [at for at in times if at >= since_us]
+    return model.StoreSnapshot(
+        store_id=store_id,
+        zone_key=tables.zones.get(store_id),
+        hours=tuple(tables.hours.get(store_id, ())),
+        poll_at_us=tuple(kept),
+        poll_active=tuple(polls[at] for at in kept),
+    )
+
+
+class InMemoryRepository(Lifecycle):
+    """
+    Polls, hours and zones held in dictionaries; satisfies ``storemon.repository.Repository``.
+
+    A transaction works on a copy of the tables and swaps it in when it commits, so
+    readers always see committed data and a failed ingest leaves no trace. Writers take
+    turns (an ``asyncio.Lock``). Copying costs time in proportion to the data, which is
+    fine for tests and notebooks; use SQLite for big data.
+
+    Report jobs are kept apart from the tables (their writes never wait for an ingest), in
+    trigger order; ``clock`` decides when leases run out and when a refresh is due.
+    """
+
+    def __init__(self, *, clock: Clock = _wall_clock) -> None:
+        self.clock = clock
+        self._data = _Tables()
+        self._reports: dict[str, model.ReportJob] = {}
+        self._leases: dict[str, _Lease] = {}
+        self._schedule: dict[str, dt.datetime] = {}
+        self._write_lock = asyncio.Lock()
+        self._working: contextvars.ContextVar[_Tables | None] = contextvars.ContextVar(
+            f"storemon-memory-tx-{id(self)}", default=None
+        )
+
+    # Lifecycle: the dictionaries are there from the start, and stay.
+
+    async def open(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def ping(self) -> None:
+        return None
+
+    def _view(self) -> _Tables:
+        working = self._working.get()
+        return self._data if working is None else working
+
+    # IngestStore
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        if self._working.get() is not None:
+            yield
+            return
+        async with self._write_lock:
+            working = self._data.copy()
+            token = self._working.set(working)
+            try:
+                yield
+            finally:
+                self._working.reset(token)
+            self._data = working
+
+    async def source_state(self, kind: str, source: str) -> model.SourceState | None:
+        return self._view().states.get((kind, source))
+
+    async def save_source_state(self, state: model.SourceState) -> None:
+        async with self.transaction():
+            self._view().states[state.kind, state.source] = state
+
+    async def add_rejects(
+        self, rejects: Iterable[model.Rejected], *, ingested_at: dt.datetime
+    ) -> int:
+        async with self.transaction():
+            before = len(self._view().rejects)
+            self._view().rejects.extend(rejects)
+            return len(self._view().rejects) - before
+
+    async def clear_rejects(self, source: str) -> None:
+        async with self.transaction():
+            tables = self._view()
+            tables.rejects = [item for item in tables.rejects if item.source != source]
+
+    async def rejects(self, source: str | None = None) -> list[model.Rejected]:
+        kept = [item for item in self._view().rejects if source in (None, item.source)]
+        return sorted(kept, key=lambda item: (item.source, item.line))
+
+    async def claim_refresh(self, every: dt.timedelta) -> bool:
+        now = self.clock()
+        last = self._schedule.get("refresh")
+        if last is not None and now - last < every:
+            return False
+        self._schedule["refresh"] = now
+        return True
+
+    # PollSink
+
+    async def add_polls(self, polls: Iterable[model.PollRecord]) -> int:
+        async with self.transaction():
+            changed = 0
+            all_polls = self._view().polls
+            for store_id, at_us, active in polls:
+                store = all_polls[store_id]
+                if store.get(at_us) is not active:
+                    changed += 1
+                    store[at_us] = active
+            return changed
+
+    # MetadataSink
+
+    async def replace_hours(self, rows: Iterable[model.HoursRecord]) -> int:
+        async with self.transaction():
+            tables = self._view()
+            stored = {(store_id, row) for store_id, rows in tables.hours.items() for row in rows}
+            hours: dict[str, list[model.HoursRow]] = defaultdict(list)
+            new = 0
+            for store_id, row in rows:
+                new += (store_id, row) not in stored
+                hours[store_id].append(row)
+            tables.hours = dict(hours)
+            return new
+
+    async def replace_zones(self, rows: Iterable[model.ZoneRecord]) -> int:
+        async with self.transaction():
+            tables = self._view()
+            zones: dict[str, str] = {}
+            changed = 0
+            for store_id, zone_key in rows:
+                changed += tables.zones.get(store_id) != zone_key
+                zones[store_id] = zone_key
+            tables.zones = zones
+            return changed
+
+    # MetadataSource
+
+    async def hours_rows(self) -> list[model.HoursRecord]:
+        return [
+            (store_id, row)
+            for store_id, rows in self._view().hours.items()
+            for row in dict.fromkeys(rows)
+        ]
+
+    async def zone_rows(self) -> list[model.ZoneRecord]:
+        return list(self._view().zones.items())
+
+    # StoreSource
+
+    async def latest_poll_at(self) -> dt.datetime | None:
+        polls = self._view().polls
+        latest = max((max(times) for times in polls.values() if times), default=None)
+        return None if latest is None else model.from_epoch_us(latest)
+
+    async def snapshots(
+        self, *, since: dt.datetime, as_of: dt.datetime
+    ) -> AsyncIterator[model.StoreSnapshot]:
+        for snapshot in self.snapshots_now(since=since, as_of=as_of):
+            yield snapshot
+
+    def snapshots_now(
+        self, *, since: dt.datetime, as_of: dt.datetime
+    ) -> Iterable[model.StoreSnapshot]:
+        """
+        The snapshots of ``snapshots`` (every poll), synchronously, for notebooks and the CLI.
+        """
+        tables = self._view()  # committed tables are replaced, never changed in place
+        since_us, as_of_us = to_epoch_us(since), to_epoch_us(as_of)
+        for store_id in list(tables.polls):
+            snapshot = _store_snapshot(tables, store_id, since_us, as_of_us)
+            if snapshot is not None:
+                yield snapshot
+
+    # StoreLookup
+
+    async def snapshot(
+        self, store_id: str, *, since: dt.datetime, as_of: dt.datetime
+    ) -> model.StoreSnapshot | None:
+        return _store_snapshot(self._view(), store_id, to_epoch_us(since), to_epoch_us(as_of))
+
+    # ReportStore
+
+    async def create_report(
+        self, report_id: str, *, as_of: dt.datetime | None, created_at: dt.datetime
+    ) -> model.ReportJob:
+        job = model.ReportJob(report_id, model.ReportStatus.PENDING, as_of, created_at)
+        self._reports[report_id] = job
+        return job
+
+    async def finish_report(self, report_id: str, *, csv: str, finished_at: dt.datetime) -> None:
+        self._end(report_id, status=model.ReportStatus.COMPLETE, csv=csv, finished_at=finished_at)
+
+    async def fail_report(self, report_id: str, *, error: str, finished_at: dt.datetime) -> None:
+        self._end(report_id, status=model.ReportStatus.FAILED, error=error, finished_at=finished_at)
+
+    def _end(self, report_id: str, **changes: Any) -> None:
+        job = self._job(report_id)
+        if job.status in _UNFINISHED:  # a late worker cannot end a job twice
+            self._reports[report_id] = attrs.evolve(job, **changes)
+            self._leases.pop(report_id, None)
+
+    async def get_report(self, report_id: str) -> model.ReportJob:
+        return self._job(report_id)
+
+    def _job(self, report_id: str) -> model.ReportJob:
+        try:
+            return self._reports[report_id]
+        except KeyError:
+            raise ReportNotFound(f"no report has id {report_id!r}") from None
+
+    async def list_reports(
+        self, limit: int, *, before: dt.datetime | None = None
+    ) -> list[model.ReportSummary]:
+        newest_first = sorted(
+            reversed(self._reports.values()), key=lambda job: job.created_at, reverse=True
+        )
+        return [
+            model.ReportSummary(
+                job.report_id,
+                job.status,
+                job.as_of,
+                job.created_at,
+                job.finished_at,
+                None if job.csv is None else csv_rows(job.csv),
+            )
+            for job in newest_first
+            if before is None or job.created_at < before
+        ][: max(limit, 0)]
+
+    async def delete_reports(self, finished_before: dt.datetime) -> int:
+        gone = [
+            job.report_id
+            for job in self._reports.values()
+            if job.status not in _UNFINISHED
+            and job.finished_at is not None
+            and job.finished_at < finished_before
+        ]
+        for report_id in gone:
+            del self._reports[report_id]
+        return len(gone)
+
+    # ReportStore: the queue
+
+    async def claim_report(self, worker_id: str, *, lease: dt.timedelta) -> model.ReportJob | None:
+        now = self.clock()
+        oldest_first = sorted(self._reports.values(), key=lambda job: job.created_at)
+        for job in oldest_first:
+            held = self._leases.get(job.report_id)
+            if job.status == model.ReportStatus.PENDING or (
+                job.status == model.ReportStatus.RUNNING and (held is None or held.until < now)
+            ):
+                claimed = attrs.evolve(job, status=model.ReportStatus.RUNNING)
+                self._reports[job.report_id] = claimed
+                self._leases[job.report_id] = _Lease(worker_id, now + lease)
+                return claimed
+        return None
+
+    async def renew_lease(self, report_id: str, worker_id: str, *, lease: dt.timedelta) -> bool:
+        if not self._holds(report_id, worker_id):
+            return False
+        self._leases[report_id] = _Lease(worker_id, self.clock() + lease)
+        return True
+
+    async def release_report(self, report_id: str, worker_id: str) -> None:
+        if self._holds(report_id, worker_id):
+            self._reports[report_id] = attrs.evolve(
+                self._reports[report_id], status=model.ReportStatus.PENDING
+            )
+            del self._leases[report_id]
+
+    def _holds(self, report_id: str, worker_id: str) -> bool:
+        job, held = self._reports.get(report_id), self._leases.get(report_id)
+        return (
+            job is not None
+            and job.status == model.ReportStatus.RUNNING
+            and held is not None
+            and held.worker_id == worker_id
+        )
+
+    async def queued_reports(self) -> int:
+        return sum(job.status == model.ReportStatus.PENDING for job in self._reports.values())
