@@ -21,7 +21,7 @@ import attrs
 
 from storemon.errors import DataError, SourceError
 from storemon.fetch import open_file
-from storemon.lines import LineBuffer
+from storemon.lines import MAX_LINE_BYTES, LineBuffer
 from storemon.model import (
     DEFAULT_ZONE_KEY,
     HoursRow,
@@ -129,7 +129,12 @@ class Dataset:
         return as_of
 
 
-def _batches(kind: SourceKind, source: PathLike | IO[bytes]) -> Iterator[Batch]:
+def _batches(
+    kind: SourceKind,
+    source: PathLike | IO[bytes],
+    latest_at_us: int | None = None,
+    max_line: int = MAX_LINE_BYTES,
+) -> Iterator[Batch]:
     """
     Yield the batches of a whole source, opening and closing a path.
 
@@ -139,20 +144,24 @@ def _batches(kind: SourceKind, source: PathLike | IO[bytes]) -> Iterator[Batch]:
     if isinstance(source, str | os.PathLike):
         stream, _ = open_file(os.fspath(source))
         with contextlib.closing(stream):
-            yield from read_batches(kind, LineBuffer(stream.read), stream.source)
+            lines = LineBuffer(stream.read, max_line=max_line)
+            yield from read_batches(kind, lines, stream.source, latest_at_us=latest_at_us)
         return
     name = getattr(source, "name", "<stream>")
     try:
-        yield from read_batches(kind, LineBuffer(source.read), name)
+        lines = LineBuffer(source.read, max_line=max_line)
+        yield from read_batches(kind, lines, name, latest_at_us=latest_at_us)
     except OSError as error:
         raise SourceError(f"{name}: cannot read: {error.strerror or error}") from None
 
 
-def _read(kind: SourceKind, source: PathLike | IO[bytes], dataset: Dataset) -> Iterator[Any]:
+def _read(
+    kind: SourceKind, source: PathLike | IO[bytes], dataset: Dataset, max_line: int
+) -> Iterator[Any]:
     """
     Yield the good records of a source; keep its rejected rows in ``dataset.rejected``.
     """
-    for batch in _batches(kind, source):
+    for batch in _batches(kind, source, max_line=max_line):
         dataset.rejected.extend(batch.rejected)
         yield from batch.records
 
@@ -177,18 +186,22 @@ def group_polls(batches: Iterable[Batch]) -> tuple[dict[str, list[int]], list[Re
 
 
 def _read_status_split(
-    path: str, *, meanwhile: Callable[[], None]
+    path: str,
+    *,
+    meanwhile: Callable[[], None],
+    latest_at_us: int | None = None,
+    max_line: int = MAX_LINE_BYTES,
 ) -> tuple[dict[str, list[int]], list[Rejected]]:
     """
     ``group_polls`` of a whole status file, its second half read in another process
     (``storemon.parallel.read_halves``) while ``meanwhile`` runs here.
     """
-    # Imported here: multiprocessing costs every ``import storemon`` 14 ms, and most
-    # callers never split.
+    # Imported here: subprocess and threading cost every ``import storemon`` time, and
+    # most callers never split.
     from storemon.parallel import read_halves
 
     (polls, rejected), (later_polls, later_rejected) = read_halves(
-        path, group_polls, meanwhile=meanwhile
+        path, group_polls, meanwhile=meanwhile, latest_at_us=latest_at_us, max_line=max_line
     )
     # The second half's stores come after the first's, in order: as one sequential read.
     for store_id, packed in later_polls.items():
@@ -206,6 +219,8 @@ def load_csv(
     timezones: PathLike | IO[bytes] | None = None,
     *,
     parse_aside: bool = False,
+    latest_at: dt.datetime | None = None,
+    max_line: int = MAX_LINE_BYTES,
 ) -> Dataset:
     """
     Read the three CSV inputs into a ``Dataset``; bad rows go to ``Dataset.rejected``.
@@ -215,23 +230,26 @@ def load_csv(
         business_hours: The hours file; without it every store is open all the time.
         timezones: The zones file; without it every store is in America/Chicago.
         parse_aside: Parse a large status file (a path) half in a second process
-            (``spawn``), with the same result. Only for programs whose main module is safe
-            to import again (an ``if __name__ == "__main__":`` guard), as ``storemon`` is.
+            (``storemon.parallel``), with the same result.
+        latest_at: Reject polls after this instant (the clock plus a tolerance), so that
+            one absurd timestamp cannot become the report's "now".
+        max_line: Reject lines longer than this many bytes, without holding them.
 
     Raises:
         SourceError: a file cannot be opened, or its header lacks a column.
     """
+    latest_at_us = None if latest_at is None else to_epoch_us(latest_at)
     dataset = Dataset()
     others = Dataset()  # hours, zones and their rejected rows, which come after the polls'
 
     def read_hours_and_zones() -> None:
         if business_hours is not None:
             hours: dict[str, list[HoursRow]] = defaultdict(list)
-            for store_id, row in _read(SourceKind.HOURS, business_hours, others):
+            for store_id, row in _read(SourceKind.HOURS, business_hours, others, max_line):
                 hours[store_id].append(row)
             others.hours = dict(hours)
         if timezones is not None:
-            for store_id, zone_key in _read(SourceKind.ZONES, timezones, others):
+            for store_id, zone_key in _read(SourceKind.ZONES, timezones, others, max_line):
                 others.zones[store_id] = zone_key
 
     if (
@@ -241,10 +259,15 @@ def load_csv(
         and os.path.getsize(status) >= SPLIT_PARSE_BYTES
     ):
         dataset.polls, dataset.rejected = _read_status_split(
-            os.fspath(status), meanwhile=read_hours_and_zones
+            os.fspath(status),
+            meanwhile=read_hours_and_zones,
+            latest_at_us=latest_at_us,
+            max_line=max_line,
         )
     else:
-        dataset.polls, dataset.rejected = group_polls(_batches(SourceKind.STATUS, status))
+        dataset.polls, dataset.rejected = group_polls(
+            _batches(SourceKind.STATUS, status, latest_at_us, max_line)
+        )
         read_hours_and_zones()
     dataset.hours, dataset.zones = others.hours, others.zones
     dataset.rejected += others.rejected

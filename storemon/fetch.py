@@ -11,6 +11,7 @@ import http.client
 import os
 import re
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Protocol
 
@@ -36,6 +37,25 @@ def source_name(location: str | os.PathLike[str]) -> str:
     """
     text = os.fspath(location)
     return text if is_url(text) else os.path.abspath(text)
+
+
+def display_name(location: str) -> str:
+    """
+    Return a source's name as it may be shown and logged: a URL without its user info
+    (``user:password@``), query string (signatures, tokens) and fragment; a path as it is.
+    """
+    if not is_url(location):
+        return location
+    try:
+        parts = urllib.parse.urlsplit(location)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:  # a malformed port or address: show the scheme only
+        return location.split(":", 1)[0] + "://..."
+    if ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    netloc = host if port is None else f"{host}:{port}"
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 class ByteStream(Protocol):
@@ -115,23 +135,24 @@ def fetch_url(
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     request = urllib.request.Request(url, headers=headers)
+    shown = display_name(url)
     try:
         response = urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S)
     except urllib.error.HTTPError as error:
         error.close()
         if error.code == 304:
             return None
-        raise SourceError(f"{url}: HTTP {error.code} {error.reason}") from None
-    except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
+        raise SourceError(f"{shown}: HTTP {error.code} {error.reason}") from None
+    except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as error:
         reason = getattr(error, "reason", None) or error
-        raise SourceError(f"{url}: cannot fetch: {reason}") from None
+        raise SourceError(f"{shown}: cannot fetch: {reason}") from None
     length = response.headers.get("Content-Length")
     info = SourceInfo(
         size=int(length) if length and length.isdigit() else None,
         etag=response.headers.get("ETag"),
         last_modified=response.headers.get("Last-Modified"),
     )
-    return Stream(response, url, length=info.size), info
+    return Stream(response, shown, length=info.size), info
 
 
 def open_source(

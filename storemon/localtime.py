@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import importlib.resources
 import zoneinfo
 from collections.abc import Callable, Iterable, Sequence
 
@@ -73,26 +74,53 @@ _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 _EPOCH_WEEKDAY = 3
 
 
+#: Names a host's tz database has besides IANA zones, whose meaning depends on the host:
+#: its own zone, the POSIX rules file, and the ``posix/`` and ``right/`` copies (the latter
+#: counting leap seconds).
+_HOST_NAMES = ("localtime", "posixrules")
+_HOST_PREFIXES = ("posix/", "right/")
+#: In the tzdata list, but it means "no zone was set" (its abbreviation is ``-00``).
+_UNSET_ZONE = "Factory"
+
+
+@functools.cache
+def known_zone_keys() -> frozenset[str]:
+    """
+    Return the IANA zone names storemon accepts: the list of zones of the bundled
+    ``tzdata`` package, links such as ``US/Central`` included, ``Factory`` left out.
+
+    One list whatever the host: a host's tz folder also answers ``localtime``,
+    ``posixrules``, ``posix/...`` and ``right/...``, whose meaning changes from host to
+    host, and ``zoneinfo.available_timezones()`` lists them there.
+    """
+    listed = importlib.resources.files("tzdata").joinpath("zones").read_text(encoding="utf-8")
+    return frozenset(listed.split()) - {_UNSET_ZONE}
+
+
+def _unknown_zone(zone_key: str) -> DataError:
+    if zone_key in _HOST_NAMES or zone_key.startswith(_HOST_PREFIXES):
+        return DataError(
+            f"time zone {zone_key!r} is a file of the host's tz database, not an IANA zone "
+            "name; give the zone itself, such as America/Chicago"
+        )
+    if zone_key == _UNSET_ZONE:
+        return DataError(f"time zone {zone_key!r} means that no zone was set; give the zone")
+    shown = zone_key if len(zone_key) <= 60 else zone_key[:60] + "..."
+    return DataError(f"unknown time zone {shown!r}")
+
+
 @functools.lru_cache(maxsize=512)
 def zone_for(zone_key: str) -> zoneinfo.ZoneInfo:
     """
-    Return the ``ZoneInfo`` for an IANA key, or raise ``DataError`` naming the key.
+    Return the ``ZoneInfo`` for an IANA zone name (``known_zone_keys``), or raise
+    ``DataError`` naming the key.
     """
+    if zone_key not in known_zone_keys():
+        raise _unknown_zone(zone_key)
     try:
         return zoneinfo.ZoneInfo(zone_key)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError) as error:
         raise DataError(f"unknown time zone {zone_key!r}") from error
-
-
-def is_known_zone(zone_key: str) -> bool:
-    """
-    Tell whether ``zone_key`` names a zone in the tz database.
-    """
-    try:
-        zone_for(zone_key)
-    except DataError:
-        return False
-    return True
 
 
 def row_interval(start_us: int, end_us: int) -> Span:

@@ -20,7 +20,7 @@ from typing import TypeAlias
 import attrs
 
 from storemon.csvformat import REPORT_HEADER, csv_line, csv_text, format_value
-from storemon.errors import DataError
+from storemon.errors import DataError, bounded
 
 #: A store id is an opaque string: real ids are 19-digit decimals beyond 2**53 or UUIDs.
 StoreId = str
@@ -241,6 +241,10 @@ class StoreSnapshot:
     poll_at_us: Sequence[int]
     #: ``poll_active[i]`` is the status of the poll at ``poll_at_us[i]``.
     poll_active: Sequence[bool]
+    #: Why the store's stored rows cannot be used (a backend that could not read one of
+    #: them says so here instead of failing the whole stream); the report leaves the
+    #: store out and names it (``SkippedStore``). ``None`` when they can.
+    problem: str | None = None
 
     def __attrs_post_init__(self) -> None:
         if len(self.poll_at_us) != len(self.poll_active):
@@ -265,8 +269,30 @@ class ReportRow:
     downtime_last_week: Fraction
 
 
+@attrs.frozen
+class SkippedStore:
+    """
+    A store a report left out because what is stored of it cannot be read, and why.
+
+    A report never fails for one store: stored rows that an older version let in (a NUL
+    in a store id), or that were put there by hand (an unknown zone, a day 9), leave that
+    store out of the report, which names it here and goes on.
+    """
+
+    store_id: StoreId
+    reason: str = attrs.field(converter=bounded)
+
+    def __str__(self) -> str:
+        shown = self.store_id if len(self.store_id) <= 60 else self.store_id[:60] + "..."
+        return f"store {shown!r} left out of the report: {self.reason}"
+
+
 def _rows_tuple(rows: Iterable[ReportRow]) -> tuple[ReportRow, ...]:
     return tuple(rows)
+
+
+def _skipped_tuple(stores: Iterable[SkippedStore]) -> tuple[SkippedStore, ...]:
+    return tuple(stores)
 
 
 @attrs.frozen
@@ -277,6 +303,8 @@ class Report:
 
     as_of: dt.datetime = attrs.field(converter=utc_instant)
     rows: tuple[ReportRow, ...] = attrs.field(converter=_rows_tuple)
+    #: Stores left out because their stored rows cannot be read.
+    skipped: tuple[SkippedStore, ...] = attrs.field(default=(), converter=_skipped_tuple)
 
     def to_csv(self) -> str:
         """
@@ -349,6 +377,20 @@ ZoneRecord: TypeAlias = tuple[str, str]
 SpecialHoursRecord: TypeAlias = tuple[str, SpecialHoursRow]
 
 
+#: Bytes of a rejected line that are kept with it (``Rejected.text``): enough to see what
+#: was wrong, never the whole of an absurd line.
+REJECTED_TEXT_BYTES = 1024
+
+
+def _first_bytes(text: str) -> str:
+    """
+    Return the start of ``text`` that fits in ``REJECTED_TEXT_BYTES`` of UTF-8.
+    """
+    if len(text) * 4 <= REJECTED_TEXT_BYTES:  # short enough whatever its characters
+        return text
+    return text.encode("utf-8", "replace")[:REJECTED_TEXT_BYTES].decode("utf-8", "ignore")
+
+
 @attrs.frozen
 class Rejected:
     """
@@ -359,9 +401,11 @@ class Rejected:
     line: int
     #: The column at fault, or ``None`` when the row as a whole is wrong.
     column: str | None
-    reason: str
-    #: The original line, without its line end (undecodable bytes replaced).
-    text: str
+    #: Why, at most ``errors.MAX_MESSAGE_CHARS`` characters.
+    reason: str = attrs.field(converter=bounded)
+    #: The original line, without its line end (undecodable bytes replaced), at most its
+    #: first ``REJECTED_TEXT_BYTES`` bytes.
+    text: str = attrs.field(converter=_first_bytes)
 
     def __str__(self) -> str:
         where = f"{self.source}:{self.line}"

@@ -10,43 +10,200 @@ the same order, the same rejected rows with the same line numbers):
 - ``read_halves`` (``load_csv``): the file is cut at the first line start after its
   middle; the child collects the second half while this process collects the first.
 
-Processes are started with ``spawn``, never ``fork``: the caller may run threads
-(aiosqlite does). ``spawn`` imports the caller's main module again, so only programs with
-an ``if __name__ == "__main__":`` guard may use this module.
+The child is a plain ``python -c`` process (``ParseProcess``) fed through its standard
+input and answering on its standard output, one pickled call at a time, in order. It
+never outlives this process: it ends at the end of its input, which the system closes
+when this process dies however it dies, and a thread of the child checks every
+``PARENT_CHECK_S`` that its parent is still the process that started it, for the moment
+it is busy parsing. There is no ``multiprocessing`` here, so no resource tracker to leave
+behind, and nothing imports the caller's main module again.
 """
 
 from __future__ import annotations
 
 import array
 import collections
-import concurrent.futures
-import multiprocessing
+import contextlib
 import os
+import pickle
+import queue
+import struct
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import IO, Any, Self, TypeVar
 
 from storemon.errors import SourceError
-from storemon.lines import LineBuffer
+from storemon.lines import CHUNK_BYTES, MAX_LINE_BYTES, LineBuffer, LongLine
 from storemon.model import PollRecord, Rejected
-from storemon.sources import Batch, SourceKind, parse_lines, read_batches, read_header
+from storemon.sources import (
+    Batch,
+    OpenRecord,
+    SourceKind,
+    parse_lines,
+    read_batches,
+    read_header,
+    record_after_chunk,
+)
 
 #: Chunks handed to the parsing process ahead of the rows being stored. Four keep both
 #: cores busy (two do not); each waiting chunk costs this process about 2 MB, which counts
 #: with the parsing process's own memory against the ingest's goal (docs/benchmarks.md).
 CHUNKS_AHEAD = 4
 
+#: Seconds between two looks of the parsing process at whether its parent is alive.
+PARENT_CHECK_S = 0.1
+
+#: Seconds the parsing process has to end by itself after its input is closed.
+CLOSE_WAIT_S = 5.0
+
 _Collected = TypeVar("_Collected")
 _BOOLS = (False, True)
+_LENGTH = struct.Struct("!Q")
+
+#: What the child runs: ``serve`` with the pid of its parent.
+_CHILD_CODE = "import sys; from storemon.parallel import serve; serve(int(sys.argv[1]))"
 
 
-def _pool() -> concurrent.futures.ProcessPoolExecutor:
-    return concurrent.futures.ProcessPoolExecutor(
-        max_workers=1, mp_context=multiprocessing.get_context("spawn")
-    )
+def _write_frame(stream: IO[bytes], payload: bytes) -> None:
+    stream.write(_LENGTH.pack(len(payload)))
+    stream.write(payload)
+    stream.flush()
+
+
+def _read_frame(stream: IO[bytes]) -> bytes | None:
+    """
+    Return the next frame, or ``None`` at the end of the stream.
+    """
+    head = stream.read(_LENGTH.size)
+    if len(head) < _LENGTH.size:
+        return None
+    (length,) = _LENGTH.unpack(head)
+    payload = stream.read(length)
+    if len(payload) < length:
+        return None
+    return payload
+
+
+class ParseProcess:
+    """
+    A second Python process that runs module-level functions for this one, in order.
+
+    ``submit`` queues a call (a thread writes it to the child, so that this thread can
+    read answers meanwhile and neither pipe can fill up for good); ``result`` returns the
+    answers in the order of the calls. Used as a context manager, it closes the child's
+    input on exit and waits for it to end (or kills it).
+    """
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _CHILD_CODE, str(os.getpid())],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            close_fds=True,
+        )
+        self._calls: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._writer = threading.Thread(
+            target=self._write_calls, name="storemon-parse-writer", daemon=True
+        )
+        self._calls.put(pickle.dumps(list(sys.path)))  # where the child finds the functions
+        self._writer.start()
+
+    def _write_calls(self) -> None:
+        stdin = self.process.stdin
+        assert stdin is not None
+        with contextlib.suppress(OSError):  # the child ended; result() says so
+            while (call := self._calls.get()) is not None:
+                _write_frame(stdin, call)
+        with contextlib.suppress(OSError):
+            stdin.close()
+
+    def submit(self, function: Callable[..., Any], *args: Any) -> None:
+        """
+        Queue ``function(*args)`` for the child; ``function`` must be module-level.
+        """
+        self._calls.put(pickle.dumps((function, args), protocol=pickle.HIGHEST_PROTOCOL))
+
+    def result(self) -> Any:
+        """
+        Return the answer to the oldest call not answered yet, or raise its exception.
+
+        Raises:
+            SourceError: the parsing process ended without answering.
+        """
+        assert self.process.stdout is not None
+        frame = _read_frame(self.process.stdout)
+        if frame is None:
+            raise SourceError(
+                f"the parsing process ended unexpectedly (status {self.process.poll()})"
+            )
+        ok, value = pickle.loads(frame)
+        if not ok:
+            raise value
+        return value
+
+    def close(self) -> None:
+        """
+        End the child's input and wait for it to end; kill it if it does not.
+        """
+        self._calls.put(None)
+        self._writer.join(CLOSE_WAIT_S)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        try:
+            self.process.wait(CLOSE_WAIT_S)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if exc_info[0] is not None:  # no use finishing the work: stop at once
+            with contextlib.suppress(OSError):
+                self.process.kill()
+        self.close()
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(PARENT_CHECK_S)
+    os._exit(1)
+
+
+def serve(parent_pid: int) -> None:
+    """
+    The child's side of ``ParseProcess``: answer calls until the end of standard input,
+    and end at once if the parent dies.
+    """
+    if os.getppid() != parent_pid:  # it died while this process started
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # answers only on the real standard output
+    frame = _read_frame(stdin)
+    if frame is None:
+        return
+    sys.path[:] = pickle.loads(frame)
+    while (frame := _read_frame(stdin)) is not None:
+        function, args = pickle.loads(frame)
+        try:
+            answer: tuple[bool, Any] = (True, function(*args))
+        except Exception as error:
+            answer = (False, error)
+        _write_frame(stdout, pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def parse_columns(
-    positions: dict[str, int], chunk: bytes, first_line: int, source: str
+    positions: dict[str, int],
+    chunk: bytes,
+    first_line: int,
+    source: str,
+    open_record: OpenRecord | None,
+    latest_at_us: int | None,
 ) -> tuple[list[str], bytes, bytes, list[Rejected]]:
     """
     Parse whole status lines (the child's side of ``batches_aside``).
@@ -55,7 +212,13 @@ def parse_columns(
     statuses (a byte each), which cost half the memory of tuples while they wait.
     """
     batch = parse_lines(
-        SourceKind.STATUS, chunk, source, positions=positions, first_line=first_line
+        SourceKind.STATUS,
+        chunk,
+        source,
+        positions=positions,
+        first_line=first_line,
+        open_record=open_record,
+        latest_at_us=latest_at_us,
     )
     records: list[PollRecord] = batch.records
     instants = array.array("q", [at_us for _, at_us, _ in records])
@@ -73,7 +236,11 @@ def _batch(columns: tuple[list[str], bytes, bytes, list[Rejected]]) -> Batch:
 
 
 def batches_aside(
-    lines: LineBuffer, source: str, positions: dict[str, int] | None
+    lines: LineBuffer,
+    source: str,
+    positions: dict[str, int] | None,
+    *,
+    latest_at_us: int | None = None,
 ) -> Iterator[Batch]:
     """
     Yield what ``read_batches(SourceKind.STATUS, lines, ...)`` yields, in the same order,
@@ -84,14 +251,37 @@ def batches_aside(
     """
     if positions is None:
         positions = read_header(SourceKind.STATUS, lines.readline() or None, source)
-    with _pool() as pool:
-        ahead: collections.deque[concurrent.futures.Future[Any]] = collections.deque()
+    with ParseProcess() as child:
+        # A parsed batch, or None for one the child is parsing (answers come in order).
+        ahead: collections.deque[Batch | None] = collections.deque()
+        open_record: OpenRecord | None = None
+
+        def next_batch() -> Batch:
+            batch = ahead.popleft()
+            return _batch(child.result()) if batch is None else batch
+
         for first_line, chunk in lines.chunks():
-            ahead.append(pool.submit(parse_columns, positions, chunk, first_line, source))
+            if isinstance(chunk, LongLine):  # nothing to parse: its reject is made here
+                ahead.append(
+                    parse_lines(
+                        SourceKind.STATUS,
+                        chunk,
+                        source,
+                        positions=positions,
+                        first_line=first_line,
+                    )
+                )
+                open_record = None
+            else:
+                child.submit(
+                    parse_columns, positions, chunk, first_line, source, open_record, latest_at_us
+                )
+                ahead.append(None)
+                open_record = record_after_chunk(open_record, chunk, first_line)
             if len(ahead) >= CHUNKS_AHEAD:
-                yield _batch(ahead.popleft().result())
+                yield next_batch()
         while ahead:
-            yield _batch(ahead.popleft().result())
+            yield next_batch()
 
 
 def collect_range(
@@ -101,18 +291,52 @@ def collect_range(
     start: int,
     end: int,
     collect: Callable[[Iterator[Batch]], _Collected],
-) -> _Collected:
+    latest_at_us: int | None = None,
+    open_record: OpenRecord | None = None,
+    max_line: int = MAX_LINE_BYTES,
+) -> tuple[_Collected, OpenRecord | None]:
     """
     ``collect`` the batches of the status lines in bytes ``[start, end)`` of ``path``
-    (the child's side of ``read_halves``), numbering them as a whole-file read would.
+    (the child's side of ``read_halves``), numbering them as a whole-file read would,
+    going on with the record ``open_record`` left open before ``start``; return what was
+    collected and the record left open at ``end``.
     """
     with open(path, "rb") as handle:
         handle.seek(header_end)
-        before = LineBuffer(handle.read, limit=start - header_end, lines=1)
+        before = LineBuffer(handle.read, limit=start - header_end, lines=1, max_line=max_line)
         for _ in before.chunks():
             pass
-        lines = LineBuffer(handle.read, limit=end - start, lines=before.lines)
-        return collect(read_batches(SourceKind.STATUS, lines, path, positions=positions))
+        lines = LineBuffer(handle.read, limit=end - start, lines=before.lines, max_line=max_line)
+        batches = read_batches(
+            SourceKind.STATUS,
+            lines,
+            path,
+            positions=positions,
+            latest_at_us=latest_at_us,
+            open_record=open_record,
+        )
+        last: list[OpenRecord | None] = [open_record]
+
+        def noting_the_open_record() -> Iterator[Batch]:
+            for batch in batches:
+                last[0] = batch.open_record
+                yield batch
+
+        return collect(noting_the_open_record()), last[0]
+
+
+def _next_line_start(handle: IO[bytes], position: int) -> int:
+    """
+    Return where the first line starting after ``position`` starts (or the end), reading
+    a block at a time: the line there may be very long.
+    """
+    handle.seek(position)
+    while block := handle.read(CHUNK_BYTES):
+        found = block.find(b"\n")
+        if found >= 0:
+            return position + found + 1
+        position += len(block)
+    return position
 
 
 def read_halves(
@@ -120,14 +344,18 @@ def read_halves(
     collect: Callable[[Iterator[Batch]], _Collected],
     *,
     meanwhile: Callable[[], None],
+    latest_at_us: int | None = None,
+    max_line: int = MAX_LINE_BYTES,
 ) -> tuple[_Collected, _Collected]:
     """
     ``collect`` a status file's batches in two halves, the second in a child process;
-    ``meanwhile`` runs here first, while that process starts (spawning takes a moment).
+    ``meanwhile`` runs here first, while that process starts (starting takes a moment).
 
     ``collect`` must be a module-level function (it is sent to the child). Lines are
     independent, so the file is cut at the first line start after its middle; the two
-    results, in file order, hold what one sequential read holds.
+    results, in file order, hold what one sequential read holds. When a record whose
+    quoted field spans lines runs across the cut (rare: such records are broken), the
+    second half is read again here, going on with it.
 
     Raises:
         SourceError: the file cannot be read, or its header lacks a column.
@@ -138,18 +366,49 @@ def read_halves(
         raise SourceError(f"{path}: cannot open: {error.strerror or error}") from None
     with handle:
         try:
-            header = handle.readline()
+            header = LineBuffer(handle.read, max_line=max_line).readline()
             positions = read_header(SourceKind.STATUS, header or None, path)
+            assert isinstance(header, bytes)
             size = os.fstat(handle.fileno()).st_size
-            handle.seek((len(header) + size) // 2)
-            handle.readline()
-            middle = handle.tell()
-            with _pool() as pool:
-                second = pool.submit(
-                    collect_range, path, positions, len(header), middle, size, collect
+            middle = _next_line_start(handle, (len(header) + size) // 2)
+            with ParseProcess() as child:
+                child.submit(
+                    collect_range,
+                    path,
+                    positions,
+                    len(header),
+                    middle,
+                    size,
+                    collect,
+                    latest_at_us,
+                    None,
+                    max_line,
                 )
                 meanwhile()
-                first = collect_range(path, positions, len(header), len(header), middle, collect)
-                return first, second.result()
+                first, open_at_middle = collect_range(
+                    path,
+                    positions,
+                    len(header),
+                    len(header),
+                    middle,
+                    collect,
+                    latest_at_us,
+                    None,
+                    max_line,
+                )
+                second, _ = child.result()
+            if open_at_middle is not None:
+                second, _ = collect_range(
+                    path,
+                    positions,
+                    len(header),
+                    middle,
+                    size,
+                    collect,
+                    latest_at_us,
+                    open_at_middle,
+                    max_line,
+                )
+            return first, second
         except OSError as error:
             raise SourceError(f"{path}: cannot read: {error.strerror or error}") from None

@@ -13,7 +13,7 @@ import functools
 import re
 
 from storemon.errors import DataError
-from storemon.localtime import is_known_zone
+from storemon.localtime import zone_for
 from storemon.model import SECOND_US
 
 _INSTANT = re.compile(
@@ -28,6 +28,19 @@ _DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", re.ASCII | re.IGNOR
 _ISO_DURATION = re.compile(r"PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?", re.ASCII | re.IGNORECASE)
 _DURATION_FORMS = "90m, 2h, 1h30m or 45s, or ISO 8601 PT2H, PT1H30M or PT45S"
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+
+#: Characters of a bad value quoted in its message; a longer value is cut (a field can be
+#: as long as a line, a megabyte).
+QUOTED_CHARS = 60
+
+
+def quoted(text: str) -> str:
+    """
+    Return ``repr(text)`` for a message, cut after ``QUOTED_CHARS`` characters.
+    """
+    if len(text) <= QUOTED_CHARS:
+        return repr(text)
+    return f"{text[:QUOTED_CHARS]!r}... ({len(text)} characters)"
 
 
 @functools.lru_cache(maxsize=8192)
@@ -81,22 +94,22 @@ def parse_instant_us(text: str) -> int:
     match = _INSTANT.fullmatch(text.strip())
     if match is None:
         raise DataError(
-            f"cannot read {text!r} as a UTC timestamp "
+            f"cannot read {quoted(text)} as a UTC timestamp "
             "(expected e.g. 2023-01-22 12:09:39.388884 UTC)"
         )
     year, month, day, hour, minute, second, fraction, _utc, sign, off_h, off_m = match.groups()
     try:
         days = _epoch_day(int(year), int(month), int(day))
     except ValueError as error:
-        raise DataError(f"{text!r} is not a real date: {error}") from None
+        raise DataError(f"{quoted(text)} is not a real date: {error}") from None
     hours, minutes, seconds = int(hour), int(minute), int(second)
     if hours > 23 or minutes > 59 or seconds > 59:
-        raise DataError(f"{text!r} has a time of day out of range")
+        raise DataError(f"{quoted(text)} has a time of day out of range")
     total_s = ((days * 24 + hours) * 60 + minutes) * 60 + seconds
     if sign is not None:
         offset_h, offset_m = int(off_h), int(off_m)
         if offset_h > 23 or offset_m > 59:
-            raise DataError(f"{text!r} has an offset out of range")
+            raise DataError(f"{quoted(text)} has an offset out of range")
         offset_s = (offset_h * 60 + offset_m) * 60
         total_s += -offset_s if sign == "+" else offset_s
     micros = int(fraction.ljust(6, "0")) if fraction else 0
@@ -112,7 +125,7 @@ def parse_status(text: str) -> bool:
         return True
     if value == "inactive":
         return False
-    raise DataError(f"status must be 'active' or 'inactive', got {text!r}")
+    raise DataError(f"status must be 'active' or 'inactive', got {quoted(text)}")
 
 
 def parse_day(text: str) -> int:
@@ -121,7 +134,7 @@ def parse_day(text: str) -> int:
     """
     value = text.strip()
     if len(value) != 1 or value not in "0123456":
-        raise DataError(f"day must be 0 (Monday) to 6 (Sunday), got {text!r}")
+        raise DataError(f"day must be 0 (Monday) to 6 (Sunday), got {quoted(text)}")
     return int(value)
 
 
@@ -135,37 +148,75 @@ def parse_time_local(text: str, *, allow_midnight_end: bool = False) -> tuple[dt
     value = text.strip()
     match = _TIME.fullmatch(value)
     if match is None:
-        raise DataError(f"cannot read {text!r} as a time of day (expected HH:MM:SS)")
+        raise DataError(f"cannot read {quoted(text)} as a time of day (expected HH:MM:SS)")
     hour_text, minute_text, second_text, fraction = match.groups()
     hour, minute = int(hour_text), int(minute_text)
     second = int(second_text) if second_text else 0
     micros = int(fraction.ljust(6, "0")) if fraction else 0
     if hour == 24 and minute == 0 and second == 0 and micros == 0:
         if not allow_midnight_end:
-            raise DataError(f"{text!r} can only be an end time")
+            raise DataError(f"{quoted(text)} can only be an end time")
         return dt.time(0, 0), True
     if hour > 23 or minute > 59 or second > 59:
-        raise DataError(f"{text!r} is out of range for a time of day")
+        raise DataError(f"{quoted(text)} is out of range for a time of day")
     return dt.time(hour, minute, second, micros), False
 
 
 def parse_zone_key(text: str) -> str:
     """
-    Parse an IANA time-zone name that the tz database knows.
+    Parse an IANA time-zone name of the bundled tz database (``localtime.zone_for``).
     """
     value = text.strip()
-    if not value or not is_known_zone(value):
-        raise DataError(f"unknown time zone {text!r}")
+    if not value:
+        raise DataError("the time zone is empty")
+    zone_for(value)  # DataError naming the key and why
     return value
+
+
+#: Longest store id: real ids are 19 digits or 36-character UUIDs.
+MAX_STORE_ID_CHARS = 128
+#: First characters that make a spreadsheet read a cell as a formula (CSV injection): an
+#: id written in a report must never run as one when the report is opened.
+FORMULA_STARTS = "=+-@"
+#: Control characters: C0 (NUL included), DEL and C1.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def store_id_problem(text: str) -> str | None:
+    """
+    Return why ``text`` cannot be a store id as stored, or ``None`` when it can.
+
+    A store id is non-empty, at most ``MAX_STORE_ID_CHARS`` characters, holds no control
+    character and does not start with one of ``FORMULA_STARTS``; anything else is kept as
+    it is, quotes, commas and any other character included.
+    """
+    control = _CONTROL.search(text)
+    if control is not None:
+        return (
+            f"store_id {quoted(text)} holds a control character "
+            f"(U+{ord(control.group()):04X} at position {control.start() + 1})"
+        )
+    if not text:
+        return "store_id is empty"
+    if len(text) > MAX_STORE_ID_CHARS:
+        return f"store_id {quoted(text)} is longer than {MAX_STORE_ID_CHARS} characters"
+    if text[0] in FORMULA_STARTS:
+        return (
+            f"store_id {quoted(text)} starts with {text[0]!r}, which spreadsheets read as a formula"
+        )
+    return None
 
 
 def parse_store_id(text: str) -> str:
     """
-    Parse a store id: any non-empty text, kept as it is apart from surrounding spaces.
+    Parse a store id: surrounding white space is dropped, and the rest is kept as it is
+    when it is a valid id (``store_id_problem``).
     """
-    value = text.strip()
-    if not value:
-        raise DataError("store_id is empty")
+    # Controls first, on the text as given: strip() would drop a tab or a NEL at the ends.
+    value = text if _CONTROL.search(text) else text.strip()
+    problem = store_id_problem(value)
+    if problem is not None:
+        raise DataError(problem)
     return value
 
 
@@ -176,12 +227,14 @@ def parse_date(text: str) -> dt.date:
     value = text.strip()
     match = _DATE.fullmatch(value)
     if match is None:
-        raise DataError(f"cannot read {text!r} as a date (expected YYYY-MM-DD, e.g. 2023-12-25)")
+        raise DataError(
+            f"cannot read {quoted(text)} as a date (expected YYYY-MM-DD, e.g. 2023-12-25)"
+        )
     year, month, day = (int(part) for part in match.groups())
     try:
         return dt.date(year, month, day)
     except ValueError as error:
-        raise DataError(f"{text!r} is not a real date: {error}") from None
+        raise DataError(f"{quoted(text)} is not a real date: {error}") from None
 
 
 def parse_duration_us(text: str) -> int:
@@ -195,12 +248,16 @@ def parse_duration_us(text: str) -> int:
     """
     value = text.strip()
     if value.startswith("-"):
-        raise DataError(f"a duration must be positive, got {text!r} (write {_DURATION_FORMS})")
+        raise DataError(
+            f"a duration must be positive, got {quoted(text)} (write {_DURATION_FORMS})"
+        )
     match = _DURATION.fullmatch(value) or _ISO_DURATION.fullmatch(value)
     if match is None or match.groups() == (None, None, None):
-        raise DataError(f"cannot read {text!r} as a duration (write {_DURATION_FORMS})")
+        raise DataError(f"cannot read {quoted(text)} as a duration (write {_DURATION_FORMS})")
     hours, minutes, seconds = (int(part) if part else 0 for part in match.groups())
     total_us = ((hours * 60 + minutes) * 60 + seconds) * SECOND_US
     if total_us == 0:
-        raise DataError(f"a duration must be positive, got {text!r} (write {_DURATION_FORMS})")
+        raise DataError(
+            f"a duration must be positive, got {quoted(text)} (write {_DURATION_FORMS})"
+        )
     return total_us

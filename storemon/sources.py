@@ -10,6 +10,12 @@ unreadable header refuses the whole file (``SourceError``).
 Accepted: a UTF-8 BOM, CRLF or LF line ends, no final newline, any column order (extra
 columns are ignored), header names in any letter case, ``day`` or ``dayOfWeek``, blank
 lines (skipped).
+
+Refused row by row: a store id that ``parsing.store_id_problem`` refuses, a poll later
+than ``latest_at_us`` (the reading machine's clock plus a tolerance, when given), a line
+longer than the line limit (``storemon.lines``), and every line of a record whose quoted
+field runs on past the end of its line (no field of these files holds a line feed, so
+such a record is broken; reading its lines one by one would store its tail as a row).
 """
 
 from __future__ import annotations
@@ -24,8 +30,15 @@ from typing import Any
 import attrs
 
 from storemon.errors import DataError, SourceError
-from storemon.lines import LineBuffer
-from storemon.model import HoursRecord, HoursRow, PollRecord, Rejected, ZoneRecord
+from storemon.lines import MAX_LINE_BYTES, LineBuffer, LongLine
+from storemon.model import (
+    HoursRecord,
+    HoursRow,
+    PollRecord,
+    Rejected,
+    ZoneRecord,
+    from_epoch_us,
+)
 from storemon.parsing import (
     parse_day,
     parse_instant_us,
@@ -40,19 +53,26 @@ _BOM = b"\xef\xbb\xbf"
 
 class SourceKind(enum.Enum):
     """
-    The three inputs, with their columns; aliases map other spellings of a column name.
+    The inputs, with their columns; aliases map other spellings of a column name.
+
+    Every kind but the status file is a snapshot (``snapshot``): each file replaces what
+    was stored of its kind, so ingestion guards it against shrinking the stored rows.
     """
 
-    STATUS = ("status", ("store_id", "status", "timestamp_utc"))
+    STATUS = ("status", ("store_id", "status", "timestamp_utc"), False)
     HOURS = ("business_hours", ("store_id", "day", "start_time_local", "end_time_local"))
     ZONES = ("timezones", ("store_id", "timezone_str"))
 
-    def __init__(self, label: str, columns: tuple[str, ...]) -> None:
+    def __init__(self, label: str, columns: tuple[str, ...], snapshot: bool = True) -> None:
         self.label = label
         self.columns = columns
+        #: Whether a file of this kind replaces every stored row of its kind.
+        self.snapshot = snapshot
 
 
 _ALIASES = {"dayofweek": "day", "timestamp": "timestamp_utc", "timezone": "timezone_str"}
+#: Characters of a wrong header quoted in its message.
+_FOUND_CHARS = 200
 
 
 def _decode(raw: bytes) -> str:
@@ -65,15 +85,20 @@ def _split(line: str) -> list[str]:
     return line.split(",")
 
 
-def read_header(kind: SourceKind, raw: bytes | None, source: str) -> dict[str, int]:
+def read_header(kind: SourceKind, raw: bytes | LongLine | None, source: str) -> dict[str, int]:
     """
     Map each required column of ``kind`` to its index in the header line.
 
     Raises:
-        SourceError: the header is missing, unreadable or lacks a column.
+        SourceError: the header is missing, too long, unreadable or lacks a column.
     """
     if raw is None:
         raise SourceError(f"{source}: the file is empty; expected a header line")
+    if isinstance(raw, LongLine):
+        raise SourceError(
+            f"{source}:1: the header line is {raw.size} bytes long, over the limit of "
+            f"{raw.limit} bytes (expected {kind.label} columns {','.join(kind.columns)})"
+        )
     if raw.startswith(_BOM):
         raw = raw[len(_BOM) :]
     try:
@@ -85,9 +110,12 @@ def read_header(kind: SourceKind, raw: bytes | None, source: str) -> dict[str, i
     for column in kind.columns:
         if column not in names:
             expected = ",".join(kind.columns)
+            found = ",".join(names)
+            if len(found) > _FOUND_CHARS:
+                found = f"{found[:_FOUND_CHARS]}... ({len(names)} columns)"
             raise SourceError(
                 f"{source}:1: column {column}: missing from the header "
-                f"(expected {kind.label} columns {expected}; found {','.join(names)})"
+                f"(expected {kind.label} columns {expected}; found {found})"
             )
         if names.count(column) > 1:
             raise SourceError(f"{source}:1: column {column}: appears twice in the header")
@@ -98,6 +126,13 @@ def read_header(kind: SourceKind, raw: bytes | None, source: str) -> dict[str, i
 
 _Parser = Callable[[list[str]], Any]
 _STATUS_WORDS = {"active": True, "inactive": False}
+
+#: The first and last character of a store id that needs no further check: printable
+#: ASCII but a space (the first one not a formula start, ``= + - @``); anything else
+#: (spaces to drop, controls, other characters at the ends) goes to ``parse_store_id``.
+_ID_FIRST = r"[\x21-\x2a\x2e-\x3c\x3e\x3f\x41-\x7e]"
+_ID_LAST = r"[\x21-\x7e]"
+_PLAIN_ID = re.compile(f"{_ID_FIRST}(?:[^\\x00-\\x1f\\x7f-\\x9f]{{0,126}}{_ID_LAST})?")
 
 
 class _ColumnError(Exception):
@@ -113,15 +148,37 @@ def _column(name: str, parse: Callable[[str], Any], text: str) -> Any:
         raise _ColumnError(name, str(error)) from None
 
 
-def _status_parser(at: dict[str, int]) -> _Parser:
+def _store_id(text: str) -> str:
+    # Most ids are plain (digits, UUIDs): one C-level match, then kept as they are.
+    if _PLAIN_ID.fullmatch(text) is not None:
+        return text
+    return _column("store_id", parse_store_id, text)  # type: ignore[no-any-return]
+
+
+#: How much later than the reading machine's clock a poll may be: clocks differ a little,
+#: and a poll an hour ahead is still believable; one dated 9999 is not.
+DEFAULT_FUTURE_TOLERANCE = dt.timedelta(hours=1)
+
+
+def future_reason(at_us: int, latest_at_us: int) -> str:
+    """
+    Why a poll at ``at_us`` is refused when the latest believable instant is
+    ``latest_at_us`` (the reading machine's clock plus a tolerance).
+    """
+    return (
+        f"{from_epoch_us(at_us):%Y-%m-%d %H:%M:%S} UTC is in the future: later than "
+        f"{from_epoch_us(latest_at_us):%Y-%m-%d %H:%M:%S} UTC, this machine's clock plus "
+        "the tolerance"
+    )
+
+
+def _status_parser(at: dict[str, int], latest_at_us: int | None) -> _Parser:
     # The hot loop of ingestion: plain values take a shortcut, anything else goes through
     # the full parser, which gives the reason when it is bad.
     id_at, status_at, instant_at = at["store_id"], at["status"], at["timestamp_utc"]
 
     def parse(fields: list[str]) -> PollRecord:
-        store_id = fields[id_at]
-        if not store_id or store_id[0] == " " or store_id[-1] == " ":
-            store_id = _column("store_id", parse_store_id, store_id)
+        store_id = _store_id(fields[id_at])
         active = _STATUS_WORDS.get(fields[status_at])
         if active is None:
             active = _column("status", parse_status, fields[status_at])
@@ -129,6 +186,8 @@ def _status_parser(at: dict[str, int]) -> _Parser:
             at_us = parse_instant_us(fields[instant_at])
         except DataError as error:
             raise _ColumnError("timestamp_utc", str(error)) from None
+        if latest_at_us is not None and at_us > latest_at_us:
+            raise _ColumnError("timestamp_utc", future_reason(at_us, latest_at_us))
         return store_id, at_us, active
 
     return parse
@@ -143,7 +202,7 @@ def _end_time(text: str) -> tuple[Any, bool]:
 _HOURS_CACHE_SIZE = 4096
 
 
-def _hours_parser(at: dict[str, int]) -> _Parser:
+def _hours_parser(at: dict[str, int], _latest_at_us: int | None) -> _Parser:
     id_at, day_at = at["store_id"], at["day"]
     start_at, end_at = at["start_time_local"], at["end_time_local"]
     # Parsing and validating a row costs more than the rest of reading it, and most rows
@@ -151,9 +210,7 @@ def _hours_parser(at: dict[str, int]) -> _Parser:
     made: dict[tuple[str, str, str], HoursRow] = {}
 
     def parse(fields: list[str]) -> HoursRecord:
-        store_id = fields[id_at]
-        if not store_id or store_id[0].isspace() or store_id[-1].isspace():
-            store_id = _column("store_id", parse_store_id, store_id)
+        store_id = _store_id(fields[id_at])
         key = (fields[day_at], fields[start_at], fields[end_at])
         row = made.get(key)
         if row is None:
@@ -169,21 +226,173 @@ def _hours_parser(at: dict[str, int]) -> _Parser:
     return parse
 
 
-def _zones_parser(at: dict[str, int]) -> _Parser:
+def _zones_parser(at: dict[str, int], _latest_at_us: int | None) -> _Parser:
     def parse(fields: list[str]) -> ZoneRecord:
         return (
-            _column("store_id", parse_store_id, fields[at["store_id"]]),
+            _store_id(fields[at["store_id"]]),
             _column("timezone_str", parse_zone_key, fields[at["timezone_str"]]),
         )
 
     return parse
 
 
-_PARSERS: dict[SourceKind, Callable[[dict[str, int]], _Parser]] = {
+_PARSERS: dict[SourceKind, Callable[[dict[str, int], int | None], _Parser]] = {
     SourceKind.STATUS: _status_parser,
     SourceKind.HOURS: _hours_parser,
     SourceKind.ZONES: _zones_parser,
 }
+
+
+# Records whose quoted field runs on past the end of a line.
+
+#: A record whose quoted field runs on past this many bytes is taken to end there (the
+#: next line is read afresh): one stray quote must not swallow the rest of a file.
+MAX_RECORD_BYTES = MAX_LINE_BYTES
+
+
+@attrs.frozen
+class OpenRecord:
+    """
+    A record whose quoted field was still open at the end of the last line read.
+    """
+
+    #: The line the record starts on.
+    line: int
+    #: Its bytes so far, each line end counted as one byte.
+    size: int
+
+
+def _ends_in_quotes(line: bytes, in_quotes: bool) -> bool:
+    """
+    Return whether a quoted field is open at the end of ``line`` (CSV quoting as Python's
+    ``csv`` reads it: a quote opens a field only at the field's start, ``""`` inside one
+    is a quote, and after the closing quote the field runs on to the next comma).
+    """
+    position = 0
+    if not in_quotes and line.startswith(b'"'):
+        in_quotes, position = True, 1
+    while True:
+        if in_quotes:
+            close = line.find(b'"', position)
+            if close < 0:
+                return True
+            if line.startswith(b'"', close + 1):
+                position = close + 2
+                continue
+            in_quotes, position = False, close + 1
+        comma = line.find(b",", position)
+        if comma < 0:
+            return False
+        position = comma + 1
+        if line.startswith(b'"', position):
+            in_quotes, position = True, position + 1
+
+
+def record_after(state: OpenRecord | None, raw: bytes, line_number: int) -> OpenRecord | None:
+    """
+    Return the record left open after line ``line_number`` (``raw``, its line end
+    optional), given the one open before it: ``None`` when every record has ended.
+    """
+    if state is None and b'"' not in raw:
+        return None
+    line = raw.rstrip(b"\r\n")
+    if state is None:
+        return OpenRecord(line_number, len(line) + 1) if _ends_in_quotes(line, False) else None
+    size = state.size + len(line) + 1
+    if (b'"' in line and not _ends_in_quotes(line, True)) or size > MAX_RECORD_BYTES:
+        return None
+    return OpenRecord(state.line, size)
+
+
+def record_after_chunk(
+    state: OpenRecord | None, chunk: bytes, first_line: int
+) -> OpenRecord | None:
+    """
+    Return the record left open after a chunk of whole lines numbered from ``first_line``
+    (what ``parse_lines`` of the chunk ends with), without parsing it: quick when the
+    chunk holds no quote and no record is open.
+    """
+    if state is None and b'"' not in chunk:
+        return None
+    lines = chunk.split(b"\n")
+    if not lines[-1]:
+        lines.pop()
+    for number, raw in enumerate(lines, first_line):
+        state = record_after(state, raw, number)
+    return state
+
+
+_RUNS_ON = (
+    "a quoted field runs on past the end of this line; the record is rejected whole, "
+    "with every line it spans"
+)
+
+
+class _LineReader:
+    """
+    Read lines one by one into records and rejects, following records that span lines.
+    """
+
+    def __init__(
+        self,
+        kind: SourceKind,
+        source: str,
+        positions: dict[str, int],
+        *,
+        open_record: OpenRecord | None = None,
+        latest_at_us: int | None = None,
+    ) -> None:
+        self.source = source
+        self.parse = _PARSERS[kind](positions, latest_at_us)
+        self.width = positions[""]
+        #: The record still open after the last line read.
+        self.open_record = open_record
+
+    def read(self, raw: bytes, line_number: int) -> Any:
+        """
+        Return the line's record, its ``Rejected``, or ``None`` for a blank line.
+        """
+        opened = self.open_record
+        self.open_record = record_after(opened, raw, line_number)
+        if opened is not None or self.open_record is not None:
+            text = raw.decode("utf-8", "replace").rstrip("\r\n")
+            reason = (
+                _RUNS_ON
+                if opened is None
+                else f"continues the quoted field of the record that starts on line "
+                f"{opened.line}; the record is rejected whole"
+            )
+            return Rejected(self.source, line_number, None, reason, text)
+        try:
+            line = raw.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:
+            text = raw.decode("utf-8", "replace").rstrip("\r\n")
+            return Rejected(self.source, line_number, None, "the line is not UTF-8 text", text)
+        if not line.strip():
+            return None
+        if '"' in line:
+            try:
+                fields = next(csv.reader([line]))
+            except csv.Error as error:
+                return Rejected(self.source, line_number, None, f"not a CSV line: {error}", line)
+        else:
+            fields = line.split(",")
+        if len(fields) != self.width:
+            reason = f"expected {self.width} fields, found {len(fields)}"
+            return Rejected(self.source, line_number, None, reason, line)
+        try:
+            return self.parse(fields)
+        except _ColumnError as error:
+            return Rejected(self.source, line_number, error.column, error.reason, line)
+
+    def read_long(self, line: LongLine, line_number: int) -> Rejected:
+        """
+        Return the ``Rejected`` of a line over the length limit (it ends any open record).
+        """
+        self.open_record = None
+        reason = f"the line is {line.size} bytes long, over the limit of {line.limit} bytes"
+        text = line.head.decode("utf-8", "replace").rstrip("\r\n")
+        return Rejected(self.source, line_number, None, reason, text)
 
 
 def read_rows(
@@ -193,11 +402,13 @@ def read_rows(
     *,
     positions: dict[str, int] | None = None,
     first_line: int = 1,
+    latest_at_us: int | None = None,
 ) -> Iterator[Any]:
     """
     Yield each good record of a source, and a ``Rejected`` for each bad line.
 
     Without ``positions`` the first line is read as the header. Blank lines are skipped.
+    With ``latest_at_us``, a poll after that instant is rejected.
 
     Raises:
         SourceError: the header is missing or lacks a column.
@@ -207,35 +418,12 @@ def read_rows(
     if positions is None:
         positions = read_header(kind, next(lines, None), source)
         line_number += 1
-    parse = _PARSERS[kind](positions)
-    width = positions[""]
+    reader = _LineReader(kind, source, positions, latest_at_us=latest_at_us)
     for raw in lines:
         line_number += 1
-        try:
-            line = raw.decode("utf-8").rstrip("\r\n")
-        except UnicodeDecodeError:
-            text = raw.decode("utf-8", "replace").rstrip("\r\n")
-            yield Rejected(source, line_number, None, "the line is not UTF-8 text", text)
-            continue
-        if not line.strip():
-            continue
-        if '"' in line:
-            try:
-                fields = next(csv.reader([line]))
-            except csv.Error as error:
-                yield Rejected(source, line_number, None, f"not a CSV line: {error}", line)
-                continue
-        else:
-            fields = line.split(",")
-        if len(fields) != width:
-            yield Rejected(
-                source, line_number, None, f"expected {width} fields, found {len(fields)}", line
-            )
-            continue
-        try:
-            yield parse(fields)
-        except _ColumnError as error:
-            yield Rejected(source, line_number, error.column, error.reason, line)
+        item = reader.read(raw, line_number)
+        if item is not None:
+            yield item
 
 
 @attrs.define
@@ -246,13 +434,18 @@ class Batch:
 
     records: list[Any]
     rejected: list[Rejected]
+    #: The record still open at the end of the chunk, which the next chunk goes on with.
+    open_record: OpenRecord | None = None
 
 
 _NAIVE_EPOCH = dt.datetime(1970, 1, 1)  # noqa: DTZ001 - subtracted from naive UTC values
 _ONE_US = dt.timedelta(microseconds=1)
 _FAST_STATUS_COLUMNS = {
-    # A store id without surrounding spaces, quotes or commas.
-    "store_id": r'([^\s,"]|[^\s,"][^,"\r\n]*[^\s,"])',
+    # A plain store id (see ``_PLAIN_ID``) without quotes or commas.
+    "store_id": (
+        r"([\x21\x23-\x2a\x2e-\x3c\x3e\x3f\x41-\x7e]"
+        r'(?:[^,"\x00-\x1f\x7f-\x9f]{0,126}[\x21\x23-\x2b\x2d-\x7e])?)'
+    ),
     "status": r"(active|inactive)",
     "timestamp_utc": r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{1,6})?) UTC",
 }
@@ -272,11 +465,12 @@ def _fast_status_pattern(positions: dict[str, int]) -> re.Pattern[str] | None:
 
 
 def _fast_status_records(
-    pattern: re.Pattern[str], positions: dict[str, int], text: str
+    pattern: re.Pattern[str], positions: dict[str, int], text: str, latest_at_us: int | None
 ) -> list[PollRecord] | None:
     """
     Parse a chunk of status lines in one regular-expression pass, or ``None`` if any line
-    is not in the common spelling (the caller then reads the chunk line by line).
+    is not in the common spelling or is in the future (the caller then reads the chunk
+    line by line, which says why).
     """
     matches = pattern.findall(text)
     lines = text.count("\n") + (0 if text.endswith("\n") else 1)
@@ -288,7 +482,7 @@ def _fast_status_records(
     instant_at = groups.index("timestamp_utc")
     parse = dt.datetime.fromisoformat
     try:
-        return [
+        records = [
             (
                 match[id_at],
                 (parse(match[instant_at]) - _NAIVE_EPOCH) // _ONE_US,
@@ -298,20 +492,41 @@ def _fast_status_records(
         ]
     except ValueError:  # an impossible date or time: let the line reader say which
         return None
+    if latest_at_us is not None and records and max(at for _, at, _ in records) > latest_at_us:
+        return None
+    return records
 
 
 def parse_lines(
-    kind: SourceKind, chunk: bytes, source: str, *, positions: dict[str, int], first_line: int
+    kind: SourceKind,
+    chunk: bytes | LongLine,
+    source: str,
+    *,
+    positions: dict[str, int],
+    first_line: int,
+    open_record: OpenRecord | None = None,
+    latest_at_us: int | None = None,
 ) -> Batch:
     """
-    Parse a chunk of whole lines numbered from ``first_line``: its records and rejects.
+    Parse a chunk of whole lines numbered from ``first_line`` (or one line over the length
+    limit): its records and rejects, and the record it leaves open.
 
     Equivalent to ``read_rows`` on the same lines, but much faster on status lines: a chunk
     whose lines all have the common spelling is parsed in one regular-expression pass.
+    ``open_record`` is the record the chunk before left open (``Batch.open_record``).
     """
-    if kind is SourceKind.STATUS and (fast := _fast_status_pattern(positions)) is not None:
+    reader = _LineReader(
+        kind, source, positions, open_record=open_record, latest_at_us=latest_at_us
+    )
+    if isinstance(chunk, LongLine):
+        return Batch([], [reader.read_long(chunk, first_line)])
+    if (
+        kind is SourceKind.STATUS
+        and open_record is None
+        and (fast := _fast_status_pattern(positions)) is not None
+    ):
         try:
-            records = _fast_status_records(fast, positions, chunk.decode("utf-8"))
+            records = _fast_status_records(fast, positions, chunk.decode("utf-8"), latest_at_us)
         except UnicodeDecodeError:
             records = None
         if records is not None:
@@ -320,11 +535,13 @@ def parse_lines(
     lines = chunk.split(b"\n")
     if not lines[-1]:
         lines.pop()
-    for item in read_rows(kind, lines, source, positions=positions, first_line=first_line):
+    for line_number, raw in enumerate(lines, first_line):
+        item = reader.read(raw, line_number)
         if isinstance(item, Rejected):
             batch.rejected.append(item)
-        else:
+        elif item is not None:
             batch.records.append(item)
+    batch.open_record = reader.open_record
     return batch
 
 
@@ -334,12 +551,16 @@ def read_batches(
     source: str,
     *,
     positions: dict[str, int] | None = None,
+    latest_at_us: int | None = None,
+    open_record: OpenRecord | None = None,
 ) -> Iterator[Batch]:
     """
     Read a source in chunks of whole lines; yield each chunk's records and rejects.
 
     Without ``positions`` the next line is read as the header. Line numbers follow
-    ``lines.lines``.
+    ``lines.lines``. With ``latest_at_us``, a poll after that instant is rejected.
+    ``open_record``: the record left open before the first line (a read that starts in
+    the middle of a file).
 
     Raises:
         SourceError: the header is missing or lacks a column.
@@ -347,4 +568,14 @@ def read_batches(
     if positions is None:
         positions = read_header(kind, lines.readline() or None, source)
     for first_line, chunk in lines.chunks():
-        yield parse_lines(kind, chunk, source, positions=positions, first_line=first_line)
+        batch = parse_lines(
+            kind,
+            chunk,
+            source,
+            positions=positions,
+            first_line=first_line,
+            open_record=open_record,
+            latest_at_us=latest_at_us,
+        )
+        open_record = batch.open_record
+        yield batch

@@ -217,12 +217,13 @@ def polls(as_of: dt.datetime) -> st.SearchStrategy[list[tuple[dt.datetime, bool]
 
 def store_ids() -> st.SearchStrategy[str]:
     """
-    Opaque store ids: 15-19 digit decimals beyond 2**53, UUIDs, or short words.
+    Opaque store ids: 15-19 digit decimals beyond 2**53, UUIDs, or short words (which
+    never start with ``-``: a spreadsheet would read that as a formula).
     """
     return st.one_of(
         st.integers(10**14, 2**63 - 1).map(str),
         st.uuids().map(str),
-        st.from_regex(r"[A-Za-z0-9_-]{1,12}", fullmatch=True),
+        st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,11}", fullmatch=True),
     )
 
 

@@ -5,11 +5,12 @@
 from __future__ import annotations
 
 import io
+import tracemalloc
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from storemon.lines import LineBuffer
+from storemon.lines import LONG_LINE_HEAD, MAX_LINE_BYTES, LineBuffer, LongLine
 
 _BYTES = st.lists(st.sampled_from([b"a", b"bc", b"\n", b"\r\n", b"\xff"]), max_size=30).map(
     b"".join
@@ -53,3 +54,84 @@ def test_readline_returns_a_last_line_without_its_line_feed() -> None:
     assert list(lines.chunks()) == []
     assert (lines.offset, lines.lines, lines.tail) == (0, 0, b"store_id,status")
     assert lines.readline() == b""
+
+
+def _reference_lines(data: bytes, max_line: int) -> tuple[list[object], bytes]:
+    """
+    The lines of ``data`` as a ``LineBuffer`` should hand them out: whole lines, and
+    ``("long", head, size)`` for each over ``max_line``; and the tail.
+    """
+    items: list[object] = []
+    parts = data.split(b"\n")
+    for part in parts[:-1]:
+        line = part + b"\n"
+        items.append(("long", line[:LONG_LINE_HEAD], len(line)) if len(part) > max_line else line)
+    last = parts[-1]
+    if len(last) > max_line:
+        items.append(("long", last[:LONG_LINE_HEAD], len(last)))
+        return items, b""
+    return items, last
+
+
+_LONG_BYTES = st.lists(
+    st.sampled_from([b"a", b"bc", b"\n", b"\r\n", b"x" * 7, b"y" * 30]), max_size=30
+).map(b"".join)
+
+
+@given(data=_LONG_BYTES, chunk_size=st.integers(1, 12), max_line=st.integers(1, 20))
+def test_lines_over_the_limit_come_alone_and_the_rest_is_unchanged(
+    data: bytes, chunk_size: int, max_line: int
+) -> None:
+    """Whatever the reads, a line is long exactly when over the limit; counts and hashes agree."""
+    seen: list[bytes] = []
+    lines = LineBuffer(
+        io.BytesIO(data).read, chunk_size=chunk_size, max_line=max_line, on_lines=seen.append
+    )
+    got: list[object] = []
+    for number, chunk in lines.chunks():
+        assert number == len(got) + 1
+        if isinstance(chunk, LongLine):
+            assert chunk.limit == max_line
+            got.append(("long", chunk.head, chunk.size))
+        else:
+            got.extend(_split(chunk))
+    expected, tail = _reference_lines(data, max_line)
+    if tail:
+        assert got[-1] == tail
+        got = got[:-1]
+    assert got == expected
+    assert (lines.offset, lines.lines, lines.tail) == (len(data) - len(tail), len(expected), tail)
+    assert b"".join(seen) == data[: len(data) - len(tail)]
+
+
+def _split(chunk: bytes) -> list[bytes]:
+    # Lines ending in b"\n" (splitlines would also cut at a lone b"\r"), and a tail.
+    parts = chunk.split(b"\n")
+    return [part + b"\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+
+
+def test_a_200_mib_line_is_read_in_flat_memory() -> None:
+    """A line far over the limit is skipped read by read: the buffer never holds it."""
+    size = 200 << 20
+    sent = 0
+
+    def read(want: int) -> bytes:
+        nonlocal sent
+        if sent >= size:
+            return b""
+        sent += want
+        return b"z" * want if sent < size else b"z" * (want - (sent - size)) + b"\nok\n"
+
+    tracemalloc.start()
+    try:
+        lines = LineBuffer(read)
+        items = list(lines.chunks())
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [(number, type(chunk).__name__) for number, chunk in items] == [
+        (1, "LongLine"),
+        (2, "bytes"),
+    ]
+    assert items[0][1] == LongLine(b"z" * LONG_LINE_HEAD, size + 1, MAX_LINE_BYTES)
+    assert peak < 8 << 20

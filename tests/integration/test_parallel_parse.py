@@ -23,13 +23,19 @@ STATUS = (
     "5,active,2023-02-30 12:09:39 UTC\n"
     "1,inactive,2023-01-22 12:09:39.388884 UTC\n"
     "6,active\n"
+    '"8,active,2023-01-22 12:09:39 UTC\n'  # a quoted field running on: a broken record
+    'x",active,2023-01-22 12:09:39 UTC\n'
+    "9,active,9999-01-01 00:00:00 UTC\n"  # in the future
+    f"10,{'L' * 100},2023-01-22 12:09:39 UTC\n"  # over the line limit of the test
     "7,active,2023-01-22 13:00:00 UTC"
 )
 
 
 async def _ingest(path: Path, db: Path) -> tuple[list[tuple[object, ...]], list[object]]:
     async with open_repository(f"sqlite:///{db}") as repository:
-        summaries = await ingest_module.ingest(repository, status=str(path), parse_aside=True)
+        summaries = await ingest_module.ingest(
+            repository, status=str(path), parse_aside=True, max_line=80
+        )
     connection = sqlite3.connect(db)
     rows = connection.execute("SELECT * FROM polls ORDER BY store_id, at_us").fetchall()
     connection.close()
@@ -49,13 +55,16 @@ async def test_parsing_aside_changes_nothing(
     calls = []
     batches_aside = ingest_module.batches_aside
 
-    def spy(*args: object) -> object:
+    def spy(*args: object, **kwargs: object) -> object:
         calls.append(args)
-        return batches_aside(*args)  # type: ignore[arg-type]
+        return batches_aside(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(ingest_module, "batches_aside", spy)
     aside = await _ingest(path, tmp_path / "b.db")
     assert calls
     assert aside == in_process
     assert len(in_process[0]) > 3
-    assert len(in_process[1]) >= 3
+    reasons = [reason for _, _, reason in in_process[1]]
+    assert sum("quoted field" in reason for reason in reasons) == 3 * 2
+    assert sum("in the future" in reason for reason in reasons) == 3
+    assert sum("over the limit of 80 bytes" in reason for reason in reasons) == 3
