@@ -15,6 +15,7 @@ from fractions import Fraction
 from typing import Any, Generic, TypeVar, overload
 
 from storemon.csvformat import csv_line, csv_text, format_ratio
+from storemon.errors import DataError
 from storemon.interval import Span
 from storemon.localtime import Schedule, schedule_spans, zone_for
 from storemon.model import (
@@ -25,11 +26,13 @@ from storemon.model import (
     HoursRow,
     Report,
     ReportRow,
+    SkippedStore,
     StoreId,
     StoreSnapshot,
     from_epoch_us,
     to_epoch_us,
 )
+from storemon.parsing import store_id_problem
 from storemon.uptime import (
     TICKS_PER_US,
     UptimeTicks,
@@ -136,6 +139,8 @@ class ReportBuilder(Generic[Kept]):
             tuple[str, tuple[HoursRow, ...]], tuple[tuple[Span, ...], tuple[int, ...]]
         ] = {}
         self._kept: list[tuple[StoreId, Kept]] = []
+        #: Stores left out because their stored rows cannot be read, in the order met.
+        self.skipped: list[SkippedStore] = []
 
     def _business_week(
         self, zone_key: str | None, hours: tuple[HoursRow, ...]
@@ -171,10 +176,20 @@ class ReportBuilder(Generic[Kept]):
 
     def add(self, snapshot: StoreSnapshot) -> None:
         """
-        Add one store to the report.
+        Add one store to the report; a store whose stored rows cannot be read (an invalid
+        id, an unknown zone, rows its backend could not read) is left out and noted in
+        ``skipped``.
         """
-        ticks = self.measure(snapshot)
-        if ticks is not None:
+        problem = snapshot.problem or store_id_problem(snapshot.store_id)
+        ticks = None
+        if problem is None:
+            try:
+                ticks = self.measure(snapshot)
+            except DataError as error:
+                problem = str(error)
+        if problem is not None:
+            self.skipped.append(SkippedStore(snapshot.store_id, problem))
+        elif ticks is not None:
             self._kept.append((snapshot.store_id, self._keep(snapshot.store_id, ticks)))
 
     def extend(self, snapshots: Iterable[StoreSnapshot]) -> ReportBuilder[Kept]:
@@ -196,7 +211,7 @@ class ReportBuilder(Generic[Kept]):
         """
         Return the report of the stores added so far, sorted by store id.
         """
-        return Report(as_of=self.as_of, rows=self.kept())
+        return Report(as_of=self.as_of, rows=self.kept(), skipped=self.skipped)
 
     def csv(self: ReportBuilder[str]) -> str:
         """

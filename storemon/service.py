@@ -7,8 +7,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import TypeVar
 
+import attrs
+
 from storemon.errors import DataError
-from storemon.model import DEFAULT_ZONE_KEY, Report
+from storemon.model import DEFAULT_ZONE_KEY, Report, SkippedStore
 from storemon.report import ReportBuilder, report_line, window_start
 from storemon.repository import StoreSource
 
@@ -59,6 +61,32 @@ async def build_report(
     return (await _fill(source, builder)).report()
 
 
+@attrs.frozen
+class CsvReport:
+    """
+    A report's CSV text, and the stores it left out because their rows cannot be read.
+    """
+
+    csv: str
+    skipped: tuple[SkippedStore, ...] = ()
+
+
+async def build_csv_report(
+    source: StoreSource,
+    *,
+    as_of: dt.datetime | None = None,
+    default_zone_key: str = DEFAULT_ZONE_KEY,
+) -> CsvReport:
+    """
+    Compute the report's CSV text like ``build_report(...).to_csv()``, keeping only a
+    line per store in memory (no ``ReportRow`` objects), and the stores left out.
+    """
+    as_of = await resolve_as_of(source, as_of)
+    builder = ReportBuilder(as_of, default_zone_key=default_zone_key, keep=report_line)
+    await _fill(source, builder)
+    return CsvReport(builder.csv(), tuple(builder.skipped))
+
+
 async def build_report_csv(
     source: StoreSource,
     *,
@@ -66,9 +94,7 @@ async def build_report_csv(
     default_zone_key: str = DEFAULT_ZONE_KEY,
 ) -> str:
     """
-    Compute the report's CSV text like ``build_report(...).to_csv()``, keeping only a
-    line per store in memory (no ``ReportRow`` objects).
+    Compute the report's CSV text (``build_csv_report``), without the stores left out.
     """
-    as_of = await resolve_as_of(source, as_of)
-    builder = ReportBuilder(as_of, default_zone_key=default_zone_key, keep=report_line)
-    return (await _fill(source, builder)).csv()
+    report = await build_csv_report(source, as_of=as_of, default_zone_key=default_zone_key)
+    return report.csv

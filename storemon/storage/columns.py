@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from storemon.errors import ReportNotFound
+from storemon.errors import DataError, ReportNotFound, StorageError
 from storemon.model import (
     DAY_US,
     SECOND_US,
@@ -29,6 +29,22 @@ from storemon.model import (
 #: A stored business-hours row of one store: weekday, start and end in microseconds.
 HoursKey = tuple[int, int, int]
 
+#: The table of each snapshot kind (``SourceKind.label``), in both SQL dialects.
+SNAPSHOT_TABLES = {"business_hours": "hours", "timezones": "zones"}
+
+
+def snapshot_table(kind: str) -> str:
+    """
+    Return the table of a snapshot kind.
+
+    Raises:
+        StorageError: ``kind`` is not a snapshot kind.
+    """
+    try:
+        return SNAPSHOT_TABLES[kind]
+    except KeyError:
+        raise StorageError(f"no snapshot table holds {kind!r} rows") from None
+
 
 def _time_us(value: int) -> dt.time:
     seconds, micros = divmod(value, SECOND_US)
@@ -40,7 +56,15 @@ def _time_us(value: int) -> dt.time:
 def hours_row(day: int, start_us: int, end_us: int) -> HoursRow:
     """
     Rebuild a stored business-hours row (``end_us`` of a whole day is ``24:00:00``).
+
+    Raises:
+        DataError: the stored values are not a row (put there by hand, say).
     """
+    if not (0 <= start_us < DAY_US and 0 <= end_us <= DAY_US):
+        raise DataError(
+            f"stored business-hours row (day {day}, {start_us}, {end_us}) has a time "
+            "outside the day"
+        )
     if end_us == DAY_US:
         return HoursRow(day, _time_us(start_us), dt.time(0), end_is_midnight=True)
     return HoursRow(day, _time_us(start_us), _time_us(end_us))
@@ -58,6 +82,9 @@ class HoursRows:
     def row(self, day: int, start_us: int, end_us: int) -> HoursRow:
         """
         Return the row for these stored values.
+
+        Raises:
+            DataError: they are not a row.
         """
         key = (day, start_us, end_us)
         made = self._made.get(key)
@@ -70,10 +97,23 @@ class HoursRows:
     ) -> tuple[HoursRow, ...]:
         """
         Return the rows of one store from parallel columns (``None`` when it has none).
+
+        Raises:
+            DataError: one of them is not a row.
         """
         if not days or starts is None or ends is None:
             return ()
         return tuple(self.row(*key) for key in zip(days, starts, ends, strict=True))
+
+    def store_rows(self, keys: Iterable[HoursKey]) -> tuple[tuple[HoursRow, ...], str | None]:
+        """
+        Return the rows of one store and ``None``; or no rows and why one of them cannot
+        be read (``StoreSnapshot.problem``): a report leaves such a store out and goes on.
+        """
+        try:
+            return tuple(self.row(*key) for key in keys), None
+        except DataError as error:
+            return (), str(error)
 
 
 def hours_values(rows: Iterable[HoursRecord]) -> Iterator[tuple[str, int, int, int]]:

@@ -22,7 +22,7 @@ import attrs
 from storemon import model
 from storemon.errors import ReportNotFound
 from storemon.model import to_epoch_us
-from storemon.storage.columns import csv_rows
+from storemon.storage.columns import csv_rows, snapshot_table
 from storemon.storage.lifecycle import Lifecycle
 
 Clock = Callable[[], dt.datetime]
@@ -218,6 +218,13 @@ class InMemoryRepository(Lifecycle):
 
     async def zone_rows(self) -> list[model.ZoneRecord]:
         return list(self._view().zones.items())
+
+    async def snapshot_rows(self, kind: str) -> int:
+        tables = self._view()
+        table = snapshot_table(kind)
+        if table == "hours":
+            return sum(len(set(rows)) for rows in tables.hours.values())
+        return len(tables.zones)
 
     # StoreSource
 

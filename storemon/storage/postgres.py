@@ -453,6 +453,11 @@ class PostgresRepository(Lifecycle):
         found = await self._fetch("read time zones", "zone_rows")
         return [(store_id, zone_key) for store_id, zone_key in found]
 
+    async def snapshot_rows(self, kind: str) -> int:
+        table = columns.snapshot_table(kind)
+        [[count]] = await self._fetch(f"count the {table} rows", f"count_{table}")
+        return int(count)
+
     # StoreSource
 
     async def latest_poll_at(self) -> dt.datetime | None:
@@ -490,12 +495,16 @@ class PostgresRepository(Lifecycle):
                     if row is None:
                         break
                     store_id, times, actives, zone_key, days, starts, ends = row
+                    hours, problem = made.store_rows(
+                        zip(days, starts, ends, strict=True) if days else ()
+                    )
                     yield model.StoreSnapshot(
                         store_id=store_id,
                         zone_key=zone_key,
-                        hours=made.rows(days, starts, ends),
+                        hours=hours,
                         poll_at_us=times,
                         poll_active=actives,
+                        problem=problem,
                     )
             finally:
                 with contextlib.suppress(*_CONNECTION_LOST, asyncpg.PostgresError):
@@ -519,12 +528,16 @@ class PostgresRepository(Lifecycle):
         times, actives, zone_key, days, starts, ends = found
         if not times:
             return None
+        hours, problem = columns.HoursRows().store_rows(
+            zip(days, starts, ends, strict=True) if days else ()
+        )
         return model.StoreSnapshot(
             store_id=store_id,
             zone_key=zone_key,
-            hours=columns.HoursRows().rows(days, starts, ends),
+            hours=hours,
             poll_at_us=times,
             poll_active=actives,
+            problem=problem,
         )
 
     # ReportStore

@@ -175,14 +175,23 @@ async def _thinned(
             await asyncio.sleep(0)
             if text is None:
                 continue
-            for store_id, times, statuses in _split_changes(text):
+            after: str | None = None  # the last store of the range yielded
+            for store_id, times, statuses in _split_changes(text, first, last):
+                if store_id is None:
+                    # The string cannot be read on from here: SQLite measures a store id
+                    # with a NUL (stored by an older version) up to the NUL only. Read
+                    # the rest of the range store by store, in the same transaction.
+                    for rest in await connection.execute_fetchall(
+                        SQL.queries["store_ids_between"],
+                        {"first": first, "after": after, "last": last},
+                    ):
+                        yield await _store_polls(connection, bounds, rest[0])
+                    break
+                after = store_id
                 if len(times) != _FIXED_WIDTH * len(statuses):
                     # An instant before 1970 or after 2255 is not 19 digits wide: read
                     # this store row by row, in the same read transaction.
-                    rows = await connection.execute_fetchall(
-                        SQL.queries["store_polls"], {**bounds, "store_id": store_id}
-                    )
-                    yield store_id, [row[0] for row in rows], [row[1] == 1 for row in rows]
+                    yield await _store_polls(connection, bounds, store_id)
                     continue
                 yield store_id, *_kept(times, statuses)
     finally:
@@ -191,25 +200,56 @@ async def _thinned(
             await asyncio.wait([following])  # never raises; the task's error is dropped
 
 
-def _split_changes(text: str) -> Iterator[tuple[str, str, str]]:
+async def _store_polls(
+    connection: aiosqlite.Connection, bounds: dict[str, int], store_id: str
+) -> tuple[str, list[int], list[bool]]:
     """
-    Split a ``snapshot_changes`` string into ``(store id, times, statuses)``.
+    One store's polls as ``_thinned`` yields them, read row by row (every poll).
+    """
+    rows = await connection.execute_fetchall(
+        SQL.queries["store_polls"], {**bounds, "store_id": store_id}
+    )
+    return store_id, [row[0] for row in rows], [row[1] == 1 for row in rows]
+
+
+def _split_changes(
+    text: str, first: str, last: str
+) -> Iterator[tuple[str, str, str] | tuple[None, str, str]]:
+    """
+    Split a ``snapshot_changes`` string of the stores ``first`` to ``last`` into
+    ``(store id, times, statuses)``; ``(None, "", "")`` where it cannot be read on (a
+    length that does not fit, a store out of order or out of the range, a time that is
+    not digits, a status that is not 0 or 1), after which it yields nothing more.
     """
     position = 0
+    previous: str | None = None
     while position < len(text):
-        a = text.index(":", position)
-        b = text.index(":", a + 1)
-        c = text.index(":", b + 1)
-        id_length, times_length = int(text[position:a]), int(text[a + 1 : b])
+        try:
+            a = text.index(":", position)
+            b = text.index(":", a + 1)
+            c = text.index(":", b + 1)
+            id_length, times_length = int(text[position:a]), int(text[a + 1 : b])
+            statuses_length = int(text[b + 1 : c])
+        except ValueError:
+            yield None, "", ""
+            return
         start = c + 1
         times_at = start + id_length
         statuses_at = times_at + times_length
-        position = statuses_at + int(text[b + 1 : c])
-        yield (
-            text[start:times_at],
-            text[times_at:statuses_at],
-            text[statuses_at:position],
-        )
+        position = statuses_at + statuses_length
+        store_id = text[start:times_at]
+        times, statuses = text[times_at:statuses_at], text[statuses_at:position]
+        if (
+            position > len(text)
+            or not first <= store_id <= last
+            or (previous is not None and store_id <= previous)
+            or not (times.isascii() and times.isdigit())
+            or statuses.strip("01")
+        ):
+            yield None, "", ""
+            return
+        previous = store_id
+        yield store_id, times, statuses
 
 
 def _kept(times: str, statuses: str) -> tuple[list[int], list[bool]]:
@@ -510,6 +550,10 @@ class SQLiteRepository(Lifecycle):
             (store_id, zone_key) for store_id, zone_key in await self._fetchall("snapshot_zones")
         ]
 
+    async def snapshot_rows(self, kind: str) -> int:
+        [[count]] = await self._fetchall(f"count_{columns.snapshot_table(kind)}")
+        return int(count)
+
     # StoreSource
 
     async def latest_poll_at(self) -> dt.datetime | None:
@@ -552,8 +596,11 @@ class SQLiteRepository(Lifecycle):
                     while zones_next is not None and zones_next[0] < store_id:
                         zones_next = await anext(zones, None)
                 store_hours: tuple[Any, ...] = ()
+                problem = None
                 if hours_next is not None and hours_next[0] == store_id:
-                    store_hours = tuple(made.row(*row[1:]) for row in hours_next[1])
+                    store_hours, problem = made.store_rows(
+                        (d, s, e) for _, d, s, e in hours_next[1]
+                    )
                 zone_key = (
                     zones_next[1][0][1]
                     if zones_next is not None and zones_next[0] == store_id
@@ -565,6 +612,7 @@ class SQLiteRepository(Lifecycle):
                     hours=store_hours,
                     poll_at_us=poll_at_us,
                     poll_active=poll_active,
+                    problem=problem,
                 )
         finally:
             for stream in streams:
@@ -602,12 +650,16 @@ class SQLiteRepository(Lifecycle):
                 await connection.close()
         if not polls:
             return None
+        store_hours, problem = columns.HoursRows().store_rows(
+            (day, start, end) for day, start, end in hours
+        )
         return model.StoreSnapshot(
             store_id=store_id,
             zone_key=zones[0][0] if zones else None,
-            hours=tuple(columns.hours_row(day, start, end) for day, start, end in hours),
+            hours=store_hours,
             poll_at_us=[row[0] for row in polls],
             poll_active=[row[1] == 1 for row in polls],
+            problem=problem,
         )
 
     # ReportStore

@@ -319,11 +319,14 @@ def test_apia_skipped_a_whole_friday() -> None:
 
 
 def test_naive_and_unknown_inputs_are_refused() -> None:
-    """A naive as_of or poll instant, or an unknown zone key, raises DataError."""
+    """A naive instant or unknown default zone raises DataError; a store's unknown zone skips it."""
     with pytest.raises(DataError, match="naive"):
         compute_report([], as_of=dt.datetime(2024, 1, 1))
     with pytest.raises(DataError, match="naive"):
         Poll("s", dt.datetime(2024, 1, 1), True)
-    snapshot = StoreSnapshot("s", "Mars/Olympus_Mons", (), [0], [True])
     with pytest.raises(DataError, match="Mars/Olympus_Mons"):
-        compute_report([snapshot], as_of=utc(2024, 1, 1))
+        compute_report([], as_of=utc(2024, 1, 1), default_zone_key="Mars/Olympus_Mons")
+    snapshot = StoreSnapshot("s", "Mars/Olympus_Mons", (), [0], [True])
+    report = compute_report([snapshot], as_of=utc(2024, 1, 1))
+    assert report.rows == ()
+    assert "Mars/Olympus_Mons" in report.skipped[0].reason

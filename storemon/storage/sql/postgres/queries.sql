@@ -120,6 +120,12 @@ SELECT store_id, day, start_us, end_us FROM hours;
 -- name: zone_rows
 SELECT store_id, zone_key FROM zones;
 
+-- name: count_hours
+SELECT count(*) FROM hours;
+
+-- name: count_zones
+SELECT count(*) FROM zones;
+
 -- name: get_source_state
 SELECT kind, source, size, content_hash, offset_bytes, prefix_hash, lines, ingested_at,
        mtime_ns, etag, last_modified

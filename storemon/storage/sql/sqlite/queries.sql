@@ -23,6 +23,18 @@ WITH RECURSIVE stores (store_id) AS (
 )
 SELECT store_id FROM stores WHERE store_id IS NOT NULL;
 
+-- name: store_ids_between
+-- The stores :first to :last (inclusive) after :after (none when NULL), in order, by one
+-- primary-key seek per store.
+WITH RECURSIVE stores (store_id) AS (
+    SELECT min(store_id) FROM polls
+    WHERE store_id >= :first AND (:after IS NULL OR store_id > :after)
+    UNION ALL
+    SELECT (SELECT min(p.store_id) FROM polls AS p WHERE p.store_id > stores.store_id)
+    FROM stores WHERE stores.store_id IS NOT NULL AND stores.store_id < :last
+)
+SELECT store_id FROM stores WHERE store_id IS NOT NULL AND store_id <= :last;
+
 -- name: snapshot_changes
 -- The polls of the stores :first to :last (inclusive) in [since, as_of], and the latest
 -- poll of each before since (which decides the status at the start of the week), as ONE
@@ -61,6 +73,12 @@ SELECT store_id, zone_key FROM zones ORDER BY store_id;
 
 -- name: delete_hours
 DELETE FROM hours;
+
+-- name: count_hours
+SELECT count(*) FROM hours;
+
+-- name: count_zones
+SELECT count(*) FROM zones;
 
 -- name: create_hours_stage
 -- A new business-hours file, staged (in memory: temp_store) to be counted and merged in SQL.
