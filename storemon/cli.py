@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import datetime as dt
 import json
 import sys
 from collections.abc import Sequence
@@ -18,8 +19,10 @@ from typing import Any, TextIO
 
 from storemon import __version__
 from storemon.errors import StoremonError
+from storemon.lines import MAX_LINE_BYTES
 from storemon.model import Rejected, from_epoch_us
-from storemon.parsing import parse_instant_us
+from storemon.parsing import parse_duration_us, parse_instant_us
+from storemon.sources import DEFAULT_FUTURE_TOLERANCE
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -35,6 +38,44 @@ def _instant(text: str) -> object:
         return from_epoch_us(parse_instant_us(text))
     except StoremonError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _duration(text: str) -> dt.timedelta:
+    try:
+        return dt.timedelta(microseconds=parse_duration_us(text))
+    except StoremonError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def add_guard_options(parser: argparse.ArgumentParser, *, snapshots: bool = True) -> None:
+    """
+    Add the options that guard what is read: --future-tolerance, --max-line-bytes and,
+    with ``snapshots``, --allow-shrink (``storemon ingest`` and ``storemon serve``).
+    """
+    parser.add_argument(
+        "--future-tolerance",
+        type=_duration,
+        default=None,
+        metavar="DURATION",
+        help="reject polls later than this machine's clock plus DURATION (default 1h; "
+        "e.g. 90m, 2h, PT2H)",
+    )
+    parser.add_argument(
+        "--max-line-bytes",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help=f"reject lines longer than N bytes, never holding them (default {MAX_LINE_BYTES})",
+    )
+    if snapshots:
+        parser.add_argument(
+            "--allow-shrink",
+            action="store_const",
+            const=True,
+            default=None,
+            help="store a business-hours or time-zone file even when it removes more than "
+            "half of the stored rows of its kind (refused otherwise)",
+        )
 
 
 def _positive_int(text: str) -> int:
@@ -63,9 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="store CSV sources (files or URLs) in a database",
         description="Store the CSV sources in the database: polls are upserted, business "
         "hours and time zones replace what was stored. Unchanged sources are skipped and a "
-        "status file that only grew is read from where the last ingest stopped. Exit 0 when "
-        "every row was stored or already present, 3 when some rows were rejected, 1 when a "
-        "source was refused (nothing of it is stored).",
+        "status file that only grew is read from where the last ingest stopped. A business-"
+        "hours or time-zone file that would remove more than half of the stored rows of its "
+        "kind is refused unless --allow-shrink. Exit 0 when every row was stored or already "
+        "present, 3 when some rows were rejected, 1 when a source was refused (nothing of it "
+        "is stored).",
     )
     ingest.add_argument(
         "--db", metavar="URL", help="database URL (default: $STOREMON_DB or sqlite:///storemon.db)"
@@ -80,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the rejected rows here as CSV (source,line,column,reason,text)",
     )
     ingest.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_guard_options(ingest)
     ingest.set_defaults(run=_run_ingest)
 
     report = commands.add_parser(
@@ -99,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the report's 'now' as a UTC timestamp (default: the latest poll)",
     )
     report.add_argument("--output", type=Path, help="write the CSV here (default: stdout)")
+    add_guard_options(report, snapshots=False)
     report.set_defaults(run=_run_report)
 
     sample = commands.add_parser(
@@ -143,6 +188,14 @@ def _write_text(text: str, output: Path | None, out: TextIO) -> None:
         output.write_text(text, encoding="utf-8", newline="")
 
 
+def _latest_at(args: argparse.Namespace) -> dt.datetime:
+    """
+    The latest believable poll instant: this machine's clock plus the tolerance.
+    """
+    tolerance = args.future_tolerance or DEFAULT_FUTURE_TOLERANCE
+    return dt.datetime.now(dt.UTC) + tolerance
+
+
 def _run_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from storemon.dataset import load_csv
 
@@ -154,23 +207,44 @@ def _run_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 file=err,
             )
             return EXIT_USAGE
-        _write_text(asyncio.run(_report_csv_from_db(args.db, args.as_of)), args.output, out)
-        return EXIT_OK
-    dataset = load_csv(args.status, args.business_hours, args.timezones, parse_aside=True)
+        report = asyncio.run(_report_csv_from_db(args.db, args.as_of))
+        _write_text(report.csv, args.output, out)
+        _print_skipped(report.skipped, err)
+        return EXIT_REJECTED if report.skipped else EXIT_OK
+    dataset = load_csv(
+        args.status,
+        args.business_hours,
+        args.timezones,
+        parse_aside=True,
+        latest_at=_latest_at(args),
+        max_line=args.max_line_bytes or MAX_LINE_BYTES,
+    )
     _write_text(dataset.report_csv(args.as_of), args.output, out)
     _print_rejects(dataset.rejected, err)
     return EXIT_REJECTED if dataset.rejected else EXIT_OK
 
 
-async def _report_csv_from_db(url: str, as_of: object) -> str:
+def _print_skipped(skipped: Sequence[Any], err: TextIO) -> None:
+    for item in skipped[:_REJECTS_SHOWN]:
+        print(f"skipped: {item}", file=err)
+    if len(skipped) > _REJECTS_SHOWN:
+        print(f"... and {len(skipped) - _REJECTS_SHOWN} more stores left out", file=err)
+    if skipped:
+        print(
+            f"{len(skipped)} stores left out of the report: their stored rows cannot be read",
+            file=err,
+        )
+
+
+async def _report_csv_from_db(url: str, as_of: object) -> Any:
     # Returns the CSV text, not a Report: on Python 3.11 ``asyncio.run`` formats the repr
     # of its main task (and so of its result) when it restores the SIGINT handler, which
     # for a full-size Report costs 0.15 s.
-    from storemon.service import build_report_csv
+    from storemon.service import build_csv_report
     from storemon.storage import open_repository
 
     async with open_repository(url) as repository:
-        return await build_report_csv(repository, as_of=as_of)  # type: ignore[arg-type]
+        return await build_csv_report(repository, as_of=as_of)  # type: ignore[arg-type]
 
 
 def _run_ingest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -184,9 +258,7 @@ def _run_ingest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )
         return EXIT_USAGE
     url = args.db if args.db is not None else default_url()
-    summaries = asyncio.run(
-        _ingest(url, status=args.status, hours=args.business_hours, zones=args.timezones)
-    )
+    summaries = asyncio.run(_ingest(url, args))
     rejects = [item for summary in summaries for item in summary.rejects]
     if args.rejects is not None:
         _write_rejects(rejects, args.rejects)
@@ -202,7 +274,8 @@ def _run_ingest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"storemon: error: {summary.error}", file=err)
     if failed:
         print(
-            f"{len(failed)} source(s) refused; the database holds none of their rows",
+            f"{len(failed)} source(s) refused; nothing of them was stored, the database "
+            "keeps what it held",
             file=err,
         )
     _print_rejects(rejects, err, outcome="the other rows were stored")
@@ -211,13 +284,20 @@ def _run_ingest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_REJECTED if rejects else EXIT_OK
 
 
-async def _ingest(url: str, *, status: str | None, hours: str | None, zones: str | None) -> Any:
+async def _ingest(url: str, args: argparse.Namespace) -> Any:
     from storemon.ingest import ingest
     from storemon.storage import open_repository
 
     async with open_repository(url) as repository:
         return await ingest(
-            repository, status=status, business_hours=hours, timezones=zones, parse_aside=True
+            repository,
+            status=args.status,
+            business_hours=args.business_hours,
+            timezones=args.timezones,
+            parse_aside=True,
+            allow_shrink=bool(args.allow_shrink),
+            future_tolerance=args.future_tolerance or DEFAULT_FUTURE_TOLERANCE,
+            max_line=args.max_line_bytes or MAX_LINE_BYTES,
         )
 
 

@@ -5,7 +5,11 @@ Each source is read as a stream of lines (never whole into memory) and stored in
 transaction together with its rejected rows and its ``SourceState``: a source that fails
 (missing header, unreadable file, failing URL) leaves the repository exactly as it was.
 Polls are upserted, so reading a row twice changes nothing; business hours and time
-zones are snapshots, replaced whole.
+zones are snapshots, replaced whole, unless the new file would remove more than half of
+the stored rows of its kind (``refresh.shrinks_too_much``; ``allow_shrink`` says it is
+meant). A poll later than the clock plus ``future_tolerance`` is rejected, so that "now"
+comes from believable data. Sources are shown (summaries, messages, rejected rows) by
+``fetch.display_name``: a URL without its user info and query string.
 
 This module only sequences the steps; each lives where it can be read alone:
 ``storemon.fetch`` opens files and URLs, ``storemon.refresh`` decides whether a source is
@@ -29,10 +33,10 @@ from typing import Any, Protocol
 
 import attrs
 
-from storemon.errors import SourceError
-from storemon.fetch import Stream, is_url, open_source, source_name
-from storemon.lines import CHUNK_BYTES, LineBuffer
-from storemon.model import Rejected, SourceInfo, SourceState
+from storemon.errors import ShrinkRefused, SourceError
+from storemon.fetch import Stream, display_name, is_url, open_source, source_name
+from storemon.lines import CHUNK_BYTES, MAX_LINE_BYTES, LineBuffer
+from storemon.model import Rejected, SourceInfo, SourceState, to_epoch_us
 from storemon.parallel import batches_aside
 from storemon.refresh import (
     APPENDED,
@@ -41,9 +45,16 @@ from storemon.refresh import (
     plan_from_hashes,
     plan_from_info,
     refreshed_state,
+    shrinks_too_much,
 )
 from storemon.repository import IngestStore, MetadataSink, PollSink
-from storemon.sources import Batch, SourceKind, read_batches, read_header
+from storemon.sources import (
+    DEFAULT_FUTURE_TOLERANCE,
+    Batch,
+    SourceKind,
+    read_batches,
+    read_header,
+)
 
 #: A status source with at least this many bytes left to read (when its size is known) is
 #: parsed in a second process while this one stores the rows: the two cores split parsing
@@ -135,7 +146,7 @@ def _read_prefix(stream: Stream, length: int) -> tuple[hashlib._Hash, bytes, byt
         chunk = stream.read(min(length, CHUNK_BYTES))
         if not chunk:
             return None
-        if b"\n" not in header:
+        if b"\n" not in header and len(header) <= MAX_LINE_BYTES:  # read_header refuses more
             header += chunk[: chunk.find(b"\n") + 1 or len(chunk)]
         digest.update(chunk)
         length -= len(chunk)
@@ -146,7 +157,12 @@ def _read_prefix(stream: Stream, length: int) -> tuple[hashlib._Hash, bytes, byt
 
 
 def _plan_from_bytes(
-    kind: SourceKind, source: str, stream: Stream, info: SourceInfo, previous: SourceState
+    kind: SourceKind,
+    source: str,
+    stream: Stream,
+    info: SourceInfo,
+    previous: SourceState,
+    max_line: int,
 ) -> str | _Reading:
     """
     Read the bytes read last time and hash them: return the reading of what was appended
@@ -173,12 +189,14 @@ def _plan_from_bytes(
         offset=previous.offset,
         lines=previous.lines,
         on_lines=digest.update,
+        max_line=max_line,
     )
-    return _Reading(plan, info, stream, lines, digest, read_header(kind, header, source))
+    positions = read_header(kind, header, display_name(source))
+    return _Reading(plan, info, stream, lines, digest, positions)
 
 
 def _open(
-    kind: SourceKind, source: str, previous: SourceState | None
+    kind: SourceKind, source: str, previous: SourceState | None, max_line: int
 ) -> tuple[SourceInfo | None, _Reading | None]:
     """
     Open a source and plan how to read it (blocking: call it in a thread). Return what
@@ -196,7 +214,7 @@ def _open(
         plan = plan_from_info(previous, info, url=is_url(source))
         if plan is None:  # the bytes decide
             assert previous is not None
-            planned = _plan_from_bytes(kind, source, stream, info, previous)
+            planned = _plan_from_bytes(kind, source, stream, info, previous, max_line)
             if not isinstance(planned, str):
                 return info, planned
             plan = planned
@@ -209,7 +227,9 @@ def _open(
             stream.close()
             return info, None
         digest = hashlib.sha256()
-        lines = LineBuffer(stream.read, chunk_size=CHUNK_BYTES, on_lines=digest.update)
+        lines = LineBuffer(
+            stream.read, chunk_size=CHUNK_BYTES, on_lines=digest.update, max_line=max_line
+        )
         return info, _Reading(FULL, info, stream, lines, digest)
     except BaseException:
         stream.close()
@@ -243,6 +263,20 @@ async def _store(repository: IngestRepository, kind: SourceKind, records: Iterat
     return await repository.replace_zones(records)
 
 
+def _shrink_message(
+    kind: SourceKind, shown: str, stored: int, remaining: int, tally: _Tally
+) -> str:
+    rejected = len(tally.rejects)
+    first = f"; the first: {tally.rejects[0]}" if rejected else ""
+    what = kind.label.replace("_", " ")
+    return (
+        f"{shown}: refused: it would leave {remaining} of the {stored} stored {what} rows "
+        f"({stored - remaining} would go, more than half); it has {tally.good} good rows "
+        f"and {rejected} rejected{first}. Nothing was changed; if the data really "
+        "shrank, ingest it with --allow-shrink"
+    )
+
+
 async def ingest_source(
     repository: IngestRepository,
     kind: SourceKind,
@@ -250,32 +284,45 @@ async def ingest_source(
     *,
     clock: Callable[[], dt.datetime] = _utc_now,
     parse_aside: bool = False,
+    allow_shrink: bool = False,
+    future_tolerance: dt.timedelta = DEFAULT_FUTURE_TOLERANCE,
+    max_line: int = MAX_LINE_BYTES,
 ) -> SourceSummary:
     """
     Ingest one source in one transaction and say what it did.
 
-    With ``parse_aside``, a large status file is parsed in a second process (``spawn``):
-    only for programs whose main module is safe to import again (it has an
-    ``if __name__ == "__main__":`` guard), as ``storemon ingest`` and the server are.
+    With ``parse_aside``, a large status file is parsed in a second process
+    (``storemon.parallel``).
+
+    Args:
+        allow_shrink: Store a snapshot source (business hours, time zones, ...) even when
+            it removes more than half of the stored rows of its kind.
+        future_tolerance: Reject polls later than ``clock()`` plus this.
+        max_line: Reject lines longer than this many bytes (without holding them).
 
     Raises:
         SourceError: the source was refused (nothing of it was stored).
+        ShrinkRefused: a snapshot source would remove most stored rows of its kind.
         StorageError: the backend failed (nothing of the source was stored).
     """
     started = time.perf_counter()
     source = source_name(location)
+    shown = display_name(source)
+    latest_at_us = to_epoch_us(clock() + future_tolerance)
+    guarded = kind.snapshot and not allow_shrink
     async with repository.transaction():
         previous = await repository.source_state(kind.label, source)
-        info, reading = await asyncio.to_thread(_open, kind, source, previous)
+        info, reading = await asyncio.to_thread(_open, kind, source, previous, max_line)
         if reading is None:
             refreshed = refreshed_state(previous, info)
             if refreshed is not None:
                 await repository.save_source_state(refreshed)
             return SourceSummary(
-                kind.label, source, UNCHANGED, seconds=time.perf_counter() - started
+                kind.label, shown, UNCHANGED, seconds=time.perf_counter() - started
             )
         lines, tally = reading.lines, _Tally()
         try:
+            stored_before = await repository.snapshot_rows(kind.label) if guarded else 0
             remaining = None if reading.info.size is None else reading.info.size - lines.offset
             if (
                 kind is SourceKind.STATUS
@@ -283,15 +330,23 @@ async def ingest_source(
                 and remaining is not None
                 and remaining >= PARALLEL_PARSE_BYTES
             ):
-                batches = batches_aside(lines, source, reading.positions)
+                batches = batches_aside(lines, shown, reading.positions, latest_at_us=latest_at_us)
             else:
-                batches = read_batches(kind, lines, source, positions=reading.positions)
+                batches = read_batches(
+                    kind, lines, shown, positions=reading.positions, latest_at_us=latest_at_us
+                )
             stored = await _store(repository, kind, tally.records(batches))
         finally:
             await asyncio.to_thread(reading.stream.close)
+        if guarded:
+            stored_after = await repository.snapshot_rows(kind.label)
+            if shrinks_too_much(stored_before, stored_after):
+                raise ShrinkRefused(
+                    _shrink_message(kind, shown, stored_before, stored_after, tally)
+                )
         ingested_at = clock()
         if reading.mode == FULL:
-            await repository.clear_rejects(source)
+            await repository.clear_rejects(shown)
         await repository.add_rejects(tally.rejects, ingested_at=ingested_at)
         whole = reading.digest.copy()
         whole.update(lines.tail)
@@ -312,7 +367,7 @@ async def ingest_source(
         )
     return SourceSummary(
         kind=kind.label,
-        source=source,
+        source=shown,
         mode=reading.mode,
         read=tally.good + len(tally.rejects),
         stored=stored,
@@ -330,11 +385,15 @@ async def ingest(
     timezones: str | os.PathLike[str] | None = None,
     clock: Callable[[], dt.datetime] = _utc_now,
     parse_aside: bool = False,
+    allow_shrink: bool = False,
+    future_tolerance: dt.timedelta = DEFAULT_FUTURE_TOLERANCE,
+    max_line: int = MAX_LINE_BYTES,
 ) -> list[SourceSummary]:
     """
     Ingest the sources given, each in its own transaction, and summarise each.
 
-    ``parse_aside``: see ``ingest_source``.
+    ``parse_aside``, ``allow_shrink``, ``future_tolerance``, ``max_line``: see
+    ``ingest_source``.
 
     A refused source (``SourceError``) is summarised with mode ``failed`` and its error;
     the other sources are still ingested.
@@ -354,14 +413,21 @@ async def ingest(
         try:
             summaries.append(
                 await ingest_source(
-                    repository, kind, location, clock=clock, parse_aside=parse_aside
+                    repository,
+                    kind,
+                    location,
+                    clock=clock,
+                    parse_aside=parse_aside,
+                    allow_shrink=allow_shrink,
+                    future_tolerance=future_tolerance,
+                    max_line=max_line,
                 )
             )
         except SourceError as error:
             summaries.append(
                 SourceSummary(
                     kind.label,
-                    source_name(location),
+                    display_name(source_name(location)),
                     "failed",
                     seconds=time.perf_counter() - started,
                     error=str(error),

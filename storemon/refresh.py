@@ -97,3 +97,15 @@ def refreshed_state(previous: SourceState | None, info: SourceInfo | None) -> So
         previous, mtime_ns=info.mtime_ns, etag=info.etag, last_modified=info.last_modified
     )
     return None if refreshed == previous else refreshed
+
+
+def shrinks_too_much(stored: int, remaining: int) -> bool:
+    """
+    Return whether replacing a snapshot (business hours, time zones, ...) of ``stored``
+    rows by one that leaves ``remaining`` removes more than half of them.
+
+    An empty or all-rejected export of a snapshot would otherwise turn every store into
+    one open all the time in the default zone, silently; a snapshot that really shrank
+    that much is stored only when the operator says so (``--allow-shrink``).
+    """
+    return 2 * (stored - remaining) > stored

@@ -107,6 +107,15 @@ class MetadataSink(Protocol):
         """
         ...
 
+    async def snapshot_rows(self, kind: str) -> int:
+        """
+        Return how many rows the snapshot of ``kind`` holds (``SourceKind.label`` of a
+        snapshot kind: ``business_hours``, ``timezones``), identical rows once, as seen
+        by this task (inside its transaction, its own writes included): ingestion counts
+        before and after replacing one, to refuse a file that removes most of it.
+        """
+        ...
+
 
 class MetadataSource(Protocol):
     """
