@@ -382,13 +382,14 @@ SpecialHoursRecord: TypeAlias = tuple[str, SpecialHoursRow]
 REJECTED_TEXT_BYTES = 1024
 
 
-def _first_bytes(text: str) -> str:
+def _kept_text(text: str) -> str:
     """
-    Return the start of ``text`` that fits in ``REJECTED_TEXT_BYTES`` of UTF-8.
+    Return the start of ``text`` that fits in ``REJECTED_TEXT_BYTES`` of UTF-8, with NUL
+    characters replaced (U+FFFD, as undecodable bytes are): no database stores them.
     """
-    if len(text) * 4 <= REJECTED_TEXT_BYTES:  # short enough whatever its characters
-        return text
-    return text.encode("utf-8", "replace")[:REJECTED_TEXT_BYTES].decode("utf-8", "ignore")
+    if len(text) * 4 > REJECTED_TEXT_BYTES:  # else short enough whatever its characters
+        text = text.encode("utf-8", "replace")[:REJECTED_TEXT_BYTES].decode("utf-8", "ignore")
+    return text.replace("\x00", "\ufffd")
 
 
 @attrs.frozen
@@ -403,9 +404,9 @@ class Rejected:
     column: str | None
     #: Why, at most ``errors.MAX_MESSAGE_CHARS`` characters.
     reason: str = attrs.field(converter=bounded)
-    #: The original line, without its line end (undecodable bytes replaced), at most its
-    #: first ``REJECTED_TEXT_BYTES`` bytes.
-    text: str = attrs.field(converter=_first_bytes)
+    #: The original line, without its line end (undecodable bytes and NULs replaced), at
+    #: most its first ``REJECTED_TEXT_BYTES`` bytes.
+    text: str = attrs.field(converter=_kept_text)
 
     def __str__(self) -> str:
         where = f"{self.source}:{self.line}"

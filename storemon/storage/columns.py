@@ -60,14 +60,15 @@ def hours_row(day: int, start_us: int, end_us: int) -> HoursRow:
     Raises:
         DataError: the stored values are not a row (put there by hand, say).
     """
+    shown = f"a stored business-hours row (day {day}, {start_us}, {end_us}) cannot be read"
     if not (0 <= start_us < DAY_US and 0 <= end_us <= DAY_US):
-        raise DataError(
-            f"stored business-hours row (day {day}, {start_us}, {end_us}) has a time "
-            "outside the day"
-        )
-    if end_us == DAY_US:
-        return HoursRow(day, _time_us(start_us), dt.time(0), end_is_midnight=True)
-    return HoursRow(day, _time_us(start_us), _time_us(end_us))
+        raise DataError(f"{shown}: a time is outside the day")
+    try:
+        if end_us == DAY_US:
+            return HoursRow(day, _time_us(start_us), dt.time(0), end_is_midnight=True)
+        return HoursRow(day, _time_us(start_us), _time_us(end_us))
+    except DataError as error:
+        raise DataError(f"{shown}: {error}") from None
 
 
 class HoursRows:

@@ -13,7 +13,7 @@ import pytest
 
 from storemon.errors import BackendUnavailable, StorageError
 from storemon.model import Rejected, ReportStatus
-from storemon.service import build_report
+from storemon.service import build_csv_report, build_report
 from storemon.storage import default_url, open_repository, scheme_of, sqlite_path
 from storemon.storage.memory import InMemoryRepository
 from storemon.storage.sqlite import SQL, SQLiteRepository, split_statements
@@ -122,6 +122,25 @@ async def test_version_2_database_opens_and_upgrades(tmp_path: Path) -> None:
         assert await repo.claim_report("w", lease=lease) is None
         assert (await repo.get_report("done")).status == ReportStatus.COMPLETE
         assert await repo.claim_refresh(dt.timedelta(hours=1))
+
+
+async def test_rows_an_older_version_stored_never_fail_a_report(tmp_path: Path) -> None:
+    """A NUL id, a 'localtime' zone and a day-9 row of a v2 database skip their stores only."""
+    path = tmp_path / "v2.db"
+    connection = _frozen_database(path, V2_SCHEMA, 2)
+    instant = at_us("2024-01-01T10:00")
+    with connection:
+        connection.executemany(
+            "INSERT INTO polls VALUES (?, ?, 1)",
+            [(store_id, instant) for store_id in ("adv\x00nul", "good", "hand", "host", "zz")],
+        )
+        connection.execute("INSERT INTO zones VALUES ('host', 'localtime')")
+        connection.execute("INSERT INTO hours VALUES ('hand', 9, 0, 3600000000)")
+    connection.close()
+    async with open_repository(f"sqlite:///{path}") as repo:
+        report = await build_csv_report(repo)
+    assert [line.split(",")[0] for line in report.csv.splitlines()] == ["store_id", "good", "zz"]
+    assert [item.store_id for item in report.skipped] == ["adv\x00nul", "hand", "host"]
 
 
 async def test_new_database_is_at_the_latest_version_in_wal_mode(tmp_path: Path) -> None:
