@@ -17,6 +17,7 @@ from pathlib import Path
 
 from storemon.errors import StoremonError
 from storemon_server.config import (
+    DEFAULT_BODY_TIMEOUT,
     DEFAULT_DB_URL,
     DEFAULT_HOST,
     DEFAULT_MAX_QUEUE,
@@ -27,7 +28,15 @@ from storemon_server.config import (
     MAX_FIELD_SIZE,
     MAX_LINE_SIZE,
     Settings,
+    seconds,
 )
+
+
+def _duration(text: str) -> float:
+    try:
+        return seconds(text, "duration")
+    except StoremonError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,6 +88,35 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         metavar="N",
     )
+    option(
+        "--allow-shrink",
+        "allow_shrink",
+        "store a business-hours or time-zone file at a refresh even when it removes more "
+        "than half of the stored rows of its kind (refused otherwise)",
+        action="store_const",
+        const=True,
+    )
+    option(
+        "--future-tolerance",
+        "future_tolerance",
+        "reject polls later than this machine's clock plus DURATION (default 1h)",
+        type=_duration,
+        metavar="DURATION",
+    )
+    option(
+        "--max-line-bytes",
+        "max_line_bytes",
+        "reject source lines longer than N bytes (default 1048576)",
+        type=int,
+        metavar="N",
+    )
+    option(
+        "--body-timeout",
+        "body_timeout",
+        f"seconds a request body may take to arrive (default {DEFAULT_BODY_TIMEOUT:g})",
+        type=float,
+        metavar="SECONDS",
+    )
     parser.add_argument(
         "--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR")
     )
@@ -94,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         from storemon_server.app import create_app
         from storemon_server.logs import configure_logging
-        from storemon_server.middleware import AccessLogger
+        from storemon_server.middleware import AccessLogger, ProtocolLogger
     except ImportError as error:
         print(
             f"storemon serve: error: the server needs the [server] extra "
@@ -121,6 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print=lambda *_: None,
             max_line_size=MAX_LINE_SIZE,
             max_field_size=MAX_FIELD_SIZE,
+            logger=ProtocolLogger(logging.getLogger("storemon_server.protocol")),
             shutdown_timeout=10.0,
         )
     except StoremonError as error:

@@ -22,7 +22,7 @@ from storemon.storage import open_repository
 from storemon_server import handlers
 from storemon_server.compression import compression_middleware
 from storemon_server.config import CLIENT_MAX_SIZE, Settings
-from storemon_server.ingest import Sources, ingest, resolve_sources
+from storemon_server.ingest import Guards, Sources, ingest, resolve_sources
 from storemon_server.jobs import (
     Clock,
     Compute,
@@ -74,7 +74,7 @@ def create_app(
             compression_middleware,
             error_middleware,
             auth_middleware(settings.api_token),
-            limits_middleware,
+            limits_middleware(settings.body_timeout),
         ],
     )
     app[SETTINGS] = settings
@@ -116,12 +116,12 @@ def _default_ingest(
     if in_process:
 
         async def run() -> dict[str, Any]:
-            return await ingest(repository, sources)
+            return await ingest(repository, sources, Guards.of(settings))
 
     else:
 
         async def run() -> dict[str, Any]:
-            return await ingest_in_child(settings.db_url, sources)
+            return await ingest_in_child(settings.db_url, sources, Guards.of(settings))
 
     return run
 

@@ -15,7 +15,9 @@ from typing import Any
 
 import attrs
 
-from storemon.errors import ConfigError
+from storemon.errors import ConfigError, DataError
+from storemon.lines import MAX_LINE_BYTES
+from storemon.parsing import parse_duration_us
 
 #: The database when neither ``--db`` nor ``STOREMON_DB`` says otherwise (as ``storemon ingest``).
 DEFAULT_DB_URL = "sqlite:///storemon.db"
@@ -26,6 +28,12 @@ DEFAULT_REFRESH_INTERVAL = 3600.0
 DEFAULT_WORKERS = 2
 DEFAULT_MAX_QUEUE = 100
 DEFAULT_REPORT_LEASE = 30.0
+#: Seconds a request's body may take to arrive; a client that announces a body and sends
+#: nothing holds a connection no longer than this.
+DEFAULT_BODY_TIMEOUT = 30.0
+#: Seconds a poll may be later than this machine's clock (``storemon ingest
+#: --future-tolerance``).
+DEFAULT_FUTURE_TOLERANCE = 3600.0
 
 #: Largest request body accepted (no route reads a body today; this caps what would be).
 CLIENT_MAX_SIZE = 64 * 1024
@@ -47,6 +55,10 @@ ENV = {
     "workers": "STOREMON_WORKERS",
     "max_queue": "STOREMON_MAX_QUEUE",
     "report_lease": "STOREMON_REPORT_LEASE",
+    "allow_shrink": "STOREMON_ALLOW_SHRINK",
+    "future_tolerance": "STOREMON_FUTURE_TOLERANCE",
+    "max_line_bytes": "STOREMON_MAX_LINE_BYTES",
+    "body_timeout": "STOREMON_BODY_TIMEOUT",
 }
 
 
@@ -87,6 +99,15 @@ class Settings:
     #: Seconds a report job claimed from a shared database (PostgreSQL) stays with its
     #: process without a renewal; another process takes it over after that.
     report_lease: float = DEFAULT_REPORT_LEASE
+    #: Store a business-hours or time-zone file at a refresh even when it removes more
+    #: than half of the stored rows of its kind (refused otherwise).
+    allow_shrink: bool = False
+    #: Seconds a poll may be later than this machine's clock before it is rejected.
+    future_tolerance: float = DEFAULT_FUTURE_TOLERANCE
+    #: The longest line of a source, in bytes; longer ones are rejected unread.
+    max_line_bytes: int = MAX_LINE_BYTES
+    #: Seconds a request's body may take to arrive before the connection is closed.
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
 
     def __attrs_post_init__(self) -> None:
         if not self.db_url or "://" not in self.db_url:
@@ -106,6 +127,16 @@ class Settings:
             raise ConfigError(f"max queue must be at least 0, got {self.max_queue}")
         if not (math.isfinite(self.report_lease) and self.report_lease >= 1):
             raise ConfigError(f"report lease must be at least 1 second, got {self.report_lease}")
+        if not (math.isfinite(self.future_tolerance) and self.future_tolerance >= 0):
+            raise ConfigError(
+                f"future tolerance must be a number of seconds, got {self.future_tolerance}"
+            )
+        if self.max_line_bytes < 1:
+            raise ConfigError(f"max line bytes must be at least 1, got {self.max_line_bytes}")
+        if not (math.isfinite(self.body_timeout) and self.body_timeout > 0):
+            raise ConfigError(
+                f"body timeout must be a positive number of seconds, got {self.body_timeout}"
+            )
         if self.api_token is not None and (
             len(self.api_token) < 16 or not self.api_token.isascii() or " " in self.api_token
         ):
@@ -138,11 +169,20 @@ class Settings:
         return cls(**values)
 
 
-_INT_FIELDS = {"port", "workers", "max_queue"}
-_FLOAT_FIELDS = {"refresh_interval", "report_lease"}
+_INT_FIELDS = {"port", "workers", "max_queue", "max_line_bytes"}
+_FLOAT_FIELDS = {"refresh_interval", "report_lease", "body_timeout"}
+_DURATION_FIELDS = {"future_tolerance"}
+_BOOL_FIELDS = {"allow_shrink"}
+_BOOLS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 
 
 def _convert(field: str, variable: str, text: str) -> Any:
+    if field in _BOOL_FIELDS:
+        if text.lower() not in _BOOLS:
+            raise ConfigError(f"{variable}={text!r} is not 1/0, true/false or yes/no")
+        return _BOOLS[text.lower()]
+    if field in _DURATION_FIELDS:
+        return seconds(text, variable)
     try:
         if field in _INT_FIELDS:
             return int(text)
@@ -151,3 +191,20 @@ def _convert(field: str, variable: str, text: str) -> Any:
     except ValueError:
         raise ConfigError(f"{variable}={text!r} is not a number") from None
     return text
+
+
+def seconds(text: str, name: str) -> float:
+    """
+    Read a duration: a number of seconds, or ``90m``, ``2h``, ``PT1H`` ... (``0`` too).
+
+    Raises:
+        ConfigError: it is neither.
+    """
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        return parse_duration_us(text) / 1_000_000
+    except DataError as error:
+        raise ConfigError(f"{name}: {error}") from None

@@ -10,7 +10,11 @@ The server's own errors, and the one table from ``StoremonError`` classes to HTT
     ├── NoData              409  there is no poll yet, so a report has no "now"
     └── Unavailable         503  try again later (carries Retry-After)
         ├── NotReady             the start-up ingest has not finished
-        └── QueueFull            too many reports are waiting
+        ├── QueueFull            too many reports are waiting
+        └── Busy                 earlier triggers still wait for the database
+
+    StorageBusy (storemon.errors) is 503 too, with Retry-After: the database's write lock
+    is held by another process (an ingest) longer than a request may wait.
 """
 
 from __future__ import annotations
@@ -57,6 +61,12 @@ class QueueFull(Unavailable):
     """Too many reports are waiting; try again later."""
 
     retry_after = 30
+
+
+class Busy(Unavailable):
+    """The server is busy storing other reports; try again in a moment."""
+
+    retry_after = 2
 
 
 #: Most specific first: the first class the error is an instance of decides.

@@ -17,7 +17,8 @@ from storemon.explain import explain_store
 from storemon.report import window_start
 from storemon_server import page, render
 from storemon_server.errors import BadRequest, NotReady, StoreNotFound
-from storemon_server.keys import INGEST, JOBS, REPOSITORY
+from storemon_server.keys import INGEST, JOBS, REPOSITORY, SETTINGS
+from storemon_server.middleware import bearer_matches
 from storemon_server.openapi import OPENAPI
 
 #: A report id as ``secrets.token_urlsafe(16)`` writes it: 22 URL-safe base64 characters,
@@ -117,10 +118,15 @@ async def health(request: web.Request) -> web.Response:
     """
     ``GET /api/health``: up, ready, the database, and the outcome of the latest ingest.
 
-    The database is asked whether it answers: ``"database": "down"`` while it does not,
-    ``"up"`` again as soon as it does.
+    Without the API token (when the server has one) it says only ``{"ready": ...}``: the
+    sources, their errors and the counts are for the operator. The database is asked
+    whether it answers: ``"database": "down"`` while it does not, ``"up"`` again as soon
+    as it does.
     """
     ingest, jobs = request.app[INGEST], request.app[JOBS]
+    token = request.app[SETTINGS].api_token
+    if token is not None and not bearer_matches(request, token):
+        return web.json_response({"ready": ingest.ready.is_set()})
     body = {
         "status": "ok",
         "ready": ingest.ready.is_set(),

@@ -9,6 +9,7 @@ zones, incremental for a status file that only grew.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,8 @@ import attrs
 from storemon.errors import ConfigError, SourceError
 from storemon.ingest import IngestRepository, SourceSummary
 from storemon.ingest import ingest as ingest_sources
-from storemon_server.config import Settings
+from storemon.lines import MAX_LINE_BYTES
+from storemon_server.config import DEFAULT_FUTURE_TOLERANCE, Settings
 
 #: File names looked up in ``--data-dir``, first match wins.
 STATUS_NAMES = ("store_status.csv", "stores.csv")
@@ -39,19 +41,38 @@ class Sources:
     def __bool__(self) -> bool:
         return any((self.status, self.business_hours, self.timezones))
 
+
+@attrs.frozen
+class Guards:
+    """
+    What an ingest refuses (``storemon.ingest``): snapshots that shrink by more than half
+    unless ``allow_shrink``, polls later than the clock plus ``future_tolerance``
+    seconds, lines longer than ``max_line_bytes``.
+    """
+
+    allow_shrink: bool = False
+    future_tolerance: float = DEFAULT_FUTURE_TOLERANCE
+    max_line_bytes: int = MAX_LINE_BYTES
+
+    @classmethod
+    def of(cls, settings: Settings) -> Guards:
+        """
+        Return the guards the settings ask for.
+        """
+        return cls(settings.allow_shrink, settings.future_tolerance, settings.max_line_bytes)
+
     def as_args(self) -> list[str]:
         """
-        Return the sources as ``storemon ingest`` style options.
+        Return the guards as options of ``python -m storemon_server.worker ingest``.
         """
-        args: list[str] = []
-        for option, value in (
-            ("--status", self.status),
-            ("--business-hours", self.business_hours),
-            ("--timezones", self.timezones),
-        ):
-            if value is not None:
-                args += [option, value]
-        return args
+        shrink = ["--allow-shrink"] if self.allow_shrink else []
+        return [
+            *shrink,
+            "--future-tolerance",
+            repr(self.future_tolerance),
+            "--max-line-bytes",
+            str(self.max_line_bytes),
+        ]
 
 
 def _first_existing(folder: Path, names: Iterable[str]) -> str | None:
@@ -100,7 +121,9 @@ def summarise(summaries: Iterable[SourceSummary]) -> tuple[dict[str, Any], str |
     return by_kind, "; ".join(failures) or None
 
 
-async def ingest(repository: IngestRepository, sources: Sources) -> dict[str, Any]:
+async def ingest(
+    repository: IngestRepository, sources: Sources, guards: Guards | None = None
+) -> dict[str, Any]:
     """
     Ingest ``sources`` with the library's incremental ingestion; return a JSON summary.
 
@@ -111,13 +134,17 @@ async def ingest(repository: IngestRepository, sources: Sources) -> dict[str, An
         PartialIngest: a source was refused (the summary is on the exception).
         StorageError: the backend failed.
     """
+    guards = Guards() if guards is None else guards
     summary, error = summarise(
         await ingest_sources(
             repository,
             status=sources.status,
             business_hours=sources.business_hours,
             timezones=sources.timezones,
-            parse_aside=True,  # the server and its worker are started as guarded mains
+            parse_aside=True,
+            allow_shrink=guards.allow_shrink,
+            future_tolerance=dt.timedelta(seconds=guards.future_tolerance),
+            max_line=guards.max_line_bytes,
         )
     )
     if error is not None:

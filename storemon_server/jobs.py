@@ -31,7 +31,7 @@ from typing import Any, Protocol
 from storemon.errors import ReportNotFound, StoremonError
 from storemon.model import ReportJob
 from storemon.repository import Health, IngestStore, ReportStore, StoreLookup, StoreSource
-from storemon_server.errors import NoData, QueueFull
+from storemon_server.errors import Busy, NoData, QueueFull
 from storemon_server.logs import kv
 from storemon_server.schedule import next_run
 
@@ -48,6 +48,9 @@ POLL_EVERY_S = 1.0
 #: doubles at each failure, up to ``MAX_RETRY_AFTER_S``.
 RETRY_AFTER_S = 1.0
 MAX_RETRY_AFTER_S = 60.0
+#: Seconds a trigger waits for the triggers before it in this process (each of which
+#: waits at most ``storage.sqlite.REQUEST_WAIT_S`` for the database); then it is busy.
+ADMISSION_WAIT_S = 0.5
 #: How much earlier than a whole interval after the last refresh the next may start: a
 #: tenth of the interval, at most this, so that timers firing a little early still count.
 MAX_REFRESH_SLACK = dt.timedelta(seconds=60)
@@ -184,10 +187,19 @@ class JobRunner:
         Raises:
             QueueFull: ``max_queue`` jobs are already waiting.
             NoData: there is no poll yet.
+            Busy: the triggers before it are still waiting for the database.
+            StorageBusy: the database's write lock stayed taken (by an ingest).
         """
         # One admission at a time in this process, so that concurrent triggers cannot
-        # overfill the queue between the count and the insert.
-        async with self._admission:
+        # overfill the queue between the count and the insert. A request never waits
+        # long for its turn: when the admissions before it are slow (the database is
+        # busy with a writer), it is answered 503 at once.
+        try:
+            async with asyncio.timeout(ADMISSION_WAIT_S):
+                await self._admission.acquire()
+        except TimeoutError:
+            raise Busy() from None
+        try:
             self._queued = await self.repository.queued_reports()
             if self._queued >= self.max_queue:
                 raise QueueFull(f"{self._queued} reports are waiting; try again later")
@@ -198,6 +210,8 @@ class JobRunner:
                 new_report_id(), as_of=as_of, created_at=self.clock()
             )
             self._queued += 1
+        finally:
+            self._admission.release()
         self._wake.set()
         logger.info(
             kv(

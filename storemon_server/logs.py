@@ -2,14 +2,32 @@
 Structured logs: one ``key=value`` line per event, for access and job logs alike.
 
 Values with spaces, quotes or ``=`` are quoted, so a line splits back into its fields
-with ``shlex.split``. Request query strings are never logged (they can be huge).
+with ``shlex.split``; control characters are escaped (``\x1b``), so that a request path
+cannot forge a line or drive the terminal that shows the log; every value is bounded
+(``MAX_VALUE_CHARS``). Request query strings are never logged (they can be huge and
+hold secrets).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import Any
+
+from storemon.errors import bounded
+
+#: The longest value of a log line, in characters.
+MAX_VALUE_CHARS = 500
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    return _NAMED.get(char) or f"\\x{ord(char):02x}"
+
 
 LOG_FORMAT = "ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"
 
@@ -29,11 +47,10 @@ def _value(value: Any) -> str:
         return "-"
     if isinstance(value, float):
         return f"{value:.3f}"
-    text = str(value)
-    if not text or any(char in text for char in ' "=\\\n\r\t'):
+    text = bounded(str(value), MAX_VALUE_CHARS)
+    if not text or any(char in text for char in ' "=\\') or _CONTROL.search(text):
         escaped = text.replace("\\", "\\\\").replace('"', '\\"')
-        escaped = escaped.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
-        return f'"{escaped}"'
+        return f'"{_CONTROL.sub(_escape, escaped)}"'
     return text
 
 

@@ -1,5 +1,6 @@
 """
-The middlewares (errors as JSON, bearer-token check, size limits) and the access logger.
+The middlewares (errors as JSON, bearer-token check, size and time limits), the access
+logger, and the logger of malformed requests.
 
 Handlers never catch: a ``StoremonError`` becomes its status from ``errors.STATUS_OF``,
 an aiohttp ``HTTPException`` (404 no route, 405 wrong method, 413 too large) keeps its
@@ -8,14 +9,17 @@ status with a JSON body, and anything else is logged and answered 500 without de
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
+from typing import Any
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Handler, Middleware
 
-from storemon.errors import StoremonError
+from storemon.errors import StorageBusy, StoremonError
+from storemon_server.config import CLIENT_MAX_SIZE
 from storemon_server.errors import BadRequest, Unauthorized, Unavailable, http_status
 from storemon_server.logs import kv
 from storemon_server.render import error_response
@@ -25,10 +29,14 @@ logger = logging.getLogger(__name__)
 #: Longest query string accepted; the only parameters are a report id and a format.
 MAX_QUERY_LENGTH = 256
 
-#: Routes that never need the token: health, and the web page (which asks for the token
-#: and sends it with its API calls; it holds no data itself).
+#: Routes that never need the token: health (which without it says only whether the
+#: server is ready), and the web page (which asks for the token and sends it with its API
+#: calls; it holds no data itself).
 PUBLIC_PATHS = frozenset({"/api/health", "/"})
 PUBLIC_PREFIXES = ("/static/",)
+
+#: Seconds a client should wait after a 503 for a database busy with another writer.
+BUSY_RETRY_AFTER_S = 2
 
 
 def is_public(path: str) -> bool:
@@ -50,6 +58,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         headers: dict[str, str] = {}
         if isinstance(error, Unavailable):
             headers["Retry-After"] = str(error.retry_after)
+        elif isinstance(error, StorageBusy):
+            headers["Retry-After"] = str(BUSY_RETRY_AFTER_S)
         if isinstance(error, Unauthorized):
             headers["WWW-Authenticate"] = 'Bearer realm="storemon"'
         if status >= 500:
@@ -63,10 +73,25 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             for name, value in error.headers.items()
             if name.lower() in ("allow", "retry-after", "www-authenticate")
         }
-        return error_response(error.status, error.reason, headers=headers)
+        response = error_response(error.status, error.reason, headers=headers)
+        if error.headers.get("Connection") == "close":
+            response.force_close()
+        return response
     except Exception:
         logger.exception(kv("http.unexpected", path=request.path))
         return error_response(500, "internal server error")
+
+
+def bearer_matches(request: web.BaseRequest, token: str) -> bool:
+    """
+    Tell whether the request carries ``Authorization: Bearer <token>``, comparing in
+    constant time.
+    """
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    candidate = given.strip().encode("utf-8", "replace")
+    # compare_digest on both outcomes keeps the timing independent of the token.
+    valid = hmac.compare_digest(candidate, token.encode("ascii"))
+    return scheme.lower() == "bearer" and valid
 
 
 def auth_middleware(token: str | None) -> Middleware:
@@ -74,35 +99,53 @@ def auth_middleware(token: str | None) -> Middleware:
     Require ``Authorization: Bearer <token>`` on every route but the public ones, when
     ``token`` is set.
     """
-    expected = None if token is None else token.encode("ascii")
 
     @web.middleware
     async def check_token(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if expected is not None and not is_public(request.path):
-            scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-            candidate = given.strip().encode("utf-8", "replace")
-            # compare_digest on both outcomes keeps the timing independent of the token.
-            valid = hmac.compare_digest(candidate, expected)
-            if scheme.lower() != "bearer" or not valid:
-                raise Unauthorized()
+        if token is not None and not is_public(request.path) and not bearer_matches(request, token):
+            raise Unauthorized()
         return await handler(request)
 
     return check_token
 
 
-@web.middleware
-async def limits_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+def limits_middleware(body_timeout: float) -> Middleware:
     """
-    Refuse query strings longer than any valid request needs, and bodies past the limit.
+    Refuse query strings longer than any valid request needs, bodies past the limit, and
+    bodies slower than ``body_timeout`` seconds.
 
-    No route takes a body; one is read (bounded by ``client_max_size``, 413 beyond) and
-    dropped, so an oversized upload is refused instead of silently ignored.
+    No route takes a body; one is read (413 beyond ``CLIENT_MAX_SIZE``, at once when its
+    ``Content-Length`` says so) and dropped, so an oversized upload is refused instead
+    of silently ignored. A refused or late body closes the connection: a client that
+    announces a body and sends nothing holds it no longer than ``body_timeout``.
     """
-    if len(request.query_string) > MAX_QUERY_LENGTH:
-        raise BadRequest(f"the query string is longer than {MAX_QUERY_LENGTH} characters")
-    if request.body_exists:
-        await request.read()
-    return await handler(request)
+
+    @web.middleware
+    async def check_limits(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if len(request.query_string) > MAX_QUERY_LENGTH:
+            raise BadRequest(f"the query string is longer than {MAX_QUERY_LENGTH} characters")
+        if request.body_exists:
+            length = request.content_length
+            if length is not None and length > CLIENT_MAX_SIZE:
+                raise _closing(request, web.HTTPRequestEntityTooLarge(CLIENT_MAX_SIZE, length))
+            try:
+                async with asyncio.timeout(body_timeout):
+                    await request.read()
+            except TimeoutError:
+                raise _closing(request, web.HTTPRequestTimeout()) from None
+        return await handler(request)
+
+    return check_limits
+
+
+def _closing(request: web.Request, error: web.HTTPException) -> web.HTTPException:
+    """
+    Mark ``error`` to be answered with the connection closed after it, never waiting for
+    the rest of the body (aiohttp would otherwise read on for up to ten seconds).
+    """
+    request.content.feed_eof()
+    error.headers["Connection"] = "close"
+    return error
 
 
 class AccessLogger(AbstractAccessLogger):
@@ -126,3 +169,24 @@ class AccessLogger(AbstractAccessLogger):
     @property
     def enabled(self) -> bool:
         return self.logger.isEnabledFor(logging.INFO)
+
+
+class ProtocolLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """
+    The logger aiohttp's HTTP protocol reports malformed requests to: one WARNING line
+    with the kind of error, never a traceback or the request line (whose query string
+    may hold a secret, and whose bytes are the sender's).
+    """
+
+    def __init__(self, logger: logging.Logger) -> None:
+        super().__init__(logger, {})
+
+    def exception(self, msg: object, *args: Any, exc_info: Any = True, **kwargs: Any) -> None:
+        """
+        Log a request the protocol could not handle, in one line.
+        """
+        error = exc_info if isinstance(exc_info, BaseException) else None
+        kind = type(error).__name__ if error is not None else "error"
+        remote = args[0] if args else None
+        status = getattr(error, "code", None)
+        self.logger.warning(kv("http.malformed", remote=remote, error=kind, status=status))

@@ -29,14 +29,16 @@ import traceback
 from collections.abc import Sequence
 from typing import Any
 
-from storemon.errors import DataError, StoremonError
-from storemon.model import ReportJob, from_epoch_us
+import attrs
+
+from storemon.errors import DataError, StoremonError, bounded
+from storemon.model import ReportJob, SkippedStore, from_epoch_us
 from storemon.parsing import parse_instant_us
 from storemon.report import ReportBuilder, report_line, window_start
 from storemon.repository import StoreSource
-from storemon.service import build_report_csv
+from storemon.service import CsvReport, build_csv_report
 from storemon.storage import open_repository
-from storemon_server.ingest import PartialIngest, Sources, ingest
+from storemon_server.ingest import Guards, PartialIngest, Sources, ingest
 from storemon_server.logs import kv
 
 logger = logging.getLogger(__name__)
@@ -46,6 +48,12 @@ ERROR_PREFIX = "error: "
 #: The child reads the database URL from here, not from its command line, which every
 #: user of the machine can read (``ps``) and which may one day hold a password.
 DB_ENV = "STOREMON_DB"
+#: And the sources (JSON), which may hold a user and password or a signed query string.
+SOURCES_ENV = "STOREMON_WORKER_SOURCES"
+#: The prefix of each line a report child writes on standard error for a store it left out.
+SKIPPED_PREFIX = "skipped: "
+#: Stores left out of a report that are named in the server log (the count is always given).
+SKIPPED_LOGGED = 5
 
 
 class WorkerFailed(StoremonError):
@@ -64,6 +72,22 @@ def job_as_of(job: ReportJob) -> dt.datetime:
     return job.as_of
 
 
+def log_skipped(report_id: str, skipped: Sequence[str]) -> None:
+    """
+    Log the stores a report left out because their stored rows cannot be read: their
+    count and the first few reasons. The report itself completes without them.
+    """
+    if skipped:
+        logger.warning(
+            kv(
+                "report.stores_left_out",
+                report_id=report_id,
+                count=len(skipped),
+                first="; ".join(skipped[:SKIPPED_LOGGED]),
+            )
+        )
+
+
 async def compute_in_thread(source: StoreSource, job: ReportJob) -> str:
     """
     Read the job's snapshots from an in-process repository, compute in a thread.
@@ -71,12 +95,17 @@ async def compute_in_thread(source: StoreSource, job: ReportJob) -> str:
     as_of = job_as_of(job)
     snapshots = [item async for item in source.snapshots(since=window_start(as_of), as_of=as_of)]
     builder = ReportBuilder(as_of, keep=report_line)
-    return await asyncio.to_thread(lambda: builder.extend(snapshots).csv())
+    csv = await asyncio.to_thread(lambda: builder.extend(snapshots).csv())
+    log_skipped(job.report_id, [str(item) for item in builder.skipped])
+    return csv
 
 
-async def run_child(url: str, args: Sequence[str]) -> str:
+async def run_child(
+    url: str, args: Sequence[str], *, env: dict[str, str] | None = None
+) -> tuple[str, str]:
     """
-    Run ``python -m storemon_server.worker ARGS`` on the database at ``url``; return its output.
+    Run ``python -m storemon_server.worker ARGS`` on the database at ``url``; return its
+    standard output and standard error.
 
     Cancelling the call kills the child and waits for it.
 
@@ -93,7 +122,7 @@ async def run_child(url: str, args: Sequence[str]) -> str:
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, DB_ENV: url},
+        env={**os.environ, DB_ENV: url, **(env or {})},
         # Its own session: a Ctrl-C in the server's terminal reaches the server only, which
         # then hands the job back, instead of also killing the child and failing the job.
         start_new_session=True,
@@ -105,11 +134,12 @@ async def run_child(url: str, args: Sequence[str]) -> str:
             process.kill()
         await process.wait()
         raise
+    stderr = err.decode("utf-8", "replace")
     if process.returncode != 0:
-        stderr = err.decode("utf-8", "replace")
-        logger.warning(kv("worker.failed", args=" ".join(args[:1]), stderr=stderr[-4000:]))
+        # The end of a traceback says most; the log keeps a bounded tail of it.
+        logger.warning(kv("worker.failed", args=" ".join(args[:1]), stderr=stderr[-400:]))
         raise WorkerFailed(_child_error(stderr, process.returncode))
-    return out.decode("utf-8")
+    return out.decode("utf-8"), stderr
 
 
 def _child_error(stderr: str, returncode: int | None) -> str:
@@ -123,32 +153,47 @@ async def compute_in_child(url: str, job: ReportJob) -> str:
     """
     Compute the job's report in a child process reading the database at ``url``.
     """
-    return await run_child(url, ["report", "--as-of", job_as_of(job).isoformat()])
+    csv, stderr = await run_child(url, ["report", "--as-of", job_as_of(job).isoformat()])
+    skipped = [
+        line[len(SKIPPED_PREFIX) :]
+        for line in stderr.splitlines()
+        if line.startswith(SKIPPED_PREFIX)
+    ]
+    log_skipped(job.report_id, skipped)
+    return csv
 
 
-async def ingest_in_child(url: str, sources: Sources) -> dict[str, Any]:
+async def ingest_in_child(
+    url: str, sources: Sources, guards: Guards | None = None
+) -> dict[str, Any]:
     """
     Ingest ``sources`` into the database at ``url`` in a child process; return the summary.
     """
-    output = json.loads(await run_child(url, ["ingest", *sources.as_args()]))
-    summary: dict[str, Any] = output["sources"]
-    if output["error"] is not None:
-        raise PartialIngest(output["error"], summary)
+    guards = Guards() if guards is None else guards
+    output, _ = await run_child(
+        url,
+        ["ingest", *guards.as_args()],
+        env={SOURCES_ENV: json.dumps(attrs.asdict(sources))},
+    )
+    document = json.loads(output)
+    summary: dict[str, Any] = document["sources"]
+    if document["error"] is not None:
+        raise PartialIngest(document["error"], summary)
     return summary
 
 
 # The child's side.
 
 
-async def _report(url: str, as_of: dt.datetime) -> str:
+async def _report(url: str, as_of: dt.datetime) -> CsvReport:
     async with open_repository(url) as repository:
-        return await build_report_csv(repository, as_of=as_of)
+        return await build_csv_report(repository, as_of=as_of)
 
 
-async def _ingest(url: str, sources: Sources) -> dict[str, Any]:
+async def _ingest(url: str, sources: Sources, guards: Guards) -> dict[str, Any]:
     async with open_repository(url) as repository:
         try:
-            summary = await ingest(repository, sources)
+            summary = await ingest(repository, sources, guards)
         except PartialIngest as error:
             return {"sources": error.summary, "error": str(error)}
     return {"sources": summary, "error": None}
@@ -161,9 +206,9 @@ def _parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report")
     report.add_argument("--as-of", required=True)
     ingest_ = commands.add_parser("ingest")
-    ingest_.add_argument("--status")
-    ingest_.add_argument("--business-hours")
-    ingest_.add_argument("--timezones")
+    ingest_.add_argument("--allow-shrink", action="store_true")
+    ingest_.add_argument("--future-tolerance", type=float, required=True)
+    ingest_.add_argument("--max-line-bytes", type=int, required=True)
     return parser
 
 
@@ -187,6 +232,11 @@ def _die_with_parent(parent_pid: int | None) -> None:
         raise SystemExit(1)
 
 
+def _write_skipped(skipped: Sequence[SkippedStore]) -> None:
+    for item in skipped:
+        print(f"{SKIPPED_PREFIX}{bounded(str(item))}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """
     Run one report or one ingest; print the result; exit 0, or 1 with an error line.
@@ -197,10 +247,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "report":
             as_of = from_epoch_us(parse_instant_us(args.as_of))
-            sys.stdout.write(asyncio.run(_report(url, as_of)))
+            report = asyncio.run(_report(url, as_of))
+            sys.stdout.write(report.csv)
+            _write_skipped(report.skipped)
         else:
-            sources = Sources(args.status, args.business_hours, args.timezones)
-            sys.stdout.write(json.dumps(asyncio.run(_ingest(url, sources))))
+            sources = Sources(**json.loads(os.environ.get(SOURCES_ENV, "{}")))
+            guards = Guards(args.allow_shrink, args.future_tolerance, args.max_line_bytes)
+            sys.stdout.write(json.dumps(asyncio.run(_ingest(url, sources, guards))))
     except StoremonError as error:
         print(f"{ERROR_PREFIX}{error}", file=sys.stderr)
         return 1

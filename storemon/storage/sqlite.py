@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from storemon import model
-from storemon.errors import StorageError
+from storemon.errors import StorageBusy, StorageError
 from storemon.model import to_epoch_us
 from storemon.storage import columns
 from storemon.storage.lifecycle import Lifecycle
@@ -53,6 +53,11 @@ BUSY_TIMEOUT_S = 30.0
 
 #: How often a write that still found the database locked is tried again.
 LOCKED_RETRIES = 5
+
+#: How long a write a request waits for (a trigger's new job) may wait for the write
+#: lock, held by this process's other writers or by another process's ingest, before
+#: it gives up with ``StorageBusy``: an HTTP answer never waits on an ingest.
+REQUEST_WAIT_S = 0.5
 
 #: The SQL of this backend: ``sql/sqlite/queries.sql`` and ``sql/sqlite/migrations``.
 SQL = SqlFiles("sqlite")
@@ -428,17 +433,36 @@ class SQLiteRepository(Lifecycle):
 
     # IngestStore
 
-    @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[None]:
+    def transaction(self) -> contextlib.AbstractAsyncContextManager[None]:
         """
         One write transaction (``BEGIN IMMEDIATE``) for this task; nested blocks join it.
+        """
+        return self._transaction()
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self, *, wait_s: float | None = None) -> AsyncIterator[None]:
+        """
+        ``transaction()``; with ``wait_s``, waiting at most that long for the write lock
+        (this process's writers, then another process's) and raising ``StorageBusy``
+        after, instead of waiting up to ``busy_timeout_s`` and retrying.
         """
         if self._in_transaction.get():
             yield
             return
-        async with self._write_lock:
+        if wait_s is None:
+            await self._write_lock.acquire()
+        else:
+            try:
+                async with asyncio.timeout(wait_s):
+                    await self._write_lock.acquire()
+            except TimeoutError:
+                raise StorageBusy(f"SQLite: {self.path} is busy with another write") from None
+        try:
             db = self._db
-            await self._retry_locked("begin a write", lambda: db.execute("BEGIN IMMEDIATE"))
+            if wait_s is None:
+                await self._retry_locked("begin a write", lambda: db.execute("BEGIN IMMEDIATE"))
+            else:
+                await self._begin_within(db, wait_s)
             token = self._in_transaction.set(True)
             try:
                 yield
@@ -452,6 +476,31 @@ class SQLiteRepository(Lifecycle):
                     await db.execute("COMMIT")
             finally:
                 self._in_transaction.reset(token)
+        finally:
+            self._write_lock.release()
+
+    async def _begin_within(self, db: aiosqlite.Connection, wait_s: float) -> None:
+        """
+        ``BEGIN IMMEDIATE``, letting SQLite's busy handler wait at most ``wait_s``.
+
+        Raises:
+            StorageBusy: another process held the write lock all that time.
+        """
+        with translate_errors("set the busy timeout"):
+            await db.execute(f"PRAGMA busy_timeout = {max(int(wait_s * 1000), 1):d}")
+        try:
+            with translate_errors("begin a write"):
+                await db.execute("BEGIN IMMEDIATE")
+        except StorageError as error:
+            cause = error.__cause__
+            if isinstance(cause, sqlite3.Error) and _is_locked(cause):
+                raise StorageBusy(
+                    f"SQLite: {self.path} is locked by another process's write"
+                ) from error
+            raise
+        finally:
+            with translate_errors("set the busy timeout"):
+                await db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000):d}")
 
     async def source_state(self, kind: str, source: str) -> model.SourceState | None:
         found = await self._fetchall("get_source_state", (kind, source))
@@ -667,8 +716,14 @@ class SQLiteRepository(Lifecycle):
     async def create_report(
         self, report_id: str, *, as_of: dt.datetime | None, created_at: dt.datetime
     ) -> model.ReportJob:
+        """
+        Store a new job; a request is waiting, so wait at most ``REQUEST_WAIT_S`` for the
+        write lock (``StorageBusy`` after: the server answers 503 with Retry-After).
+        """
         values = (report_id, columns.epoch_us(as_of), to_epoch_us(created_at))
-        await self._write("create a report", "create_report", values)
+        async with self._transaction(wait_s=REQUEST_WAIT_S):
+            with translate_errors("create a report"):
+                await self._db.execute(SQL.queries["create_report"], values)
         return model.ReportJob(report_id, model.ReportStatus.PENDING, as_of, created_at)
 
     async def finish_report(self, report_id: str, *, csv: str, finished_at: dt.datetime) -> None:

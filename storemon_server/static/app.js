@@ -267,7 +267,8 @@ function scheduleHealth(ms) {
 async function refreshHealth() {
   let health;
   try {
-    const response = await fetch("/api/health");
+    // With the token the answer says how the last refresh went; without it, only "ready".
+    const response = await fetch("/api/health", { headers: authorization(token()) });
     if (!response.ok) throw new ApiError(response.status, response.statusText);
     health = await response.json();
   } catch (error) {

@@ -100,7 +100,8 @@ def test_parser_knows_every_option() -> None:
         shlex.split(
             "--db memory:// --data-dir d --status s --business-hours h --timezones z "
             "--host 0.0.0.0 --port 1 --refresh-interval 5 --api-token T --workers 4 "
-            "--max-queue 7"
+            "--max-queue 7 --allow-shrink --future-tolerance 90m --max-line-bytes 4096 "
+            "--body-timeout 2.5"
         )
     )
     assert vars(args) == {
@@ -115,6 +116,10 @@ def test_parser_knows_every_option() -> None:
         "api_token": "T",
         "workers": 4,
         "max_queue": 7,
+        "allow_shrink": True,
+        "future_tolerance": 5400.0,
+        "max_line_bytes": 4096,
+        "body_timeout": 2.5,
         "log_level": "INFO",
     }
 

@@ -552,6 +552,18 @@ def test_value_filters_and_export_of_the_view(page: Any, server: Server) -> None
 # ---------------------------------------------------------------- no dead ends
 
 
+def test_the_server_state_tells_the_refresh_only_with_the_token(
+    page: Any, server: Server
+) -> None:
+    """Without the token health says only "ready"; with it the line tells the last refresh."""
+    page.goto(server.base + "/")
+    state = page.locator("#server-state")
+    state.filter(has_text="The server is ready.").wait_for()
+    assert "refreshed" not in (state.text_content() or "")
+    enter_token(page)
+    state.filter(has_text="Data last refreshed").wait_for()
+
+
 def test_wrong_token_is_refused_at_entry(page: Any, server: Server) -> None:
     """On load the page says a token is needed; a wrong one is refused when entered."""
     page.goto(server.base + "/")
