@@ -371,44 +371,27 @@ def read_halves(
             assert isinstance(header, bytes)
             size = os.fstat(handle.fileno()).st_size
             middle = _next_line_start(handle, (len(header) + size) // 2)
+
+            def arguments(start: int, end: int, open_record: OpenRecord | None = None) -> Any:
+                return (
+                    path,
+                    positions,
+                    len(header),
+                    start,
+                    end,
+                    collect,
+                    latest_at_us,
+                    open_record,
+                    max_line,
+                )
+
             with ParseProcess() as child:
-                child.submit(
-                    collect_range,
-                    path,
-                    positions,
-                    len(header),
-                    middle,
-                    size,
-                    collect,
-                    latest_at_us,
-                    None,
-                    max_line,
-                )
+                child.submit(collect_range, *arguments(middle, size))
                 meanwhile()
-                first, open_at_middle = collect_range(
-                    path,
-                    positions,
-                    len(header),
-                    len(header),
-                    middle,
-                    collect,
-                    latest_at_us,
-                    None,
-                    max_line,
-                )
+                first, open_at_middle = collect_range(*arguments(len(header), middle))
                 second, _ = child.result()
             if open_at_middle is not None:
-                second, _ = collect_range(
-                    path,
-                    positions,
-                    len(header),
-                    middle,
-                    size,
-                    collect,
-                    latest_at_us,
-                    open_at_middle,
-                    max_line,
-                )
+                second, _ = collect_range(*arguments(middle, size, open_at_middle))
             return first, second
         except OSError as error:
             raise SourceError(f"{path}: cannot read: {error.strerror or error}") from None

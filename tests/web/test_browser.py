@@ -552,9 +552,7 @@ def test_value_filters_and_export_of_the_view(page: Any, server: Server) -> None
 # ---------------------------------------------------------------- no dead ends
 
 
-def test_the_server_state_tells_the_refresh_only_with_the_token(
-    page: Any, server: Server
-) -> None:
+def test_the_server_state_tells_the_refresh_only_with_the_token(page: Any, server: Server) -> None:
     """Without the token health says only "ready"; with it the line tells the last refresh."""
     page.goto(server.base + "/")
     state = page.locator("#server-state")
