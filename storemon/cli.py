@@ -2,7 +2,8 @@
 The ``storemon`` command line: ingest, report, sample, serve.
 
 Exit statuses: 0 success; 1 a fatal error (nothing was done); 2 a usage error; 3 done,
-but some input rows were rejected (they are listed on standard error).
+but some input rows were rejected, or (``report --db``) some stores were left out because
+their stored rows cannot be read (both are listed on standard error).
 """
 
 from __future__ import annotations

@@ -225,7 +225,11 @@ OPENAPI: dict[str, Any] = {
                     "401": _UNAUTHORIZED,
                     "409": _error("There is no poll yet, so a report has no 'now'."),
                     "503": {
-                        **_error("The start-up ingest is not done, or the queue is full."),
+                        **_error(
+                            "The start-up ingest is not done, the queue is full, or the "
+                            "database stayed busy with another writer (answered within "
+                            "about a second)."
+                        ),
                         "headers": _retry_after(),
                     },
                 },

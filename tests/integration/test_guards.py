@@ -19,6 +19,7 @@ import pytest
 from storemon.ingest import ingest
 from storemon.storage import open_repository
 from storemon.testing import ManualClock
+from tests.server.process import free_port
 
 from .conftest import HOURS_HEADER, STATUS_HEADER, ZONES_HEADER, Inputs, cli, dump
 
@@ -168,11 +169,11 @@ def test_a_50_mib_header_is_refused_in_a_short_message(tmp_path: Path, db_url: s
     assert len(json.loads(run.out)["sources"][0]["error"]) <= 500
 
 
-def _processes_of_session(session: int) -> list[str]:
+def _processes() -> dict[int, tuple[int, str, str]]:
     """
-    The processes (pid and command) whose session is ``session``, zombies left out.
+    Every process: its parent, its state and its command line.
     """
-    found = []
+    found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -181,10 +182,33 @@ def _processes_of_session(session: int) -> list[str]:
             command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if fields[0] != "Z" and int(fields[3]) == session:
-            found.append(f"{entry.name} {command}")
+        state, parent = stat.rsplit(")", 1)[1].split()[:2]
+        found[int(entry.name)] = (int(parent), state, command)
     return found
+
+
+def _descendants(root: int) -> dict[int, str]:
+    """
+    The processes below ``root`` (children, their children, ...) and their commands.
+    """
+    processes = _processes()
+    tree, frontier = {}, [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, (ppid, _, command) in processes.items():
+            if ppid == parent and pid not in tree:
+                tree[pid] = command
+                frontier.append(pid)
+    return tree
+
+
+def _still_running(pids: dict[int, str]) -> list[str]:
+    processes = _processes()
+    return [
+        f"{pid} {command}"
+        for pid, command in pids.items()
+        if pid in processes and processes[pid][1] != "Z"
+    ]
 
 
 def _large_status_file(path: Path, rows: int) -> None:
@@ -197,29 +221,36 @@ def _large_status_file(path: Path, rows: int) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("command", ["ingest", "serve"])
 @pytest.mark.parametrize("kill", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "term"])
 def test_killing_an_ingest_mid_parse_leaves_no_process(
-    tmp_path: Path, db_url: str, kill: signal.Signals
+    tmp_path: Path, db_url: str, command: str, kill: signal.Signals
 ) -> None:
-    """Killed while a second process parses, the ingest leaves nothing running 2 s later."""
+    """Killed while a second process parses, an ingest (or a server ingesting) leaves nothing."""
     path = tmp_path / "status.csv"
     _large_status_file(path, 1_000_000)  # about 45 MB: parsed in a second process
-    process = subprocess.Popen(
-        [sys.executable, "-m", "storemon", "ingest", "--db", db_url, "--status", str(path)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 30
-    while len(_processes_of_session(process.pid)) < 2 and process.poll() is None:
-        assert time.monotonic() < deadline, "the parsing process never started"
-        time.sleep(0.05)
-    time.sleep(0.3)  # well into the parse
-    assert process.poll() is None, "the ingest ended before it could be killed"
-    os.kill(process.pid, kill)
-    process.wait(10)
-    time.sleep(2)
-    assert _processes_of_session(process.pid) == []
+    argv = [sys.executable, "-m", "storemon", command, "--db", db_url, "--status", str(path)]
+    if command == "serve":
+        argv += ["--port", str(free_port())]
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        # The parsing process: the ingest's child, or the child of the server's worker.
+        started = 1 if command == "ingest" else 2
+        deadline = time.monotonic() + 60
+        while len(_descendants(process.pid)) < started:
+            assert process.poll() is None, "it ended before its parsing process started"
+            assert time.monotonic() < deadline, "the parsing process never started"
+            time.sleep(0.05)
+        time.sleep(0.3)  # well into the parse
+        run = _descendants(process.pid)
+        os.kill(process.pid, kill)
+        process.wait(20)
+        time.sleep(2)
+        assert _still_running(run) == []
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 _PEAK_RSS = """
