@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -55,6 +56,28 @@ def test_a_formula_id_never_reaches_the_report(tmp_path: Path, db_url: str) -> N
     assert "=cmd" not in report.out
     direct = cli("report", "--status", str(path))
     assert (direct.status, "=cmd" in direct.out) == (3, False)
+
+
+def test_report_db_names_a_store_whose_stored_zone_cannot_be_read(
+    inputs: Inputs, db_url: str
+) -> None:
+    """A zone put in by hand leaves its store out: listed on stderr, exit 3, the rest reported."""
+    assert cli("ingest", "--db", db_url, *inputs.args()).status == 0
+    before = cli("report", "--db", db_url)
+    connection = sqlite3.connect(db_url.removeprefix("sqlite:///"))
+    with connection:
+        [(store_id,)] = connection.execute("SELECT min(store_id) FROM zones").fetchall()
+        connection.execute(
+            "UPDATE zones SET zone_key = 'localtime' WHERE store_id = ?", (store_id,)
+        )
+    connection.close()
+    run = cli("report", "--db", db_url)
+    assert run.status == 3
+    assert f"skipped: store '{store_id}' left out of the report: time zone 'localtime'" in run.err
+    assert "1 stores left out of the report" in run.err
+    assert run.out.splitlines() == [
+        line for line in before.out.splitlines() if not line.startswith(f"{store_id},")
+    ]
 
 
 # --- empty snapshots ---------------------------------------------------------------------
