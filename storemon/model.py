@@ -336,6 +336,28 @@ class ReportSummary:
     #: until it is complete, and for a failed report.
     rows: int | None
 
+    @property
+    def position(self) -> ReportPosition:
+        """
+        Where the report stands in the list of reports: the cursor of the next page.
+        """
+        return ReportPosition(self.created_at, self.report_id)
+
+
+@attrs.frozen(order=True)
+class ReportPosition:
+    """
+    A place in the list of reports, which is ordered newest first by creation time, then
+    by report id (compared character by character), so that reports created at the same
+    instant still have one exact order and no page splits or repeats them.
+
+    ``ReportPosition(instant, "")`` stands before every report created at ``instant``:
+    listing before it lists the reports created before that instant.
+    """
+
+    created_at: dt.datetime
+    report_id: str
+
 
 # Records: what crosses between readers, ingestion and backends.
 

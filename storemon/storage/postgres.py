@@ -554,10 +554,12 @@ class PostgresRepository(Lifecycle):
         return columns.found_job(found, report_id)
 
     async def list_reports(
-        self, limit: int, *, before: dt.datetime | None = None
+        self, limit: int, *, before: model.ReportPosition | None = None
     ) -> list[model.ReportSummary]:
-        before_us = columns.epoch_us(before)
-        found = await self._fetch("list reports", "list_reports", before_us, max(limit, 0))
+        after = columns.position_values(before)
+        found = await self._fetch(
+            "list reports", "list_reports", after["before_at"], after["before_id"], max(limit, 0)
+        )
         return [columns.report_summary(row) for row in found]
 
     async def delete_reports(self, finished_before: dt.datetime) -> int:

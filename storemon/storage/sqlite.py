@@ -633,9 +633,9 @@ class SQLiteRepository(Lifecycle):
         return columns.found_job(await self._fetchall("get_report", (report_id,)), report_id)
 
     async def list_reports(
-        self, limit: int, *, before: dt.datetime | None = None
+        self, limit: int, *, before: model.ReportPosition | None = None
     ) -> list[model.ReportSummary]:
-        page = {"before": columns.epoch_us(before), "limit": max(limit, 0)}
+        page = {**columns.position_values(before), "limit": max(limit, 0)}
         return [columns.report_summary(row) for row in await self._fetchall("list_reports", page)]
 
     async def delete_reports(self, finished_before: dt.datetime) -> int:
