@@ -53,12 +53,13 @@ const BIN_COUNT = 20;
 
 const $ = (selector) => document.querySelector(selector);
 const numberFormat = new Intl.NumberFormat("en");
-// Shares are cut, not rounded, so that 99.97 % never reads 100 % (nor passes a target).
-const percentFormat = new Intl.NumberFormat("en", {
-  style: "percent",
-  maximumFractionDigits: 1,
-  roundingMode: "trunc",
-});
+// A share num / den (whole numbers, den > 0) as a percentage cut, not rounded, to a tenth,
+// so that 99.97 % never reads 100 % (nor passes a target). Exact: integer arithmetic on the
+// report's hundredths, never a float quotient that could land a tenth low.
+function cutPercent(num, den) {
+  const tenths = Math.floor((1000 * num) / den);
+  return tenths % 10 ? `${Math.floor(tenths / 10)}.${tenths % 10}%` : `${tenths / 10}%`;
+}
 
 const state = {
   report: null, // the report shown: { id, asOf, rows, summary }
@@ -582,7 +583,7 @@ function renderSummary() {
       "aria-label": `${counts.below} below target in the ${window.label.toLowerCase()}: show them`,
     });
     button.addEventListener("click", () => setShow(`below_${window.key}`));
-    below.append(button, ` (${counts.open ? percentFormat.format(counts.below / counts.open) : "—"})`);
+    below.append(button, ` (${counts.open ? cutPercent(counts.below, counts.open) : "—"})`);
     tr.append(
       cell("th", window.label, { scope: "row" }),
       cell("td", numberFormat.format(counts.open), { class: "num", "data-count": String(counts.open) }),
@@ -850,7 +851,9 @@ function shareCell(row, window) {
   bar.append(fill);
   td.append(
     bar,
-    cell("span", percentFormat.format(share), { class: "pct" }),
+    cell("span", shareText(row[`uptime_${window.key}`], row[`downtime_${window.key}`]), {
+      class: "pct",
+    }),
     cell("span", row[`uptime_${window.key}`], { class: "up" }),
   );
   return td;
@@ -1057,7 +1060,7 @@ function renderNumbers(timeline) {
         cell("td", `${up} ${window.unit}`),
         cell("td", `${down} ${window.unit}`),
         cell("td", `${business.toFixed(2)} ${window.unit}`),
-        cell("td", percentFormat.format(Number(up) / business)),
+        cell("td", shareText(up, down)),
       );
     }
     body.append(tr);
@@ -1676,9 +1679,13 @@ function hoursText(value) {
 function weekShareText(row) {
   if (!row) return "—";
   if (isClosed(row, "last_week")) return "closed";
-  const up = hundredths(row.uptime_last_week);
-  const tenths = Math.floor((1000 * up) / (up + hundredths(row.downtime_last_week)));
-  return tenths % 10 ? `${Math.floor(tenths / 10)}.${tenths % 10}%` : `${tenths / 10}%`;
+  return shareText(row.uptime_last_week, row.downtime_last_week);
+}
+
+// The share of business time up, from the report's two-decimal uptime and downtime texts.
+function shareText(upText, downText) {
+  const up = hundredths(upText);
+  return cutPercent(up, up + hundredths(downText));
 }
 
 async function showCompare(firstId, secondId) {

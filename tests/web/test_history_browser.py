@@ -418,6 +418,12 @@ def test_deep_links_open_a_past_report_and_a_comparison(
     rows = list(csv.DictReader(io.StringIO(earlier_csv)))
     assert page.locator("#row-count").get_attribute("data-total") == str(len(rows))
     assert EARLIER in page.locator("#report-status").inner_text()
+    # Shares are cut to a tenth from the exact hundredths: 0.02 h of 0.10 h is 20%.
+    page.get_by_label("Filter by store id").fill("1000000000000000016")
+    page.locator("#row-count[data-shown='1']").wait_for()
+    share = page.locator("#report-table td[data-key=share_last_week] .pct")
+    assert share.inner_text() == "20%"
+    page.get_by_label("Filter by store id").fill("")
 
     # From the report to the history: the report shown is marked, and the way back works.
     page.get_by_role("link", name="Report history: open an earlier report, or compare two").click()
