@@ -12,6 +12,7 @@ import itertools
 
 import attrs
 
+from storemon.drawing import timeline_html, timeline_svg, timeline_text
 from storemon.localtime import offset_pieces, zone_for
 from storemon.model import DEFAULT_ZONE_KEY, ReportRow, StoreSnapshot, from_epoch_us
 from storemon.report import ReportBuilder, report_row
@@ -58,6 +59,48 @@ class StoreTimeline:
     polls: tuple[tuple[dt.datetime, bool], ...]
     offset_changes: tuple[OffsetChange, ...]
     row: ReportRow
+
+    def outages(self) -> list[tuple[dt.datetime, dt.datetime]]:
+        """
+        Return the stretches of business time in the week that the store was inactive,
+        in order; stretches that touch (an outage across two business spans meeting at
+        midnight) are one. They add up to the week's downtime.
+        """
+        pieces = sorted(
+            (max(span.start, start, self.window_start), min(span.end, end))
+            for start, end in self.business
+            for span in self.status
+            if not span.active
+        )
+        merged: list[tuple[dt.datetime, dt.datetime]] = []
+        for start, end in pieces:
+            if start >= end:
+                continue
+            if merged and merged[-1][1] >= start:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+            else:
+                merged.append((start, end))
+        return merged
+
+    def to_text(self) -> str:
+        """
+        Return the week as text for a terminal: the numbers, business hours, outages,
+        polls and clock changes, in the store's local time (``storemon explain``).
+        """
+        return timeline_text(self)
+
+    def to_svg(self) -> str:
+        """
+        Return the web page's drawing of the week, day and hour, with its legend, as SVG.
+        """
+        return timeline_svg(self)
+
+    def _repr_svg_(self) -> str:
+        # Jupyter shows the drawing; ``_repr_html_`` adds the numbers around it.
+        return self.to_svg()
+
+    def _repr_html_(self) -> str:
+        return timeline_html(self)
 
 
 def _tick_instant(tick: int) -> dt.datetime:
