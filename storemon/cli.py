@@ -826,10 +826,14 @@ def main(
     prog = "storemon"
     try:
         try:
-            args = build_parser().parse_args(argv)
+            args, unknown = build_parser().parse_known_args(argv)
         except SystemExit as exit_:  # --help, --version
             return int(exit_.code or 0)
         prog = f"storemon {args.command}"
+        if unknown:  # argparse would blame the top-level parser; name the command
+            raise CommandError(
+                f"unrecognized arguments: {' '.join(unknown)} (see '{prog} --help')", EXIT_USAGE
+            )
         args.check(args)
         run: Callable[[argparse.Namespace, Console], int] = args.run
         return run(args, Console(out, err, quiet=args.quiet))
