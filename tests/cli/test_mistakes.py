@@ -304,7 +304,7 @@ def test_unwritable_rejects_file_is_refused_before_storing(tmp_path: Path, input
 def test_rejects_file_failing_while_written_says_the_rows_were_stored(
     tmp_path: Path, inputs: Inputs
 ) -> None:
-    """If the rejects file fails only when written (a full disk), the message says the good rows were stored."""
+    """A rejects file failing only when written (a full disk) says the good rows were stored."""
     if not os.path.exists("/dev/full"):
         pytest.skip("needs Linux's /dev/full")
     db = f"sqlite:///{tmp_path}/x.db"

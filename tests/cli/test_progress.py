@@ -175,7 +175,7 @@ def test_ingest_draws_progress_on_a_terminal(big_status: Path, tmp_path: Path) -
 def test_no_progress_off_a_terminal_or_when_quiet(
     big_status: Path, tmp_path: Path, quiet_on_terminal: bool
 ) -> None:
-    """With standard error a pipe, or with --quiet on a terminal, nothing but errors is written there."""
+    """Off a terminal, or with --quiet on one, standard error gets no progress line."""
     argv = ["report", "--status", str(big_status), "--as-of", "2023-01-18T07:00"]
     if quiet_on_terminal:
         status, shown, _ = run_on_terminal([*argv, "--quiet"], tmp_path)
