@@ -475,7 +475,7 @@ def timeline_svg(timeline: StoreTimeline, *, width: int = 760) -> str:
     for row, (kind, text) in enumerate(LEGEND):
         top = y + 18 + row * _LEGEND_ROW
         out.extend(_swatch(kind, 4, top))
-        out.append(_element("text", escape(text), x=40, y=top + 10, fill=INK, data_legend=kind))
+        out.append(_element("text", escape(text), x=52, y=top + 10, fill=INK, data_legend=kind))
     out.append("</svg>")
     return "\n".join(out)
 

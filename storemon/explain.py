@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Callable, Sized
 
 import attrs
 
@@ -41,6 +42,13 @@ class OffsetChange:
     offset_after: dt.timedelta
 
 
+def _count(noun: str) -> Callable[[Sized], str]:
+    def count(items: Sized) -> str:
+        return f"<{len(items)} {noun}>"
+
+    return count
+
+
 @attrs.frozen
 class StoreTimeline:
     """
@@ -51,12 +59,13 @@ class StoreTimeline:
     zone_key: str
     as_of: dt.datetime
     window_start: dt.datetime
+    # The spans and polls are counted in the repr (a notebook's text form), not listed.
     #: Business time inside the last-week window, UTC.
-    business: tuple[tuple[dt.datetime, dt.datetime], ...]
+    business: tuple[tuple[dt.datetime, dt.datetime], ...] = attrs.field(repr=_count("spans"))
     #: The interpolated status over the whole window.
-    status: tuple[StatusSpan, ...]
+    status: tuple[StatusSpan, ...] = attrs.field(repr=_count("spans"))
     #: Polls inside the window (and the one before it that decides its start).
-    polls: tuple[tuple[dt.datetime, bool], ...]
+    polls: tuple[tuple[dt.datetime, bool], ...] = attrs.field(repr=_count("polls"))
     offset_changes: tuple[OffsetChange, ...]
     row: ReportRow
 

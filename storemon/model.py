@@ -271,6 +271,10 @@ def _rows_tuple(rows: Iterable[ReportRow]) -> tuple[ReportRow, ...]:
     return tuple(rows)
 
 
+def _count_rows(rows: tuple[ReportRow, ...]) -> str:
+    return f"<{len(rows)} rows>"
+
+
 @attrs.frozen
 class Report:
     """
@@ -278,7 +282,8 @@ class Report:
     """
 
     as_of: dt.datetime = attrs.field(converter=utc_instant)
-    rows: tuple[ReportRow, ...] = attrs.field(converter=_rows_tuple)
+    #: Shown as a count in the repr: a full report has 14,092 rows.
+    rows: tuple[ReportRow, ...] = attrs.field(converter=_rows_tuple, repr=_count_rows)
 
     def to_csv(self) -> str:
         """
