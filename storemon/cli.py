@@ -67,6 +67,13 @@ exit status:
   2  the command line is wrong
   3  done, but some input rows were rejected (listed on standard error)"""
 
+_EXPLAIN_EXIT_STATUSES = """\
+exit status:
+  0  done
+  1  nothing was done: an input cannot be read, the database is missing or refused,
+     or the store has no poll by --as-of
+  2  the command line is wrong"""
+
 _AS_OF_HELP = f"""\
 --as-of takes ISO 8601 or the data's own spelling, in UTC unless it has an offset:
   {AS_OF_FORMS.replace(", ", chr(10) + "  ").replace(" or ", chr(10) + "  ")}
@@ -83,6 +90,17 @@ class CommandError(Exception):
         self.status = status
         #: The command that found it, when it is not the one being run (argparse's).
         self.prog = prog
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """
+    Wrap descriptions as usual, but keep the lines of an epilog (formats, exit statuses).
+    """
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text:
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -334,10 +352,14 @@ def _add_ingest(commands: Any) -> None:
         description="Store the CSV sources in the database: polls are upserted, business "
         "hours and time zones replace what was stored. Unchanged sources are skipped and a "
         "status file that only grew is read from where the last ingest stopped.",
-        epilog="exit status: 0 every row stored or already present; 1 nothing was done (a "
-        "file cannot be read, --rejects cannot be written, the database is refused) or a "
-        "source was refused (nothing of it is stored; the other sources are); 2 the command "
-        "line is wrong; 3 stored, but some rows were rejected.",
+        epilog="""\
+exit status:
+  0  every row stored or already present
+  1  nothing was done (a file cannot be read, --rejects cannot be written, the database
+     is refused), or a source was refused (nothing of it is stored; the others are)
+  2  the command line is wrong
+  3  stored, but some rows were rejected (listed on standard error, and in --rejects)""",
+        formatter_class=_HelpFormatter,
     )
     ingest.add_argument(
         "--db", metavar="URL", help="database URL (default: $STOREMON_DB or sqlite:///storemon.db)"
@@ -463,7 +485,7 @@ def _add_report(commands: Any) -> None:
         description="Compute the uptime report straight from the CSV inputs (--status ...) "
         "or from a database filled by 'storemon ingest' (--db URL, which is only read).",
         epilog=f"{_AS_OF_HELP}\n\n{_EXIT_STATUSES}",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     _add_csv_inputs(report, report.add_mutually_exclusive_group(required=True))
     report.add_argument(
@@ -625,8 +647,8 @@ def _add_explain(commands: Any) -> None:
         description="Explain one store's row of the report: its numbers in each window, "
         "its business hours and outages in the last week, in its local time, computed as "
         "the report computes them, from CSV files (--status ...) or a database (--db URL).",
-        epilog=f"{_AS_OF_HELP}\n\n{_EXIT_STATUSES.replace('3  done', '3  (not used)')}",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"{_AS_OF_HELP}\n\n{_EXPLAIN_EXIT_STATUSES}",
+        formatter_class=_HelpFormatter,
     )
     explain.add_argument("store_id", metavar="STORE_ID", help="the store, as written in the data")
     _add_csv_inputs(explain, explain.add_mutually_exclusive_group(required=True))
@@ -662,6 +684,11 @@ def _run_explain(args: argparse.Namespace, console: Console) -> int:
             if args.as_of is None and dataset.latest_poll_at() is None:
                 raise CommandError(f"--status {args.status}: no poll in the file; give --as-of")
             timeline = explain(dataset, args.store_id, as_of=args.as_of)
+            if dataset.rejected:
+                console.note(
+                    f"storemon explain: note: {len(dataset.rejected)} input rows were "
+                    "rejected ('storemon report' lists them)"
+                )
     except StoreNotFound as error:
         raise CommandError(str(error)) from None
     text = (
@@ -719,8 +746,12 @@ def _add_sample(commands: Any) -> None:
         help="write a synthetic data set",
         description="Write store_status.csv, business_hours.csv and timezones.csv "
         "shaped like the real data.",
-        epilog="exit status: 0 written; 1 the folder cannot be written; 2 the command line "
-        "is wrong.",
+        epilog="""\
+exit status:
+  0  written
+  1  the folder cannot be created or written
+  2  the command line is wrong""",
+        formatter_class=_HelpFormatter,
     )
     sample.add_argument(
         "--output", type=Path, required=True, metavar="DIR", help="folder to write to (created)"
@@ -767,7 +798,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="storemon",
         description="Uptime and downtime of stores within their business hours.",
         epilog=_EXIT_STATUSES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"storemon {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
