@@ -34,7 +34,7 @@ def outputs(notebook: Any) -> list[list[dict[str, Any]]]:
 
 
 def test_notebook_runs_and_its_outputs_are_current(tmp_path: Path) -> None:
-    """Every cell runs on a python3 kernel (an error fails the test) and gives the checked-in outputs."""
+    """Every cell runs on a python3 kernel (an error fails the test) and gives the saved outputs."""
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     checked_in = nbformat.read(NOTEBOOK, as_version=4)
