@@ -38,17 +38,21 @@ import json
 import os
 import sys
 import urllib.parse
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 import attrs
 
 from storemon import __version__
 from storemon.errors import StoremonError
 from storemon.fetch import is_url
+from storemon.lines import SourceProgress
 from storemon.model import DEFAULT_ZONE_KEY, Rejected, from_epoch_us
 from storemon.parsing import AS_OF_FORMS, parse_as_of_us
+
+if TYPE_CHECKING:
+    from storemon.dataset import Dataset
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -130,16 +134,22 @@ class Console:
         if not self.quiet:
             print(text, file=self.err)
 
-    def progress(self) -> Any:
+    @contextlib.contextmanager
+    def progress(self) -> Iterator[SourceProgress | None]:
         """
-        Return a progress display when standard error is a terminal (and not quiet),
-        else ``None``.
+        Give a progress display while the block reads, when standard error is a terminal
+        (and not quiet), else ``None``; its line is erased when the block ends.
         """
         if self.quiet or not _is_terminal(self.err):
-            return None
+            yield None
+            return
         from storemon.progress import TerminalProgress
 
-        return TerminalProgress(self.err)
+        display = TerminalProgress(self.err)
+        try:
+            yield display
+        finally:
+            display.clear()
 
 
 def _is_terminal(stream: TextIO) -> bool:
@@ -394,8 +404,7 @@ def _run_ingest(args: argparse.Namespace, console: Console) -> int:
     from storemon.storage import default_url
 
     url = args.db if args.db is not None else default_url()
-    progress = console.progress()
-    try:
+    with console.progress() as progress:
         summaries = asyncio.run(
             _ingest(
                 url,
@@ -405,9 +414,6 @@ def _run_ingest(args: argparse.Namespace, console: Console) -> int:
                 progress=progress,
             )
         )
-    finally:
-        if progress is not None:
-            progress.clear()
     rejects = [item for summary in summaries for item in summary.rejects]
     failed = [summary for summary in summaries if summary.error is not None]
     if args.json:
@@ -567,17 +573,20 @@ def range_warnings(
     return []
 
 
-def _report_from_files(args: argparse.Namespace, console: Console) -> _Computed:
+def _load_files(args: argparse.Namespace, console: Console) -> Dataset:
+    """
+    Read ``--status``, ``--business-hours`` and ``--timezones``, showing progress.
+    """
     from storemon.dataset import load_csv
 
-    progress = console.progress()
-    try:
-        dataset = load_csv(
+    with console.progress() as progress:
+        return load_csv(
             args.status, args.business_hours, args.timezones, parse_aside=True, progress=progress
         )
-    finally:
-        if progress is not None:
-            progress.clear()
+
+
+def _report_from_files(args: argparse.Namespace, console: Console) -> _Computed:
+    dataset = _load_files(args, console)
     warnings = []
     if args.business_hours is None:
         warnings.append("note: no --business-hours, so every store is open 24 hours, 7 days")
@@ -666,21 +675,9 @@ def _run_explain(args: argparse.Namespace, console: Console) -> int:
         if args.db is not None:
             timeline = asyncio.run(_explain_from_db(args.db, args.store_id, args.as_of))
         else:
-            from storemon.dataset import load_csv
             from storemon.service import explain
 
-            progress = console.progress()
-            try:
-                dataset = load_csv(
-                    args.status,
-                    args.business_hours,
-                    args.timezones,
-                    parse_aside=True,
-                    progress=progress,
-                )
-            finally:
-                if progress is not None:
-                    progress.clear()
+            dataset = _load_files(args, console)
             if args.as_of is None and dataset.latest_poll_at() is None:
                 raise CommandError(f"--status {args.status}: no poll in the file; give --as-of")
             timeline = explain(dataset, args.store_id, as_of=args.as_of)

@@ -163,3 +163,17 @@ def test_curl_session_after_a_failed_ingest_writes_no_report(tmp_path: Path) -> 
     assert done.returncode != 0
     assert done.stderr != ""
     assert not (tmp_path / "report.csv").exists()
+
+
+def test_python_doc_examples_run(tmp_path, monkeypatch, capsys):
+    """docs/python.md's synchronous examples run on the sample data the command line doc writes."""
+    write_sample(tmp_path / "data", stores=500, seed=1)
+    monkeypatch.chdir(tmp_path)
+    path = DOCS / "python.md"
+    blocks = [b for b in _blocks("python", path.read_text(encoding="utf-8")) if "await" not in b]
+    assert len(blocks) == 2
+    namespace: dict[str, object] = {}
+    for block in blocks:
+        exec(compile(block, str(path), "exec"), namespace)
+    assert capsys.readouterr().out.startswith("Store 1138942428064973522 in ")
+    assert len(namespace["report"].rows) == 500  # type: ignore[attr-defined]
