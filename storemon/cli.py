@@ -862,9 +862,11 @@ def main(
             raise CommandError(
                 f"unrecognized arguments: {' '.join(unknown)} (see '{prog} --help')", EXIT_USAGE
             )
-        args.check(args)
+        check: Callable[[argparse.Namespace], None] | None = getattr(args, "check", None)
+        if check is not None:
+            check(args)
         run: Callable[[argparse.Namespace, Console], int] = args.run
-        return run(args, Console(out, err, quiet=args.quiet))
+        return run(args, Console(out, err, quiet=getattr(args, "quiet", False)))
     except CommandError as error:
         print(f"{error.prog or prog}: error: {error}", file=err)
         return error.status

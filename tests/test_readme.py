@@ -116,6 +116,9 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# Against a running server: tests/server/test_e2e.py::test_readme_curl_session_works.
+
+
 @pytest.mark.slow
 def test_curl_session_without_a_server_stops_at_its_deadline(tmp_path: Path) -> None:
     """With no server the session fails (exit 1) when its deadline passes, writing no report.csv."""
@@ -125,26 +128,6 @@ def test_curl_session_without_a_server_stops_at_its_deadline(tmp_path: Path) -> 
     assert done.stderr.startswith("no server ready at http://127.0.0.1:")
     assert time.monotonic() - started < 30
     assert not (tmp_path / "report.csv").exists()
-
-
-@pytest.mark.slow
-def test_curl_session_downloads_the_report(tmp_path: Path) -> None:
-    """Against a running server the session writes the report's CSV and prints its head."""
-    from tests.server.process import Server
-
-    write_sample(tmp_path / "data", stores=30, seed=2)
-    server = Server(
-        tmp_path, "--data-dir", str(tmp_path / "data"), "--db", f"sqlite:///{tmp_path}/s.db"
-    )
-    try:
-        done = run_session(server.base, tmp_path, wait=60)
-    finally:
-        server.stop()
-    assert (done.returncode, done.stderr) == (0, "")
-    report = (tmp_path / "report.csv").read_text().splitlines()
-    assert report[0].startswith("store_id,uptime_last_hour,")
-    assert len(report) == 31
-    assert done.stdout.splitlines() == report[:3]
 
 
 @pytest.mark.slow
