@@ -267,7 +267,7 @@ class SQLiteRepository(Lifecycle):
             raise DatabaseNotFound(f"{self.path}: no such database file (nothing was created)")
         try:
             self._writer = await self._connect()
-            if not self.create and await self._schema_version() == 0:
+            if not self.create and not await self._has_tables():
                 raise DatabaseNotFound(
                     f"{self.path}: not a storemon database (it has none of its tables)"
                 )
@@ -315,6 +315,21 @@ class SQLiteRepository(Lifecycle):
                 await connection.close()
                 raise
         return connection
+
+    async def _has_tables(self) -> bool:
+        """
+        Whether the file holds storemon's tables, after waiting for a process that is
+        creating them right now (it holds the write lock until its migration commits).
+        """
+        if await self._schema_version() > 0:
+            return True
+        db = self._db
+        with translate_errors(f"read the schema of {self.path}"):
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                return await self._schema_version() > 0
+            finally:
+                await db.execute("ROLLBACK")
 
     async def _enable_wal(self) -> None:
         row = await (await self._db.execute("PRAGMA journal_mode = WAL")).fetchone()
