@@ -8,8 +8,10 @@ Exceptions raised by storemon.
     ├── DataError(ValueError)        naive datetime, unknown zone key, bad hours
     │   └── SourceError              a whole input file refused (header, encoding, I/O)
     ├── StorageError                 driver failure, original chained
-    │   └── BackendUnavailable       unknown URL scheme or extra not installed
-    └── ReportNotFound(LookupError)
+    │   ├── BackendUnavailable       unknown URL scheme or extra not installed
+    │   └── DatabaseNotFound         no database there, and the caller would not create one
+    ├── ReportNotFound(LookupError)
+    └── StoreNotFound(LookupError)   no poll of the store by the time asked
 
 Raise the most specific class; catch ``StoremonError``. A class docstring doubles as the
 default message.
@@ -45,5 +47,13 @@ class BackendUnavailable(StorageError):
     """No storage backend serves this URL."""
 
 
+class DatabaseNotFound(StorageError, LookupError):
+    """No storemon database is there (and it was opened without creating one)."""
+
+
 class ReportNotFound(StoremonError, LookupError):
     """No report has this id."""
+
+
+class StoreNotFound(StoremonError, LookupError):
+    """The store has no poll at or before the time asked."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import hashlib
 import os
 import time
@@ -31,7 +32,7 @@ import attrs
 
 from storemon.errors import SourceError
 from storemon.fetch import Stream, is_url, open_source, source_name
-from storemon.lines import CHUNK_BYTES, LineBuffer
+from storemon.lines import CHUNK_BYTES, LineBuffer, SourceProgress
 from storemon.model import Rejected, SourceInfo, SourceState
 from storemon.parallel import batches_aside
 from storemon.refresh import (
@@ -146,7 +147,12 @@ def _read_prefix(stream: Stream, length: int) -> tuple[hashlib._Hash, bytes, byt
 
 
 def _plan_from_bytes(
-    kind: SourceKind, source: str, stream: Stream, info: SourceInfo, previous: SourceState
+    kind: SourceKind,
+    source: str,
+    stream: Stream,
+    info: SourceInfo,
+    previous: SourceState,
+    progress: Callable[[int, int], object] | None = None,
 ) -> str | _Reading:
     """
     Read the bytes read last time and hash them: return the reading of what was appended
@@ -173,12 +179,16 @@ def _plan_from_bytes(
         offset=previous.offset,
         lines=previous.lines,
         on_lines=digest.update,
+        progress=progress,
     )
     return _Reading(plan, info, stream, lines, digest, read_header(kind, header, source))
 
 
 def _open(
-    kind: SourceKind, source: str, previous: SourceState | None
+    kind: SourceKind,
+    source: str,
+    previous: SourceState | None,
+    progress: SourceProgress | None = None,
 ) -> tuple[SourceInfo | None, _Reading | None]:
     """
     Open a source and plan how to read it (blocking: call it in a thread). Return what
@@ -196,7 +206,8 @@ def _open(
         plan = plan_from_info(previous, info, url=is_url(source))
         if plan is None:  # the bytes decide
             assert previous is not None
-            planned = _plan_from_bytes(kind, source, stream, info, previous)
+            told = None if progress is None else functools.partial(progress, source, info.size)
+            planned = _plan_from_bytes(kind, source, stream, info, previous, told)
             if not isinstance(planned, str):
                 return info, planned
             plan = planned
@@ -209,7 +220,10 @@ def _open(
             stream.close()
             return info, None
         digest = hashlib.sha256()
-        lines = LineBuffer(stream.read, chunk_size=CHUNK_BYTES, on_lines=digest.update)
+        told = None if progress is None else functools.partial(progress, source, info.size)
+        lines = LineBuffer(
+            stream.read, chunk_size=CHUNK_BYTES, on_lines=digest.update, progress=told
+        )
         return info, _Reading(FULL, info, stream, lines, digest)
     except BaseException:
         stream.close()
@@ -250,9 +264,11 @@ async def ingest_source(
     *,
     clock: Callable[[], dt.datetime] = _utc_now,
     parse_aside: bool = False,
+    progress: SourceProgress | None = None,
 ) -> SourceSummary:
     """
-    Ingest one source in one transaction and say what it did.
+    Ingest one source in one transaction and say what it did; ``progress`` is told how
+    far the reading is (from another thread: call it only for what is thread-safe).
 
     With ``parse_aside``, a large status file is parsed in a second process (``spawn``):
     only for programs whose main module is safe to import again (it has an
@@ -266,7 +282,7 @@ async def ingest_source(
     source = source_name(location)
     async with repository.transaction():
         previous = await repository.source_state(kind.label, source)
-        info, reading = await asyncio.to_thread(_open, kind, source, previous)
+        info, reading = await asyncio.to_thread(_open, kind, source, previous, progress)
         if reading is None:
             refreshed = refreshed_state(previous, info)
             if refreshed is not None:
@@ -330,11 +346,12 @@ async def ingest(
     timezones: str | os.PathLike[str] | None = None,
     clock: Callable[[], dt.datetime] = _utc_now,
     parse_aside: bool = False,
+    progress: SourceProgress | None = None,
 ) -> list[SourceSummary]:
     """
     Ingest the sources given, each in its own transaction, and summarise each.
 
-    ``parse_aside``: see ``ingest_source``.
+    ``parse_aside`` and ``progress``: see ``ingest_source``.
 
     A refused source (``SourceError``) is summarised with mode ``failed`` and its error;
     the other sources are still ingested.
@@ -354,7 +371,12 @@ async def ingest(
         try:
             summaries.append(
                 await ingest_source(
-                    repository, kind, location, clock=clock, parse_aside=parse_aside
+                    repository,
+                    kind,
+                    location,
+                    clock=clock,
+                    parse_aside=parse_aside,
+                    progress=progress,
                 )
             )
         except SourceError as error:

@@ -12,6 +12,11 @@ from collections.abc import Callable, Iterator
 #: Bytes asked of the stream per read.
 CHUNK_BYTES = 1 << 20
 
+#: Told how far the reading of a source is: its name, its size in bytes when known, and
+#: the bytes and lines (the header included) read from its start so far. Readers that
+#: take one call it after every chunk of lines; ``storemon.progress`` draws it.
+SourceProgress = Callable[[str, int | None, int, int], object]
+
 
 class LineBuffer:
     """
@@ -32,6 +37,7 @@ class LineBuffer:
         offset: int = 0,
         lines: int = 0,
         on_lines: Callable[[bytes], object] | None = None,
+        progress: Callable[[int, int], object] | None = None,
     ) -> None:
         """
         Args:
@@ -43,6 +49,8 @@ class LineBuffer:
             lines: Complete lines before this buffer's first byte.
             on_lines: Called with every run of complete lines handed out (ingestion
                 hashes them).
+            progress: Called after every run of complete lines handed out with
+                ``offset`` and ``lines`` (a progress display reads them).
         """
         self._read = read
         self._left = limit
@@ -55,6 +63,7 @@ class LineBuffer:
         #: number is ``lines + 1``.
         self.lines = lines
         self._on_lines = on_lines
+        self._progress = progress
         #: Once the stream has ended: the bytes after its last line feed.
         self.tail = b""
 
@@ -70,6 +79,8 @@ class LineBuffer:
         self.lines += complete.count(b"\n")
         if self._on_lines is not None:
             self._on_lines(complete)
+        if self._progress is not None:
+            self._progress(self.offset, self.lines)
 
     def _end(self, rest: bytes) -> bytes:
         self._ended = True

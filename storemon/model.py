@@ -13,13 +13,15 @@ the arithmetic (see ``docs/design.md``).
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from collections.abc import Iterable, Sequence
 from fractions import Fraction
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import attrs
 
 from storemon.csvformat import REPORT_HEADER, csv_line, csv_text, format_value
+from storemon.display import report_html
 from storemon.errors import DataError
 
 #: A store id is an opaque string: real ids are 19-digit decimals beyond 2**53 or UUIDs.
@@ -269,6 +271,10 @@ def _rows_tuple(rows: Iterable[ReportRow]) -> tuple[ReportRow, ...]:
     return tuple(rows)
 
 
+def _count_rows(rows: tuple[ReportRow, ...]) -> str:
+    return f"<{len(rows)} rows>"
+
+
 @attrs.frozen
 class Report:
     """
@@ -276,7 +282,8 @@ class Report:
     """
 
     as_of: dt.datetime = attrs.field(converter=utc_instant)
-    rows: tuple[ReportRow, ...] = attrs.field(converter=_rows_tuple)
+    #: Shown as a count in the repr: a full report has 14,092 rows.
+    rows: tuple[ReportRow, ...] = attrs.field(converter=_rows_tuple, repr=_count_rows)
 
     def to_csv(self) -> str:
         """
@@ -287,6 +294,44 @@ class Report:
             csv_line(row.store_id, [format_value(getattr(row, name)) for name in measures])
             for row in self.rows
         )
+
+    def to_records(self) -> list[dict[str, str | float]]:
+        """
+        Return one dict per row, in the report's order: ``store_id`` (a string: ids are
+        never numbers) and each measure as a float of its exact value, not rounded
+        (the CSV rounds to two decimals; ``to_csv()`` has those).
+        """
+        measures = [field.name for field in attrs.fields(ReportRow)][1:]
+        return [
+            {"store_id": row.store_id, **{name: float(getattr(row, name)) for name in measures}}
+            for row in self.rows
+        ]
+
+    def to_pandas(self) -> Any:
+        """
+        Return the rows as a ``pandas.DataFrame`` (``to_records()``), ``as_of`` in its
+        ``attrs``. pandas is optional: it is imported only here.
+
+        Raises:
+            ImportError: pandas is not installed (``pip install pandas``).
+        """
+        try:
+            # By name, when called: pandas is optional, and only this method needs it.
+            pandas = importlib.import_module("pandas")
+        except ImportError:
+            raise ImportError(
+                "Report.to_pandas needs pandas, which storemon does not install: "
+                "pip install pandas (or use report.to_records())"
+            ) from None
+        columns = [field.name for field in attrs.fields(ReportRow)]
+        frame = pandas.DataFrame.from_records(self.to_records(), columns=columns)
+        frame["store_id"] = frame["store_id"].astype("string")
+        frame.attrs["as_of"] = self.as_of
+        return frame
+
+    def _repr_html_(self) -> str:
+        # Jupyter shows the summary and the first rows, not a repr of every row.
+        return report_html(self)
 
 
 class ReportStatus:

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from storemon.errors import SourceError
-from storemon.lines import LineBuffer
+from storemon.lines import LineBuffer, SourceProgress
 from storemon.model import PollRecord, Rejected
 from storemon.sources import Batch, SourceKind, parse_lines, read_batches, read_header
 
@@ -101,18 +101,37 @@ def collect_range(
     start: int,
     end: int,
     collect: Callable[[Iterator[Batch]], _Collected],
+    progress: Callable[[int, int], object] | None = None,
 ) -> _Collected:
     """
     ``collect`` the batches of the status lines in bytes ``[start, end)`` of ``path``
-    (the child's side of ``read_halves``), numbering them as a whole-file read would.
+    (the child's side of ``read_halves``), numbering them as a whole-file read would;
+    ``progress`` is told the bytes and lines read of the range.
     """
     with open(path, "rb") as handle:
         handle.seek(header_end)
         before = LineBuffer(handle.read, limit=start - header_end, lines=1)
         for _ in before.chunks():
             pass
-        lines = LineBuffer(handle.read, limit=end - start, lines=before.lines)
+        lines = LineBuffer(handle.read, limit=end - start, lines=before.lines, progress=progress)
         return collect(read_batches(SourceKind.STATUS, lines, path, positions=positions))
+
+
+def _scaled(
+    progress: SourceProgress | None, path: str, size: int, header_end: int, middle: int
+) -> Callable[[int, int], object] | None:
+    """
+    Tell ``progress`` the first half's reading (bytes after the header, lines) as if it
+    were the whole file's.
+    """
+    if progress is None:
+        return None
+    scale = (size - header_end) / max(middle - header_end, 1)
+
+    def told(offset: int, lines: int) -> None:
+        progress(path, size, header_end + round(offset * scale), round(lines * scale))
+
+    return told
 
 
 def read_halves(
@@ -120,10 +139,13 @@ def read_halves(
     collect: Callable[[Iterator[Batch]], _Collected],
     *,
     meanwhile: Callable[[], None],
+    progress: SourceProgress | None = None,
 ) -> tuple[_Collected, _Collected]:
     """
     ``collect`` a status file's batches in two halves, the second in a child process;
     ``meanwhile`` runs here first, while that process starts (spawning takes a moment).
+    ``progress`` is told the first half's reading scaled to the whole file: the halves
+    are about equal and read at once, and the child cannot tell this process how far it is.
 
     ``collect`` must be a module-level function (it is sent to the child). Lines are
     independent, so the file is cut at the first line start after its middle; the two
@@ -149,7 +171,10 @@ def read_halves(
                     collect_range, path, positions, len(header), middle, size, collect
                 )
                 meanwhile()
-                first = collect_range(path, positions, len(header), len(header), middle, collect)
+                told = _scaled(progress, path, size, len(header), middle)
+                first = collect_range(
+                    path, positions, len(header), len(header), middle, collect, told
+                )
                 return first, second.result()
         except OSError as error:
             raise SourceError(f"{path}: cannot read: {error.strerror or error}") from None
