@@ -11,7 +11,7 @@ HOST ?= $(or $(STOREMON_HOST),127.0.0.1)
 PORT ?= $(or $(STOREMON_PORT),5000)
 
 .DEFAULT_GOAL := help
-.PHONY: help run report test lint typecheck bench clean
+.PHONY: help run report test notebook lint typecheck bench clean
 
 ## List the targets and what they do.
 help:
@@ -56,6 +56,15 @@ test: $(VENV)/.installed-test
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest
+
+## Run docs/notebook.ipynb on a fresh kernel and save its outputs (a test checks that the
+## saved outputs are the ones it gives).
+notebook: $(VENV)/.installed-test
+	@$(BIN)/python -c 'import nbclient, nbformat; \
+		notebook = nbformat.read("docs/notebook.ipynb", as_version=4); \
+		nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3", \
+			record_timing=False).execute(); \
+		nbformat.write(notebook, "docs/notebook.ipynb")'
 
 ## Whole-process benchmarks against the performance goals (docs/benchmarks.md); data sets
 ## are cached in ~/.cache/storemon-bench. make bench BENCH_ARGS=--quick for a small run.

@@ -3,7 +3,8 @@ storemon: exact uptime and downtime of stores within their business hours.
 
 The core is pure and synchronous: ``compute_report`` turns store snapshots into a
 ``Report``. ``load_csv`` reads the three CSV inputs for a quick report; backends behind the
-repository protocols (``storemon.repository``) serve ``build_report``.
+repository protocols (``storemon.repository``) serve ``build_report``. ``explain`` gives
+one store's week from either, drawn in a notebook as the web page draws it.
 """
 
 from __future__ import annotations
@@ -13,12 +14,15 @@ from storemon.dataset import Dataset, load_csv
 from storemon.errors import (
     BackendUnavailable,
     ConfigError,
+    DatabaseNotFound,
     DataError,
     ReportNotFound,
     SourceError,
     StorageError,
     StoremonError,
+    StoreNotFound,
 )
+from storemon.explain import StoreTimeline
 from storemon.model import (
     DEFAULT_ZONE_KEY,
     HoursRow,
@@ -29,7 +33,7 @@ from storemon.model import (
     StoreSnapshot,
 )
 from storemon.report import ReportBuilder, compute_report
-from storemon.service import build_report
+from storemon.service import build_report, explain
 
 __all__ = [
     "DEFAULT_ZONE_KEY",
@@ -37,6 +41,7 @@ __all__ = [
     "BackendUnavailable",
     "ConfigError",
     "DataError",
+    "DatabaseNotFound",
     "Dataset",
     "HoursRow",
     "Poll",
@@ -47,10 +52,13 @@ __all__ = [
     "ReportRow",
     "SourceError",
     "StorageError",
+    "StoreNotFound",
     "StoreSnapshot",
+    "StoreTimeline",
     "StoremonError",
     "build_report",
     "compute_report",
+    "explain",
     "format_value",
     "load_csv",
 ]

@@ -1,42 +1,173 @@
 """
-The ``storemon`` command line: ingest, report, sample, serve.
+The ``storemon`` command line: ingest, report, explain, sample (and serve, from the server).
 
-Exit statuses: 0 success; 1 a fatal error (nothing was done); 2 a usage error; 3 done,
-but some input rows were rejected, or (``report --db``) some stores were left out because
-their stored rows cannot be read (both are listed on standard error).
+How every command behaves:
+
+- It checks what it can before it works: options that do not go together, files it must
+  read (they exist and are readable), files and folders it must write (their folder
+  exists, they are not a folder), the database of a command that only reads (it exists:
+  ``report --db`` and ``explain --db`` never create one). A mistake is one line on standard
+  error, ``storemon COMMAND: error: ...`` naming the option, and no traceback.
+- Exit statuses: 0 done; 1 failed, nothing was done or written (an input cannot be read,
+  an output cannot be written, the database is missing or refused, a source was refused);
+  2 the command line is wrong; 3 done, but some input rows were rejected, or (``report
+  --db``) some stores were left out because their stored rows cannot be read (both are
+  listed on standard error). Ctrl-C exits 130.
+- Standard output carries the result only (the report, the explanation, the JSON), so it
+  can be redirected; notes, warnings, rejected rows and progress go to standard error.
+  Progress is drawn only when standard error is a terminal. ``--quiet`` leaves only
+  errors on standard error; ``--json`` (``--format json`` for ``report``) prints the result
+  for programs, warnings included.
+
+Adding an option to a command: add it in that command's ``_add_<command>`` function (a
+block of ``add_argument`` calls; options shared by several commands have their own
+``_add_*`` helper), check its value in ``_check_<command>`` if it names a path or
+conflicts with another option (checks do no work and raise ``CommandError``), and use it
+in ``_run_<command>``. A new command is a ``_add_<command>`` called from ``build_parser``
+with ``set_defaults(run=_run_<command>, check=_check_<command>)``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import csv
 import datetime as dt
+import io
 import json
+import os
 import sys
-from collections.abc import Sequence
+import urllib.parse
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+
+import attrs
 
 from storemon import __version__
 from storemon.errors import StoremonError
-from storemon.lines import MAX_LINE_BYTES
-from storemon.model import Rejected, from_epoch_us
-from storemon.parsing import parse_duration_us, parse_instant_us
+from storemon.fetch import is_url
+from storemon.lines import MAX_LINE_BYTES, SourceProgress
+from storemon.model import DEFAULT_ZONE_KEY, Rejected, SkippedStore, from_epoch_us
+from storemon.parsing import AS_OF_FORMS, parse_as_of_us, parse_duration_us
 from storemon.sources import DEFAULT_FUTURE_TOLERANCE
+
+if TYPE_CHECKING:
+    from storemon.dataset import Dataset
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_REJECTED = 3
+EXIT_INTERRUPTED = 130
 
 #: At most this many rejected rows are listed on standard error; the count is always given.
 _REJECTS_SHOWN = 20
 
+_EXIT_STATUSES = """\
+exit status:
+  0  done
+  1  nothing was done: an input cannot be read, the output cannot be written, the
+     database is missing or refused, or there is no poll to date the report
+  2  the command line is wrong
+  3  done, but some input rows were rejected (listed on standard error)
+     or, with --db, some stores were left out: their stored rows cannot be read"""
 
-def _instant(text: str) -> object:
+_EXPLAIN_EXIT_STATUSES = """\
+exit status:
+  0  done
+  1  nothing was done: an input cannot be read, the database is missing or refused,
+     or the store has no poll by --as-of
+  2  the command line is wrong"""
+
+_AS_OF_HELP = f"""\
+--as-of takes ISO 8601 or the data's own spelling, in UTC unless it has an offset:
+  {AS_OF_FORMS.replace(", ", chr(10) + "  ").replace(" or ", chr(10) + "  ")}
+A time outside the data's range is allowed, with a warning."""
+
+
+class CommandError(Exception):
+    """
+    A mistake a command found: one line for standard error, and the exit status.
+    """
+
+    def __init__(self, message: str, status: int = EXIT_FAILED, *, prog: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        #: The command that found it, when it is not the one being run (argparse's).
+        self.prog = prog
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """
+    Wrap descriptions as usual, but keep the lines of an epilog (formats, exit statuses).
+    """
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text:
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+
+class _Parser(argparse.ArgumentParser):
+    """
+    An argument parser whose usage errors are one line (``CommandError``), not usage text.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        raise CommandError(f"{message} (see '{self.prog} --help')", EXIT_USAGE, prog=self.prog)
+
+
+@attrs.frozen
+class Console:
+    """
+    Where a command writes: its result (``out``) and everything else (``err``).
+    """
+
+    out: TextIO
+    err: TextIO
+    #: ``--quiet``: nothing on ``err`` but errors.
+    quiet: bool = False
+
+    def note(self, text: str) -> None:
+        """
+        Say something that is not the result on standard error, unless quiet.
+        """
+        if not self.quiet:
+            print(text, file=self.err)
+
+    @contextlib.contextmanager
+    def progress(self) -> Iterator[SourceProgress | None]:
+        """
+        Give a progress display while the block reads, when standard error is a terminal
+        (and not quiet), else ``None``; its line is erased when the block ends.
+        """
+        if self.quiet or not _is_terminal(self.err):
+            yield None
+            return
+        from storemon.progress import TerminalProgress
+
+        display = TerminalProgress(self.err)
+        try:
+            yield display
+        finally:
+            display.clear()
+
+
+def _is_terminal(stream: TextIO) -> bool:
     try:
-        return from_epoch_us(parse_instant_us(text))
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+# Value parsers (argparse ``type=``): a value that cannot be read is a usage error.
+
+
+def _as_of(text: str) -> dt.datetime:
+    try:
+        return from_epoch_us(parse_as_of_us(text))
     except StoremonError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
 
@@ -46,37 +177,6 @@ def _duration(text: str) -> dt.timedelta:
         return dt.timedelta(microseconds=parse_duration_us(text))
     except StoremonError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def add_guard_options(parser: argparse.ArgumentParser, *, snapshots: bool = True) -> None:
-    """
-    Add the options that guard what is read: --future-tolerance, --max-line-bytes and,
-    with ``snapshots``, --allow-shrink (``storemon ingest`` and ``storemon serve``).
-    """
-    parser.add_argument(
-        "--future-tolerance",
-        type=_duration,
-        default=None,
-        metavar="DURATION",
-        help="reject polls later than this machine's clock plus DURATION (default 1h; "
-        "e.g. 90m, 2h, PT2H)",
-    )
-    parser.add_argument(
-        "--max-line-bytes",
-        type=_positive_int,
-        default=None,
-        metavar="N",
-        help=f"reject lines longer than N bytes, never holding them (default {MAX_LINE_BYTES})",
-    )
-    if snapshots:
-        parser.add_argument(
-            "--allow-shrink",
-            action="store_const",
-            const=True,
-            default=None,
-            help="store a business-hours or time-zone file even when it removes more than "
-            "half of the stored rows of its kind (refused otherwise)",
-        )
 
 
 def _positive_int(text: str) -> int:
@@ -89,17 +189,224 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """
-    Return the argument parser of every subcommand.
-    """
-    parser = argparse.ArgumentParser(
-        prog="storemon",
-        description="Uptime and downtime of stores within their business hours.",
-    )
-    parser.add_argument("--version", action="version", version=f"storemon {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+# Checks made before any work: each raises ``CommandError`` naming the option.
 
+
+def check_readable(option: str, path: Path) -> None:
+    """
+    Refuse an input file that is missing, a folder or unreadable.
+    """
+    if not path.exists():
+        raise CommandError(f"{option} {path}: no such file")
+    if path.is_dir():
+        raise CommandError(f"{option} {path}: is a folder, not a CSV file")
+    if not os.access(path, os.R_OK):
+        raise CommandError(f"{option} {path}: permission denied (cannot read it)")
+
+
+def check_writable_file(option: str, path: Path) -> None:
+    """
+    Refuse an output file that cannot be written: a folder, or in a folder that is
+    missing or closed to this user. (A full disk shows only when writing.)
+    """
+    if path.is_dir():
+        raise CommandError(f"{option} {path}: is a folder; give a file name")
+    folder = path.parent
+    if not folder.exists():
+        raise CommandError(f"{option} {path}: the folder {folder} does not exist")
+    if not folder.is_dir():
+        raise CommandError(f"{option} {path}: {folder} is not a folder")
+    if path.exists():
+        if not os.access(path, os.W_OK):
+            raise CommandError(f"{option} {path}: permission denied (cannot write it)")
+    elif not os.access(folder, os.W_OK | os.X_OK):
+        raise CommandError(f"{option} {path}: permission denied (cannot create files in {folder})")
+
+
+def check_writable_folder(option: str, path: Path) -> None:
+    """
+    Refuse an output folder that is a file, or that cannot be created or written in.
+    """
+    if path.exists():
+        if not path.is_dir():
+            raise CommandError(f"{option} {path}: is not a folder")
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise CommandError(f"{option} {path}: permission denied (cannot write in it)")
+        return
+    ancestor = path.parent
+    while not ancestor.exists():  # the folders that will be created
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise CommandError(f"{option} {path}: {ancestor} is not a folder")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise CommandError(f"{option} {path}: permission denied (cannot create {ancestor}/...)")
+
+
+def shown_url(url: str) -> str:
+    """
+    Return a database URL without its password, to name it in a message.
+    """
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+
+
+def _check_url(url: str) -> None:
+    from storemon.storage import scheme_of
+
+    try:
+        scheme_of(url)
+    except StoremonError as error:
+        raise CommandError(f"--db: {error}") from None
+
+
+def _check_sources(args: argparse.Namespace) -> None:
+    for option, value in (
+        ("--status", args.status),
+        ("--business-hours", args.business_hours),
+        ("--timezones", args.timezones),
+    ):
+        if value is not None and not is_url(str(value)):
+            check_readable(option, Path(value))
+
+
+# Writing the result.
+
+
+def write_result(text: str, output: Path | None, console: Console) -> None:
+    """
+    Write a command's result to ``output``, or to standard output; a failure (a full
+    disk) is a ``CommandError``.
+    """
+    if output is None:
+        try:
+            console.out.write(text)
+            console.out.flush()
+        except BrokenPipeError:
+            raise  # the reader went away (``| head``): not an error, see ``main``
+        except OSError as error:
+            raise CommandError(f"cannot write to standard output: {error.strerror}") from None
+        return
+    try:
+        with output.open("w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+    except OSError as error:
+        raise CommandError(f"--output {output}: cannot write: {error.strerror}") from None
+
+
+def _print_skipped(skipped: Sequence[SkippedStore], console: Console) -> None:
+    for item in skipped[:_REJECTS_SHOWN]:
+        console.note(f"skipped: {item}")
+    if len(skipped) > _REJECTS_SHOWN:
+        console.note(f"... and {len(skipped) - _REJECTS_SHOWN} more stores left out")
+    if skipped:
+        console.note(
+            f"{len(skipped)} stores left out of the report: their stored rows cannot be read"
+        )
+
+
+def _print_rejects(
+    rejected: Sequence[Rejected],
+    console: Console,
+    *,
+    outcome: str = "the report uses the other rows",
+) -> None:
+    for item in rejected[:_REJECTS_SHOWN]:
+        console.note(f"rejected: {item}")
+    if len(rejected) > _REJECTS_SHOWN:
+        console.note(f"... and {len(rejected) - _REJECTS_SHOWN} more rejected rows")
+    if rejected:
+        console.note(f"{len(rejected)} rows rejected; {outcome}")
+
+
+# Options shared by several commands.
+
+
+def _add_quiet(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print nothing on standard error but errors (no progress, notes or warnings)",
+    )
+
+
+def _add_read_guards(parser: argparse.ArgumentParser) -> None:
+    """
+    Add the options that guard what is read from files: --future-tolerance and
+    --max-line-bytes (``ingest``, and ``report`` and ``explain`` with --status).
+    """
+    parser.add_argument(
+        "--future-tolerance",
+        type=_duration,
+        default=DEFAULT_FUTURE_TOLERANCE,
+        metavar="DURATION",
+        help="reject polls later than this machine's clock plus DURATION (default 1h; "
+        "e.g. 90m, 2h, PT2H)",
+    )
+    parser.add_argument(
+        "--max-line-bytes",
+        type=_positive_int,
+        default=MAX_LINE_BYTES,
+        metavar="N",
+        help=f"reject lines longer than N bytes, never holding them (default {MAX_LINE_BYTES})",
+    )
+
+
+def _latest_at(args: argparse.Namespace) -> dt.datetime:
+    """
+    The latest believable poll instant: this machine's clock plus --future-tolerance.
+    """
+    tolerance: dt.timedelta = args.future_tolerance
+    return dt.datetime.now(dt.UTC) + tolerance
+
+
+def _add_csv_inputs(parser: argparse.ArgumentParser, origin: argparse._ActionsContainer) -> None:
+    origin.add_argument("--status", type=Path, metavar="FILE", help="store status CSV file")
+    origin.add_argument(
+        "--db",
+        metavar="URL",
+        help="database filled by 'storemon ingest', e.g. sqlite:///storemon.db",
+    )
+    parser.add_argument(
+        "--business-hours",
+        type=Path,
+        metavar="FILE",
+        help="business hours CSV file (with --status; without it every store is open 24x7)",
+    )
+    parser.add_argument(
+        "--timezones",
+        type=Path,
+        metavar="FILE",
+        help="time zones CSV file (with --status; without it every store is in "
+        f"{DEFAULT_ZONE_KEY})",
+    )
+    parser.add_argument(
+        "--as-of",
+        type=_as_of,
+        metavar="TIME",
+        help="the report's 'now' (default: the latest poll); formats below",
+    )
+
+
+def _check_csv_inputs(args: argparse.Namespace) -> None:
+    if args.db is not None:
+        if args.business_hours is not None or args.timezones is not None:
+            raise CommandError(
+                "--business-hours and --timezones go with --status; with --db they come "
+                "from the database",
+                EXIT_USAGE,
+            )
+        _check_url(args.db)
+    _check_sources(args)
+
+
+# ingest
+
+
+def _add_ingest(commands: Any) -> None:
     ingest = commands.add_parser(
         "ingest",
         help="store CSV sources (files or URLs) in a database",
@@ -107,9 +414,16 @@ def build_parser() -> argparse.ArgumentParser:
         "hours and time zones replace what was stored. Unchanged sources are skipped and a "
         "status file that only grew is read from where the last ingest stopped. A business-"
         "hours or time-zone file that would remove more than half of the stored rows of its "
-        "kind is refused unless --allow-shrink. Exit 0 when every row was stored or already "
-        "present, 3 when some rows were rejected, 1 when a source was refused (nothing of it "
-        "is stored).",
+        "kind is refused unless --allow-shrink.",
+        epilog="""\
+exit status:
+  0  every row stored or already present
+  1  nothing was done (a file cannot be read, --rejects cannot be written, the database
+     is refused), or a source was refused (nothing of it is stored; the others are;
+     the database keeps what it held of its kind)
+  2  the command line is wrong
+  3  stored, but some rows were rejected (listed on standard error, and in --rejects)""",
+        formatter_class=_HelpFormatter,
     )
     ingest.add_argument(
         "--db", metavar="URL", help="database URL (default: $STOREMON_DB or sqlite:///storemon.db)"
@@ -123,169 +437,66 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="write the rejected rows here as CSV (source,line,column,reason,text)",
     )
+    ingest.add_argument(
+        "--allow-shrink",
+        action="store_true",
+        help="store a business-hours or time-zone file even when it removes more than "
+        "half of the stored rows of its kind (refused otherwise)",
+    )
+    _add_read_guards(ingest)
     ingest.add_argument("--json", action="store_true", help="print the summary as JSON")
-    add_guard_options(ingest)
-    ingest.set_defaults(run=_run_ingest)
-
-    report = commands.add_parser(
-        "report",
-        help="compute the report from CSV files or a database",
-        description="Compute the uptime report straight from the CSV inputs (--status ...) "
-        "or from a database filled by 'storemon ingest' (--db URL).",
-    )
-    origin = report.add_mutually_exclusive_group(required=True)
-    origin.add_argument("--status", type=Path, help="store status CSV file")
-    origin.add_argument("--db", metavar="URL", help="database URL, e.g. sqlite:///storemon.db")
-    report.add_argument("--business-hours", type=Path, help="business hours CSV file")
-    report.add_argument("--timezones", type=Path, help="time zones CSV file")
-    report.add_argument(
-        "--as-of",
-        type=_instant,
-        help="the report's 'now' as a UTC timestamp (default: the latest poll)",
-    )
-    report.add_argument("--output", type=Path, help="write the CSV here (default: stdout)")
-    add_guard_options(report, snapshots=False)
-    report.set_defaults(run=_run_report)
-
-    sample = commands.add_parser(
-        "sample",
-        help="write a synthetic data set",
-        description="Write store_status.csv, business_hours.csv and timezones.csv "
-        "shaped like the real data.",
-    )
-    sample.add_argument("--output", type=Path, required=True, help="directory to write to")
-    sample.add_argument(
-        "--stores", type=_positive_int, default=500, help="number of stores (default 500)"
-    )
-    sample.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    sample.set_defaults(run=_run_sample)
-
-    # ``serve`` is parsed by the server package itself (see ``_run_plugin``); it is listed
-    # here so that ``storemon --help`` shows it.
-    commands.add_parser(
-        "serve",
-        help="run the HTTP server (needs the [server] extra)",
-        add_help=False,
-    )
-    return parser
+    _add_quiet(ingest)
+    ingest.set_defaults(run=_run_ingest, check=_check_ingest)
 
 
-def _print_rejects(
-    rejected: Sequence[Rejected], err: TextIO, *, outcome: str = "the report uses the other rows"
-) -> None:
-    for item in rejected[:_REJECTS_SHOWN]:
-        print(f"rejected: {item}", file=err)
-    if len(rejected) > _REJECTS_SHOWN:
-        print(f"... and {len(rejected) - _REJECTS_SHOWN} more rejected rows", file=err)
-    if rejected:
-        print(f"{len(rejected)} rows rejected; {outcome}", file=err)
-
-
-def _write_text(text: str, output: Path | None, out: TextIO) -> None:
-    if output is None:
-        out.write(text)
-        out.flush()
-    else:
-        output.write_text(text, encoding="utf-8", newline="")
-
-
-def _latest_at(args: argparse.Namespace) -> dt.datetime:
-    """
-    The latest believable poll instant: this machine's clock plus the tolerance.
-    """
-    tolerance = args.future_tolerance or DEFAULT_FUTURE_TOLERANCE
-    return dt.datetime.now(dt.UTC) + tolerance
-
-
-def _run_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from storemon.dataset import load_csv
-
-    if args.db is not None:
-        if args.business_hours is not None or args.timezones is not None:
-            print(
-                "storemon report: error: --business-hours and --timezones go with --status; "
-                "with --db they come from the database",
-                file=err,
-            )
-            return EXIT_USAGE
-        report = asyncio.run(_report_csv_from_db(args.db, args.as_of))
-        _write_text(report.csv, args.output, out)
-        _print_skipped(report.skipped, err)
-        return EXIT_REJECTED if report.skipped else EXIT_OK
-    dataset = load_csv(
-        args.status,
-        args.business_hours,
-        args.timezones,
-        parse_aside=True,
-        latest_at=_latest_at(args),
-        max_line=args.max_line_bytes or MAX_LINE_BYTES,
-    )
-    _write_text(dataset.report_csv(args.as_of), args.output, out)
-    _print_rejects(dataset.rejected, err)
-    return EXIT_REJECTED if dataset.rejected else EXIT_OK
-
-
-def _print_skipped(skipped: Sequence[Any], err: TextIO) -> None:
-    for item in skipped[:_REJECTS_SHOWN]:
-        print(f"skipped: {item}", file=err)
-    if len(skipped) > _REJECTS_SHOWN:
-        print(f"... and {len(skipped) - _REJECTS_SHOWN} more stores left out", file=err)
-    if skipped:
-        print(
-            f"{len(skipped)} stores left out of the report: their stored rows cannot be read",
-            file=err,
+def _check_ingest(args: argparse.Namespace) -> None:
+    if args.status is None and args.business_hours is None and args.timezones is None:
+        raise CommandError(
+            "nothing to ingest; give --status, --business-hours and/or --timezones", EXIT_USAGE
         )
+    if args.db is not None:
+        _check_url(args.db)
+    _check_sources(args)
+    if args.rejects is not None:
+        check_writable_file("--rejects", args.rejects)
 
 
-async def _report_csv_from_db(url: str, as_of: object) -> Any:
-    # Returns the CSV text, not a Report: on Python 3.11 ``asyncio.run`` formats the repr
-    # of its main task (and so of its result) when it restores the SIGINT handler, which
-    # for a full-size Report costs 0.15 s.
-    from storemon.service import build_csv_report
-    from storemon.storage import open_repository
-
-    async with open_repository(url) as repository:
-        return await build_csv_report(repository, as_of=as_of)  # type: ignore[arg-type]
-
-
-def _run_ingest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _run_ingest(args: argparse.Namespace, console: Console) -> int:
     from storemon.storage import default_url
 
-    if args.status is None and args.business_hours is None and args.timezones is None:
-        print(
-            "storemon ingest: error: nothing to ingest; "
-            "give --status, --business-hours and/or --timezones",
-            file=err,
-        )
-        return EXIT_USAGE
     url = args.db if args.db is not None else default_url()
-    summaries = asyncio.run(_ingest(url, args))
+    with console.progress() as progress:
+        summaries = asyncio.run(_ingest(url, args, progress))
     rejects = [item for summary in summaries for item in summary.rejects]
-    if args.rejects is not None:
-        _write_rejects(rejects, args.rejects)
     failed = [summary for summary in summaries if summary.error is not None]
     if args.json:
-        document = {"database": url, "sources": [summary.to_json() for summary in summaries]}
-        out.write(json.dumps(document, indent=2) + "\n")
-    else:
-        for summary in summaries:
-            out.write(_describe(summary) + "\n")
-    out.flush()
+        document = {"database": shown_url(url), "sources": [s.to_json() for s in summaries]}
+        write_result(json.dumps(document, indent=2) + "\n", None, console)
+    elif not console.quiet:
+        write_result("".join(_describe(summary) + "\n" for summary in summaries), None, console)
     for summary in failed:
-        print(f"storemon: error: {summary.error}", file=err)
+        print(f"storemon ingest: error: {summary.error}", file=console.err)
     if failed:
         print(
             f"{len(failed)} source(s) refused; nothing of them was stored, the database "
             "keeps what it held",
-            file=err,
+            file=console.err,
         )
-    _print_rejects(rejects, err, outcome="the other rows were stored")
+    _print_rejects(rejects, console, outcome="the other rows were stored")
+    if args.rejects is not None:
+        try:
+            _write_rejects(rejects, args.rejects)
+        except OSError as error:
+            raise CommandError(
+                f"--rejects {args.rejects}: cannot write the rejected rows ({error.strerror}); "
+                "the good rows were stored"
+            ) from None
     if failed:
         return EXIT_FAILED
     return EXIT_REJECTED if rejects else EXIT_OK
 
 
-async def _ingest(url: str, args: argparse.Namespace) -> Any:
+async def _ingest(url: str, args: argparse.Namespace, progress: SourceProgress | None) -> Any:
     from storemon.ingest import ingest
     from storemon.storage import open_repository
 
@@ -296,9 +507,10 @@ async def _ingest(url: str, args: argparse.Namespace) -> Any:
             business_hours=args.business_hours,
             timezones=args.timezones,
             parse_aside=True,
-            allow_shrink=bool(args.allow_shrink),
-            future_tolerance=args.future_tolerance or DEFAULT_FUTURE_TOLERANCE,
-            max_line=args.max_line_bytes or MAX_LINE_BYTES,
+            allow_shrink=args.allow_shrink,
+            future_tolerance=args.future_tolerance,
+            max_line=args.max_line_bytes,
+            progress=progress,
         )
 
 
@@ -317,23 +529,357 @@ def _describe(summary: Any) -> str:
 
 
 def _write_rejects(rejects: Sequence[Rejected], path: Path) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["source", "line", "column", "reason", "text"])
+        for item in rejects:
+            writer.writerow([item.source, item.line, item.column or "", item.reason, item.text])
+
+
+# report
+
+
+def _add_report(commands: Any) -> None:
+    report = commands.add_parser(
+        "report",
+        help="compute the report from CSV files or a database",
+        description="Compute the uptime report straight from the CSV inputs (--status ...) "
+        "or from a database filled by 'storemon ingest' (--db URL, which is only read).",
+        epilog=f"{_AS_OF_HELP}\n\n{_EXIT_STATUSES}",
+        formatter_class=_HelpFormatter,
+    )
+    _add_csv_inputs(report, report.add_mutually_exclusive_group(required=True))
+    report.add_argument(
+        "--output", type=Path, metavar="FILE", help="write the report here (default: stdout)"
+    )
+    report.add_argument(
+        "--format",
+        choices=("csv", "json"),
+        default="csv",
+        help="csv (default) or json: as_of, warnings, the stores left out and the rows, "
+        "values as the CSV writes them",
+    )
+    _add_read_guards(report)
+    _add_quiet(report)
+    report.set_defaults(run=_run_report, check=_check_report)
+
+
+def _check_report(args: argparse.Namespace) -> None:
+    _check_csv_inputs(args)
+    if args.output is not None:
+        check_writable_file("--output", args.output)
+
+
+@attrs.frozen
+class _Computed:
+    """
+    A report's CSV text and what the command says about it.
+    """
+
+    as_of: dt.datetime
+    csv: str
+    warnings: tuple[str, ...] = ()
+    rejected: tuple[Rejected, ...] = ()
+    #: Stores left out because their stored rows cannot be read (``--db``).
+    skipped: tuple[SkippedStore, ...] = ()
+
+
+def _run_report(args: argparse.Namespace, console: Console) -> int:
+    if args.db is not None:
+        computed = asyncio.run(_report_from_db(args.db, args.as_of))
+    else:
+        computed = _report_from_files(args, console)
+    if args.format == "json":
+        rows = list(csv.DictReader(io.StringIO(computed.csv)))
+        document = {
+            "as_of": computed.as_of.isoformat(),
+            "warnings": computed.warnings,
+            "skipped": [
+                {"store_id": item.store_id, "reason": item.reason} for item in computed.skipped
+            ],
+            "rows": rows,
+        }
+        text = json.dumps(document, indent=2) + "\n"
+    else:
+        text = computed.csv
+    write_result(text, args.output, console)
+    for warning in computed.warnings:
+        console.note(f"storemon report: {warning}")
+    _print_rejects(computed.rejected, console)
+    _print_skipped(computed.skipped, console)
+    return EXIT_REJECTED if computed.rejected or computed.skipped else EXIT_OK
+
+
+def _instant_text(at: dt.datetime) -> str:
+    return at.isoformat(sep=" ").replace("+00:00", " UTC")
+
+
+def range_warnings(
+    as_of: dt.datetime, *, first: dt.datetime | None, latest: dt.datetime, rows: int
+) -> list[str]:
+    """
+    Return the warnings about an ``--as-of`` outside the data's polls, which run from
+    ``first`` (when known) to ``latest``; ``rows`` is the report's row count.
+    """
+    given = _instant_text(as_of)
+    if first is not None:
+        span = f"the polls run from {_instant_text(first)} to {_instant_text(latest)}"
+    else:
+        span = f"the latest poll is at {_instant_text(latest)}"
+    if as_of > latest:
+        return [
+            f"warning: --as-of {given} is after the data ({span}): each store's last "
+            "status is carried forward to it"
+        ]
+    if rows == 0:
+        return [f"warning: --as-of {given} is before the data ({span}): the report is empty"]
+    return []
+
+
+def _load_files(args: argparse.Namespace, console: Console) -> Dataset:
+    """
+    Read ``--status``, ``--business-hours`` and ``--timezones``, showing progress.
+    """
+    from storemon.dataset import load_csv
+
+    with console.progress() as progress:
+        return load_csv(
+            args.status,
+            args.business_hours,
+            args.timezones,
+            parse_aside=True,
+            progress=progress,
+            latest_at=_latest_at(args),
+            max_line=args.max_line_bytes,
+        )
+
+
+def _report_from_files(args: argparse.Namespace, console: Console) -> _Computed:
+    dataset = _load_files(args, console)
+    warnings = []
+    if args.business_hours is None:
+        warnings.append("note: no --business-hours, so every store is open 24 hours, 7 days")
+    if args.timezones is None:
+        warnings.append(f"note: no --timezones, so every store's hours are in {DEFAULT_ZONE_KEY}")
+    packed = [value for polls in dataset.polls.values() for value in (min(polls), max(polls))]
+    if not packed:
+        if args.as_of is None:
+            raise CommandError(
+                f"--status {args.status}: no poll in the file, so the report has no 'now'; "
+                "give --as-of"
+            )
+        return _Computed(
+            args.as_of, dataset.report_csv(args.as_of), tuple(warnings), tuple(dataset.rejected)
+        )
+    first, latest = from_epoch_us(min(packed) >> 1), from_epoch_us(max(packed) >> 1)
+    as_of = args.as_of or latest
+    text = dataset.report_csv(as_of)
+    warnings += range_warnings(as_of, first=first, latest=latest, rows=text.count("\n") - 1)
+    return _Computed(as_of, text, tuple(warnings), tuple(dataset.rejected))
+
+
+async def _report_from_db(url: str, as_of: dt.datetime | None) -> _Computed:
+    # Returns the CSV text, not a Report: on Python 3.11 ``asyncio.run`` formats the repr
+    # of its main task (and so of its result) when it restores the SIGINT handler, which
+    # for a full-size Report costs 0.15 s.
+    from storemon.service import build_csv_report
+
+    async with _open_for_reading(url) as repository:
+        latest = await repository.latest_poll_at()
+        if as_of is None:
+            if latest is None:
+                raise CommandError(
+                    f"--db {shown_url(url)}: the database has no polls, so the report has "
+                    "no 'now'; give --as-of"
+                )
+            as_of = latest
+        report = await build_csv_report(repository, as_of=as_of)
+    rows = report.csv.count("\n") - 1
+    warnings: list[str] = []
+    if latest is not None:
+        warnings = range_warnings(as_of, first=None, latest=latest, rows=rows + len(report.skipped))
+    return _Computed(as_of, report.csv, tuple(warnings), skipped=report.skipped)
+
+
+@contextlib.asynccontextmanager
+async def _open_for_reading(url: str) -> AsyncIterator[Any]:
+    """
+    ``open_repository(url, create=False)``, its refusals named by ``--db``.
+    """
+    from storemon.storage import open_repository
+
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            repository = await stack.enter_async_context(open_repository(url, create=False))
+        except StoremonError as error:
+            raise CommandError(f"--db {shown_url(url)}: {error}") from None
+        yield repository
+
+
+# explain
+
+
+def _add_explain(commands: Any) -> None:
+    explain = commands.add_parser(
+        "explain",
+        help="one store's last week: business hours, outages and its numbers",
+        description="Explain one store's row of the report: its numbers in each window, "
+        "its business hours and outages in the last week, in its local time, computed as "
+        "the report computes them, from CSV files (--status ...) or a database (--db URL).",
+        epilog=f"{_AS_OF_HELP}\n\n{_EXPLAIN_EXIT_STATUSES}",
+        formatter_class=_HelpFormatter,
+    )
+    explain.add_argument("store_id", metavar="STORE_ID", help="the store, as written in the data")
+    _add_csv_inputs(explain, explain.add_mutually_exclusive_group(required=True))
+    explain.add_argument(
+        "--json", action="store_true", help="print the week as JSON (every span in UTC)"
+    )
+    _add_read_guards(explain)
+    _add_quiet(explain)
+    explain.set_defaults(run=_run_explain, check=_check_csv_inputs)
+
+
+def _run_explain(args: argparse.Namespace, console: Console) -> int:
+    from storemon.errors import StoreNotFound
+
     try:
-        with path.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["source", "line", "column", "reason", "text"])
-            for item in rejects:
-                writer.writerow([item.source, item.line, item.column or "", item.reason, item.text])
-    except OSError as error:
-        raise StoremonError(f"{path}: cannot write the rejected rows: {error}") from None
+        if args.db is not None:
+            timeline = asyncio.run(_explain_from_db(args.db, args.store_id, args.as_of))
+        else:
+            from storemon.service import explain
+
+            dataset = _load_files(args, console)
+            if args.as_of is None and dataset.latest_poll_at() is None:
+                raise CommandError(f"--status {args.status}: no poll in the file; give --as-of")
+            timeline = explain(dataset, args.store_id, as_of=args.as_of)
+            if dataset.rejected:
+                console.note(
+                    f"storemon explain: note: {len(dataset.rejected)} input rows were "
+                    "rejected ('storemon report' lists them)"
+                )
+    except StoreNotFound as error:
+        raise CommandError(str(error)) from None
+    text = (
+        json.dumps(_timeline_json(timeline), indent=2) + "\n" if args.json else timeline.to_text()
+    )
+    write_result(text, None, console)
+    return EXIT_OK
 
 
-def _run_sample(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+async def _explain_from_db(url: str, store_id: str, as_of: dt.datetime | None) -> Any:
+    from storemon.service import explain
+
+    async with _open_for_reading(url) as repository:
+        if as_of is None and await repository.latest_poll_at() is None:
+            raise CommandError(f"--db {shown_url(url)}: the database has no polls; give --as-of")
+        return await explain(repository, store_id, as_of=as_of)
+
+
+def _timeline_json(timeline: Any) -> dict[str, Any]:
+    from storemon.csvformat import REPORT_HEADER, format_value
+
+    def span(start: dt.datetime, end: dt.datetime) -> dict[str, str]:
+        return {"start": start.isoformat(), "end": end.isoformat()}
+
+    return {
+        "store_id": timeline.store_id,
+        "zone_key": timeline.zone_key,
+        "as_of": timeline.as_of.isoformat(),
+        "window_start": timeline.window_start.isoformat(),
+        "row": {
+            "store_id": timeline.store_id,
+            **{name: format_value(getattr(timeline.row, name)) for name in REPORT_HEADER[1:]},
+        },
+        "business": [span(start, end) for start, end in timeline.business],
+        "outages": [span(start, end) for start, end in timeline.outages()],
+        "status": [{**span(s.start, s.end), "active": s.active} for s in timeline.status],
+        "polls": [{"at": at.isoformat(), "active": active} for at, active in timeline.polls],
+        "offset_changes": [
+            {
+                "at": change.at.isoformat(),
+                "offset_before_s": change.offset_before.total_seconds(),
+                "offset_after_s": change.offset_after.total_seconds(),
+            }
+            for change in timeline.offset_changes
+        ],
+    }
+
+
+# sample
+
+
+def _add_sample(commands: Any) -> None:
+    sample = commands.add_parser(
+        "sample",
+        help="write a synthetic data set",
+        description="Write store_status.csv, business_hours.csv and timezones.csv "
+        "shaped like the real data.",
+        epilog="""\
+exit status:
+  0  written
+  1  the folder cannot be created or written
+  2  the command line is wrong""",
+        formatter_class=_HelpFormatter,
+    )
+    sample.add_argument(
+        "--output", type=Path, required=True, metavar="DIR", help="folder to write to (created)"
+    )
+    sample.add_argument(
+        "--stores", type=_positive_int, default=500, help="number of stores (default 500)"
+    )
+    sample.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    sample.add_argument("--json", action="store_true", help="print the files and rows as JSON")
+    _add_quiet(sample)
+    sample.set_defaults(run=_run_sample, check=_check_sample)
+
+
+def _check_sample(args: argparse.Namespace) -> None:
+    check_writable_folder("--output", args.output)
+
+
+def _run_sample(args: argparse.Namespace, console: Console) -> int:
     from storemon.sample import write_sample
 
-    counts = write_sample(args.output, stores=args.stores, seed=args.seed)
+    try:
+        counts = write_sample(args.output, stores=args.stores, seed=args.seed)
+    except OSError as error:
+        where = error.filename or args.output
+        raise CommandError(
+            f"--output {args.output}: cannot write {where}: {error.strerror}"
+        ) from None
+    if args.json:
+        files = {str(args.output / name): rows for name, rows in counts.items()}
+        write_result(json.dumps({"files": files}, indent=2) + "\n", None, console)
     for name, rows in counts.items():
-        print(f"wrote {args.output / name}: {rows} rows", file=err)
+        console.note(f"wrote {args.output / name}: {rows} rows")
     return EXIT_OK
+
+
+# The parser and the entry point.
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """
+    Return the argument parser of every subcommand.
+    """
+    parser = _Parser(
+        prog="storemon",
+        description="Uptime and downtime of stores within their business hours.",
+        epilog=_EXIT_STATUSES,
+        formatter_class=_HelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"storemon {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_ingest(commands)
+    _add_report(commands)
+    _add_explain(commands)
+    _add_sample(commands)
+    # ``serve`` is parsed by the server package itself (see ``_run_plugin``); it is listed
+    # here so that ``storemon --help`` shows it.
+    commands.add_parser(
+        "serve", help="run the HTTP server (needs the [server] extra)", add_help=False
+    )
+    return parser
 
 
 #: Entry-point group through which other packages add subcommands. The server registers
@@ -376,16 +922,41 @@ def main(
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["serve"]:
         return _run_plugin("serve", argv[1:], err)
-    parser = build_parser()
+    prog = "storemon"
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
-    try:
-        status: int = args.run(args, out, err)
+        try:
+            args, unknown = build_parser().parse_known_args(argv)
+        except SystemExit as exit_:  # --help, --version
+            return int(exit_.code or 0)
+        prog = f"storemon {args.command}"
+        if unknown:  # argparse would blame the top-level parser; name the command
+            raise CommandError(
+                f"unrecognized arguments: {' '.join(unknown)} (see '{prog} --help')", EXIT_USAGE
+            )
+        check: Callable[[argparse.Namespace], None] | None = getattr(args, "check", None)
+        if check is not None:
+            check(args)
+        run: Callable[[argparse.Namespace, Console], int] = args.run
+        return run(args, Console(out, err, quiet=getattr(args, "quiet", False)))
+    except CommandError as error:
+        print(f"{error.prog or prog}: error: {error}", file=err)
+        return error.status
     except StoremonError as error:
-        print(f"storemon: error: {error}", file=err)
+        print(f"{prog}: error: {error}", file=err)
         return EXIT_FAILED
     except BrokenPipeError:
+        # The reader of standard output went away (``storemon report | head``); Python
+        # would complain again when it flushes at exit, so point stdout at nothing.
+        _silence_stdout()
         return EXIT_OK
-    return status
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=err)
+        return EXIT_INTERRUPTED
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass

@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import datetime as dt
+import functools
 import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -19,9 +20,10 @@ from typing import IO, Any
 
 import attrs
 
-from storemon.errors import DataError, SourceError
+from storemon.errors import DataError, SourceError, StoreNotFound
+from storemon.explain import StoreTimeline, explain_store
 from storemon.fetch import open_file
-from storemon.lines import MAX_LINE_BYTES, LineBuffer
+from storemon.lines import MAX_LINE_BYTES, LineBuffer, SourceProgress
 from storemon.model import (
     DEFAULT_ZONE_KEY,
     HoursRow,
@@ -85,16 +87,43 @@ class Dataset:
         """
         since_us = to_epoch_us(window_start(as_of))
         for store_id, packed in self.polls.items():
-            times, actives = unpack_polls(packed)
-            # Polls before the week change nothing but the status at its start.
-            first = max(bisect.bisect_left(times, since_us) - 1, 0)
-            yield StoreSnapshot(
-                store_id=store_id,
-                zone_key=self.zones.get(store_id),
-                hours=tuple(self.hours.get(store_id, ())),
-                poll_at_us=times[first:],
-                poll_active=actives[first:],
-            )
+            yield self._snapshot(store_id, packed, since_us)
+
+    def _snapshot(self, store_id: str, packed: list[int], since_us: int) -> StoreSnapshot:
+        times, actives = unpack_polls(packed)
+        # Polls before the week change nothing but the status at its start.
+        first = max(bisect.bisect_left(times, since_us) - 1, 0)
+        return StoreSnapshot(
+            store_id=store_id,
+            zone_key=self.zones.get(store_id),
+            hours=tuple(self.hours.get(store_id, ())),
+            poll_at_us=times[first:],
+            poll_active=actives[first:],
+        )
+
+    def explain(
+        self,
+        store_id: str,
+        as_of: dt.datetime | None = None,
+        *,
+        default_zone_key: str = DEFAULT_ZONE_KEY,
+    ) -> StoreTimeline:
+        """
+        Return one store's last week as the report sees it (``storemon.explain``).
+
+        Raises:
+            DataError: there is no poll and no ``as_of``.
+            StoreNotFound: the store has no poll at or before ``as_of``.
+        """
+        as_of = self._as_of(as_of)
+        packed = self.polls.get(store_id)
+        timeline = None
+        if packed:
+            snapshot = self._snapshot(store_id, packed, to_epoch_us(window_start(as_of)))
+            timeline = explain_store(snapshot, as_of=as_of, default_zone_key=default_zone_key)
+        if timeline is None:
+            raise StoreNotFound(f"store {store_id} has no poll at or before {as_of}")
+        return timeline
 
     def report(
         self, as_of: dt.datetime | None = None, *, default_zone_key: str = DEFAULT_ZONE_KEY
@@ -132,19 +161,23 @@ class Dataset:
 def _batches(
     kind: SourceKind,
     source: PathLike | IO[bytes],
+    *,
+    progress: SourceProgress | None = None,
     latest_at_us: int | None = None,
     max_line: int = MAX_LINE_BYTES,
 ) -> Iterator[Batch]:
     """
-    Yield the batches of a whole source, opening and closing a path.
+    Yield the batches of a whole source, opening and closing a path (whose reading is
+    told to ``progress``).
 
     Raises:
         SourceError: the file cannot be opened or read, or its header lacks a column.
     """
     if isinstance(source, str | os.PathLike):
-        stream, _ = open_file(os.fspath(source))
+        stream, info = open_file(os.fspath(source))
+        told = None if progress is None else functools.partial(progress, stream.source, info.size)
         with contextlib.closing(stream):
-            lines = LineBuffer(stream.read, max_line=max_line)
+            lines = LineBuffer(stream.read, progress=told, max_line=max_line)
             yield from read_batches(kind, lines, stream.source, latest_at_us=latest_at_us)
         return
     name = getattr(source, "name", "<stream>")
@@ -156,12 +189,17 @@ def _batches(
 
 
 def _read(
-    kind: SourceKind, source: PathLike | IO[bytes], dataset: Dataset, max_line: int
+    kind: SourceKind,
+    source: PathLike | IO[bytes],
+    dataset: Dataset,
+    *,
+    progress: SourceProgress | None,
+    max_line: int,
 ) -> Iterator[Any]:
     """
     Yield the good records of a source; keep its rejected rows in ``dataset.rejected``.
     """
-    for batch in _batches(kind, source, max_line=max_line):
+    for batch in _batches(kind, source, progress=progress, max_line=max_line):
         dataset.rejected.extend(batch.rejected)
         yield from batch.records
 
@@ -189,6 +227,7 @@ def _read_status_split(
     path: str,
     *,
     meanwhile: Callable[[], None],
+    progress: SourceProgress | None = None,
     latest_at_us: int | None = None,
     max_line: int = MAX_LINE_BYTES,
 ) -> tuple[dict[str, list[int]], list[Rejected]]:
@@ -201,7 +240,12 @@ def _read_status_split(
     from storemon.parallel import read_halves
 
     (polls, rejected), (later_polls, later_rejected) = read_halves(
-        path, group_polls, meanwhile=meanwhile, latest_at_us=latest_at_us, max_line=max_line
+        path,
+        group_polls,
+        meanwhile=meanwhile,
+        progress=progress,
+        latest_at_us=latest_at_us,
+        max_line=max_line,
     )
     # The second half's stores come after the first's, in order: as one sequential read.
     for store_id, packed in later_polls.items():
@@ -219,6 +263,7 @@ def load_csv(
     timezones: PathLike | IO[bytes] | None = None,
     *,
     parse_aside: bool = False,
+    progress: SourceProgress | None = None,
     latest_at: dt.datetime | None = None,
     max_line: int = MAX_LINE_BYTES,
 ) -> Dataset:
@@ -231,6 +276,9 @@ def load_csv(
         timezones: The zones file; without it every store is in America/Chicago.
         parse_aside: Parse a large status file (a path) half in a second process
             (``storemon.parallel``), with the same result.
+        progress: Told how far the reading of each file given as a path is (a split
+            status file: from the first half, scaled to the whole, as both halves are
+            read at once).
         latest_at: Reject polls after this instant (the clock plus a tolerance), so that
             one absurd timestamp cannot become the report's "now".
         max_line: Reject lines longer than this many bytes, without holding them.
@@ -245,11 +293,17 @@ def load_csv(
     def read_hours_and_zones() -> None:
         if business_hours is not None:
             hours: dict[str, list[HoursRow]] = defaultdict(list)
-            for store_id, row in _read(SourceKind.HOURS, business_hours, others, max_line):
+            hours_rows = _read(
+                SourceKind.HOURS, business_hours, others, progress=progress, max_line=max_line
+            )
+            for store_id, row in hours_rows:
                 hours[store_id].append(row)
             others.hours = dict(hours)
         if timezones is not None:
-            for store_id, zone_key in _read(SourceKind.ZONES, timezones, others, max_line):
+            zone_rows = _read(
+                SourceKind.ZONES, timezones, others, progress=progress, max_line=max_line
+            )
+            for store_id, zone_key in zone_rows:
                 others.zones[store_id] = zone_key
 
     if (
@@ -261,12 +315,19 @@ def load_csv(
         dataset.polls, dataset.rejected = _read_status_split(
             os.fspath(status),
             meanwhile=read_hours_and_zones,
+            progress=progress,
             latest_at_us=latest_at_us,
             max_line=max_line,
         )
     else:
         dataset.polls, dataset.rejected = group_polls(
-            _batches(SourceKind.STATUS, status, latest_at_us, max_line)
+            _batches(
+                SourceKind.STATUS,
+                status,
+                progress=progress,
+                latest_at_us=latest_at_us,
+                max_line=max_line,
+            )
         )
         read_hours_and_zones()
     dataset.hours, dataset.zones = others.hours, others.zones

@@ -10,8 +10,10 @@ Exceptions raised by storemon.
     │       └── ShrinkRefused        a snapshot file that would remove most stored rows
     ├── StorageError                 driver failure, original chained
     │   ├── BackendUnavailable       unknown URL scheme or extra not installed
-    │   └── StorageBusy              another process holds the lock a request needs
-    └── ReportNotFound(LookupError)
+    │   ├── StorageBusy              another process holds the lock a request needs
+    │   └── DatabaseNotFound         no database there, and the caller would not create one
+    ├── ReportNotFound(LookupError)
+    └── StoreNotFound(LookupError)   no poll of the store by the time asked
 
 Raise the most specific class; catch ``StoremonError``. A class docstring doubles as the
 default message. Every message is bounded (``MAX_MESSAGE_CHARS``): messages quote input
@@ -70,5 +72,13 @@ class StorageBusy(StorageError):
     """The database is busy with another writer; try again in a few seconds."""
 
 
+class DatabaseNotFound(StorageError, LookupError):
+    """No storemon database is there (and it was opened without creating one)."""
+
+
 class ReportNotFound(StoremonError, LookupError):
     """No report has this id."""
+
+
+class StoreNotFound(StoremonError, LookupError):
+    """The store has no poll at or before the time asked."""

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Callable, Sized
 
 import attrs
 
+from storemon.drawing import timeline_html, timeline_svg, timeline_text
 from storemon.localtime import offset_pieces, zone_for
 from storemon.model import DEFAULT_ZONE_KEY, ReportRow, StoreSnapshot, from_epoch_us
 from storemon.report import ReportBuilder, report_row
@@ -40,6 +42,13 @@ class OffsetChange:
     offset_after: dt.timedelta
 
 
+def _count(noun: str) -> Callable[[Sized], str]:
+    def count(items: Sized) -> str:
+        return f"<{len(items)} {noun}>"
+
+    return count
+
+
 @attrs.frozen
 class StoreTimeline:
     """
@@ -50,14 +59,57 @@ class StoreTimeline:
     zone_key: str
     as_of: dt.datetime
     window_start: dt.datetime
+    # The spans and polls are counted in the repr (a notebook's text form), not listed.
     #: Business time inside the last-week window, UTC.
-    business: tuple[tuple[dt.datetime, dt.datetime], ...]
+    business: tuple[tuple[dt.datetime, dt.datetime], ...] = attrs.field(repr=_count("spans"))
     #: The interpolated status over the whole window.
-    status: tuple[StatusSpan, ...]
+    status: tuple[StatusSpan, ...] = attrs.field(repr=_count("spans"))
     #: Polls inside the window (and the one before it that decides its start).
-    polls: tuple[tuple[dt.datetime, bool], ...]
+    polls: tuple[tuple[dt.datetime, bool], ...] = attrs.field(repr=_count("polls"))
     offset_changes: tuple[OffsetChange, ...]
     row: ReportRow
+
+    def outages(self) -> list[tuple[dt.datetime, dt.datetime]]:
+        """
+        Return the stretches of business time in the week that the store was inactive,
+        in order; stretches that touch (an outage across two business spans meeting at
+        midnight) are one. They add up to the week's downtime.
+        """
+        pieces = sorted(
+            (max(span.start, start, self.window_start), min(span.end, end))
+            for start, end in self.business
+            for span in self.status
+            if not span.active
+        )
+        merged: list[tuple[dt.datetime, dt.datetime]] = []
+        for start, end in pieces:
+            if start >= end:
+                continue
+            if merged and merged[-1][1] >= start:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+            else:
+                merged.append((start, end))
+        return merged
+
+    def to_text(self) -> str:
+        """
+        Return the week as text for a terminal: the numbers, business hours, outages,
+        polls and clock changes, in the store's local time (``storemon explain``).
+        """
+        return timeline_text(self)
+
+    def to_svg(self) -> str:
+        """
+        Return the web page's drawing of the week, day and hour, with its legend, as SVG.
+        """
+        return timeline_svg(self)
+
+    def _repr_svg_(self) -> str:
+        # Jupyter shows the drawing; ``_repr_html_`` adds the numbers around it.
+        return self.to_svg()
+
+    def _repr_html_(self) -> str:
+        return timeline_html(self)
 
 
 def _tick_instant(tick: int) -> dt.datetime:

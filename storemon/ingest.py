@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import hashlib
 import os
 import time
@@ -35,7 +36,7 @@ import attrs
 
 from storemon.errors import ShrinkRefused, SourceError
 from storemon.fetch import Stream, display_name, is_url, open_source, source_name
-from storemon.lines import CHUNK_BYTES, MAX_LINE_BYTES, LineBuffer
+from storemon.lines import CHUNK_BYTES, MAX_LINE_BYTES, LineBuffer, SourceProgress
 from storemon.model import Rejected, SourceInfo, SourceState, to_epoch_us
 from storemon.parallel import batches_aside
 from storemon.refresh import (
@@ -163,6 +164,7 @@ def _plan_from_bytes(
     info: SourceInfo,
     previous: SourceState,
     max_line: int,
+    progress: Callable[[int, int], object] | None = None,
 ) -> str | _Reading:
     """
     Read the bytes read last time and hash them: return the reading of what was appended
@@ -189,14 +191,31 @@ def _plan_from_bytes(
         offset=previous.offset,
         lines=previous.lines,
         on_lines=digest.update,
+        progress=progress,
         max_line=max_line,
     )
     positions = read_header(kind, header, display_name(source))
     return _Reading(plan, info, stream, lines, digest, positions)
 
 
+def _told(
+    progress: SourceProgress | None, source: str, info: SourceInfo
+) -> Callable[[int, int], object] | None:
+    """
+    Return what tells ``progress`` of the reading of ``source``, under its shown name (a
+    URL's user info and query string are no one's business on a terminal).
+    """
+    if progress is None:
+        return None
+    return functools.partial(progress, display_name(source), info.size)
+
+
 def _open(
-    kind: SourceKind, source: str, previous: SourceState | None, max_line: int
+    kind: SourceKind,
+    source: str,
+    previous: SourceState | None,
+    max_line: int,
+    progress: SourceProgress | None = None,
 ) -> tuple[SourceInfo | None, _Reading | None]:
     """
     Open a source and plan how to read it (blocking: call it in a thread). Return what
@@ -214,7 +233,8 @@ def _open(
         plan = plan_from_info(previous, info, url=is_url(source))
         if plan is None:  # the bytes decide
             assert previous is not None
-            planned = _plan_from_bytes(kind, source, stream, info, previous, max_line)
+            told = _told(progress, source, info)
+            planned = _plan_from_bytes(kind, source, stream, info, previous, max_line, told)
             if not isinstance(planned, str):
                 return info, planned
             plan = planned
@@ -228,7 +248,11 @@ def _open(
             return info, None
         digest = hashlib.sha256()
         lines = LineBuffer(
-            stream.read, chunk_size=CHUNK_BYTES, on_lines=digest.update, max_line=max_line
+            stream.read,
+            chunk_size=CHUNK_BYTES,
+            on_lines=digest.update,
+            progress=_told(progress, source, info),
+            max_line=max_line,
         )
         return info, _Reading(FULL, info, stream, lines, digest)
     except BaseException:
@@ -287,6 +311,7 @@ async def ingest_source(
     allow_shrink: bool = False,
     future_tolerance: dt.timedelta = DEFAULT_FUTURE_TOLERANCE,
     max_line: int = MAX_LINE_BYTES,
+    progress: SourceProgress | None = None,
 ) -> SourceSummary:
     """
     Ingest one source in one transaction and say what it did.
@@ -299,6 +324,8 @@ async def ingest_source(
             it removes more than half of the stored rows of its kind.
         future_tolerance: Reject polls later than ``clock()`` plus this.
         max_line: Reject lines longer than this many bytes (without holding them).
+        progress: Told how far the reading is, under the source's shown name (from
+            another thread: call it only for what is thread-safe).
 
     Raises:
         SourceError: the source was refused (nothing of it was stored).
@@ -312,7 +339,7 @@ async def ingest_source(
     guarded = kind.snapshot and not allow_shrink
     async with repository.transaction():
         previous = await repository.source_state(kind.label, source)
-        info, reading = await asyncio.to_thread(_open, kind, source, previous, max_line)
+        info, reading = await asyncio.to_thread(_open, kind, source, previous, max_line, progress)
         if reading is None:
             refreshed = refreshed_state(previous, info)
             if refreshed is not None:
@@ -388,12 +415,13 @@ async def ingest(
     allow_shrink: bool = False,
     future_tolerance: dt.timedelta = DEFAULT_FUTURE_TOLERANCE,
     max_line: int = MAX_LINE_BYTES,
+    progress: SourceProgress | None = None,
 ) -> list[SourceSummary]:
     """
     Ingest the sources given, each in its own transaction, and summarise each.
 
-    ``parse_aside``, ``allow_shrink``, ``future_tolerance``, ``max_line``: see
-    ``ingest_source``.
+    ``parse_aside``, ``allow_shrink``, ``future_tolerance``, ``max_line``, ``progress``:
+    see ``ingest_source``.
 
     A refused source (``SourceError``) is summarised with mode ``failed`` and its error;
     the other sources are still ingested.
@@ -421,6 +449,7 @@ async def ingest(
                     allow_shrink=allow_shrink,
                     future_tolerance=future_tolerance,
                     max_line=max_line,
+                    progress=progress,
                 )
             )
         except SourceError as error:

@@ -6,8 +6,8 @@ a second process, the split read of ``load_csv``) takes its lines from a ``LineB
 
 A line longer than the limit (``max_line``, 1 MiB unless set) is never held whole: once
 the partial line passes the limit, only its first bytes are kept, the rest is read,
-counted and hashed as it passes, and the line comes out as a ``LongLine``, which its
-reader rejects. Memory stays flat whatever the file holds.
+counted, hashed and told to ``progress`` as it passes, and the line comes out as a
+``LongLine``, which its reader rejects. Memory stays flat whatever the file holds.
 """
 
 from __future__ import annotations
@@ -18,6 +18,11 @@ import attrs
 
 #: Bytes asked of the stream per read.
 CHUNK_BYTES = 1 << 20
+
+#: Told how far the reading of a source is: its name, its size in bytes when known, and
+#: the bytes and lines (the header included) read from its start so far. Readers that
+#: take one call it after every chunk of lines; ``storemon.progress`` draws it.
+SourceProgress = Callable[[str, int | None, int, int], object]
 
 #: The longest line read as a line, in bytes (its line end included).
 MAX_LINE_BYTES = 1 << 20
@@ -61,6 +66,7 @@ class LineBuffer:
         offset: int = 0,
         lines: int = 0,
         on_lines: Callable[[bytes], object] | None = None,
+        progress: Callable[[int, int], object] | None = None,
         max_line: int = MAX_LINE_BYTES,
     ) -> None:
         """
@@ -73,6 +79,9 @@ class LineBuffer:
             lines: Complete lines before this buffer's first byte.
             on_lines: Called with every run of complete lines handed out (ingestion
                 hashes them), the bytes of long lines included, in stream order.
+            progress: Called after every run of complete lines handed out with
+                ``offset`` and ``lines`` (a progress display reads them), and after
+                every part of a long line skipped, whose bytes count as read.
             max_line: The longest line, in bytes; a longer one is a ``LongLine``.
         """
         self._read = read
@@ -87,6 +96,7 @@ class LineBuffer:
         #: number is ``lines + 1``.
         self.lines = lines
         self._on_lines = on_lines
+        self._progress = progress
         #: Once the stream has ended: the bytes after its last line feed.
         self.tail = b""
         #: The line over the limit being read: its head, and its bytes so far.
@@ -104,6 +114,11 @@ class LineBuffer:
         self.lines += complete.count(b"\n")
         if self._on_lines is not None:
             self._on_lines(complete)
+        self._tell_progress()
+
+    def _tell_progress(self) -> None:
+        if self._progress is not None:
+            self._progress(self.offset, self.lines)
 
     def _skip(self, part: bytes) -> None:
         """
@@ -117,6 +132,7 @@ class LineBuffer:
         self.offset += len(part)
         if self._on_lines is not None:
             self._on_lines(part)
+        self._tell_progress()
 
     def _end_long(self) -> tuple[int, LongLine]:
         """
@@ -126,6 +142,7 @@ class LineBuffer:
         head, size = self._long
         self._long = None
         self.lines += 1
+        self._tell_progress()
         return self.lines, LongLine(head, size, self.max_line)
 
     def _end(self, rest: bytes) -> bytes:

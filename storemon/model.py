@@ -13,13 +13,15 @@ the arithmetic (see ``docs/design.md``).
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from collections.abc import Iterable, Sequence
 from fractions import Fraction
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import attrs
 
 from storemon.csvformat import REPORT_HEADER, csv_line, csv_text, format_value
+from storemon.display import report_html
 from storemon.errors import DataError, bounded
 
 #: A store id is an opaque string: real ids are 19-digit decimals beyond 2**53 or UUIDs.
@@ -295,6 +297,10 @@ def _skipped_tuple(stores: Iterable[SkippedStore]) -> tuple[SkippedStore, ...]:
     return tuple(stores)
 
 
+def _count_rows(rows: tuple[ReportRow, ...]) -> str:
+    return f"<{len(rows)} rows>"
+
+
 @attrs.frozen
 class Report:
     """
@@ -302,7 +308,8 @@ class Report:
     """
 
     as_of: dt.datetime = attrs.field(converter=utc_instant)
-    rows: tuple[ReportRow, ...] = attrs.field(converter=_rows_tuple)
+    #: Shown as a count in the repr: a full report has 14,092 rows.
+    rows: tuple[ReportRow, ...] = attrs.field(converter=_rows_tuple, repr=_count_rows)
     #: Stores left out because their stored rows cannot be read.
     skipped: tuple[SkippedStore, ...] = attrs.field(default=(), converter=_skipped_tuple)
 
@@ -315,6 +322,44 @@ class Report:
             csv_line(row.store_id, [format_value(getattr(row, name)) for name in measures])
             for row in self.rows
         )
+
+    def to_records(self) -> list[dict[str, str | float]]:
+        """
+        Return one dict per row, in the report's order: ``store_id`` (a string: ids are
+        never numbers) and each measure as a float of its exact value, not rounded
+        (the CSV rounds to two decimals; ``to_csv()`` has those).
+        """
+        measures = [field.name for field in attrs.fields(ReportRow)][1:]
+        return [
+            {"store_id": row.store_id, **{name: float(getattr(row, name)) for name in measures}}
+            for row in self.rows
+        ]
+
+    def to_pandas(self) -> Any:
+        """
+        Return the rows as a ``pandas.DataFrame`` (``to_records()``), ``as_of`` in its
+        ``attrs``. pandas is optional: it is imported only here.
+
+        Raises:
+            ImportError: pandas is not installed (``pip install pandas``).
+        """
+        try:
+            # By name, when called: pandas is optional, and only this method needs it.
+            pandas = importlib.import_module("pandas")
+        except ImportError:
+            raise ImportError(
+                "Report.to_pandas needs pandas, which storemon does not install: "
+                "pip install pandas (or use report.to_records())"
+            ) from None
+        columns = [field.name for field in attrs.fields(ReportRow)]
+        frame = pandas.DataFrame.from_records(self.to_records(), columns=columns)
+        frame["store_id"] = frame["store_id"].astype("string")
+        frame.attrs["as_of"] = self.as_of
+        return frame
+
+    def _repr_html_(self) -> str:
+        # Jupyter shows the summary and the first rows, not a repr of every row.
+        return report_html(self)
 
 
 class ReportStatus:
@@ -363,6 +408,28 @@ class ReportSummary:
     #: Rows of the complete report (one per store, the header not counted); ``None``
     #: until it is complete, and for a failed report.
     rows: int | None
+
+    @property
+    def position(self) -> ReportPosition:
+        """
+        Where the report stands in the list of reports: the cursor of the next page.
+        """
+        return ReportPosition(self.created_at, self.report_id)
+
+
+@attrs.frozen(order=True)
+class ReportPosition:
+    """
+    A place in the list of reports, which is ordered newest first by creation time, then
+    by report id (compared character by character), so that reports created at the same
+    instant still have one exact order and no page splits or repeats them.
+
+    ``ReportPosition(instant, "")`` stands before every report created at ``instant``:
+    listing before it lists the reports created before that instant.
+    """
+
+    created_at: dt.datetime
+    report_id: str
 
 
 # Records: what crosses between readers, ingestion and backends.

@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterator
 from typing import IO, Any, Self, TypeVar
 
 from storemon.errors import SourceError
-from storemon.lines import CHUNK_BYTES, MAX_LINE_BYTES, LineBuffer, LongLine
+from storemon.lines import CHUNK_BYTES, MAX_LINE_BYTES, LineBuffer, LongLine, SourceProgress
 from storemon.model import PollRecord, Rejected
 from storemon.sources import (
     Batch,
@@ -294,19 +294,28 @@ def collect_range(
     latest_at_us: int | None = None,
     open_record: OpenRecord | None = None,
     max_line: int = MAX_LINE_BYTES,
+    *,
+    progress: Callable[[int, int], object] | None = None,
 ) -> tuple[_Collected, OpenRecord | None]:
     """
     ``collect`` the batches of the status lines in bytes ``[start, end)`` of ``path``
     (the child's side of ``read_halves``), numbering them as a whole-file read would,
     going on with the record ``open_record`` left open before ``start``; return what was
-    collected and the record left open at ``end``.
+    collected and the record left open at ``end``. ``progress`` is told the bytes and
+    lines read of the range.
     """
     with open(path, "rb") as handle:
         handle.seek(header_end)
         before = LineBuffer(handle.read, limit=start - header_end, lines=1, max_line=max_line)
         for _ in before.chunks():
             pass
-        lines = LineBuffer(handle.read, limit=end - start, lines=before.lines, max_line=max_line)
+        lines = LineBuffer(
+            handle.read,
+            limit=end - start,
+            lines=before.lines,
+            progress=progress,
+            max_line=max_line,
+        )
         batches = read_batches(
             SourceKind.STATUS,
             lines,
@@ -339,17 +348,37 @@ def _next_line_start(handle: IO[bytes], position: int) -> int:
     return position
 
 
+def _scaled(
+    progress: SourceProgress | None, path: str, size: int, header_end: int, middle: int
+) -> Callable[[int, int], object] | None:
+    """
+    Tell ``progress`` the first half's reading (bytes after the header, lines) as if it
+    were the whole file's.
+    """
+    if progress is None:
+        return None
+    scale = (size - header_end) / max(middle - header_end, 1)
+
+    def told(offset: int, lines: int) -> None:
+        progress(path, size, header_end + round(offset * scale), round(lines * scale))
+
+    return told
+
+
 def read_halves(
     path: str,
     collect: Callable[[Iterator[Batch]], _Collected],
     *,
     meanwhile: Callable[[], None],
+    progress: SourceProgress | None = None,
     latest_at_us: int | None = None,
     max_line: int = MAX_LINE_BYTES,
 ) -> tuple[_Collected, _Collected]:
     """
     ``collect`` a status file's batches in two halves, the second in a child process;
     ``meanwhile`` runs here first, while that process starts (starting takes a moment).
+    ``progress`` is told the first half's reading scaled to the whole file: the halves
+    are about equal and read at once, and the child cannot tell this process how far it is.
 
     ``collect`` must be a module-level function (it is sent to the child). Lines are
     independent, so the file is cut at the first line start after its middle; the two
@@ -388,7 +417,10 @@ def read_halves(
             with ParseProcess() as child:
                 child.submit(collect_range, *arguments(middle, size))
                 meanwhile()
-                first, open_at_middle = collect_range(*arguments(len(header), middle))
+                told = _scaled(progress, path, size, len(header), middle)
+                first, open_at_middle = collect_range(
+                    *arguments(len(header), middle), progress=told
+                )
                 second, _ = child.result()
             if open_at_middle is not None:
                 second, _ = collect_range(*arguments(middle, size, open_at_middle))

@@ -14,7 +14,7 @@ import re
 
 from storemon.errors import DataError
 from storemon.localtime import zone_for
-from storemon.model import SECOND_US
+from storemon.model import SECOND_US, to_epoch_us
 
 _INSTANT = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?"
@@ -261,3 +261,59 @@ def parse_duration_us(text: str) -> int:
             f"a duration must be positive, got {quoted(text)} (write {_DURATION_FORMS})"
         )
     return total_us
+
+
+_AS_OF = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
+    r" ?(?:(UTC|Z)|([+-])(\d{2})(?::?(\d{2}))?)?)?",
+    re.IGNORECASE | re.ASCII,
+)
+#: The forms ``parse_as_of_us`` names when it refuses a value.
+AS_OF_FORMS = (
+    "2023-01-25 (midnight UTC), 2023-01-25T12:00, 2023-01-25T12:00:00Z, "
+    "2023-01-25T07:00:00.5-05:00 or 2023-01-25 12:00:00.388884 UTC"
+)
+
+
+def parse_as_of_us(text: str) -> int:
+    """
+    Parse a report's "now" as given by a person, into microseconds since the epoch.
+
+    Accepts ISO 8601 in its common forms and the data's own spelling: a date alone
+    (midnight UTC that day); a date and ``HH:MM``, ``HH:MM:SS`` or ``HH:MM:SS.f`` (up to six
+    fraction digits, after ``.`` or ``,``) separated by ``T`` or a space; then optionally
+    ``Z``, ``UTC`` or an offset (``+05:30``, ``+0530``, ``-05``). A time without a zone is UTC.
+    """
+    value = text.strip()
+    match = _AS_OF.fullmatch(value)
+    if match is None:
+        raise DataError(
+            f"cannot read {quoted(text)} as a time; write ISO 8601 such as {AS_OF_FORMS}"
+        )
+    year, month, day, hour, minute, second, fraction, _utc, sign, off_h, off_m = match.groups()
+    if fraction is not None and len(fraction) > 6:
+        raise DataError(
+            f"{quoted(text)} has {len(fraction)} fraction digits; storemon keeps instants to the "
+            "microsecond (at most 6)"
+        )
+    offset_minutes = 0
+    if sign is not None:
+        offset_h, offset_m = int(off_h), int(off_m or 0)
+        if offset_h > 23 or offset_m > 59:
+            raise DataError(f"{quoted(text)} has an offset out of range")
+        offset_minutes = (offset_h * 60 + offset_m) * (1 if sign == "+" else -1)
+    try:
+        at = dt.datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            int((fraction or "0").ljust(6, "0")),
+            tzinfo=dt.timezone(dt.timedelta(minutes=offset_minutes)),
+        )
+    except ValueError as error:
+        raise DataError(f"{quoted(text)} is not a real time: {error}") from None
+    return to_epoch_us(at)

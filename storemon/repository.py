@@ -21,6 +21,7 @@ from storemon.model import (
     PollRecord,
     Rejected,
     ReportJob,
+    ReportPosition,
     ReportSummary,
     SourceState,
     StoreSnapshot,
@@ -231,11 +232,16 @@ class ReportStore(Protocol):
         ...
 
     async def list_reports(
-        self, limit: int, *, before: dt.datetime | None = None
+        self, limit: int, *, before: ReportPosition | None = None
     ) -> list[ReportSummary]:
         """
-        Return at most ``limit`` jobs, newest first (by creation time), without their CSV;
-        with ``before``, only jobs created before that instant (the next page).
+        Return at most ``limit`` jobs, newest first, without their CSV; with ``before``,
+        only the jobs after that place in the list (the next page).
+
+        Newest first is by creation time, then by report id, greatest first, compared
+        character by character (code point order) on every backend: jobs created at the
+        same instant keep one order, so passing the last job's ``position`` as ``before``
+        lists each job exactly once, page after page.
         """
         ...
 

@@ -1,20 +1,30 @@
 """
-The async shell around the core: read snapshots from a repository, build the report.
+The async shell around the core: read snapshots from a repository, build the report or
+explain one store.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TypeVar
+from collections.abc import Coroutine
+from typing import Any, Protocol, TypeVar, overload
 
 import attrs
 
-from storemon.errors import DataError
+from storemon.dataset import Dataset
+from storemon.errors import DataError, StoreNotFound
+from storemon.explain import StoreTimeline, explain_store
 from storemon.model import DEFAULT_ZONE_KEY, Report, SkippedStore
 from storemon.report import ReportBuilder, report_line, window_start
-from storemon.repository import StoreSource
+from storemon.repository import StoreLookup, StoreSource
 
 _Kept = TypeVar("_Kept")
+
+
+class StoredStores(StoreSource, StoreLookup, Protocol):
+    """
+    What explaining a store needs of a backend (every backend has it).
+    """
 
 
 async def resolve_as_of(source: StoreSource, as_of: dt.datetime | None) -> dt.datetime:
@@ -98,3 +108,67 @@ async def build_report_csv(
     """
     report = await build_csv_report(source, as_of=as_of, default_zone_key=default_zone_key)
     return report.csv
+
+
+async def _explain_stored(
+    source: StoredStores, store_id: str, as_of: dt.datetime | None, default_zone_key: str
+) -> StoreTimeline:
+    as_of = await resolve_as_of(source, as_of)
+    snapshot = await source.snapshot(store_id, since=window_start(as_of), as_of=as_of)
+    timeline = None
+    if snapshot is not None:
+        timeline = explain_store(snapshot, as_of=as_of, default_zone_key=default_zone_key)
+    if timeline is None:
+        raise StoreNotFound(f"store {store_id} has no poll at or before {as_of}")
+    return timeline
+
+
+@overload
+def explain(
+    source: Dataset,
+    store_id: str,
+    *,
+    as_of: dt.datetime | None = None,
+    default_zone_key: str = DEFAULT_ZONE_KEY,
+) -> StoreTimeline: ...
+
+
+@overload
+def explain(
+    source: StoredStores,
+    store_id: str,
+    *,
+    as_of: dt.datetime | None = None,
+    default_zone_key: str = DEFAULT_ZONE_KEY,
+) -> Coroutine[Any, Any, StoreTimeline]: ...
+
+
+def explain(
+    source: Dataset | StoredStores,
+    store_id: str,
+    *,
+    as_of: dt.datetime | None = None,
+    default_zone_key: str = DEFAULT_ZONE_KEY,
+) -> StoreTimeline | Coroutine[Any, Any, StoreTimeline]:
+    """
+    Return one store's last week as the report computes it: business time, status,
+    polls and clock changes, with its report row (a ``StoreTimeline``).
+
+    From a ``Dataset`` (``load_csv``) the answer comes at once; from a repository
+    (``open_repository``) the call is awaited: ``await storemon.explain(repository, id)``.
+    In Jupyter the timeline draws itself (the web page's picture of the store's week);
+    ``to_text()`` writes it for a terminal.
+
+    Args:
+        source: A ``Dataset`` or any backend.
+        store_id: The store, as written in the data.
+        as_of: The report's "now"; by default the latest poll.
+        default_zone_key: The zone of stores without a time-zone row.
+
+    Raises:
+        DataError: there is no poll and no ``as_of``.
+        StoreNotFound: the store has no poll at or before ``as_of``.
+    """
+    if isinstance(source, Dataset):
+        return source.explain(store_id, as_of, default_zone_key=default_zone_key)
+    return _explain_stored(source, store_id, as_of, default_zone_key)

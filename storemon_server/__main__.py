@@ -3,7 +3,11 @@
 
 Options override ``STOREMON_*`` environment variables (``config.ENV``). Exit statuses: 0
 after a clean shutdown (SIGINT or SIGTERM), 1 when the configuration or the database is
-refused, 2 for a usage error.
+refused or the address cannot be listened on, 2 for a usage error.
+
+The listening sockets are bound before anything starts: a port in use is one line and
+exit 1, before the database is opened or the sources read, and ``server.started`` is
+logged only once the server can be reached.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -118,9 +123,41 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
     )
     parser.add_argument(
-        "--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR")
+        "--log-level",
+        default="INFO",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        help="the least important log lines written to standard error (default INFO: "
+        "start-up, ingests, reports and every request; WARNING: only what needs a look)",
     )
     return parser
+
+
+def listen(host: str, port: int) -> list[socket.socket]:
+    """
+    Bind and listen on every address ``host`` resolves to; return the sockets.
+
+    Raises:
+        OSError: an address cannot be bound (a port in use, an unknown host).
+    """
+    sockets: list[socket.socket] = []
+    try:
+        found = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+        for family, kind, proto, _, address in dict.fromkeys(found):
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp does
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+            sock.listen(128)
+            sock.setblocking(False)
+    except OSError:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -149,11 +186,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_env(os.environ, **overrides)
         app = create_app(settings)
+    except StoremonError as error:
+        print(f"storemon serve: error: {error}", file=sys.stderr)
+        return 1
+    try:
+        sockets = listen(settings.host, settings.port)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        print(
+            f"storemon serve: error: cannot listen on {settings.host}:{settings.port}: "
+            f"{reason} (--port or STOREMON_PORT picks another port)",
+            file=sys.stderr,
+        )
+        return 1
+    try:
         configure_logging(getattr(logging, args.log_level))
         web.run_app(
             app,
-            host=settings.host,
-            port=settings.port,
+            sock=sockets,
             access_log_class=AccessLogger,
             access_log=logging.getLogger("storemon_server.access"),
             print=lambda *_: None,
@@ -165,9 +215,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StoremonError as error:
         print(f"storemon serve: error: {error}", file=sys.stderr)
         return 1
-    except OSError as error:
-        print(f"storemon serve: error: cannot listen: {error}", file=sys.stderr)
-        return 1
+    finally:
+        for sock in sockets:
+            sock.close()
     return 0
 
 

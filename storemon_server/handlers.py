@@ -15,7 +15,7 @@ from aiohttp import web
 from storemon.errors import ReportNotFound, StorageError
 from storemon.explain import explain_store
 from storemon.report import window_start
-from storemon_server import page, render
+from storemon_server import history, page, render
 from storemon_server.errors import BadRequest, NotReady, StoreNotFound
 from storemon_server.keys import INGEST, JOBS, REPOSITORY, SETTINGS
 from storemon_server.middleware import bearer_matches
@@ -114,6 +114,19 @@ async def store_timeline(request: web.Request) -> web.Response:
     )
 
 
+async def list_reports(request: web.Request) -> web.Response:
+    """
+    ``GET /api/reports[?limit=N][&before=CURSOR]``: the reports, newest first, a page at a
+    time (``storemon_server.history``).
+    """
+    limit = history.parse_limit(_one(request, "limit", default=str(history.DEFAULT_LIMIT)))
+    cursor = _one(request, "before", default="")
+    before = history.decode_cursor(cursor) if cursor else None
+    # One more than the page: whether it exists says whether there is a next page.
+    found = await request.app[REPOSITORY].list_reports(limit + 1, before=before)
+    return web.json_response(history.page_body(found, limit))
+
+
 async def health(request: web.Request) -> web.Response:
     """
     ``GET /api/health``: up, ready, the database, and the outcome of the latest ingest.
@@ -167,6 +180,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get(
         "/api/reports/{report_id}/stores/{store_id}", store_timeline, allow_head=False
     )
+    app.router.add_get("/api/reports", list_reports, allow_head=False)
     app.router.add_get("/api/health", health, allow_head=False)
     app.router.add_get("/api/session", session, allow_head=False)
     app.router.add_get("/api/openapi.json", openapi, allow_head=False)

@@ -26,7 +26,8 @@ from storemon_server.render import error_response
 
 logger = logging.getLogger(__name__)
 
-#: Longest query string accepted; the only parameters are a report id and a format.
+#: Longest query string accepted: the parameters are a report id and a format, or a page
+#: size and a cursor of the list of reports (under 100 characters).
 MAX_QUERY_LENGTH = 256
 
 #: Routes that never need the token: health (which without it says only whether the

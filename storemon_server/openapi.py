@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from storemon.csvformat import REPORT_HEADER
+from storemon_server.history import DEFAULT_LIMIT, MAX_LIMIT
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -139,6 +140,39 @@ _TIMELINE = {
 }
 
 
+def _nullable(kind: str, **extra: Any) -> dict[str, Any]:
+    return {"type": kind, "nullable": True, **extra}
+
+
+_REPORT_SUMMARY = {
+    "type": "object",
+    "description": "A report as the list shows it: its state, times and number of stores.",
+    "properties": {
+        "report_id": {"type": "string"},
+        "status": {"type": "string", "enum": ["Running", "Complete", "Failed"]},
+        "state": {"type": "string", "enum": ["Pending", "Running", "Complete", "Failed"]},
+        "as_of": _nullable("string", format="date-time"),
+        "created_at": {"type": "string", "format": "date-time"},
+        "finished_at": _nullable("string", format="date-time"),
+        "stores": _nullable(
+            "integer", description="Rows of the complete report; null until complete."
+        ),
+    },
+    "required": ["report_id", "status", "state", "as_of", "created_at", "finished_at", "stores"],
+}
+
+_REPORT_PAGE = {
+    "type": "object",
+    "properties": {
+        "reports": {"type": "array", "items": _REPORT_SUMMARY},
+        "next": _nullable(
+            "string", description="The cursor of the next page (its before); null at the end."
+        ),
+    },
+    "required": ["reports", "next"],
+}
+
+
 def _page(summary: str, *content_types: str) -> dict[str, Any]:
     return {
         "get": {
@@ -179,6 +213,7 @@ OPENAPI: dict[str, Any] = {
             "ReportRow": _REPORT_ROW,
             "Instant": _INSTANT,
             "StoreTimeline": _TIMELINE,
+            "ReportPage": _REPORT_PAGE,
         },
     },
     "security": [{"bearer": []}],
@@ -342,6 +377,46 @@ OPENAPI: dict[str, Any] = {
                     "404": _error(
                         "No report has this id, or the report has no row for this store."
                     ),
+                },
+            }
+        },
+        "/api/reports": {
+            "get": {
+                "summary": "The reports, newest first, a page at a time.",
+                "description": "Newest first by creation time, then by report id. Pass a "
+                "page's next as before to get the page after it; next is null on the last "
+                "page. Never sends a report's rows: get_report does.",
+                "parameters": [
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "required": False,
+                        "schema": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": MAX_LIMIT,
+                            "default": DEFAULT_LIMIT,
+                        },
+                    },
+                    {
+                        "name": "before",
+                        "in": "query",
+                        "required": False,
+                        "description": "The next of the previous page (an opaque cursor).",
+                        "schema": {"type": "string"},
+                    },
+                ],
+                "responses": {
+                    "200": {
+                        "description": "A page of the list of reports.",
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/ReportPage"}
+                            }
+                        },
+                    },
+                    "400": _error("limit is not from 1 to 100, or before is not a cursor."),
+                    "401": _UNAUTHORIZED,
                 },
             }
         },

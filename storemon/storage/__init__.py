@@ -13,7 +13,9 @@ backends share is written once, in ``sqlfiles`` (named queries, migrations) and 
 =============================  ==========================================================
 
 ``open_repository(url)`` is an async context manager yielding a ``Repository``; without a
-URL it reads ``STOREMON_DB`` and falls back to ``sqlite:///storemon.db``.
+URL it reads ``STOREMON_DB`` and falls back to ``sqlite:///storemon.db``. Commands that
+only read (``storemon report --db``) open with ``create=False``: a database that is not
+there is refused (``DatabaseNotFound``) instead of created empty.
 """
 
 from __future__ import annotations
@@ -95,12 +97,21 @@ def _postgres_module() -> object:
 
 
 @contextlib.asynccontextmanager
-async def open_repository(url: str | None = None) -> AsyncIterator[Repository]:
+async def open_repository(
+    url: str | None = None, *, create: bool = True
+) -> AsyncIterator[Repository]:
     """
     Open the backend that serves ``url`` and close it on exit.
 
+    Args:
+        url: The database URL; by default ``STOREMON_DB`` or ``DEFAULT_URL``.
+        create: Create the database (a SQLite file, a PostgreSQL schema) when it is not
+            there. With ``False`` a missing database is refused and nothing is created;
+            ``memory://`` is new and empty either way.
+
     Raises:
         BackendUnavailable: unknown scheme, malformed URL, or the backend's extra missing.
+        DatabaseNotFound: ``create`` is false and there is no storemon database at ``url``.
         StorageError: the database cannot be opened or migrated.
     """
     url = default_url() if url is None else url
@@ -113,11 +124,11 @@ async def open_repository(url: str | None = None) -> AsyncIterator[Repository]:
     elif scheme == "sqlite":
         from storemon.storage.sqlite import SQLiteRepository
 
-        async with SQLiteRepository(sqlite_path(url)) as sqlite:
+        async with SQLiteRepository(sqlite_path(url), create=create) as sqlite:
             yield sqlite
     elif scheme in ("postgresql", "postgres"):
         module = _postgres_module()
-        async with module.open_repository(url) as postgres:  # type: ignore[attr-defined]
+        async with module.open_repository(url, create=create) as postgres:  # type: ignore[attr-defined]
             yield postgres
     else:
         raise BackendUnavailable(

@@ -20,6 +20,7 @@ from storemon.model import (
     HoursRow,
     Rejected,
     ReportJob,
+    ReportPosition,
     ReportSummary,
     SourceState,
     from_epoch_us,
@@ -175,6 +176,16 @@ def instant(value: int | None) -> dt.datetime | None:
     Return the instant of microseconds since the epoch, or ``None``.
     """
     return None if value is None else from_epoch_us(value)
+
+
+def position_values(position: ReportPosition | None) -> dict[str, int | str | None]:
+    """
+    Return a place in the list of reports as the query's ``before_at`` (microseconds since
+    the epoch) and ``before_id``, both ``None`` for the first page.
+    """
+    if position is None:
+        return {"before_at": None, "before_id": None}
+    return {"before_at": to_epoch_us(position.created_at), "before_id": position.report_id}
 
 
 def epoch_us(value: dt.datetime | None) -> int | None:

@@ -290,12 +290,9 @@ class InMemoryRepository(Lifecycle):
             raise ReportNotFound(f"no report has id {report_id!r}") from None
 
     async def list_reports(
-        self, limit: int, *, before: dt.datetime | None = None
+        self, limit: int, *, before: model.ReportPosition | None = None
     ) -> list[model.ReportSummary]:
-        newest_first = sorted(
-            reversed(self._reports.values()), key=lambda job: job.created_at, reverse=True
-        )
-        return [
+        summaries = [
             model.ReportSummary(
                 job.report_id,
                 job.status,
@@ -304,9 +301,11 @@ class InMemoryRepository(Lifecycle):
                 job.finished_at,
                 None if job.csv is None else csv_rows(job.csv),
             )
-            for job in newest_first
-            if before is None or job.created_at < before
-        ][: max(limit, 0)]
+            for job in self._reports.values()
+        ]
+        newest_first = sorted(summaries, key=lambda summary: summary.position, reverse=True)
+        page = [job for job in newest_first if before is None or job.position < before]
+        return page[: max(limit, 0)]
 
     async def delete_reports(self, finished_before: dt.datetime) -> int:
         gone = [

@@ -40,7 +40,7 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]  # no stubs, no py.typed
 
 from storemon import model
-from storemon.errors import BackendUnavailable, StorageError
+from storemon.errors import BackendUnavailable, DatabaseNotFound, StorageError
 from storemon.model import to_epoch_us
 from storemon.storage import columns
 from storemon.storage.lifecycle import Lifecycle
@@ -156,8 +156,12 @@ class PostgresRepository(Lifecycle):
     The repository protocols over one PostgreSQL schema; an async context manager.
     """
 
-    def __init__(self, url: str, *, pool_max_size: int = POOL_MAX_SIZE) -> None:
+    def __init__(
+        self, url: str, *, pool_max_size: int = POOL_MAX_SIZE, create: bool = True
+    ) -> None:
         self.url = url
+        #: Create the schema when it is missing; ``False`` refuses a missing schema.
+        self.create = create
         self.dsn, self.schema = parse_url(url)
         self.pool_max_size = pool_max_size
         self._pool: asyncpg.Pool | None = None
@@ -211,8 +215,13 @@ class PostgresRepository(Lifecycle):
         # Up to date (the usual case, and every report child): read the version only, with
         # no lock and no DDL, so that a role without CREATE rights can open the schema.
         async with self._acquire() as connection:
-            if await self._schema_version(connection) == SQL.version:
+            version = await self._schema_version(connection)
+            if version == SQL.version:
                 return
+            if version == 0 and not self.create:
+                raise DatabaseNotFound(
+                    f"PostgreSQL schema {self.schema} has no storemon tables (nothing was created)"
+                )
             async with connection.transaction():
                 # One process migrates at a time; the others then find the schema current.
                 await connection.execute(
@@ -567,10 +576,12 @@ class PostgresRepository(Lifecycle):
         return columns.found_job(found, report_id)
 
     async def list_reports(
-        self, limit: int, *, before: dt.datetime | None = None
+        self, limit: int, *, before: model.ReportPosition | None = None
     ) -> list[model.ReportSummary]:
-        before_us = columns.epoch_us(before)
-        found = await self._fetch("list reports", "list_reports", before_us, max(limit, 0))
+        after = columns.position_values(before)
+        found = await self._fetch(
+            "list reports", "list_reports", after["before_at"], after["before_id"], max(limit, 0)
+        )
         return [columns.report_summary(row) for row in found]
 
     async def delete_reports(self, finished_before: dt.datetime) -> int:
@@ -624,9 +635,10 @@ async def _copy_batches(
 
 
 @contextlib.asynccontextmanager
-async def open_repository(url: str) -> AsyncIterator[PostgresRepository]:
+async def open_repository(url: str, *, create: bool = True) -> AsyncIterator[PostgresRepository]:
     """
-    Open the PostgreSQL repository at ``url`` and close it on exit.
+    Open the PostgreSQL repository at ``url`` and close it on exit; with ``create`` false,
+    refuse a schema without storemon's tables instead of creating them.
     """
-    async with PostgresRepository(url) as repository:
+    async with PostgresRepository(url, create=create) as repository:
         yield repository

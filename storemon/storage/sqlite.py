@@ -29,14 +29,16 @@ import contextvars
 import datetime as dt
 import itertools
 import operator
+import os
 import sqlite3
+import urllib.parse
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import aiosqlite
 
 from storemon import model
-from storemon.errors import StorageBusy, StorageError
+from storemon.errors import DatabaseNotFound, StorageBusy, StorageError
 from storemon.model import to_epoch_us
 from storemon.storage import columns
 from storemon.storage.lifecycle import Lifecycle
@@ -271,9 +273,19 @@ class SQLiteRepository(Lifecycle):
     The repository protocols over one SQLite file; an async context manager.
     """
 
-    def __init__(self, path: str, *, busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
+    def __init__(
+        self, path: str, *, busy_timeout_s: float = BUSY_TIMEOUT_S, create: bool = True
+    ) -> None:
         self.path = path
         self.busy_timeout_s = busy_timeout_s
+        #: Create the file when it is missing; ``False`` refuses a missing file, or one
+        #: without storemon's tables, and never creates one (``mode=rw``).
+        self.create = create
+        # Without ``create``, the file is opened by URI with mode=rw, which never creates
+        # it, even if it disappears after the check in ``open``.
+        self._target = path
+        if not create:
+            self._target = f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=rw"
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
@@ -291,11 +303,19 @@ class SQLiteRepository(Lifecycle):
         Connect, switch to WAL, and bring the schema up to date.
 
         Raises:
+            DatabaseNotFound: ``create`` is false and the file is missing or has no
+                storemon tables.
             StorageError: the file cannot be opened, is not a database, or has a newer
                 schema than this code knows.
         """
+        if not self.create and not await asyncio.to_thread(os.path.isfile, self.path):
+            raise DatabaseNotFound(f"{self.path}: no such database file (nothing was created)")
         try:
             self._writer = await self._connect()
+            if not self.create and not await self._has_tables():
+                raise DatabaseNotFound(
+                    f"{self.path}: not a storemon database (it has none of its tables)"
+                )
             # The writer's temporary tables (staged hours and zones) and sorts live in
             # a temporary file behind a small cache, so an ingest's memory does not grow
             # with the file; readers keep MEMORY, they never stage anything.
@@ -320,7 +340,7 @@ class SQLiteRepository(Lifecycle):
     async def _connect(self) -> aiosqlite.Connection:
         with translate_errors(f"open {self.path}"):
             pending = aiosqlite.connect(
-                self.path, timeout=self.busy_timeout_s, isolation_level=None
+                self._target, timeout=self.busy_timeout_s, isolation_level=None, uri=not self.create
             )
             try:
                 connection = await pending
@@ -340,6 +360,21 @@ class SQLiteRepository(Lifecycle):
                 await connection.close()
                 raise
         return connection
+
+    async def _has_tables(self) -> bool:
+        """
+        Whether the file holds storemon's tables, after waiting for a process that is
+        creating them right now (it holds the write lock until its migration commits).
+        """
+        if await self._schema_version() > 0:
+            return True
+        db = self._db
+        with translate_errors(f"read the schema of {self.path}"):
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                return await self._schema_version() > 0
+            finally:
+                await db.execute("ROLLBACK")
 
     async def _enable_wal(self) -> None:
         row = await (await self._db.execute("PRAGMA journal_mode = WAL")).fetchone()
@@ -740,9 +775,9 @@ class SQLiteRepository(Lifecycle):
         return columns.found_job(await self._fetchall("get_report", (report_id,)), report_id)
 
     async def list_reports(
-        self, limit: int, *, before: dt.datetime | None = None
+        self, limit: int, *, before: model.ReportPosition | None = None
     ) -> list[model.ReportSummary]:
-        page = {"before": columns.epoch_us(before), "limit": max(limit, 0)}
+        page = {**columns.position_values(before), "limit": max(limit, 0)}
         return [columns.report_summary(row) for row in await self._fetchall("list_reports", page)]
 
     async def delete_reports(self, finished_before: dt.datetime) -> int:

@@ -1,19 +1,24 @@
 // storemon's page: trigger a report, see the fleet at a glance, read the table, see one
-// store's week and its outages.
+// store's week and its outages, list earlier reports and compare two of them.
 //
 // Plain ES module, no dependencies, no build. The server computes every number and every
 // local time (with the store's zone); this file only counts, draws and adds durations up, in
 // microseconds (exact integers in a JavaScript number), to check the picture against the row.
 //
-// The views, chosen by the address (#report=ID[&store=STORE][&target=PCT][&show=FILTER]):
-// the report (summary and table) and one store. Report history and comparing two reports
-// will be views of their own, routed in `route` like these.
+// The views, chosen by the address (`route`), each with the reading settings
+// [&target=PCT][&show=FILTER]: the report (#report=ID: summary and table), one store
+// (#report=ID&store=STORE), the report history (#history[&before=CURSOR]) and the
+// comparison of two reports (#compare=ID&to=ID).
 
 const TOKEN_KEY = "storemon.token";
 const REPORT_KEY = "storemon.report";
 const POLL_MS = 500; // asking about a running report
 const POLL_MAX_MS = 8000; // the longest pause between two asks while the server is away
 const HEALTH_MS = 5000; // asking the server how it is, while the page is open
+const HISTORY_PAGE = 10; // reports per page of the history
+const HISTORY_REFRESH_MS = 2000; // asking again while a listed report is unfinished
+const COMPARE_PAGE = 50; // stores per page of a comparison
+const CACHED_REPORTS = 4; // complete reports kept in memory, for comparing back and forth
 const DEFAULT_TARGET = 99;
 const SVG_NS = "http://www.w3.org/2000/svg";
 const MINUTE_US = 60_000_000;
@@ -48,12 +53,13 @@ const BIN_COUNT = 20;
 
 const $ = (selector) => document.querySelector(selector);
 const numberFormat = new Intl.NumberFormat("en");
-// Shares are cut, not rounded, so that 99.97 % never reads 100 % (nor passes a target).
-const percentFormat = new Intl.NumberFormat("en", {
-  style: "percent",
-  maximumFractionDigits: 1,
-  roundingMode: "trunc",
-});
+// A share num / den (whole numbers, den > 0) as a percentage cut, not rounded, to a tenth,
+// so that 99.97 % never reads 100 % (nor passes a target). Exact: integer arithmetic on the
+// report's hundredths, never a float quotient that could land a tenth low.
+function cutPercent(num, den) {
+  const tenths = Math.floor((1000 * num) / den);
+  return tenths % 10 ? `${Math.floor(tenths / 10)}.${tenths % 10}%` : `${tenths / 10}%`;
+}
 
 const state = {
   report: null, // the report shown: { id, asOf, rows, summary }
@@ -71,6 +77,28 @@ const state = {
   timeline: null, // the store shown, for redrawing on resize
   lastStore: null,
   server: "unknown", // ready, loading, down
+  reports: new Map(), // complete reports by id, newest use last: { id, asOf, rows }
+  history: {
+    load: 0, // bumps to abandon an older list load
+    cursor: "", // the page shown: "" for the newest, else the `before` it was asked with
+    cursors: [""], // the pages from the newest known one to the one shown, for "Newer"
+    next: null, // the cursor of the page after the one shown
+    timer: 0, // asks again while a listed report is unfinished
+  },
+  chosen: new Map(), // reports chosen for comparing, by id: { report_id, as_of, created_at }
+  compare: {
+    load: 0, // bumps to abandon an older comparison load
+    key: "", // the two ids of the comparison shown
+    earlier: null,
+    later: null,
+    changes: [], // one per store in either report (see storeChange)
+    view: [], // the changes shown, filtered and sorted
+    sortKey: "share", // biggest drops first
+    sortDir: 1,
+    show: "all",
+    filter: "",
+    page: 0,
+  },
 };
 
 // ---------------------------------------------------------------- small helpers
@@ -298,13 +326,36 @@ function hashParams() {
   return new URLSearchParams(location.hash.slice(1));
 }
 
+// The reading settings in force, added to a view's address.
+function withSettings(params) {
+  if (state.target !== DEFAULT_TARGET) params.set("target", String(state.target));
+  if (state.show !== "all") params.set("show", state.show);
+  return params.toString();
+}
+
 // The address of a view: the report, maybe a store, and the reading settings in force.
 function hashFor(reportId, storeId = null) {
   const params = new URLSearchParams({ report: reportId });
   if (storeId !== null) params.set("store", storeId);
-  if (state.target !== DEFAULT_TARGET) params.set("target", String(state.target));
-  if (state.show !== "all") params.set("show", state.show);
-  return params.toString();
+  return withSettings(params);
+}
+
+// The address of a page of the report history ("" for the newest).
+function historyHash(cursor = "") {
+  const rest = withSettings(new URLSearchParams(cursor ? { before: cursor } : {}));
+  return rest ? `history&${rest}` : "history";
+}
+
+// The address of the comparison of two reports, the earlier first.
+function compareHash(earlierId, laterId) {
+  return withSettings(new URLSearchParams({ compare: earlierId, to: laterId }));
+}
+
+// The view the address asks for: report, store, history or compare.
+function currentView(params = hashParams()) {
+  if (params.has("history")) return "history";
+  if (params.has("compare")) return "compare";
+  return params.get("report") && params.get("store") ? "store" : "report";
 }
 
 // Keep the reading settings in the address without a new history entry (or a route).
@@ -438,8 +489,8 @@ function prepareRow(row) {
 }
 
 function setReport(reportId, body) {
-  const rows = body.rows.map(prepareRow);
-  state.report = { id: reportId, asOf: body.as_of, rows };
+  state.report = keepReport(reportId, body);
+  const rows = state.report.rows;
   state.page = 0;
   setReportState(
     "Complete",
@@ -448,7 +499,19 @@ function setReport(reportId, body) {
   setEnabled($("#download"), true);
   renderSummary();
   applyView();
-  if (!hashParams().get("store")) showReportView();
+  if (currentView() === "report") showReportView();
+}
+
+// A complete report, its rows prepared, kept for comparing (the few used last).
+function keepReport(reportId, body) {
+  const report = { id: reportId, asOf: body.as_of, rows: body.rows.map(prepareRow) };
+  state.reports.delete(reportId);
+  state.reports.set(reportId, report);
+  for (const id of state.reports.keys()) {
+    if (state.reports.size <= CACHED_REPORTS) break;
+    if (id !== state.report?.id) state.reports.delete(id);
+  }
+  return report;
 }
 
 async function downloadCsv() {
@@ -492,7 +555,7 @@ function summarise(rows, target) {
 
 function renderSummary() {
   const report = state.report;
-  $("#summary").hidden = !report || !$("#store-view").hidden;
+  $("#summary").hidden = !report || currentView() !== "report";
   if (!report) return;
   const summary = summarise(report.rows, state.target);
   report.summary = summary;
@@ -521,7 +584,7 @@ function renderSummary() {
       "aria-label": `${counts.below} below target in the ${window.label.toLowerCase()}: show them`,
     });
     button.addEventListener("click", () => setShow(`below_${window.key}`));
-    below.append(button, ` (${counts.open ? percentFormat.format(counts.below / counts.open) : "—"})`);
+    below.append(button, ` (${counts.open ? cutPercent(counts.below, counts.open) : "—"})`);
     tr.append(
       cell("th", window.label, { scope: "row" }),
       cell("td", numberFormat.format(counts.open), { class: "num", "data-count": String(counts.open) }),
@@ -703,45 +766,79 @@ function applyView() {
   renderTable();
 }
 
-function renderTable() {
-  const rows = state.report ? state.report.rows : [];
-  const total = rows.length;
-  const shown = state.view.length;
-  const pages = Math.max(1, Math.ceil(shown / state.pageSize));
-  state.page = Math.min(state.page, pages - 1);
-  const from = state.page * state.pageSize;
-  const to = Math.min(shown, from + state.pageSize);
+// ---------------------------------------------------------------- pages of rows
 
-  for (const th of document.querySelectorAll("#report-table th[data-key]")) {
-    if (th.dataset.key === state.sortKey) {
-      th.setAttribute("aria-sort", state.sortDir > 0 ? "ascending" : "descending");
-    } else th.removeAttribute("aria-sort");
-  }
+// The rows of the page shown: `holder.page` (kept in range) of `count` rows, `size` a page.
+function pageBounds(holder, size, count) {
+  const pages = Math.max(1, Math.ceil(count / size));
+  holder.page = Math.min(holder.page, pages - 1);
+  const from = holder.page * size;
+  return { pages, from, to: Math.min(count, from + size) };
+}
 
-  const fragment = document.createDocumentFragment();
-  for (let position = from; position < to; position++) {
-    fragment.append(tableRow(rows[state.view[position]]));
-  }
-  const body = $("#report-table tbody");
-  // Rows are replaced: a focus on one of them goes to the table's heading, not to <body>.
+// A pager's line and its four buttons, named `${prefix}first-page` and so on.
+function showPager(prefix, holder, bounds, count) {
+  const { pages, from, to } = bounds;
+  $(`#${prefix}page-info`).textContent = count
+    ? `Rows ${numberFormat.format(from + 1)}–${numberFormat.format(to)} of ${numberFormat.format(count)} · page ${holder.page + 1} of ${pages}`
+    : "No store matches";
+  setEnabled($(`#${prefix}first-page`), holder.page > 0);
+  setEnabled($(`#${prefix}prev-page`), holder.page > 0);
+  setEnabled($(`#${prefix}next-page`), holder.page < pages - 1);
+  setEnabled($(`#${prefix}last-page`), holder.page < pages - 1);
+}
+
+function setUpPager(prefix, holder, render) {
+  const turn = (to) => () => {
+    holder.page = to();
+    render();
+  };
+  onPress($(`#${prefix}first-page`), turn(() => 0));
+  onPress($(`#${prefix}prev-page`), turn(() => Math.max(0, holder.page - 1)));
+  onPress($(`#${prefix}next-page`), turn(() => holder.page + 1));
+  onPress($(`#${prefix}last-page`), turn(() => Number.MAX_SAFE_INTEGER));
+}
+
+// Rows are replaced: a focus on one of them goes to `heading`, never to <body>.
+function replaceRows(body, rows, heading) {
   const hadFocus = body.contains(document.activeElement);
-  body.replaceChildren(fragment);
-  if (hadFocus) $("#table-heading").focus();
+  body.replaceChildren(rows);
+  if (hadFocus) heading.focus();
+}
 
-  const count = $("#row-count");
+// How many stores a table shows, of how many.
+function showCount(count, shown, total) {
   count.dataset.total = String(total);
   count.dataset.shown = String(shown);
   count.textContent =
     shown === total
       ? `${numberFormat.format(total)} stores`
       : `${numberFormat.format(shown)} of ${numberFormat.format(total)} stores match`;
-  $("#page-info").textContent = shown
-    ? `Rows ${numberFormat.format(from + 1)}–${numberFormat.format(to)} of ${numberFormat.format(shown)} · page ${state.page + 1} of ${pages}`
-    : "No store matches";
-  setEnabled($("#first-page"), state.page > 0);
-  setEnabled($("#prev-page"), state.page > 0);
-  setEnabled($("#next-page"), state.page < pages - 1);
-  setEnabled($("#last-page"), state.page < pages - 1);
+}
+
+// aria-sort on the header cell of the sorted column, and on no other.
+function markSorted(table, key, dir) {
+  for (const th of table.querySelectorAll("th[data-key]")) {
+    if (th.dataset.key === key) th.setAttribute("aria-sort", dir > 0 ? "ascending" : "descending");
+    else th.removeAttribute("aria-sort");
+  }
+}
+
+function renderTable() {
+  const rows = state.report ? state.report.rows : [];
+  const total = rows.length;
+  const shown = state.view.length;
+  const bounds = pageBounds(state, state.pageSize, shown);
+  markSorted($("#report-table"), state.sortKey, state.sortDir);
+
+  const fragment = document.createDocumentFragment();
+  for (let position = bounds.from; position < bounds.to; position++) {
+    fragment.append(tableRow(rows[state.view[position]]));
+  }
+  replaceRows($("#report-table tbody"), fragment, $("#table-heading"));
+
+  showCount($("#row-count"), shown, total);
+  showPager("", state, bounds, shown);
   setEnabled($("#export"), shown > 0);
 }
 
@@ -755,7 +852,9 @@ function shareCell(row, window) {
   bar.append(fill);
   td.append(
     bar,
-    cell("span", percentFormat.format(share), { class: "pct" }),
+    cell("span", shareText(row[`uptime_${window.key}`], row[`downtime_${window.key}`]), {
+      class: "pct",
+    }),
     cell("span", row[`uptime_${window.key}`], { class: "up" }),
   );
   return td;
@@ -804,16 +903,21 @@ function exportView() {
   );
 }
 
+// A text filter applies once typing pauses (120 ms), not at every key.
+function onTyped(input, apply) {
+  let pending = 0;
+  input.addEventListener("input", () => {
+    clearTimeout(pending);
+    pending = setTimeout(() => apply(input.value), 120);
+  });
+}
+
 function setUpTable() {
   buildHeader();
-  let pending = 0;
-  $("#filter").addEventListener("input", (event) => {
-    clearTimeout(pending);
-    pending = setTimeout(() => {
-      state.filter = event.target.value;
-      state.page = 0;
-      applyView();
-    }, 120);
+  onTyped($("#filter"), (value) => {
+    state.filter = value;
+    state.page = 0;
+    applyView();
   });
   $("#show").addEventListener("change", (event) => {
     state.show = event.target.value;
@@ -826,14 +930,7 @@ function setUpTable() {
     state.page = 0;
     renderTable();
   });
-  const turn = (to) => () => {
-    state.page = to();
-    renderTable();
-  };
-  onPress($("#first-page"), turn(() => 0));
-  onPress($("#prev-page"), turn(() => Math.max(0, state.page - 1)));
-  onPress($("#next-page"), turn(() => state.page + 1));
-  onPress($("#last-page"), turn(() => Number.MAX_SAFE_INTEGER));
+  setUpPager("", state, renderTable);
   onPress($("#export"), exportView);
 }
 
@@ -964,7 +1061,7 @@ function renderNumbers(timeline) {
         cell("td", `${up} ${window.unit}`),
         cell("td", `${down} ${window.unit}`),
         cell("td", `${business.toFixed(2)} ${window.unit}`),
-        cell("td", percentFormat.format(Number(up) / business)),
+        cell("td", shareText(up, down)),
       );
     }
     body.append(tr);
@@ -1286,29 +1383,557 @@ function localTicks(timeline, from, to, step) {
   return ticks;
 }
 
+// ---------------------------------------------------------------- waiting for answers
+
+// Ask until the server answers, through a restart: a transient failure waits (longer each
+// time, up to POLL_MAX_MS) after `waiting` says so; any other failure is thrown. Returns
+// null once `isCurrent()` is false (the user went elsewhere).
+async function untilAnswered(ask, isCurrent, waiting) {
+  let pause = POLL_MS;
+  for (;;) {
+    try {
+      return await ask();
+    } catch (error) {
+      if (!isTransient(error)) throw error;
+      if (isCurrent()) waiting();
+    }
+    await sleep(pause);
+    pause = Math.min(pause * 2, POLL_MAX_MS);
+    if (!isCurrent()) return null;
+  }
+}
+
+// A complete report (kept in memory once read), waiting while it is computed. Failures
+// are thrown with the report's id in their message.
+async function completeReport(reportId, isCurrent, say) {
+  if (state.reports.has(reportId)) return state.reports.get(reportId);
+  const query = new URLSearchParams({ report_id: reportId, format: "json" });
+  for (;;) {
+    let body;
+    try {
+      body = await untilAnswered(() => apiJson(`/api/get_report?${query}`), isCurrent, () =>
+        say(`Waiting for the server to answer about report ${reportId}…`),
+      );
+    } catch (error) {
+      throw new ApiError(error.status, `Report ${reportId}: ${error.message}`);
+    }
+    if (body === null || !isCurrent()) return null;
+    if (body.status === "Complete") return keepReport(reportId, body);
+    say(`Report ${reportId} is still being computed…`);
+    await sleep(POLL_MS);
+    if (!isCurrent()) return null;
+  }
+}
+
+// ---------------------------------------------------------------- report history
+
+function utcText(iso) {
+  return iso ? iso.slice(0, 19).replace("T", " ") : "—";
+}
+
+async function showHistory(cursor) {
+  const history = state.history;
+  const load = ++history.load;
+  clearTimeout(history.timer);
+  const entering = $("#history-view").hidden;
+  showOnly(["#history-view"]);
+  const back = $("#history-back");
+  back.hidden = !state.report;
+  if (state.report) back.href = `#${hashFor(state.report.id)}`;
+  if (entering) $("#history-heading").focus();
+  if (entering || cursor !== history.cursor) $("#history-status").textContent = "Reading the list of reports…";
+  const query = new URLSearchParams({ limit: String(HISTORY_PAGE) });
+  if (cursor) query.set("before", cursor);
+  const isCurrent = () => load === history.load;
+  let body;
+  try {
+    body = await untilAnswered(() => apiJson(`/api/reports?${query}`), isCurrent, () => {
+      $("#history-status").textContent = "Waiting for the server to answer…";
+    });
+  } catch (error) {
+    // A refused token is said at the token field (see api); accepting one asks again.
+    if (isCurrent()) {
+      $("#history-status").textContent =
+        error.status === 401 ? "" : `The list of reports could not be read: ${error.message}.`;
+    }
+    return;
+  }
+  if (body === null || !isCurrent()) return;
+  // "Newer" goes back along the pages seen since the newest one; a page opened from a
+  // link has no known newer page but the newest.
+  const known = history.cursors.indexOf(cursor);
+  if (known >= 0) history.cursors = history.cursors.slice(0, known + 1);
+  else if (cursor && cursor === history.next) history.cursors.push(cursor);
+  else history.cursors = [cursor];
+  history.cursor = cursor;
+  history.next = body.next;
+  renderHistory(body.reports);
+  // A report listed as running or queued is asked about again until it ends.
+  if (body.reports.some((report) => report.status === "Running")) {
+    history.timer = setTimeout(() => {
+      if (isCurrent() && currentView() === "history") showHistory(cursor);
+    }, HISTORY_REFRESH_MS);
+  }
+}
+
+function renderHistory(reports) {
+  const history = state.history;
+  const body = $("#history-table tbody");
+  // The rows are rebuilt (a refresh, another page): the focus stays on the same control
+  // of the same report when it is still listed, else goes to the heading.
+  const focused = body.contains(document.activeElement) ? document.activeElement : null;
+  const focusedId = focused?.closest("tr")?.dataset.reportId;
+  const focusedKind = focused?.type === "checkbox" ? "input" : "a";
+  body.replaceChildren(...reports.map(historyRow));
+  if (focused) {
+    const again = focusedId && body.querySelector(`tr[data-report-id="${CSS.escape(focusedId)}"] ${focusedKind}`);
+    (again || $("#history-heading")).focus();
+  }
+  const status = $("#history-status");
+  status.dataset.count = String(reports.length);
+  status.textContent = reports.length ? "" : "No report yet: generate one above.";
+  const first = history.cursors[0] === "" ? (history.cursors.length - 1) * HISTORY_PAGE : null;
+  $("#history-page-info").textContent = !reports.length
+    ? ""
+    : first === null
+      ? `${reports.length} older reports`
+      : `Reports ${first + 1}–${first + reports.length}`;
+  setEnabled($("#history-newest"), history.cursor !== "");
+  setEnabled($("#history-newer"), history.cursors.length > 1);
+  setEnabled($("#history-older"), history.next !== null);
+  renderChosen();
+}
+
+const STATE_NAMES = { Pending: "Queued", Running: "Running", Complete: "Complete", Failed: "Failed" };
+
+function historyRow(report) {
+  const tr = document.createElement("tr");
+  tr.dataset.reportId = report.report_id;
+  const head = cell("th", "", { scope: "row" });
+  if (report.status === "Complete") {
+    const box = cell("input", "", {
+      type: "checkbox",
+      "aria-label": `Choose report ${report.report_id} to compare`,
+    });
+    box.checked = state.chosen.has(report.report_id);
+    box.addEventListener("change", () => {
+      if (box.checked) state.chosen.set(report.report_id, report);
+      else state.chosen.delete(report.report_id);
+      renderChosen();
+    });
+    head.append(box);
+  } else {
+    // Keeps the ids in one column when a report cannot be chosen.
+    head.append(cell("span", "", { class: "box-space", "aria-hidden": "true" }));
+  }
+  head.append(
+    cell("a", report.report_id, {
+      href: `#${hashFor(report.report_id)}`,
+      "aria-label": `Open report ${report.report_id}`,
+    }),
+  );
+  if (state.report && state.report.id === report.report_id) {
+    tr.setAttribute("aria-current", "true");
+    head.append(cell("span", "shown", { class: "tag" }));
+  }
+  const badge = cell("span", STATE_NAMES[report.state] || report.status, {
+    class: "badge",
+    "data-state": report.status.toLowerCase(),
+  });
+  const status = document.createElement("td");
+  status.append(badge);
+  tr.append(
+    head,
+    cell("td", utcText(report.created_at)),
+    cell("td", utcText(report.as_of)),
+    status,
+    cell("td", report.stores === null ? "—" : numberFormat.format(report.stores), { class: "num" }),
+  );
+  return tr;
+}
+
+function renderChosen() {
+  const count = state.chosen.size;
+  setEnabled($("#compare-chosen"), count === 2);
+  $("#chosen-note").textContent =
+    count === 0
+      ? "Choose two complete reports to compare."
+      : count === 1
+        ? "1 report chosen: choose one more."
+        : count === 2
+          ? "2 reports chosen."
+          : `${count} reports chosen: a comparison takes two, so clear ${count - 2}.`;
+}
+
+// The two chosen reports, the earlier data first.
+function compareChosen() {
+  const [a, b] = [...state.chosen.values()].sort(
+    (x, y) => compareIds(x.as_of || "", y.as_of || "") || compareIds(x.created_at, y.created_at),
+  );
+  location.hash = compareHash(a.report_id, b.report_id);
+}
+
+function setUpHistory() {
+  onPress($("#compare-chosen"), compareChosen);
+  onPress($("#history-newest"), () => {
+    location.hash = historyHash();
+  });
+  onPress($("#history-newer"), () => {
+    const cursors = state.history.cursors;
+    location.hash = historyHash(cursors[cursors.length - 2]);
+  });
+  onPress($("#history-older"), () => {
+    location.hash = historyHash(state.history.next);
+  });
+}
+
+// ---------------------------------------------------------------- comparing two reports
+
+// A report's two-decimal value in hundredths, exactly ("12.34" -> 1234).
+function hundredths(text) {
+  return Math.round(Number(text) * 100);
+}
+
+// One store in two reports: its weekly uptime in each, and the change. `share` is the
+// change of the share of business time up, an exact fraction num / den of hundredths
+// (null unless the store had business hours in both weeks); `hours` the change of
+// uptime in hundredths of an hour (null unless the store is in both reports).
+function storeChange(storeId, earlier, later) {
+  const change = { store_id: storeId, earlier, later, kind: "", share: null, hours: null };
+  if (!earlier || !later) {
+    change.kind = earlier ? "only_earlier" : "only_later";
+    return change;
+  }
+  const upA = hundredths(earlier.uptime_last_week);
+  const upB = hundredths(later.uptime_last_week);
+  change.hours = upB - upA;
+  if (isClosed(earlier, "last_week") || isClosed(later, "last_week")) {
+    change.kind = "closed";
+    return change;
+  }
+  const openA = upA + hundredths(earlier.downtime_last_week);
+  const openB = upB + hundredths(later.downtime_last_week);
+  const num = upB * openA - upA * openB;
+  const den = openA * openB;
+  change.share = { num, den, value: num / den };
+  change.kind = num < 0 ? "fell" : num > 0 ? "rose" : "same";
+  return change;
+}
+
+// Every store of either report, with its change; pure, so the counts shown are counted.
+function compareReports(earlier, later) {
+  const before = new Map(earlier.rows.map((row) => [row.store_id, row]));
+  const after = new Map(later.rows.map((row) => [row.store_id, row]));
+  const changes = [];
+  for (const [storeId, row] of before) changes.push(storeChange(storeId, row, after.get(storeId)));
+  for (const [storeId, row] of after) if (!before.has(storeId)) changes.push(storeChange(storeId, undefined, row));
+  const counts = { fell: 0, rose: 0, same: 0, closed: 0, only_earlier: 0, only_later: 0 };
+  for (const change of changes) counts[change.kind]++;
+  return { changes, counts };
+}
+
+// Exact order of two share changes (fractions), by their values.
+function shareOrder(a, b) {
+  if (a.value !== b.value) return a.value - b.value;
+  const exact = BigInt(a.num) * BigInt(b.den) - BigInt(b.num) * BigInt(a.den);
+  return exact < 0n ? -1 : exact > 0n ? 1 : 0;
+}
+
+// Changes in the order asked for; those without the value sorted on go last either way,
+// ties by store id.
+function changeOrder(key, dir) {
+  return (a, b) => {
+    if (key !== "store_id") {
+      const va = a[key];
+      const vb = b[key];
+      if (va === null || vb === null) {
+        if (va !== vb) return va === null ? 1 : -1;
+      } else {
+        const order = key === "share" ? shareOrder(va, vb) : va - vb;
+        if (order) return dir * order;
+      }
+      return compareIds(a.store_id, b.store_id);
+    }
+    return dir * compareIds(a.store_id, b.store_id);
+  };
+}
+
+const MINUS = "\u2212";
+
+// Percentage points to one decimal, rounded half away from zero, from the exact fraction;
+// a change too small to show reads -0.0 or +0.0, never the 0.0 of no change.
+function pointsText(share) {
+  if (share.num === 0) return "0.0";
+  const magnitude = Math.abs(share.num);
+  const tenths = Math.floor((2000 * magnitude + share.den) / (2 * share.den));
+  return `${share.num < 0 ? MINUS : "+"}${Math.floor(tenths / 10)}.${tenths % 10}`;
+}
+
+function hoursText(value) {
+  const magnitude = Math.abs(value);
+  const sign = value < 0 ? MINUS : value > 0 ? "+" : "";
+  return `${sign}${Math.floor(magnitude / 100)}.${String(magnitude % 100).padStart(2, "0")}`;
+}
+
+// A week's share up, cut (not rounded) to a tenth of a percent as in the report's table,
+// exactly from the hundredths.
+function weekShareText(row) {
+  if (!row) return "—";
+  if (isClosed(row, "last_week")) return "closed";
+  return shareText(row.uptime_last_week, row.downtime_last_week);
+}
+
+// The share of business time up, from the report's two-decimal uptime and downtime texts.
+function shareText(upText, downText) {
+  const up = hundredths(upText);
+  return cutPercent(up, up + hundredths(downText));
+}
+
+async function showCompare(firstId, secondId) {
+  const compare = state.compare;
+  const load = ++compare.load;
+  const entering = $("#compare-view").hidden;
+  showOnly(["#compare-view"]);
+  if (entering) $("#compare-heading").focus();
+  const status = $("#compare-status");
+  const key = `${firstId} ${secondId}`;
+  if (compare.key === key) {
+    renderCompareSummary();
+    applyCompareView();
+    return;
+  }
+  $("#compare-body").hidden = true;
+  if (!firstId || !secondId || firstId === secondId) {
+    status.textContent = "A comparison needs two different reports: choose them in the report history.";
+    return;
+  }
+  status.textContent = `Reading reports ${firstId} and ${secondId}…`;
+  const isCurrent = () => load === compare.load;
+  const say = (message) => {
+    if (isCurrent()) status.textContent = message;
+  };
+  let reports;
+  try {
+    reports = await Promise.all([firstId, secondId].map((id) => completeReport(id, isCurrent, say)));
+  } catch (error) {
+    // A refused token is said at the token field (see api); accepting one asks again.
+    if (isCurrent()) status.textContent = error.status === 401 ? "" : `${error.message}.`;
+    return;
+  }
+  if (!isCurrent() || reports.includes(null)) return;
+  // The earlier data first, whatever the address's order.
+  const [earlier, later] = (reports[1].asOf || "") < (reports[0].asOf || "") ? [reports[1], reports[0]] : reports;
+  const { changes, counts } = compareReports(earlier, later);
+  Object.assign(compare, { key, earlier, later, changes, counts, page: 0 });
+  status.textContent = "";
+  renderCompareSummary();
+  applyCompareView();
+  $("#compare-body").hidden = false;
+}
+
+function renderCompareSummary() {
+  const { earlier, later, counts } = state.compare;
+  const n = (count) => numberFormat.format(count);
+  const stores = (count) => `${n(count)} ${count === 1 ? "store" : "stores"}`;
+  const headline = $("#compare-headline");
+  headline.replaceChildren();
+  const parts = [
+    `From ${asOfText(earlier.asOf)} to ${asOfText(later.asOf)}, each store's share of business time up last week `,
+    cell("strong", `fell at ${stores(counts.fell)}`, { "data-count": String(counts.fell), "data-kind": "fell" }),
+    ", ",
+    cell("span", `rose at ${n(counts.rose)}`, { "data-count": String(counts.rose), "data-kind": "rose" }),
+    " and ",
+    cell("span", `did not change at ${n(counts.same)}`, { "data-count": String(counts.same), "data-kind": "same" }),
+    "; ",
+    cell("span", `${stores(counts.closed)} had no business hours all week in one of them or both`, {
+      "data-count": String(counts.closed),
+      "data-kind": "closed",
+    }),
+    ". ",
+    cell("span", `${stores(counts.only_earlier)} only in the earlier report`, {
+      "data-count": String(counts.only_earlier),
+      "data-kind": "only_earlier",
+    }),
+    ", ",
+    cell("span", `${n(counts.only_later)} only in the later one`, {
+      "data-count": String(counts.only_later),
+      "data-kind": "only_later",
+    }),
+    ".",
+  ];
+  headline.append(...parts);
+
+  const figures = [earlier, later].map((report) => {
+    const summary = summarise(report.rows, state.target);
+    return {
+      report,
+      stores: summary.stores,
+      open: summary.windows.last_week.open,
+      below: summary.windows.last_week.below,
+      down: report.rows.filter((row) => row.down.last_week > 0).length,
+    };
+  });
+  const lines = [
+    ["report", "Report", (figure) => cell("a", figure.report.id, { href: `#${hashFor(figure.report.id)}` })],
+    ["as_of", "Data as of (UTC)", (figure) => utcText(figure.report.asOf)],
+    ["stores", "Stores", (figure) => figure.stores],
+    ["open", "With business hours last week", (figure) => figure.open],
+    ["below", `Below the ${state.target}% target last week`, (figure) => figure.below],
+    ["down", "Down in business hours last week", (figure) => figure.down],
+  ];
+  const body = $("#compare-summary tbody");
+  body.replaceChildren(
+    ...lines.map(([name, label, value]) => {
+      const tr = document.createElement("tr");
+      tr.dataset.line = name;
+      tr.append(cell("th", label, { scope: "row" }));
+      for (const figure of figures) {
+        const shown = value(figure);
+        const td = document.createElement("td");
+        td.className = "num";
+        if (typeof shown === "number") {
+          td.dataset.count = String(shown);
+          td.textContent = numberFormat.format(shown);
+        } else td.append(shown);
+        tr.append(td);
+      }
+      return tr;
+    }),
+  );
+}
+
+const COMPARE_SHOW = {
+  all: () => true,
+  fell: (change) => change.kind === "fell",
+  rose: (change) => change.kind === "rose",
+  closed: (change) => change.kind === "closed",
+  only: (change) => change.kind === "only_earlier" || change.kind === "only_later",
+};
+
+function applyCompareView() {
+  const compare = state.compare;
+  const keep = COMPARE_SHOW[compare.show];
+  const needle = compare.filter.trim();
+  compare.view = compare.changes
+    .filter((change) => keep(change) && (!needle || change.store_id.includes(needle)))
+    .sort(changeOrder(compare.sortKey, compare.sortDir));
+  renderCompareTable();
+}
+
+function renderCompareTable() {
+  const compare = state.compare;
+  const shown = compare.view.length;
+  const total = compare.changes.length;
+  const bounds = pageBounds(compare, COMPARE_PAGE, shown);
+  markSorted($("#compare-table"), compare.sortKey, compare.sortDir);
+  const fragment = document.createDocumentFragment();
+  for (let position = bounds.from; position < bounds.to; position++) {
+    fragment.append(compareRow(compare.view[position]));
+  }
+  replaceRows($("#compare-table tbody"), fragment, $("#compare-heading"));
+  showCount($("#compare-count"), shown, total);
+  showPager("compare-", compare, bounds, shown);
+}
+
+const ONLY_IN = { only_earlier: "only in the earlier report", only_later: "only in the later report" };
+
+function compareRow(change) {
+  const { earlier, later } = state.compare;
+  const tr = document.createElement("tr");
+  tr.dataset.storeId = change.store_id;
+  tr.dataset.kind = change.kind;
+  const head = cell("th", "", { scope: "row" });
+  // The store's week in the later report, or in the only one it is in.
+  const report = change.later ? later : earlier;
+  head.append(
+    cell("a", change.store_id, {
+      href: `#${hashFor(report.id, change.store_id)}`,
+      "aria-label": `Store ${change.store_id}: show its week in report ${report.id}`,
+    }),
+  );
+  if (ONLY_IN[change.kind]) head.append(cell("span", ONLY_IN[change.kind], { class: "tag" }));
+  const changeCell = (text, value, kind) =>
+    cell("td", text, { class: `num ${kind}`, "data-value": value });
+  const shareKind = change.share === null ? "none" : change.kind;
+  const hoursKind = change.hours === null ? "none" : change.hours < 0 ? "fell" : change.hours > 0 ? "rose" : "same";
+  const uptime = (row) => (row ? row.uptime_last_week : "—");
+  tr.append(
+    head,
+    cell("td", weekShareText(change.earlier), { class: "num group-start" }),
+    cell("td", weekShareText(change.later), { class: "num" }),
+    change.share === null
+      ? changeCell("—", "", shareKind)
+      : changeCell(pointsText(change.share), `${change.share.num}/${change.share.den}`, shareKind),
+    cell("td", uptime(change.earlier), { class: "num group-start" }),
+    cell("td", uptime(change.later), { class: "num" }),
+    change.hours === null ? changeCell("—", "", hoursKind) : changeCell(hoursText(change.hours), String(change.hours), hoursKind),
+  );
+  return tr;
+}
+
+function setUpCompare() {
+  const compare = state.compare;
+  for (const th of document.querySelectorAll("#compare-table th[data-key]")) {
+    th.querySelector("button").addEventListener("click", () => {
+      const key = th.dataset.key;
+      if (compare.sortKey === key) compare.sortDir = -compare.sortDir;
+      else {
+        compare.sortKey = key;
+        compare.sortDir = 1; // drops first; store ids from the smallest
+      }
+      compare.page = 0;
+      applyCompareView();
+    });
+  }
+  $("#compare-show").addEventListener("change", (event) => {
+    compare.show = event.target.value;
+    compare.page = 0;
+    applyCompareView();
+  });
+  onTyped($("#compare-filter"), (value) => {
+    compare.filter = value;
+    compare.page = 0;
+    applyCompareView();
+  });
+  setUpPager("compare-", compare, renderCompareTable);
+}
+
 // ---------------------------------------------------------------- views and routing
+
+const VIEWS = ["#summary", "#table-view", "#store-view", "#history-view", "#compare-view"];
+
+// Show these sections and hide the other views'; return whether the focus was in a
+// section now hidden (the caller then puts it somewhere visible, never on <body>).
+function showOnly(shown) {
+  let lost = false;
+  for (const selector of VIEWS) {
+    const section = $(selector);
+    const hide = !shown.includes(selector);
+    if (hide && !section.hidden && section.contains(document.activeElement)) lost = true;
+    section.hidden = hide;
+  }
+  return lost;
+}
 
 function showReportView() {
   state.storeLoad++;
   state.timeline = null;
   const wasStore = !$("#store-view").hidden;
-  $("#store-view").hidden = true;
-  $("#summary").hidden = !state.report;
-  $("#table-view").hidden = !state.report;
+  const lost = showOnly(state.report ? ["#summary", "#table-view"] : []);
   if (wasStore) {
     // Back from a store: focus its link again when it is on the page shown, else the
     // table's heading, never <body>.
-    const link = state.lastStore && document.querySelector(`tr[data-store-id="${CSS.escape(state.lastStore)}"] a`);
+    const link = state.lastStore && document.querySelector(`#report-table tr[data-store-id="${CSS.escape(state.lastStore)}"] a`);
     if (link) link.focus();
     else if (state.report) $("#table-heading").focus();
     else $("#main").focus();
+  } else if (lost) {
+    (state.report ? $("#table-heading") : $("#main")).focus();
   }
 }
 
 function showStoreView() {
-  $("#summary").hidden = true;
-  $("#table-view").hidden = true;
-  $("#store-view").hidden = false;
+  showOnly(["#store-view"]);
 }
 
 async function route() {
@@ -1318,6 +1943,15 @@ async function route() {
   if (readSettings(params) && state.report) {
     renderSummary();
     applyView();
+  }
+  const view = currentView(params);
+  if (view === "history") {
+    showHistory(params.get("before") || "");
+    return;
+  }
+  if (view === "compare") {
+    showCompare(params.get("compare") || "", params.get("to") || "");
+    return;
   }
   if (!reportId) {
     const saved = sessionStorage.getItem(REPORT_KEY);
@@ -1344,6 +1978,8 @@ function main() {
   setUpToken();
   setUpSummary();
   setUpTable();
+  setUpHistory();
+  setUpCompare();
   onPress($("#trigger"), trigger);
   onPress($("#download"), downloadCsv);
   $("#to-outages").addEventListener("click", () => {

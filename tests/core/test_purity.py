@@ -24,6 +24,8 @@ CORE_MODULES = (
     "report",
     "csvformat",
     "explain",
+    "drawing",
+    "display",
     "parsing",
     "lines",
     "sources",

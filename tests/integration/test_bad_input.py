@@ -109,7 +109,7 @@ def test_bad_file_is_refused_and_changes_nothing(
     path.write_bytes(content)
     run = cli("ingest", "--db", db_url, "--status", str(path))
     assert run.status == 1
-    assert f"storemon: error: {path}" in run.err
+    assert f"storemon ingest: error: {path}" in run.err
     assert message in run.err
     assert "refused" in run.out
     assert dump(db_url) == before
@@ -123,17 +123,16 @@ def test_bad_header_late_in_nothing_half_applied(tmp_path: Path, db_url: str) ->
     assert all(rows == [] for rows in dump(db_url).values())
 
 
-def test_missing_file_is_refused_other_sources_still_ingested(
+def test_missing_file_is_refused_before_anything_is_stored(
     inputs: Inputs, tmp_path: Path, db_url: str
 ) -> None:
-    """A source that cannot be opened exits 1; the other sources are still stored."""
+    """A file that is not there is one line and exit 1 before any work: no database is made."""
     missing = tmp_path / "nope.csv"
     run = cli("ingest", "--db", db_url, "--status", str(missing), "--timezones", str(inputs.zones))
     assert run.status == 1
-    assert f"{missing}: cannot open" in run.err
-    tables = dump(db_url)
-    assert tables["polls"] == []
-    assert len(tables["zones"]) > 0
+    assert run.err == f"storemon ingest: error: --status {missing}: no such file\n"
+    assert run.out == ""
+    assert not Path(db_url.removeprefix("sqlite:///")).exists()
 
 
 def test_header_only_file_stores_nothing_and_succeeds(tmp_path: Path, db_url: str) -> None:
@@ -149,7 +148,9 @@ def test_bad_rows_do_not_hide_a_refused_source(tmp_path: Path, db_url: str) -> N
     """Rejected rows in one source and a refused other source exit 1, not 3."""
     status = tmp_path / "status.csv"
     status.write_text(STATUS_HEADER + "1,what,ever\n")
-    run = cli("ingest", "--db", db_url, "--status", str(status), "--timezones", str(tmp_path / "x"))
+    zones = tmp_path / "zones.csv"
+    zones.write_text("no,header,here\n")
+    run = cli("ingest", "--db", db_url, "--status", str(status), "--timezones", str(zones))
     assert run.status == 1
     assert len(dump(db_url)["rejects"]) == 1
 
@@ -178,8 +179,14 @@ def test_unknown_database_scheme_exits_1(inputs: Inputs) -> None:
     assert "no storage backend for mongodb://" in run.err
 
 
-def test_report_from_an_empty_database_says_why(db_url: str) -> None:
-    """A report from a database without polls and without --as-of fails with a reason."""
+def test_report_from_an_empty_database_says_why(tmp_path: Path, db_url: str) -> None:
+    """A report from a database without polls and without --as-of names the option to give."""
+    zones = tmp_path / "zones.csv"
+    zones.write_text(ZONES_HEADER)
+    assert cli("ingest", "--db", db_url, "--timezones", str(zones)).status == 0
     run = cli("report", "--db", db_url)
     assert run.status == 1
-    assert "no polls" in run.err
+    assert run.err == (
+        f"storemon report: error: --db {db_url}: the database has no polls, so the report "
+        "has no 'now'; give --as-of\n"
+    )

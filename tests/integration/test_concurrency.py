@@ -104,6 +104,12 @@ def test_two_ingest_processes_and_a_report_process(tmp_path: Path) -> None:
     outcomes = [process.communicate(timeout=120) for process in processes]
     assert [process.returncode for process in processes] == [0, 0], outcomes
     assert all("locked" not in err for _, err in outcomes)
-    assert reporter.returncode == 0, reporter.stderr
+    # The report only reads: started before an ingest created the database, it is
+    # refused (nothing is created); once the tables exist it reports. Never a lock error.
+    refused = ("no such database file", "not a storemon database")
+    assert reporter.returncode == 0 or any(reason in reporter.stderr for reason in refused), (
+        reporter.stderr
+    )
+    assert "locked" not in reporter.stderr
     final = cli("report", "--db", url)
     assert final.out == cli("report", *inputs.args()).out

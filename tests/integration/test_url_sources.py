@@ -199,5 +199,5 @@ async def test_cli_exits_1_for_a_failing_url(server: Server, db_url: str) -> Non
     url = f"{server.base}/broken.csv"
     run = await asyncio.to_thread(cli, "ingest", "--db", db_url, "--status", url)
     assert run.status == 1
-    assert f"storemon: error: {url}: HTTP 500 Internal Server Error" in run.err
+    assert f"storemon ingest: error: {url}: HTTP 500 Internal Server Error" in run.err
     assert dump(db_url)["polls"] == []

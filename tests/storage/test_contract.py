@@ -12,7 +12,14 @@ import attrs
 import pytest
 
 from storemon.errors import ReportNotFound
-from storemon.model import Rejected, ReportStatus, ReportSummary, SourceState, StoreSnapshot
+from storemon.model import (
+    Rejected,
+    ReportPosition,
+    ReportStatus,
+    ReportSummary,
+    SourceState,
+    StoreSnapshot,
+)
 from storemon.repository import Repository
 
 from .conftest import assert_thinned, at_us, hours, utc
@@ -395,10 +402,46 @@ async def test_reports_are_listed_newest_first_without_their_csv(repo: Repositor
         ReportSummary("c", ReportStatus.COMPLETE, base, base + dt.timedelta(minutes=2), base, 0),
         ReportSummary("b", ReportStatus.FAILED, base, base + dt.timedelta(minutes=1), base, None),
     ]
-    older = await repo.list_reports(3, before=newest[-1].created_at)
+    older = await repo.list_reports(3, before=newest[-1].position)
     assert older == [ReportSummary("a", ReportStatus.COMPLETE, base, base, base, 2)]
     assert await repo.list_reports(0) == []
-    assert await repo.list_reports(10, before=base) == []
+    assert await repo.list_reports(10, before=ReportPosition(base, "")) == []
+
+
+async def test_reports_created_at_one_instant_page_exactly(repo: Repository) -> None:
+    """Reports created at one instant come in id order, each once, whatever the page size."""
+    # Ids whose code point order differs from a locale's ("B" < "a" < "b", "-" < "0").
+    await _create(repo, ("a", 1), ("B", 1), ("b", 1), ("-x", 1), ("0x", 1), ("late", 2))
+    await _create(repo, ("early", 0))
+    expected = ["late", "b", "a", "B", "0x", "-x", "early"]
+    assert [job.report_id for job in await repo.list_reports(10)] == expected
+    for size in (1, 2, 3):
+        seen: list[str] = []
+        before = None
+        while page := await repo.list_reports(size, before=before):
+            assert len(page) <= size
+            seen += [job.report_id for job in page]
+            before = page[-1].position
+        assert seen == expected, size
+
+
+async def test_listing_before_a_place_skips_it_and_everything_newer(repo: Repository) -> None:
+    """Before (instant, id) lists reports created earlier, or at that instant with a lesser id."""
+    await _create(repo, ("m", 1), ("c", 1), ("x", 1), ("old", 0), ("new", 2))
+    instant = utc("2024-01-01T00:01")
+
+    async def ids(before: ReportPosition) -> list[str]:
+        return [job.report_id for job in await repo.list_reports(10, before=before)]
+
+    assert await ids(ReportPosition(instant, "m")) == ["c", "old"]
+    assert await ids(ReportPosition(instant, "n")) == ["m", "c", "old"]  # no such report
+    assert await ids(ReportPosition(instant, "")) == ["old"]
+    assert await ids(ReportPosition(instant + dt.timedelta(microseconds=1), "")) == [
+        "x",
+        "m",
+        "c",
+        "old",
+    ]
 
 
 async def test_finished_reports_are_deleted_before_a_cutoff(repo: Repository) -> None:

@@ -85,8 +85,14 @@ def test_the_queue_reads_its_partial_index(name: str, tmp_path: Path) -> None:
     assert not any("TEMP B-TREE" in step for step in plan), plan
 
 
-def test_the_list_of_reports_reads_only_its_covering_index(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "before", [(None, None), (1, "hrQlJkJC7pYW0rGeLEZaTA")], ids=["first page", "next page"]
+)
+def test_the_list_of_reports_reads_only_its_covering_index(
+    before: tuple[int | None, str | None], tmp_path: Path
+) -> None:
     """Listing reports never reads a report's row (and so never its CSV), nor sorts."""
-    plan = _plan(SQL.queries["list_reports"], {"before": None, "limit": 10}, tmp_path)
+    parameters = {"before_at": before[0], "before_id": before[1], "limit": 10}
+    plan = _plan(SQL.queries["list_reports"], parameters, tmp_path)
     assert any("COVERING INDEX reports_listed" in step for step in plan), plan
     assert not any("TEMP B-TREE" in step for step in plan), plan

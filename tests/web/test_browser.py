@@ -1,9 +1,8 @@
 """
 The page in real headless Chromium against a live ``storemon serve`` on sample data.
 
-Needs the Debian package ``chromium`` (``/usr/bin/chromium``) and Playwright's Python
-package (never ``playwright install``: the system browser is used). Without them the tests
-skip, unless ``STOREMON_REQUIRE_BROWSER=1`` (set by ``.ci/run``), when they fail.
+The browser, its fixtures and the shared helpers are in ``tests/web/browser.py`` and
+``conftest.py``.
 
 The expected numbers are counted here, in Python, from the report's JSON and the store
 route's JSON, never read back from the page's own code.
@@ -16,7 +15,6 @@ import datetime as dt
 import io
 import json
 import math
-import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,51 +28,24 @@ from storemon.model import HoursRow, StoreSnapshot, to_epoch_us
 from storemon.sample import write_sample
 from storemon_server.render import row_fields, timeline_body
 from tests.server.process import Server
+from tests.web.browser import (
+    DESKTOP,
+    PHONE,
+    TOKEN,
+    Keyboard,
+    api_json,
+    axe_violations,
+    enter_token,
+    no_sideways_scroll,
+    save_screenshot,
+)
 
-CHROMIUM = Path(os.environ.get("STOREMON_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-TOKEN = "browser-test-token-0123456789"
 STORES = 60
 MEASURES = REPORT_HEADER[1:]
 WINDOWS = ("last_hour", "last_day", "last_week")
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
 HOUR_US = 3_600_000_000
 
 pytestmark = pytest.mark.slow
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("STOREMON_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"STOREMON_REQUIRE_BROWSER=1 but {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """
-    Headless Chromium from the system, driven by Playwright.
-    """
-    if not CHROMIUM.exists():
-        _unavailable(f"{CHROMIUM} is missing: apt-get install chromium")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the playwright package is missing: pip install -e '.[test]'")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        browser.close()
 
 
 def start_server(
@@ -125,59 +96,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         server.stop()
 
 
-@pytest.fixture
-def console_errors() -> list[str]:
-    """
-    The script errors and console errors of the test's page (none allowed at its end).
-    """
-    return []
-
-
-@pytest.fixture
-def page(browser: Any, server: Server, console_errors: list[str]) -> Iterator[Any]:
-    """
-    A fresh tab (its own session storage) at 1280x800 that fails the test on a script
-    error or on a request to any other origin.
-    """
-    context = browser.new_context(viewport=DESKTOP, accept_downloads=True)
-    page = context.new_page()
-    foreign: list[str] = []
-
-    def on_console(message: Any) -> None:
-        # The page asks /api/session on load to learn whether a token is needed: the
-        # browser logs that 401 itself.
-        expected = message.location.get("url", "").endswith("/api/session")
-        if message.type == "error" and not expected:
-            console_errors.append(message.text)
-
-    def on_request(request: Any) -> None:
-        if not request.url.startswith(("http://127.0.0.1:", "data:", "blob:")):
-            foreign.append(request.url)
-
-    page.on("pageerror", lambda error: console_errors.append(str(error)))
-    page.on("console", on_console)
-    page.on("request", on_request)
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
-    assert foreign == []
-    assert console_errors == []
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _artifacts() -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-
-
-def enter_token(page: Any, token: str = TOKEN) -> None:
-    """
-    Type the token and press "Use token"; wait until the page accepted it.
-    """
-    page.get_by_label("API token").fill(token)
-    page.get_by_role("button", name="Use token").click()
-    page.locator("#token-state").filter(has_text="Token accepted").wait_for()
-
-
 def report(page: Any, server: Server) -> tuple[str, dict[str, dict[str, str]]]:
     """
     Enter the token, generate a report, wait for Complete, download the CSV; return the
@@ -199,15 +117,6 @@ def report(page: Any, server: Server) -> tuple[str, dict[str, dict[str, str]]]:
     rows = {row["store_id"]: row for row in csv.DictReader(io.StringIO(text))}
     report_id = download.suggested_filename.removeprefix("report-").removesuffix(".csv")
     return report_id, rows
-
-
-def api_json(page: Any, server: Server, path: str) -> Any:
-    """
-    GET an API path with the token, outside the page; return the JSON body.
-    """
-    response = page.request.get(server.base + path, headers={"Authorization": f"Bearer {TOKEN}"})
-    assert response.status == 200, response.text()
-    return response.json()
 
 
 def report_rows(page: Any, server: Server, report_id: str) -> list[dict[str, str]]:
@@ -290,34 +199,6 @@ def expected_cells(row: dict[str, str]) -> dict[str, str]:
     return cells
 
 
-def no_sideways_scroll(page: Any) -> bool:
-    """
-    Whether the document is no wider than the window.
-    """
-    overflow: int = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    return overflow <= 0
-
-
-def focus_is_on_body(page: Any) -> bool:
-    """
-    Whether the keyboard focus has dropped to <body> (or nowhere).
-    """
-    on_body: bool = page.evaluate(
-        "!document.activeElement || document.activeElement === document.body"
-    )
-    return on_body
-
-
-def save_screenshot(page: Any, name: str, *, full_page: bool = False) -> Path:
-    """
-    Save a screenshot into test-artifacts/ and return its path.
-    """
-    path = ARTIFACTS / name
-    page.screenshot(path=str(path), full_page=full_page)
-    assert path.stat().st_size > 10_000
-    return path
-
-
 def download_csv(page: Any, button: str) -> tuple[str, list[dict[str, str]]]:
     """
     Press a download button; return the file's name and its rows.
@@ -384,7 +265,7 @@ def test_every_column_header_is_visible_at_1280(page: Any, server: Server) -> No
         assert box["x"] + box["width"] <= DESKTOP["width"], header.inner_text()
     assert no_sideways_scroll(page)
     frame_overflow = page.evaluate(
-        "(() => { const w = document.querySelector('.table-wrap');"
+        "(() => { const w = document.querySelector('#table-view .table-wrap');"
         " return w.scrollWidth - w.clientWidth; })()"
     )
     assert frame_overflow <= 0
@@ -424,12 +305,12 @@ def test_headers_stay_visible_after_scrolling(page: Any, server: Server) -> None
 
     page.set_viewport_size(PHONE)
     page.evaluate("window.scrollTo(0, 0)")
-    page.locator(".table-wrap").scroll_into_view_if_needed()
+    page.locator("#table-view .table-wrap").scroll_into_view_if_needed()
     page.evaluate(
-        "(() => { const w = document.querySelector('.table-wrap');"
+        "(() => { const w = document.querySelector('#table-view .table-wrap');"
         " w.scrollTop = 900; w.scrollLeft = 400; })()"
     )
-    wrap = page.locator(".table-wrap").bounding_box()
+    wrap = page.locator("#table-view .table-wrap").bounding_box()
     head = page.locator("#report-table thead th.store").bounding_box()
     store_cell = page.locator("#report-table tbody tr th").nth(25).bounding_box()
     assert wrap is not None
@@ -438,7 +319,7 @@ def test_headers_stay_visible_after_scrolling(page: Any, server: Server) -> None
     # The header row sits at the frame's top and the store id at its left edge.
     assert abs(head["y"] - wrap["y"]) <= 2
     assert abs(store_cell["x"] - wrap["x"]) <= 2
-    assert page.evaluate("document.querySelector('.table-wrap').scrollTop") > 0
+    assert page.evaluate("document.querySelector('#table-view .table-wrap').scrollTop") > 0
     assert no_sideways_scroll(page)
 
 
@@ -718,24 +599,8 @@ def test_keyboard_only_flow_never_drops_focus(page: Any, server: Server) -> None
     """Token, generate, table, store, outage list and back by keyboard; focus never on <body>."""
     page.goto(server.base + "/")
     page.locator("#token-state").filter(has_text="needs an API token").wait_for()
-    focus_path: list[str] = []
-
-    def press(key: str) -> str:
-        page.keyboard.press(key)
-        assert not focus_is_on_body(page), focus_path
-        where: str = page.evaluate(
-            "(() => { const e = document.activeElement;"
-            " return e.id || e.getAttribute('aria-label') || e.textContent.trim(); })()"
-        )
-        focus_path.append(where)
-        return where
-
-    def tab_to(predicate: str, limit: int = 40) -> None:
-        for _ in range(limit):
-            press("Tab")
-            if page.evaluate(predicate):
-                return
-        raise AssertionError(f"never reached {predicate}: {focus_path}")
+    keys = Keyboard(page)
+    press, tab_to = keys.press, keys.tab_to
 
     tab_to("document.activeElement.id === 'token'")
     page.keyboard.type(TOKEN)
@@ -864,26 +729,12 @@ def test_phone_has_no_sideways_scrolling(page: Any, server: Server) -> None:
     page.evaluate("window.scrollTo(0, 0)")
     assert no_sideways_scroll(page)
     page.evaluate("document.querySelector('#table-heading').scrollIntoView()")
-    page.evaluate("document.querySelector('.table-wrap').scrollLeft = 160")
+    page.evaluate("document.querySelector('#table-view .table-wrap').scrollLeft = 160")
     save_screenshot(page, "web-phone.png")
     page.get_by_role("link", name=f"Store {sorted(csv_rows)[0]}: show its week").click()
     page.locator("#timeline-check[data-ok]").wait_for()
     assert no_sideways_scroll(page)
     save_screenshot(page, "web-phone-store.png", full_page=True)
-
-
-def axe_violations(page: Any) -> list[str]:
-    """
-    The WCAG 2.1 A and AA rules that axe-core finds broken on the page as shown.
-    """
-    from axe_playwright_python.sync_playwright import Axe
-
-    tags = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": tags}})
-    return [
-        f"{violation['id']}: {[node['target'] for node in violation['nodes']]}"
-        for violation in results.response["violations"]
-    ]
 
 
 def test_axe_finds_no_wcag_violation(page: Any, server: Server) -> None:

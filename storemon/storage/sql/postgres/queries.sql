@@ -171,12 +171,17 @@ SELECT report_id, status, as_of, created_at, finished_at, csv, error
 FROM reports WHERE report_id = $1;
 
 -- name: list_reports
--- Newest first ($1: only those created before it, when not null; $2: how many).
+-- Newest first; the next page starts after ($1, $2), the creation time and id of the last
+-- report listed (null for the first page), so that reports created at the same instant
+-- are neither split nor repeated; $3: how many. Ids compare in code point order (COLLATE
+-- "C") whatever the database's locale, as on every backend.
 SELECT report_id, status, as_of, created_at, finished_at, row_count
 FROM reports
-WHERE $1::bigint IS NULL OR created_at < $1
-ORDER BY created_at DESC, report_id DESC
-LIMIT $2;
+WHERE $1::bigint IS NULL
+   OR created_at < $1
+   OR (created_at = $1 AND report_id COLLATE "C" < $2::text)
+ORDER BY created_at DESC, report_id COLLATE "C" DESC
+LIMIT $3;
 
 -- name: delete_reports
 DELETE FROM reports WHERE status IN ('Complete', 'Failed') AND finished_at < $1;

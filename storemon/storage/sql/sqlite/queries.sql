@@ -171,10 +171,15 @@ SELECT report_id, status, as_of, created_at, finished_at, csv, error
 FROM reports WHERE report_id = ?;
 
 -- name: list_reports
--- Newest first from the covering index reports_listed (never a CSV page).
+-- Newest first from the covering index reports_listed (never a CSV page); the next page
+-- starts after (:before_at, :before_id), the last report listed, so that reports created
+-- at the same instant are neither split nor repeated (report ids compare BINARY: code
+-- point order, as on every backend).
 SELECT report_id, status, as_of, created_at, finished_at, row_count
 FROM reports
-WHERE :before IS NULL OR created_at < :before
+WHERE :before_at IS NULL
+   OR created_at < :before_at
+   OR (created_at = :before_at AND report_id < :before_id)
 ORDER BY created_at DESC, report_id DESC
 LIMIT :limit;
 
