@@ -20,17 +20,25 @@ SHOWN_ROWS = 10
 
 def report_summary(report: Report) -> str:
     """
-    Return one sentence about a report: its time, its stores, how many were down.
+    Return one sentence about a report: its time, its stores, how many were down; and
+    one more when stores were left out because their stored rows cannot be read.
     """
     stores = len(report.rows)
     down = [
         sum(1 for row in report.rows if getattr(row, f"downtime_{window}") > 0)
         for window in ("last_hour", "last_day", "last_week")
     ]
+    skipped = len(report.skipped)
+    left_out = (
+        f" {skipped:,} {'store' if skipped == 1 else 'stores'} left out: stored rows "
+        "that cannot be read (report.skipped)."
+        if skipped
+        else ""
+    )
     return (
         f"Report as of {report.as_of:%Y-%m-%d %H:%M:%S} UTC: {stores:,} "
         f"{'store' if stores == 1 else 'stores'}; down within business hours in the last "
-        f"hour: {down[0]:,}, day: {down[1]:,}, week: {down[2]:,}."
+        f"hour: {down[0]:,}, day: {down[1]:,}, week: {down[2]:,}.{left_out}"
     )
 
 

@@ -14,9 +14,11 @@ from collections.abc import Callable, Sized
 import attrs
 
 from storemon.drawing import timeline_html, timeline_svg, timeline_text
+from storemon.errors import DataError
 from storemon.localtime import offset_pieces, zone_for
 from storemon.model import DEFAULT_ZONE_KEY, ReportRow, StoreSnapshot, from_epoch_us
-from storemon.report import ReportBuilder, report_row
+from storemon.parsing import quoted
+from storemon.report import ReportBuilder, report_row, snapshot_problem
 from storemon.uptime import TICKS_PER_US, StatusTimeline, status_changes
 
 
@@ -139,7 +141,15 @@ def explain_store(
 ) -> StoreTimeline | None:
     """
     Return the store's timeline over the last week, or ``None`` if it has no poll by ``as_of``.
+
+    Raises:
+        DataError: the store's stored rows cannot be read (a report leaves it out), or its
+            zone is unknown.
     """
+    problem = snapshot_problem(snapshot)
+    if problem is not None:
+        # Read without the rows it lost, the week would be explained wrongly (open 24x7).
+        raise DataError(f"store {quoted(snapshot.store_id)} cannot be explained: {problem}")
     builder = ReportBuilder(as_of, default_zone_key=default_zone_key)
     ticks = builder.measure(snapshot)
     timeline = status_changes(snapshot.poll_at_us, snapshot.poll_active, builder.as_of_us)

@@ -93,6 +93,14 @@ def report_line(store_id: StoreId, ticks: UptimeTicks) -> str:
     )
 
 
+def snapshot_problem(snapshot: StoreSnapshot) -> str | None:
+    """
+    Return why a store's snapshot cannot be used, or ``None``: its backend could not read
+    one of its rows (``StoreSnapshot.problem``), or its id is not a valid store id.
+    """
+    return snapshot.problem or store_id_problem(snapshot.store_id)
+
+
 class ReportBuilder(Generic[Kept]):
     """
     Build the report at one ``as_of``, one store snapshot at a time.
@@ -180,7 +188,7 @@ class ReportBuilder(Generic[Kept]):
         id, an unknown zone, rows its backend could not read) is left out and noted in
         ``skipped``.
         """
-        problem = snapshot.problem or store_id_problem(snapshot.store_id)
+        problem = snapshot_problem(snapshot)
         ticks = None
         if problem is None:
             try:

@@ -135,3 +135,26 @@ def test_a_200_mib_line_is_read_in_flat_memory() -> None:
     ]
     assert items[0][1] == LongLine(b"z" * LONG_LINE_HEAD, size + 1, MAX_LINE_BYTES)
     assert peak < 8 << 20
+
+
+@given(data=_LONG_BYTES, chunk_size=st.integers(1, 12), max_line=st.integers(1, 20))
+def test_progress_counts_the_bytes_of_long_lines_too(
+    data: bytes, chunk_size: int, max_line: int
+) -> None:
+    """Progress is told every byte as it is hashed, a skipped long line's too, and the end."""
+    hashed: list[bytes] = []
+    told: list[tuple[int, int, int]] = []
+    lines = LineBuffer(
+        io.BytesIO(data).read,
+        chunk_size=chunk_size,
+        max_line=max_line,
+        on_lines=hashed.append,
+        progress=lambda offset, count: told.append((offset, count, len(b"".join(hashed)))),
+    )
+    for _ in lines.chunks():
+        pass
+    assert all(offset == hashed_bytes for offset, _, hashed_bytes in told)
+    assert [offset for offset, _, _ in told] == sorted(offset for offset, _, _ in told)
+    assert bool(told) == (lines.offset > 0)
+    if told:
+        assert told[-1][:2] == (lines.offset, lines.lines)

@@ -12,6 +12,8 @@ from fractions import Fraction
 import pytest
 
 from storemon import Report, ReportRow
+from storemon.display import report_summary
+from storemon.model import SkippedStore
 
 AS_OF = dt.datetime(2023, 1, 25, 18, 0, tzinfo=dt.UTC)
 
@@ -130,3 +132,19 @@ def test_importing_storemon_does_not_import_pandas() -> None:
     code = "import sys, storemon; storemon.load_csv; print('pandas' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_summary_names_the_stores_left_out() -> None:
+    """A report that left stores out says how many after its numbers; none, it says nothing."""
+    left_out = Report(
+        AS_OF,
+        [row("1", 0, Fraction(0), Fraction(0))],
+        skipped=[
+            SkippedStore("bad\x00id", "control character"),
+            SkippedStore("moon", "unknown time zone 'Moon/Tranquility'"),
+        ],
+    )
+    assert report_summary(left_out).endswith(
+        "week: 0. 2 stores left out: stored rows that cannot be read (report.skipped)."
+    )
+    assert "left out" not in report_summary(report(2))

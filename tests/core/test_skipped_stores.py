@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
+from storemon.errors import DataError
+from storemon.explain import explain_store
 from storemon.model import SkippedStore, StoreSnapshot
 from storemon.report import ReportBuilder, compute_report, report_line
 
@@ -64,3 +68,12 @@ def test_the_csv_path_leaves_the_same_stores_out() -> None:
     assert "=cmd" not in builder.csv()
     assert builder.skipped == list(compute_report(STORES, as_of=AS_OF).skipped)
     assert all(isinstance(item, SkippedStore) for item in builder.skipped)
+
+
+@pytest.mark.parametrize("store", STORES[1:-1], ids=lambda store: repr(store.store_id))
+def test_a_store_left_out_cannot_be_explained(store: StoreSnapshot) -> None:
+    """explain_store refuses each store the report leaves out, with the report's reason."""
+    [skipped] = compute_report([store], as_of=AS_OF).skipped
+    with pytest.raises(DataError) as refused:
+        explain_store(store, as_of=AS_OF)
+    assert skipped.reason in str(refused.value)

@@ -80,6 +80,31 @@ def test_report_db_names_a_store_whose_stored_zone_cannot_be_read(
     ]
 
 
+def test_report_json_and_explain_name_a_store_whose_stored_hours_cannot_be_read(
+    inputs: Inputs, db_url: str
+) -> None:
+    """A day 9 put in by hand: the JSON lists the store left out; explain refuses it in a line."""
+    assert cli("ingest", "--db", db_url, *inputs.args()).status == 0
+    connection = sqlite3.connect(db_url.removeprefix("sqlite:///"))
+    with connection:
+        [(store_id,)] = connection.execute("SELECT min(store_id) FROM hours").fetchall()
+        connection.execute("INSERT INTO hours VALUES (?, 9, 0, 3600000000)", (store_id,))
+    connection.close()
+    run = cli("report", "--db", db_url, "--format", "json")
+    assert run.status == 3
+    document = json.loads(run.out)
+    [skipped] = document["skipped"]
+    assert skipped["store_id"] == store_id
+    assert "day" in skipped["reason"]
+    assert store_id not in [row["store_id"] for row in document["rows"]]
+    explained = cli("explain", store_id, "--db", db_url)
+    assert explained.status == 1
+    assert explained.out == ""
+    assert explained.err == (
+        f"storemon explain: error: store {store_id!r} cannot be explained: {skipped['reason']}\n"
+    )
+
+
 # --- empty snapshots ---------------------------------------------------------------------
 
 SNAPSHOTS = {
