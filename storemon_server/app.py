@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from storemon.model import ReportJob
+from storemon.model import ReportShard, ShardResult
 from storemon.storage import open_repository
 from storemon_server import handlers
 from storemon_server.compression import compression_middleware
@@ -26,6 +26,7 @@ from storemon_server.ingest import Guards, Sources, ingest, resolve_sources
 from storemon_server.jobs import (
     Clock,
     Compute,
+    ComputeShard,
     Ingest,
     IngestLoop,
     JobRunner,
@@ -36,7 +37,7 @@ from storemon_server.jobs import (
 from storemon_server.keys import INGEST, JOBS, REPOSITORY, SETTINGS
 from storemon_server.logs import kv, redact_url
 from storemon_server.middleware import auth_middleware, error_middleware, limits_middleware
-from storemon_server.worker import compute_in_child, compute_in_thread, ingest_in_child
+from storemon_server.worker import compute_shard_in_child, compute_shard_in_thread, ingest_in_child
 
 logger = logging.getLogger(__name__)
 
@@ -94,16 +95,16 @@ def create_app(
     return app
 
 
-def _default_compute(settings: Settings, repository: Any, in_process: bool) -> Compute:
+def _default_compute_shard(settings: Settings, repository: Any, in_process: bool) -> ComputeShard:
     if in_process:
 
-        async def compute(job: ReportJob) -> str:
-            return await compute_in_thread(repository, job)
+        async def compute(shard: ReportShard) -> ShardResult:
+            return await compute_shard_in_thread(repository, shard)
 
     else:
 
-        async def compute(job: ReportJob) -> str:
-            return await compute_in_child(settings.db_url, job)
+        async def compute(shard: ReportShard) -> ShardResult:
+            return await compute_shard_in_child(settings.db_url, shard)
 
     return compute
 
@@ -145,9 +146,11 @@ async def _lifecycle(
         stack.callback(lambda: logger.info(kv("server.closing_db", db=redact_url(settings.db_url))))
         runner = JobRunner(
             repository,
-            compute or _default_compute(settings, repository, in_process),
+            compute,
             workers=settings.workers,
             max_queue=settings.max_queue,
+            compute_shard=_default_compute_shard(settings, repository, in_process),
+            shard_stores=settings.report_shard_stores,
             clock=clock,
             lease=dt.timedelta(seconds=settings.report_lease),
         )

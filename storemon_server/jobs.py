@@ -26,14 +26,17 @@ import secrets
 import socket
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-from storemon.errors import ReportNotFound, StoremonError
-from storemon.model import ReportJob
+from storemon.csvformat import csv_text
+from storemon.errors import DataError, ReportNotFound, StoremonError
+from storemon.model import ReportJob, ReportShard, ShardResult
 from storemon.repository import Health, IngestStore, ReportStore, StoreLookup, StoreSource
+from storemon_server.config import DEFAULT_REPORT_SHARD_STORES
 from storemon_server.errors import Busy, NoData, QueueFull
 from storemon_server.logs import kv
 from storemon_server.schedule import next_run
+from storemon_server.worker import log_skipped
 
 logger = logging.getLogger(__name__)
 
@@ -55,10 +58,14 @@ ADMISSION_WAIT_S = 0.5
 #: tenth of the interval, at most this, so that timers firing a little early still count.
 MAX_REFRESH_SLACK = dt.timedelta(seconds=60)
 
+#: Seconds between two looks of a job's holder at the shards other workers compute.
+SHARD_WAIT_S = 0.05
 Clock = Callable[[], dt.datetime]
 Sleep = Callable[[float], Awaitable[None]]
 #: Computes a job's report; returns the CSV text.
 Compute = Callable[[ReportJob], Awaitable[str]]
+#: Computes one shard of a job: the report lines of its stores, and those left out.
+ComputeShard = Callable[[ReportShard], Awaitable[ShardResult]]
 #: Ingests the configured sources; returns a JSON-able summary.
 Ingest = Callable[[], Awaitable[dict[str, Any]]]
 #: Whether this process should refresh now (``IngestStore.claim_refresh``).
@@ -70,6 +77,9 @@ class ServerRepository(StoreSource, StoreLookup, ReportStore, IngestStore, Healt
     What the server reads and writes: stores for reports (all, or one to explain its
     row), the report jobs and their queue, the refresh schedule, and a health check.
     """
+
+
+_Done = TypeVar("_Done")
 
 
 def utc_now() -> dt.datetime:
@@ -97,23 +107,41 @@ def public_error(error: BaseException, *, what: str = "report") -> str:
 
 class JobRunner:
     """
-    A fixed number of workers that claim report jobs from the database and compute them.
+    A fixed number of workers that claim report jobs and their shards from the database
+    and compute them.
+
+    A job's holder splits it into shards (``ReportStore.plan_shards``: at most
+    ``shard_stores`` stores each), computes the ones it can claim, and once every shard is
+    Done assembles the report from their lines in store order. Idle workers, of this
+    process (woken at once) or of any process on the database (within ``poll_every``),
+    claim the job's other shards meanwhile, each with its own lease: a worker that dies
+    loses its shard only, which is claimed again once the lease runs out.
     """
 
     def __init__(
         self,
         repository: ServerRepository,
-        compute: Compute,
+        compute: Compute | None = None,
         *,
         workers: int,
         max_queue: int,
+        compute_shard: ComputeShard | None = None,
+        shard_stores: int = DEFAULT_REPORT_SHARD_STORES,
         clock: Clock = utc_now,
         lease: dt.timedelta = DEFAULT_LEASE,
         poll_every: float = POLL_EVERY_S,
         retry_after: float = RETRY_AFTER_S,
     ) -> None:
+        """
+        ``compute`` computes a whole job instead of the shards (tests gate it);
+        ``compute_shard`` computes one shard (needed unless ``compute`` is given).
+        """
+        if compute is None and compute_shard is None:
+            raise ValueError("JobRunner needs compute or compute_shard")
         self.repository = repository
-        self.compute = compute
+        self.compute: Compute = compute or self.compute_sharded
+        self.compute_shard = compute_shard
+        self.shard_stores = shard_stores
         self.workers = workers
         self.max_queue = max_queue
         self.clock = clock
@@ -226,15 +254,23 @@ class JobRunner:
     async def _work(self) -> None:
         while True:
             self._busy += 1
+            worked = False
             try:
-                job = await self._claim()
-                if job is not None:
-                    await self._run(job)
+                # Shards of jobs already started first: the oldest report ends first.
+                shard = await self._claim_shard()
+                if shard is not None:
+                    worked = True
+                    await self._help(shard)
+                else:
+                    job = await self._claim()
+                    if job is not None:
+                        worked = True
+                        await self._run(job)
             finally:
                 self._busy -= 1
                 if not self._busy:
                     self._settled.set()
-            if job is None:
+            if not worked:
                 # asyncio.timeout, not wait_for: wait_for of Python 3.11 swallows a
                 # cancellation that arrives as the event is set, and stop() would hang.
                 with contextlib.suppress(TimeoutError):
@@ -260,6 +296,130 @@ class JobRunner:
             with contextlib.suppress(Exception):  # only a figure for health; the job is ours
                 self._queued = await self.repository.queued_reports()
         return job
+
+    async def _claim_shard(self, report_id: str | None = None) -> ReportShard | None:
+        if self.compute_shard is None:
+            return None
+        try:
+            return await self.repository.claim_shard(
+                self.worker_id, lease=self.lease, report_id=report_id
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # the database is down: look again later
+            if report_id is not None:  # the job's holder: its job fails or is retried
+                raise
+            if not self._claims_failing:
+                logger.warning(kv("report.claim_failed", error=public_error(error, what="claim")))
+            self._claims_failing = True
+            return None
+
+    async def _help(self, shard: ReportShard) -> None:
+        """
+        Compute a shard of another worker's job. A failed computation fails the job (it
+        would fail again); a failure to record it leaves the shard to its lease.
+        """
+        try:
+            await self._run_shard(shard)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            if isinstance(error, StoremonError):
+                logger.warning(
+                    kv("report.shard_failed", report_id=shard.report_id, error=str(error))
+                )
+            else:
+                logger.exception(kv("report.shard_failed", report_id=shard.report_id))
+            with contextlib.suppress(Exception):  # if this fails too, the lease runs out
+                await self.repository.fail_report(
+                    shard.report_id, error=public_error(error), finished_at=self.clock()
+                )
+
+    async def _run_shard(self, shard: ReportShard) -> None:
+        """
+        Compute a claimed shard under its lease and store it (unless the lease was lost).
+        """
+        assert self.compute_shard is not None
+        report_id, number = shard.report_id, shard.number
+        started = time.perf_counter()
+        result = await self._hold(
+            self.compute_shard(shard),
+            renew=lambda: self.repository.renew_shard(
+                report_id, number, self.worker_id, lease=self.lease
+            ),
+            release=lambda: self.repository.release_shard(report_id, number, self.worker_id),
+            what=f"{report_id}/{number}",
+        )
+        if result is not None:
+            await self.repository.finish_shard(result, report_id=report_id)
+            logger.info(
+                kv(
+                    "report.shard_done",
+                    report_id=report_id,
+                    shard=number,
+                    seconds=time.perf_counter() - started,
+                )
+            )
+
+    async def compute_sharded(self, job: ReportJob) -> str:
+        """
+        Compute a job as its holder: split it, compute the shards this worker can claim
+        (others claim the rest), wait for those, and return the CSV of all of them.
+        """
+        report_id = job.report_id
+        if job.as_of is None:
+            raise DataError("the report has no 'now': there were no polls when it was triggered")
+        count = await self.repository.plan_shards(report_id, max_stores=self.shard_stores)
+        self._wake.set()  # this process's idle workers help at once
+        logger.info(kv("report.split", report_id=report_id, shards=count))
+        while True:
+            shard = await self._claim_shard(report_id)
+            if shard is not None:
+                await self._run_shard(shard)
+                continue
+            results = await self.repository.shard_results(report_id)
+            if results is not None:
+                break
+            await asyncio.sleep(SHARD_WAIT_S)
+        if len(results) != count:  # a helper failed the job: its shards are gone
+            raise StoremonError("the report ended while its shards were computed")
+        log_skipped(report_id, [item for result in results for item in result.skipped])
+        return csv_text([]) + "".join(result.lines for result in results)
+
+    async def _hold(
+        self,
+        work: Awaitable[_Done],
+        *,
+        renew: Callable[[], Awaitable[bool]],
+        release: Callable[[], Awaitable[None]],
+        what: str,
+    ) -> _Done | None:
+        """
+        Await ``work`` while renewing its lease every third of it; return its result, or
+        ``None`` when the lease was lost (the work is cancelled). Cancelled, the work is
+        cancelled too and the lease handed back (``release``).
+        """
+        task = asyncio.ensure_future(work)
+        renew_every = self.lease.total_seconds() / 3
+        try:
+            while not (await asyncio.wait({task}, timeout=renew_every))[0]:
+                try:
+                    held = await renew()
+                except Exception as error:  # keep computing; the lease may still hold
+                    logger.warning(kv("report.renew_failed", report_id=what, error=error))
+                    continue
+                if not held:
+                    logger.warning(kv("report.lease_lost", report_id=what))
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
+                    return None
+            return task.result()
+        except asyncio.CancelledError:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await release()
+            raise
 
     async def _run(self, job: ReportJob) -> None:
         report_id = job.report_id
@@ -290,29 +450,13 @@ class JobRunner:
         """
         Compute a claimed job, renewing its lease every third of it; stop if it is lost.
         """
-        task = asyncio.create_task(self._compute(job), name=f"storemon-report-{job.report_id}")
-        renew_every = self.lease.total_seconds() / 3
-        try:
-            while not (await asyncio.wait({task}, timeout=renew_every))[0]:
-                try:
-                    held = await self.repository.renew_lease(
-                        job.report_id, self.worker_id, lease=self.lease
-                    )
-                except Exception as error:  # keep computing; the lease may still hold
-                    logger.warning(kv("report.renew_failed", report_id=job.report_id, error=error))
-                    continue
-                if not held:
-                    logger.warning(kv("report.lease_lost", report_id=job.report_id))
-                    task.cancel()
-                    await asyncio.gather(task, return_exceptions=True)
-                    return
-            task.result()
-        except asyncio.CancelledError:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-            with contextlib.suppress(Exception):
-                await self.repository.release_report(job.report_id, self.worker_id)
-            raise
+        report_id = job.report_id
+        await self._hold(
+            asyncio.create_task(self._compute(job), name=f"storemon-report-{report_id}"),
+            renew=lambda: self.repository.renew_lease(report_id, self.worker_id, lease=self.lease),
+            release=lambda: self.repository.release_report(report_id, self.worker_id),
+            what=report_id,
+        )
 
     async def _compute(self, job: ReportJob) -> None:
         report_id = job.report_id

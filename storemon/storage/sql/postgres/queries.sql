@@ -78,12 +78,17 @@ SELECT max(at_us) FROM polls;
 
 -- name: snapshots
 -- One row per store with a poll at or before as_of ($2): its polls in [since ($1), as_of]
--- and its latest poll before since, in time order, with its zone and hours rows.
+-- and its latest poll before since, in time order, with its zone and hours rows; of the
+-- stores from $3 (included) up to $4 (left out) only: '' and NULL for every store. A
+-- shard reads its range of the primary keys of polls and hours, nothing more.
 WITH window_polls AS (
-    SELECT store_id, at_us, active FROM polls WHERE at_us >= $1 AND at_us <= $2
+    SELECT store_id, at_us, active FROM polls
+    WHERE at_us >= $1 AND at_us <= $2
+      AND store_id >= $3 AND ($4::text IS NULL OR store_id < $4)
     UNION ALL
     (SELECT DISTINCT ON (store_id) store_id, at_us, active
-     FROM polls WHERE at_us < $1
+     FROM polls
+     WHERE at_us < $1 AND store_id >= $3 AND ($4::text IS NULL OR store_id < $4)
      ORDER BY store_id, at_us DESC)
 ), by_store AS (
     SELECT store_id, array_agg(at_us ORDER BY at_us) AS times,
@@ -92,7 +97,8 @@ WITH window_polls AS (
 ), store_hours AS (
     SELECT store_id, array_agg(day) AS days, array_agg(start_us) AS starts,
            array_agg(end_us) AS ends
-    FROM hours GROUP BY store_id
+    FROM hours WHERE store_id >= $3 AND ($4::text IS NULL OR store_id < $4)
+    GROUP BY store_id
 )
 SELECT b.store_id, b.times, b.actives, z.zone_key, h.days, h.starts, h.ends
 FROM by_store AS b
@@ -166,6 +172,9 @@ UPDATE reports SET status = 'Failed', error = $1, finished_at = $2, claimed_by =
                    lease_until = NULL
 WHERE report_id = $3 AND status IN ('Pending', 'Running');
 
+-- name: delete_shards
+DELETE FROM report_shards WHERE report_id = $1;
+
 -- name: get_report
 SELECT report_id, status, as_of, created_at, finished_at, csv, error
 FROM reports WHERE report_id = $1;
@@ -218,3 +227,59 @@ INSERT INTO schedule AS s (name, last_at) VALUES ($1, now())
 ON CONFLICT (name) DO UPDATE SET last_at = now()
 WHERE s.last_at <= now() - make_interval(secs => $2)
 RETURNING last_at;
+
+-- name: store_starts
+-- The first store of each run of $1 stores with polls, in byte order, found by one
+-- primary-key seek per store (a skip scan: PostgreSQL has none of its own).
+WITH RECURSIVE stores (store_id) AS (
+    (SELECT store_id FROM polls ORDER BY store_id LIMIT 1)
+    UNION ALL
+    SELECT (SELECT p.store_id FROM polls AS p WHERE p.store_id > s.store_id
+            ORDER BY p.store_id LIMIT 1)
+    FROM stores AS s WHERE s.store_id IS NOT NULL
+), numbered AS (
+    SELECT store_id, row_number() OVER (ORDER BY store_id) - 1 AS n
+    FROM stores WHERE store_id IS NOT NULL
+)
+SELECT store_id FROM numbered WHERE n % $1 = 0 ORDER BY store_id;
+
+-- name: lock_report
+SELECT as_of FROM reports WHERE report_id = $1 FOR UPDATE;
+
+-- name: shard_count
+SELECT count(*) FROM report_shards WHERE report_id = $1;
+
+-- name: claim_shard
+-- A Pending shard, or a Running one with its lease run out, of an unfinished job ($3:
+-- of that job only, when not NULL): the oldest job first, its lowest number first;
+-- shards other processes are claiming right now are skipped, never waited for.
+UPDATE report_shards AS s
+SET status = 'Running', claimed_by = $1, lease_until = now() + make_interval(secs => $2)
+FROM reports AS r
+WHERE (s.report_id, s.number) = (
+    SELECT c.report_id, c.number FROM report_shards AS c JOIN reports AS j USING (report_id)
+    WHERE c.status IN ('Pending', 'Running')
+      AND (c.status = 'Pending' OR c.lease_until IS NULL OR c.lease_until < now())
+      AND j.status IN ('Pending', 'Running')
+      AND ($3::text IS NULL OR c.report_id = $3)
+    ORDER BY j.created_at, j.report_id, c.number
+    LIMIT 1
+    FOR UPDATE OF c SKIP LOCKED
+) AND r.report_id = s.report_id
+RETURNING s.report_id, s.number, s.first_store, s.end_store, r.as_of;
+
+-- name: renew_shard
+UPDATE report_shards SET lease_until = now() + make_interval(secs => $4)
+WHERE report_id = $1 AND number = $2 AND claimed_by = $3 AND status = 'Running';
+
+-- name: release_shard
+UPDATE report_shards SET status = 'Pending', claimed_by = NULL, lease_until = NULL
+WHERE report_id = $1 AND number = $2 AND claimed_by = $3 AND status = 'Running';
+
+-- name: finish_shard
+UPDATE report_shards SET status = 'Done', lines = $3, skipped = $4, claimed_by = NULL,
+                         lease_until = NULL
+WHERE report_id = $1 AND number = $2 AND status <> 'Done';
+
+-- name: shard_results
+SELECT number, status, lines, skipped FROM report_shards WHERE report_id = $1 ORDER BY number;
