@@ -342,6 +342,7 @@ class JobRunner:
         assert self.compute_shard is not None
         report_id, number = shard.report_id, shard.number
         started = time.perf_counter()
+        logger.info(kv("report.shard_started", report_id=report_id, shard=number))
         result = await self._hold(
             self.compute_shard(shard),
             renew=lambda: self.repository.renew_shard(
