@@ -123,7 +123,7 @@ async def test_version_1_schema_is_upgraded_in_place() -> None:
             versions = await connection.fetch(f"SELECT version FROM {schema}.schema_migrations")
         finally:
             await connection.close()
-        assert sorted(row[0] for row in versions) == [1, 2, 3]
+        assert sorted(row[0] for row in versions) == [1, 2, 3, 4]
     finally:
         drop_schema(url)
 

@@ -61,6 +61,7 @@ def test_environment_is_read_and_options_win() -> None:
         ({"STOREMON_REFRESH_INTERVAL": "nan"}, "refresh interval"),
         ({"STOREMON_WORKERS": "0"}, "workers"),
         ({"STOREMON_MAX_QUEUE": "-1"}, "max queue"),
+        ({"STOREMON_REPORT_SHARD_STORES": "0"}, "report shard stores must be at least 1"),
         ({"STOREMON_API_TOKEN": "short"}, "token"),
         ({"STOREMON_DB": "storemon.db"}, "not a URL"),
     ],
@@ -101,7 +102,7 @@ def test_parser_knows_every_option() -> None:
             "--db memory:// --data-dir d --status s --business-hours h --timezones z "
             "--host 0.0.0.0 --port 1 --refresh-interval 5 --api-token T --workers 4 "
             "--max-queue 7 --allow-shrink --future-tolerance 90m --max-line-bytes 4096 "
-            "--body-timeout 2.5"
+            "--body-timeout 2.5 --report-shard-stores 500"
         )
     )
     assert vars(args) == {
@@ -120,6 +121,7 @@ def test_parser_knows_every_option() -> None:
         "future_tolerance": 5400.0,
         "max_line_bytes": 4096,
         "body_timeout": 2.5,
+        "report_shard_stores": 500,
         "log_level": "INFO",
     }
 
