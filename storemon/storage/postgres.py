@@ -421,6 +421,7 @@ class PostgresRepository(Lifecycle):
                     return 0
                 changed: int = await connection.fetchval(SQL.queries["count_changed_polls"])
                 await connection.execute(SQL.queries["merge_polls"])
+                await connection.execute(SQL.queries["merge_stores"])
                 if changed >= ANALYZE_AFTER_ROWS:
                     await connection.execute("ANALYZE polls")
         return changed

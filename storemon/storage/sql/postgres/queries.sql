@@ -37,6 +37,12 @@ SELECT l.store_id, l.at_us, l.active
 FROM latest AS l
 WHERE NOT EXISTS (SELECT 1 FROM polls AS p WHERE p.store_id = l.store_id AND p.at_us = l.at_us);
 
+-- name: merge_stores
+-- The stores of the staged polls that the stores table does not hold yet.
+INSERT INTO stores (store_id)
+SELECT DISTINCT store_id FROM stage_polls
+ON CONFLICT DO NOTHING;
+
 -- name: create_hours_stage
 CREATE TEMP TABLE IF NOT EXISTS stage_hours (
     store_id text COLLATE "C" NOT NULL, day smallint NOT NULL, start_us bigint NOT NULL,
@@ -229,19 +235,13 @@ WHERE s.last_at <= now() - make_interval(secs => $2)
 RETURNING last_at;
 
 -- name: store_starts
--- The first store of each run of $1 stores with polls, in byte order, found by one
--- primary-key seek per store (a skip scan: PostgreSQL has none of its own).
-WITH RECURSIVE stores (store_id) AS (
-    (SELECT store_id FROM polls ORDER BY store_id LIMIT 1)
-    UNION ALL
-    SELECT (SELECT p.store_id FROM polls AS p WHERE p.store_id > s.store_id
-            ORDER BY p.store_id LIMIT 1)
-    FROM stores AS s WHERE s.store_id IS NOT NULL
-), numbered AS (
-    SELECT store_id, row_number() OVER (ORDER BY store_id) - 1 AS n
-    FROM stores WHERE store_id IS NOT NULL
-)
-SELECT store_id FROM numbered WHERE n % $1 = 0 ORDER BY store_id;
+-- The first store of each run of $1 stores with polls, in byte order: one ordered scan
+-- of the stores table's primary key.
+SELECT store_id FROM (
+    SELECT store_id, row_number() OVER (ORDER BY store_id) - 1 AS n FROM stores
+) AS numbered
+WHERE n % $1 = 0
+ORDER BY store_id;
 
 -- name: lock_report
 SELECT as_of FROM reports WHERE report_id = $1 FOR UPDATE;
