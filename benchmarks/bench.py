@@ -531,8 +531,8 @@ def measure_scale_out(
             drop_schema(pg, schema)
             print(f"ingesting {folder} into PostgreSQL ...", file=sys.stderr, flush=True)
             run([*storemon, "ingest", "--db", url, *sources(folder)])
-            # As autovacuum leaves a table some time after a load: the visibility map set,
-            # so that the shard planner's skip scan reads the index only.
+            # As autovacuum leaves a table some time after a load: its statistics and
+            # visibility map current, as in a database that has been running a while.
             _pg_admin(pg, f'VACUUM ANALYZE "{schema}".polls')
         run([*storemon, "report", "--db", url, "--output", str(whole_csv)])
         expected = whole_csv.read_bytes()
