@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from storemon.errors import DataError
 from storemon.model import ReportShard, ReportStatus, ShardResult
 from storemon.repository import Repository
 from storemon.service import CsvReport, build_csv_report
@@ -25,6 +26,7 @@ from storemon_server.worker import compute_shard_in_thread
 from tests.server.support import small_data
 
 STORES = 30
+LONG = dt.timedelta(seconds=60)
 #: Stores the report leaves out, because of their rows: an id a spreadsheet would read as
 #: a formula, and an unknown zone; and one whose id CSV must quote.
 ODD_POLLS = [("=1+1", True), ("zoneless", False), ('quoted,"id"', True)]
@@ -178,3 +180,86 @@ async def test_a_shard_whose_worker_stopped_is_computed_by_another(tmp_path: Pat
         assert job.as_of is not None
         expected = await build_csv_report(repository, as_of=job.as_of)
         assert (await repository.get_report("r")).csv == expected.csv
+
+
+async def test_a_failing_shard_fails_the_report(tmp_path: Path) -> None:
+    """A shard whose computation fails fails the report with its reason, and the report's
+    shards are deleted; the runner goes on with the next report."""
+    url = f"sqlite:///{tmp_path}/failing.db"
+    await _fill(url)
+    async with open_repository(url) as repository:
+
+        async def compute(shard: ReportShard) -> ShardResult:
+            if shard.number == 2 and shard.report_id == failing:
+                raise DataError("shard 2 cannot be read")
+            return await compute_shard_in_thread(repository, shard)
+
+        runner = JobRunner(
+            repository,
+            workers=2,
+            max_queue=10,
+            compute_shard=compute,
+            shard_stores=8,
+            poll_every=0.01,
+        )
+        await runner.start()
+        try:
+            failing = (await runner.trigger()).report_id
+            await runner.join()
+            fine = await runner.trigger()
+            await runner.join()
+        finally:
+            await runner.stop()
+        failed = await repository.get_report(failing)
+        assert (failed.status, failed.error) == (ReportStatus.FAILED, "shard 2 cannot be read")
+        assert await repository.shard_results(failing) == []
+        done = await repository.get_report(fine.report_id)
+        assert done.status == ReportStatus.COMPLETE
+        assert fine.as_of is not None
+        assert done.csv == (await build_csv_report(repository, as_of=fine.as_of)).csv
+
+
+async def test_stop_hands_a_shard_back(tmp_path: Path) -> None:
+    """A runner stopped while it computes shards hands them back at once: another runner
+    claims them without waiting for a lease, and completes the report."""
+    url = f"sqlite:///{tmp_path}/handback.db"
+    await _fill(url)
+    async with open_repository(url) as repository:
+        entered = asyncio.Event()
+
+        async def stuck(shard: ReportShard) -> ShardResult:
+            entered.set()
+            await asyncio.sleep(3600)
+            raise AssertionError("unreachable")
+
+        first = JobRunner(
+            repository, workers=1, max_queue=10, compute_shard=stuck, shard_stores=8, lease=LONG
+        )
+        await first.start()
+        job = await first.trigger()
+        await asyncio.wait_for(entered.wait(), 10)
+        await first.stop()
+        assert (await repository.get_report(job.report_id)).status == ReportStatus.PENDING
+        shard = await repository.claim_shard("other", lease=LONG)
+        assert shard is not None
+        assert (shard.report_id, shard.number) == (job.report_id, 0)
+        await repository.release_shard(job.report_id, 0, "other")
+
+        second = JobRunner(
+            repository,
+            workers=1,
+            max_queue=10,
+            compute_shard=lambda shard: compute_shard_in_thread(repository, shard),
+            shard_stores=8,
+            lease=LONG,
+            poll_every=0.01,
+        )
+        await second.start()
+        try:
+            await second.join()
+        finally:
+            await second.stop()
+        done = await repository.get_report(job.report_id)
+        assert done.status == ReportStatus.COMPLETE
+        assert job.as_of is not None
+        assert done.csv == (await build_csv_report(repository, as_of=job.as_of)).csv
