@@ -10,6 +10,11 @@ died (its lease ran out) is claimed again by any worker of any process sharing t
 database; a job held at shutdown is handed back at once. So jobs survive restarts and
 kills with no resuming step, and several servers on one database share the queue.
 
+A job is computed in shards, ranges of stores, the same way on every backend: its holder
+splits it, and every worker of every process claims its shards, each with a lease of its
+own, so that one report is spread over all of them and a worker that dies loses its
+shard only (``JobRunner``, and docs/design.md for the flow).
+
 The refresh runs at most once per interval over every process on the database
 (``IngestStore.claim_refresh``). Every task is owned (a set, cancelled and awaited on
 shutdown): nothing is fire-and-forget.
@@ -74,8 +79,9 @@ ClaimRefresh = Callable[[dt.timedelta], Awaitable[bool]]
 
 class ServerRepository(StoreSource, StoreLookup, ReportStore, IngestStore, Health, Protocol):
     """
-    What the server reads and writes: stores for reports (all, or one to explain its
-    row), the report jobs and their queue, the refresh schedule, and a health check.
+    What the server reads and writes: stores for reports (all, a range for a shard, or
+    one to explain its row), the report jobs, their shards and their queue, the refresh
+    schedule, and a health check.
     """
 
 
