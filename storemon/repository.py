@@ -326,19 +326,22 @@ class ReportStore(Protocol):
         """
         ...
 
-    async def finish_shard(self, result: ShardResult, *, report_id: str) -> None:
+    async def finish_shard(self, result: ShardResult, *, report_id: str) -> int:
         """
         Store a computed shard as Done, whoever holds it (every computation of a shard
         gives the same lines); a shard already Done, or gone with its job, is left as it
-        is.
+        is. Return how many of the job's shards are not Done then: finishers of one job
+        take turns, so exactly one of them (the last) sees 0, and assembles the report.
+        A job gone (ended) has none left either.
         """
         ...
 
     async def shard_results(self, report_id: str) -> list[ShardResult] | None:
         """
         Return the job's shards in number order once every one is Done (``[]`` for a job
-        not split or split into none), ``None`` while one is not. Ending the job
-        (``finish_report``, ``fail_report``) deletes its shards.
+        not split or split into none), ``None`` while one is not, cheaply (no shard's
+        lines are read until all are Done). Ending the job (``finish_report``,
+        ``fail_report``) deletes its shards.
         """
         ...
 

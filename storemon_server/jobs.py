@@ -35,7 +35,7 @@ from typing import Any, Protocol, TypeVar
 
 from storemon.csvformat import csv_text
 from storemon.errors import DataError, ReportNotFound, StoremonError
-from storemon.model import ReportJob, ReportShard, ShardResult
+from storemon.model import ReportJob, ReportShard, ReportStatus, ShardResult
 from storemon.repository import Health, IngestStore, ReportStore, StoreLookup, StoreSource
 from storemon_server.config import DEFAULT_REPORT_SHARD_STORES
 from storemon_server.errors import Busy, NoData, QueueFull
@@ -117,11 +117,12 @@ class JobRunner:
     and compute them.
 
     A job's holder splits it into shards (``ReportStore.plan_shards``: at most
-    ``shard_stores`` stores each), computes the ones it can claim, and once every shard is
-    Done assembles the report from their lines in store order. Idle workers, of this
-    process (woken at once) or of any process on the database (within ``poll_every``),
-    claim the job's other shards meanwhile, each with its own lease: a worker that dies
-    loses its shard only, which is claimed again once the lease runs out.
+    ``shard_stores`` stores each) and computes the ones it can claim. Idle workers, of
+    this process (woken at once) or of any process on the database (within
+    ``poll_every``), claim the job's other shards meanwhile, each with its own lease: a
+    worker that dies loses its shard only, which is claimed again once the lease runs
+    out. The worker that stores the last shard assembles the report from their lines in
+    store order.
     """
 
     def __init__(
@@ -322,33 +323,56 @@ class JobRunner:
 
     async def _help(self, shard: ReportShard) -> None:
         """
-        Compute a shard of another worker's job. A failed computation fails the job (it
-        would fail again); a failure to record it leaves the shard to its lease.
+        Compute a shard of another worker's job, and store the report when it was the
+        job's last shard. A failed computation fails the job (it would fail again); a
+        failure to record it leaves the shard to its lease.
         """
+        report_id = shard.report_id
         try:
-            await self._run_shard(shard)
+            computed = await self._compute_shard(shard)
         except asyncio.CancelledError:
             raise
         except Exception as error:
             if isinstance(error, StoremonError):
-                logger.warning(
-                    kv("report.shard_failed", report_id=shard.report_id, error=str(error))
-                )
+                logger.warning(kv("report.shard_failed", report_id=report_id, error=str(error)))
             else:
-                logger.exception(kv("report.shard_failed", report_id=shard.report_id))
-            with contextlib.suppress(Exception):  # if this fails too, the lease runs out
+                logger.exception(kv("report.shard_failed", report_id=report_id))
+            with contextlib.suppress(Exception):  # if this fails too, the job's lease runs out
                 await self.repository.fail_report(
-                    shard.report_id, error=public_error(error), finished_at=self.clock()
+                    report_id, error=public_error(error), finished_at=self.clock()
                 )
+            return
+        if computed is None:
+            return
+        try:
+            csv = await self._store_shard(shard, *computed)
+            if csv is not None:
+                await self.repository.finish_report(report_id, csv=csv, finished_at=self.clock())
+                logger.info(kv("report.assembled", report_id=report_id))
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # the database failed: the shard's lease runs out
+            logger.warning(
+                kv("report.shard_not_stored", report_id=report_id, error=public_error(error))
+            )
 
-    async def _run_shard(self, shard: ReportShard) -> None:
+    async def _run_shard(self, shard: ReportShard) -> str | None:
         """
-        Compute a claimed shard under its lease and store it (unless the lease was lost).
+        Compute a claimed shard and store it; return the report's CSV when it was the
+        job's last shard to be Done, else ``None``.
+        """
+        computed = await self._compute_shard(shard)
+        return None if computed is None else await self._store_shard(shard, *computed)
+
+    async def _compute_shard(self, shard: ReportShard) -> tuple[ShardResult, float] | None:
+        """
+        Compute a claimed shard under its lease; return it and the seconds it took, or
+        ``None`` when the lease was lost.
         """
         assert self.compute_shard is not None
         report_id, number = shard.report_id, shard.number
-        started = time.perf_counter()
         logger.info(kv("report.shard_started", report_id=report_id, shard=number))
+        started = time.perf_counter()
         result = await self._hold(
             self.compute_shard(shard),
             renew=lambda: self.repository.renew_shard(
@@ -357,21 +381,40 @@ class JobRunner:
             release=lambda: self.repository.release_shard(report_id, number, self.worker_id),
             what=f"{report_id}/{number}",
         )
-        if result is not None:
-            await self.repository.finish_shard(result, report_id=report_id)
-            logger.info(
-                kv(
-                    "report.shard_done",
-                    report_id=report_id,
-                    shard=number,
-                    seconds=time.perf_counter() - started,
-                )
-            )
+        return None if result is None else (result, time.perf_counter() - started)
+
+    async def _store_shard(
+        self, shard: ReportShard, result: ShardResult, seconds: float
+    ) -> str | None:
+        """
+        Store a computed shard; return the report's CSV when it was the job's last shard
+        to be Done (its worker assembles the report), else ``None``.
+        """
+        report_id = shard.report_id
+        left = await self.repository.finish_shard(result, report_id=report_id)
+        logger.info(
+            kv("report.shard_done", report_id=report_id, shard=shard.number, seconds=seconds)
+        )
+        return None if left else await self._assemble(report_id)
+
+    async def _assemble(self, report_id: str) -> str | None:
+        """
+        Return the report's CSV from its shards once every one is Done, logging the stores
+        they left out; ``None`` while one is not, or when the job has ended (its shards are
+        gone).
+        """
+        results = await self.repository.shard_results(report_id)
+        if not results:
+            return None
+        log_skipped(report_id, [item for result in results for item in result.skipped])
+        return csv_text([]) + "".join(result.lines for result in results)
 
     async def compute_sharded(self, job: ReportJob) -> str:
         """
         Compute a job as its holder: split it, compute the shards this worker can claim
-        (others claim the rest), wait for those, and return the CSV of all of them.
+        (others claim the rest), and return the CSV once every shard is Done. Whoever
+        stores the last shard assembles the report: this worker (the CSV is returned), or
+        another, which stores it (then this one returns the stored CSV).
         """
         report_id = job.report_id
         if job.as_of is None:
@@ -379,19 +422,27 @@ class JobRunner:
         count = await self.repository.plan_shards(report_id, max_stores=self.shard_stores)
         self._wake.set()  # this process's idle workers help at once
         logger.info(kv("report.split", report_id=report_id, shards=count))
+        if count == 0:
+            return csv_text([])
         while True:
             shard = await self._claim_shard(report_id)
             if shard is not None:
-                await self._run_shard(shard)
+                csv = await self._run_shard(shard)
+                if csv is not None:
+                    return csv
                 continue
-            results = await self.repository.shard_results(report_id)
-            if results is not None:
-                break
+            # Every shard is claimed: wait for the others to store theirs. The last one's
+            # worker stores the report; if it died right after storing its shard, this
+            # worker assembles what is there.
+            stored = await self.repository.get_report(report_id)
+            if stored.status == ReportStatus.COMPLETE and stored.csv is not None:
+                return stored.csv
+            if stored.status == ReportStatus.FAILED:
+                raise StoremonError(stored.error or "the report failed")
+            csv = await self._assemble(report_id)
+            if csv is not None:
+                return csv
             await asyncio.sleep(SHARD_WAIT_S)
-        if len(results) != count:  # a helper failed the job: its shards are gone
-            raise StoremonError("the report ended while its shards were computed")
-        log_skipped(report_id, [item for result in results for item in result.skipped])
-        return csv_text([]) + "".join(result.lines for result in results)
 
     async def _hold(
         self,

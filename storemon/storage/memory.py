@@ -433,11 +433,12 @@ class InMemoryRepository(Lifecycle):
         if shard is not None:
             shard.status, shard.lease = model.ReportStatus.PENDING, None
 
-    async def finish_shard(self, result: model.ShardResult, *, report_id: str) -> None:
+    async def finish_shard(self, result: model.ShardResult, *, report_id: str) -> int:
         shards = self._shards.get(report_id, [])
         if 0 <= result.number < len(shards) and shards[result.number].status != _DONE:
             shard = shards[result.number]
             shard.status, shard.lease, shard.result = _DONE, None, result
+        return sum(shard.status != _DONE for shard in shards)
 
     async def shard_results(self, report_id: str) -> list[model.ShardResult] | None:
         results = [shard.result for shard in self._shards.get(report_id, [])]

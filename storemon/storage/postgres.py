@@ -677,17 +677,29 @@ class PostgresRepository(Lifecycle):
     async def release_shard(self, report_id: str, number: int, worker_id: str) -> None:
         await self._execute("hand back a shard", "release_shard", report_id, number, worker_id)
 
-    async def finish_shard(self, result: model.ShardResult, *, report_id: str) -> None:
-        await self._execute(
-            "store a shard",
-            "finish_shard",
-            report_id,
-            result.number,
-            result.lines,
-            columns.skipped_text(result.skipped),
-        )
+    async def finish_shard(self, result: model.ShardResult, *, report_id: str) -> int:
+        """
+        Store and count under the job's row lock: finishers of one job take turns, so the
+        last one counts every other shard Done (each alone would miss the others' writes
+        not yet committed).
+        """
+        with translate_errors("store a shard"):
+            async with self._acquire() as connection, connection.transaction():
+                await connection.execute(SQL.queries["lock_report"], report_id)
+                await connection.execute(
+                    SQL.queries["finish_shard"],
+                    report_id,
+                    result.number,
+                    result.lines,
+                    columns.skipped_text(result.skipped),
+                )
+                left = await connection.fetchval(SQL.queries["shards_left"], report_id)
+        return int(left)
 
     async def shard_results(self, report_id: str) -> list[model.ShardResult] | None:
+        [[left]] = await self._fetch("count a report's shards", "shards_left", report_id)
+        if left:
+            return None
         found = await self._fetch("read a report's shards", "shard_results", report_id)
         return columns.shard_results(found)
 

@@ -894,16 +894,25 @@ class SQLiteRepository(Lifecycle):
         holder = {"report_id": report_id, "number": number, "worker_id": worker_id}
         await self._changed("hand back a shard", "release_shard", holder)
 
-    async def finish_shard(self, result: model.ShardResult, *, report_id: str) -> None:
+    async def finish_shard(self, result: model.ShardResult, *, report_id: str) -> int:
+        """
+        Store and count in one write transaction: finishers take turns on the write lock.
+        """
         values = {
             "report_id": report_id,
             "number": result.number,
             "lines": result.lines,
             "skipped": columns.skipped_text(result.skipped),
         }
-        await self._changed("store a shard", "finish_shard", values)
+        async with self.transaction():
+            await self._changed("store a shard", "finish_shard", values)
+            [[left]] = await self._fetchall("shards_left", (report_id,))
+        return int(left)
 
     async def shard_results(self, report_id: str) -> list[model.ShardResult] | None:
+        [[left]] = await self._fetchall("shards_left", (report_id,))
+        if left:
+            return None
         return columns.shard_results(await self._fetchall("shard_results", (report_id,)))
 
 

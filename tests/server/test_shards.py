@@ -137,8 +137,11 @@ async def test_shards_leave_out_the_stores_the_whole_report_leaves_out(
         assert len(skipped) == 2
         caplog.set_level(logging.WARNING, "storemon_server")
         await _sharded(repository, shard_stores, workers=2)
-    [logged] = [r.getMessage() for r in caplog.records if "stores_left_out" in r.getMessage()]
-    assert re.search(r"\bcount=2\b", logged)
+    # Logged by the worker that assembles the report (rarely two, when its job's holder
+    # assembles too while that worker stores it).
+    logged = [r.getMessage() for r in caplog.records if "stores_left_out" in r.getMessage()]
+    assert logged
+    assert all(re.search(r"\bcount=2\b", message) for message in logged)
 
 
 async def test_a_shard_whose_worker_stopped_is_computed_by_another(tmp_path: Path) -> None:

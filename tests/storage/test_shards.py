@@ -162,12 +162,12 @@ async def test_results_come_once_every_shard_is_done(repo: Repository) -> None:
     assert await repo.plan_shards("r", max_stores=2) == 3
     assert await repo.shard_results("r") is None
     second = ShardResult(1, "Z,1.00\na,2.00\n", ("store a: why", 'with "quotes"\nand a line'))
-    await repo.finish_shard(second, report_id="r")
-    await repo.finish_shard(ShardResult(1, "other\n"), report_id="r")
-    await repo.finish_shard(ShardResult(0, ""), report_id="r")
+    assert await repo.finish_shard(second, report_id="r") == 2
+    assert await repo.finish_shard(ShardResult(1, "other\n"), report_id="r") == 2
+    assert await repo.finish_shard(ShardResult(0, ""), report_id="r") == 1
     assert await repo.shard_results("r") is None
     assert (await repo.claim_shard("w", lease=LONG)).number == 2  # type: ignore[union-attr]
-    await repo.finish_shard(ShardResult(2, "é,0.00\n"), report_id="r")
+    assert await repo.finish_shard(ShardResult(2, "é,0.00\n"), report_id="r") == 0
     assert await repo.shard_results("r") == [
         ShardResult(0, ""),
         second,
@@ -177,8 +177,27 @@ async def test_results_come_once_every_shard_is_done(repo: Repository) -> None:
     await repo.fail_report("r", error="x", finished_at=AS_OF)
     assert await repo.shard_results("r") == []
     assert (await repo.get_report("r")).status == ReportStatus.FAILED
-    await repo.finish_shard(ShardResult(0, "late\n"), report_id="r")  # gone: nothing happens
+    gone = await repo.finish_shard(ShardResult(0, "late\n"), report_id="r")
+    assert gone == 0  # the job's shards are gone: nothing stored, none left
     assert await repo.shard_results("r") == []
+
+
+async def test_exactly_one_finisher_stores_the_last_shard(repo: Repository) -> None:
+    """Shards stored at once by many workers: exactly one of them is told none is left."""
+    await _fill(repo)
+    await repo.create_report("r", as_of=AS_OF, created_at=SINCE)
+    assert await repo.plan_shards("r", max_stores=1) == len(IDS)
+    left = await asyncio.gather(
+        *(
+            repo.finish_shard(ShardResult(number, f"{number}\n"), report_id="r")
+            for number in range(len(IDS))
+        )
+    )
+    assert sorted(left)[0] == 0
+    assert left.count(0) == 1
+    results = await repo.shard_results("r")
+    assert results is not None
+    assert [result.lines for result in results] == [f"{number}\n" for number in range(len(IDS))]
 
 
 def test_store_ranges_cover_every_id_once() -> None:

@@ -281,5 +281,8 @@ UPDATE report_shards SET status = 'Done', lines = $3, skipped = $4, claimed_by =
                          lease_until = NULL
 WHERE report_id = $1 AND number = $2 AND status <> 'Done';
 
+-- name: shards_left
+SELECT count(*) FROM report_shards WHERE report_id = $1 AND status IN ('Pending', 'Running');
+
 -- name: shard_results
 SELECT number, status, lines, skipped FROM report_shards WHERE report_id = $1 ORDER BY number;

@@ -304,6 +304,9 @@ UPDATE report_shards SET status = 'Done', lines = :lines, skipped = :skipped,
                          claimed_by = NULL, lease_until = NULL
 WHERE report_id = :report_id AND number = :number AND status <> 'Done';
 
+-- name: shards_left
+SELECT count(*) FROM report_shards WHERE report_id = ? AND status IN ('Pending', 'Running');
+
 -- name: shard_results
 SELECT number, status, lines, skipped FROM report_shards WHERE report_id = ? ORDER BY number;
 

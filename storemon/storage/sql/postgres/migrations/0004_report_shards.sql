@@ -1,6 +1,6 @@
 -- Schema version 4: a report job is split into shards, ranges of stores that the workers
 -- of every process claim (FOR UPDATE SKIP LOCKED, with a lease), compute and store; the
--- job's holder assembles the report once every shard is Done.
+-- worker that stores the last one assembles the report.
 
 -- One row per shard: its stores (first_store included, end_store left out, NULL: open;
 -- compared byte-wise like store ids everywhere), its state (Pending, Running, Done), who

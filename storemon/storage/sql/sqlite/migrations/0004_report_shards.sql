@@ -1,6 +1,6 @@
 -- Schema version 4: a report job is split into shards, ranges of stores that the workers
--- of every process claim, compute and store; the job's holder assembles the report once
--- every shard is Done.
+-- of every process claim, compute and store; the worker that stores the last one
+-- assembles the report.
 
 -- One row per shard: its stores (first_store included, end_store left out, NULL: open),
 -- its state (Pending, Running, Done), who holds it until when (microseconds since the
