@@ -126,6 +126,16 @@ def hours_values(rows: Iterable[HoursRecord]) -> Iterator[tuple[str, int, int, i
         yield store_id, row.day, row.start_us, row.end_us
 
 
+def new_store_hours(stored: Iterable[Sequence[int]], rows: Sequence[HoursRow]) -> int:
+    """
+    Return how many of one store's new ``rows`` (a repeated row each time) are not among
+    its ``stored`` rows (weekday, start and end as stored), as ``replace_store_hours``
+    counts them on every backend.
+    """
+    before = {tuple(key) for key in stored}
+    return sum((row.day, row.start_us, row.end_us) not in before for row in rows)
+
+
 def report_job(row: Sequence[Any]) -> ReportJob:
     """
     Return the job of a row ``(report_id, status, as_of, created_at, finished_at, csv,
