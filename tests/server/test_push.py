@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import sqlite3
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,10 @@ import pytest
 from storemon.ingest import ingest_source
 from storemon.model import HoursRow, Rejected
 from storemon.sources import SourceKind, read_rows
+from storemon.storage.sqlite import SQLiteRepository
 from storemon.testing import InMemoryRepository
+from storemon_server.app import create_app
+from storemon_server.config import Settings
 from storemon_server.keys import REPOSITORY
 from storemon_server.push import MAX_REJECTS_SHOWN
 from tests.server.conftest import TOKEN, MakeClient
@@ -550,3 +555,37 @@ async def test_pushed_hours_and_zone_change_the_report(make_client: MakeClient) 
     assert pushed == await expected_csv(direct, LAST_POLL_AT)
     before = await expected_csv(await filled_repository(), LAST_POLL_AT)
     assert pushed != before  # the pushed week and zone changed the store's row
+
+
+async def test_a_push_while_another_process_holds_sqlites_write_lock_is_503(
+    aiohttp_client: Any, tmp_path: Path
+) -> None:
+    """On SQLite, a push while another process holds the write lock answers 503 with
+    Retry-After within about a second, stores nothing, and is stored once it is free."""
+    path = tmp_path / "store.db"
+    async with SQLiteRepository(str(path)) as repository:
+        client = await aiohttp_client(
+            create_app(Settings(db_url=f"sqlite:///{path}"), repository=repository)
+        )
+        data = f"store_id,status,timestamp_utc\n{STORE},active,2023-01-25 10:00:00 UTC\n"
+        hours = b'[{"day_of_week": 0, "start_time_local": "9:00", "end_time_local": "17:00"}]'
+        outside = sqlite3.connect(path, isolation_level=None)
+        outside.execute("BEGIN IMMEDIATE")
+        try:
+            started = time.monotonic()
+            async with asyncio.timeout(5):
+                pushed = await client.post("/api/polls", data=data.encode(), headers=CSV)
+                put = await client.put(f"/api/stores/{STORE}/hours", data=hours, headers=JSON)
+            seconds = time.monotonic() - started
+        finally:
+            outside.execute("ROLLBACK")
+            outside.close()
+        assert seconds < 2.5  # two requests, each at most half a second for the lock
+        for response in (pushed, put):
+            assert response.status == 503
+            assert response.headers["Retry-After"] == "2"
+            assert "locked by another process" in (await response.json())["error"]
+        assert await repository.latest_poll_at() is None
+        assert await repository.hours_rows() == []
+        again = await client.post("/api/polls", data=data.encode(), headers=CSV)
+        assert (await again.json())["stored"] == 1
