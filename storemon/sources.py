@@ -56,8 +56,9 @@ class SourceKind(enum.Enum):
     """
     The inputs, with their columns; aliases map other spellings of a column name.
 
-    Every kind but the status file is a snapshot (``snapshot``): each file replaces what
+    Every file but the status file is a snapshot (``snapshot``): each file replaces what
     was stored of its kind, so ingestion guards it against shrinking the stored rows.
+    ``STORE_HOURS`` is no file: it is the body of ``PUT /api/stores/{id}/hours``.
     """
 
     STATUS = ("status", ("store_id", "status", "timestamp_utc"), False)
@@ -65,7 +66,7 @@ class SourceKind(enum.Enum):
     ZONES = ("timezones", ("store_id", "timezone_str"))
     #: One store's weekly rows, sent to ``PUT /api/stores/{id}/hours``: the URL names the
     #: store, so the rows have no store id (each row is an ``HoursRow``).
-    STORE_HOURS = ("store_hours", ("day", "start_time_local", "end_time_local"))
+    STORE_HOURS = ("store_hours", ("day", "start_time_local", "end_time_local"), False)
 
     def __init__(self, label: str, columns: tuple[str, ...], snapshot: bool = True) -> None:
         self.label = label

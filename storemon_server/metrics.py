@@ -9,7 +9,8 @@ poll) are read at each scrape, so that every process sharing a database reports 
 
 The request counter's ``route`` label is the router's canonical path (``/api/reports/
 {report_id}/stores/{store_id}``), never the URL asked for, and ``unmatched`` for a path
-no route has: its values are bounded by the routes, whatever clients send.
+no route has (or a method its route does not take): its values are bounded by the
+routes, whatever clients send.
 """
 
 from __future__ import annotations
@@ -202,7 +203,8 @@ class Metrics:
 
 def route_of(request: web.Request) -> str:
     """
-    Return the canonical path of the route that took ``request`` (``unmatched`` for none).
+    Return the canonical path of the route that took ``request`` (``unmatched`` for none:
+    no route has its path, or none of them takes its method).
     """
     resource = request.match_info.route.resource
     return UNMATCHED if resource is None else resource.canonical

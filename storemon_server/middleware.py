@@ -142,7 +142,7 @@ def limits_middleware(body_timeout: float, body_limits: Mapping[str, int] = {}) 
         if request.body_exists:
             resource = request.match_info.route.resource
             route = None if resource is None else resource.canonical
-            limit = body_limits.get(route or "", CLIENT_MAX_SIZE)
+            limit = (body_limits or {}).get(route or "", CLIENT_MAX_SIZE)
             length = request.content_length
             if length is not None and length > limit:
                 raise _closing(request, _too_large(limit, length))

@@ -88,6 +88,7 @@ async def test_metrics_count_a_known_sequence_of_requests(make_client: MakeClien
         assert response.status == 200
     assert (await client.get("/no/such/page/12345", headers=AUTH)).status == 404
     assert (await client.get("/no/such/page/67890", headers=AUTH)).status == 404
+    assert (await client.get("/api/trigger_report", headers=AUTH)).status == 405
     path = f"/api/reports/{REPORT_ID}/stores/1481966498820158979"
     assert (await client.get(path, headers=AUTH)).status == 404
     assert (await client.post("/api/trigger_report", headers=AUTH)).status == 200
@@ -99,6 +100,7 @@ async def test_metrics_count_a_known_sequence_of_requests(make_client: MakeClien
         ("/api/polls", "401"): 1,
         ("/api/polls", "200"): 2,
         ("unmatched", "404"): 2,  # the raw paths never become labels
+        ("unmatched", "405"): 1,  # nor a method the route does not take
         ("/api/reports/{report_id}/stores/{store_id}", "404"): 1,
         ("/api/trigger_report", "200"): 1,
     }
