@@ -118,7 +118,9 @@ def auth_middleware(token: str | None, also_public: Collection[str] = ()) -> Mid
     return check_token
 
 
-def limits_middleware(body_timeout: float, body_limits: Mapping[str, int] = {}) -> Middleware:
+def limits_middleware(
+    body_timeout: float, body_limits: Mapping[str, int] | None = None
+) -> Middleware:
     """
     Refuse query strings longer than any valid request needs, bodies past the limit, and
     bodies slower than ``body_timeout`` seconds.

@@ -371,7 +371,7 @@ class PostgresRepository(Lifecycle):
             raise StorageBusy(
                 f"PostgreSQL: schema {self.schema} is locked by another process's write"
             ) from None
-        # Back to the session's setting for the statements of the transaction.
+        # The rest of the transaction waits as any other (the configured default).
         await connection.execute("SET LOCAL lock_timeout TO DEFAULT")
 
     async def source_state(self, kind: str, source: str) -> model.SourceState | None:
