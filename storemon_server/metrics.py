@@ -45,6 +45,12 @@ UNMATCHED = "unmatched"
 #: Buckets of ``storemon_report_duration_seconds``: from a small test set (well under a
 #: second) to the 10x fleet (about 13 s) and beyond.
 REPORT_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0)
+#: Seconds between two reads of the newest poll from the database. On SQLite it is a scan
+#: of every poll (the table is keyed by store first), and an alert on polls that stopped
+#: arriving looks at hours: a scrape every few seconds must not scan the table each time.
+#: Polls this process stores (pushes) move the gauge at once, and a refresh makes the
+#: next scrape read it again.
+NEWEST_POLL_EVERY_S = 60.0
 #: The kinds of ``storemon_ingest_rows_total`` (``SourceKind.label``), counted from zero.
 INGEST_KINDS = (SourceKind.STATUS.label, SourceKind.HOURS.label, SourceKind.ZONES.label)
 
@@ -105,6 +111,10 @@ class Metrics:
             ["route", "status"],
             registry=registry,
         )
+        #: When the newest poll was last read from the database (``time.monotonic``), and
+        #: the value of its gauge (Unix time).
+        self._newest_read_at: float | None = None
+        self._newest_s = 0.0
         # Series an alert divides or takes a rate of exist from the start, at zero.
         for status in (COMPLETE, FAILED):
             self.reports.labels(status)
@@ -143,6 +153,18 @@ class Metrics:
             )
         if ok:
             self.last_refresh.set(at)
+        self._newest_read_at = None  # new polls may be stored: read it at the next scrape
+
+    def polls_pushed(self, newest_us: int) -> None:
+        """
+        Move the newest poll to ``newest_us`` (microseconds) if that is later: this
+        process has just stored it.
+        """
+        self._set_newest(max(self._newest_s, newest_us / 1_000_000))
+
+    def _set_newest(self, seconds: float) -> None:
+        self._newest_s = seconds
+        self.newest_poll.set(seconds)
 
     def request(self, route: str, status: int) -> None:
         """
@@ -152,15 +174,20 @@ class Metrics:
 
     async def exposition(self, repository: ServerRepository) -> bytes:
         """
-        Read the gauges the database holds, then return every metric in the text format.
+        Read the gauges the database holds (the newest poll at most every
+        ``NEWEST_POLL_EVERY_S``), then return every metric in the text format.
 
         While the database does not answer, those two keep their last values; the
         counters are served all the same.
         """
         with contextlib.suppress(StorageError):
             self.queue_length.set(await repository.queued_reports())
-            newest = await repository.latest_poll_at()
-            self.newest_poll.set(0 if newest is None else newest.timestamp())
+            now = time.monotonic()
+            last = self._newest_read_at
+            if last is None or now - last >= NEWEST_POLL_EVERY_S:
+                newest = await repository.latest_poll_at()
+                self._set_newest(0 if newest is None else newest.timestamp())
+                self._newest_read_at = now
         return generate_latest(self.registry)
 
     def measured_compute(self, compute: Compute) -> Compute:

@@ -214,6 +214,7 @@ async def push_polls(request: web.Request) -> web.Response:
     metrics.rows_ingested(
         SourceKind.STATUS.label, stored=stored, present=present, rejected=rejected
     )
+    metrics.polls_pushed(max(at_us for _, at_us, _ in polls))
     logger.info(kv("polls.pushed", stored=stored, already_present=present, rejected=rejected))
     return web.json_response(
         {

@@ -10,11 +10,13 @@ import asyncio
 import datetime as dt
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from storemon.model import ReportJob
+from storemon.model import ReportJob, to_epoch_us
 from storemon.testing import InMemoryRepository, ManualClock
+from storemon_server import metrics
 from storemon_server.ingest import PartialIngest
 from storemon_server.keys import INGEST, JOBS
 from tests.server.conftest import TOKEN, MakeClient
@@ -210,3 +212,26 @@ async def test_refreshes_count_their_rows_and_time(make_client: MakeClient) -> N
     samples = await scrape(failing, headers={})
     assert ingested(samples, "status") == (3, 0, 4)
     assert value(samples, "storemon_last_refresh_timestamp_seconds") == 0
+
+
+async def test_the_newest_poll_is_read_at_most_once_a_minute(
+    make_client: MakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Polls another process stores show at the first scrape a minute after the last read
+    (a read scans the polls on SQLite); polls this process stores show at once."""
+    repository = InMemoryRepository()
+    client = await make_client(repository=repository)
+    assert value(await scrape(client, headers={}), "storemon_newest_poll_timestamp_seconds") == 0
+    elsewhere = dt.datetime(2023, 1, 25, 10, tzinfo=dt.UTC)
+    await repository.add_polls([("7", to_epoch_us(elsewhere), True)])  # another process
+    assert value(await scrape(client, headers={}), "storemon_newest_poll_timestamp_seconds") == 0
+    assert (await client.post("/api/polls", data=PUSH, headers=CSV)).status == 200
+    pushed = dt.datetime(2023, 1, 25, 19, 30, tzinfo=dt.UTC).timestamp()
+    assert value(await scrape(client, headers={}), "storemon_newest_poll_timestamp_seconds") == (
+        pushed
+    )
+    later = dt.datetime(2023, 1, 26, tzinfo=dt.UTC)
+    await repository.add_polls([("7", to_epoch_us(later), True)])
+    monkeypatch.setattr(metrics, "NEWEST_POLL_EVERY_S", 0.0)  # as if a minute had passed
+    samples = await scrape(client, headers={})
+    assert value(samples, "storemon_newest_poll_timestamp_seconds") == later.timestamp()
