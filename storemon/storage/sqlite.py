@@ -43,7 +43,7 @@ from storemon.model import to_epoch_us
 from storemon.storage import columns
 from storemon.storage.lifecycle import Lifecycle
 from storemon.storage.sqlfiles import SqlFiles
-from storemon.uptime import kept_polls
+from storemon.uptime import kept_polls, kept_polls_with_gaps
 
 #: Rows per ``executemany`` when storing polls, and per
 #: ``fetchmany`` when reading them: large enough to amortise the thread hops, small
@@ -138,12 +138,19 @@ _FIXED_WIDTH = 19
 CHANGE_STORES = 500
 
 
+#: What ``_thinned`` yields per store: its id, kept instants and statuses, and the gaps
+#: among them (``StoreSnapshot.gap_after``; ``None``: every poll was sent).
+_StorePolls = tuple[str, list[int], list[bool], tuple[int, ...] | None]
+
+
 async def _thinned(
-    connection: aiosqlite.Connection, bounds: dict[str, int]
-) -> AsyncGenerator[tuple[str, list[int], list[bool]], None]:
+    connection: aiosqlite.Connection, bounds: dict[str, int], max_gap_us: int | None = None
+) -> AsyncGenerator[_StorePolls, None]:
     """
-    Yield ``(store id, instants, statuses)`` of the polls that decide each store's numbers,
-    in store-id order, from ``snapshot_changes`` run on ranges of ``CHANGE_STORES`` stores.
+    Yield ``(store id, instants, statuses, gap_after)`` of the polls that decide each
+    store's numbers, in store-id order, from ``snapshot_changes`` run on ranges of
+    ``CHANGE_STORES`` stores: ``kept_polls``, or ``kept_polls_with_gaps`` when the report
+    has a maximum gap ``max_gap_us``.
 
     While this thread turns one range into snapshots (and the engine runs on them), SQLite
     builds the next range's string in aiosqlite's thread. That is one step of C code
@@ -200,7 +207,7 @@ async def _thinned(
                     # this store row by row, in the same read transaction.
                     yield await _store_polls(connection, bounds, store_id)
                     continue
-                yield store_id, *_kept(times, statuses)
+                yield store_id, *_kept(times, statuses, max_gap_us)
     finally:
         if following is not None and not following.done():
             following.cancel()
@@ -209,14 +216,14 @@ async def _thinned(
 
 async def _store_polls(
     connection: aiosqlite.Connection, bounds: dict[str, int], store_id: str
-) -> tuple[str, list[int], list[bool]]:
+) -> _StorePolls:
     """
     One store's polls as ``_thinned`` yields them, read row by row (every poll).
     """
     rows = await connection.execute_fetchall(
         SQL.queries["store_polls"], {**bounds, "store_id": store_id}
     )
-    return store_id, [row[0] for row in rows], [row[1] == 1 for row in rows]
+    return store_id, [row[0] for row in rows], [row[1] == 1 for row in rows], None
 
 
 def _split_changes(
@@ -259,12 +266,28 @@ def _split_changes(
         yield store_id, times, statuses
 
 
-def _kept(times: str, statuses: str) -> tuple[list[int], list[bool]]:
+def _kept(
+    times: str, statuses: str, max_gap_us: int | None
+) -> tuple[list[int], list[bool], tuple[int, ...] | None]:
     bias, width = _FIXED_WIDTH_BIAS, _FIXED_WIDTH
-    kept = kept_polls(statuses)
+    if max_gap_us is None:
+        kept: Sequence[int] = kept_polls(statuses)
+        gap_after: tuple[int, ...] | None = None
+    else:
+        # Gaps need every instant; the first and last alone often show there is none.
+        count = len(statuses)
+        first = int(times[:width])
+        last = int(times[width * (count - 1) : width * count])
+        if last - first <= max_gap_us:
+            kept, gap_after = kept_polls(statuses), ()
+        else:
+            instants = [int(times[at : at + width]) - bias for at in range(0, len(times), width)]
+            thinned = kept_polls_with_gaps(statuses, instants, max_gap_us)
+            kept, gap_after = thinned.indices, thinned.gap_after
     return (
         [int(times[width * index : width * index + width]) - bias for index in kept],
         [statuses[index] == "1" for index in kept],
+        gap_after,
     )
 
 
@@ -601,6 +624,10 @@ class SQLiteRepository(Lifecycle):
     async def replace_zones(self, rows: Iterable[model.ZoneRecord]) -> int:
         return await self._replace_staged("zones", "count_changed_zones", iter(rows))
 
+    async def replace_special_hours(self, rows: Iterable[model.SpecialHoursRecord]) -> int:
+        values = columns.special_values(rows)
+        return await self._replace_staged("special_hours", "count_new_special_hours", values)
+
     async def _replace_staged(self, table: str, count: str, values: Iterator[Any]) -> int:
         """
         Replace a snapshot table: stage the rows in a temporary table (pulled in batches,
@@ -634,6 +661,12 @@ class SQLiteRepository(Lifecycle):
             (store_id, zone_key) for store_id, zone_key in await self._fetchall("snapshot_zones")
         ]
 
+    async def special_hours_rows(self) -> list[model.SpecialHoursRecord]:
+        return [
+            (store_id, columns.special_row(day, start, end))
+            for store_id, day, start, end in await self._fetchall("special_hours_rows")
+        ]
+
     async def snapshot_rows(self, kind: str) -> int:
         [[count]] = await self._fetchall(f"count_{columns.snapshot_table(kind)}")
         return int(count)
@@ -645,45 +678,62 @@ class SQLiteRepository(Lifecycle):
         return columns.instant(latest)
 
     async def snapshots(
-        self, *, since: dt.datetime, as_of: dt.datetime
+        self, *, since: dt.datetime, as_of: dt.datetime, max_gap_us: int | None = None
     ) -> AsyncIterator[model.StoreSnapshot]:
         """
         Stream stores in store-id order from one read transaction on its own connection,
-        each with only the polls that decide its numbers (``storemon.uptime.kept_polls``):
-        one string per range of stores comes from SQLite (``_thinned``).
+        each with only the polls that decide its numbers (``storemon.uptime.kept_polls``,
+        or ``kept_polls_with_gaps`` with ``max_gap_us``): one string per range of stores
+        comes from SQLite (``_thinned``).
         """
         bounds = {"since": to_epoch_us(since), "as_of": to_epoch_us(as_of)}
+        first_day, last_day = columns.special_days_around(bounds["since"], bounds["as_of"])
         connection = await self._connect()
         streams: list[AsyncGenerator[Any, None]] = []
         try:
             with translate_errors("read the report's snapshot"):
                 await connection.execute("BEGIN")
-                polls = _thinned(connection, bounds)
+                polls = _thinned(connection, bounds, max_gap_us)
                 hours = _grouped(
                     await connection.execute(SQL.queries["snapshot_hours"]), BATCH_ROWS
                 )
                 zones = _grouped(
                     await connection.execute(SQL.queries["snapshot_zones"]), BATCH_ROWS
                 )
-                streams += [polls, hours, zones]
+                special = _grouped(
+                    await connection.execute(
+                        SQL.queries["snapshot_special_hours"],
+                        {"first": first_day, "last": last_day},
+                    ),
+                    BATCH_ROWS,
+                )
+                streams += [polls, hours, zones, special]
             made = columns.HoursRows()
             hours_next = await anext(hours, None)
             zones_next = await anext(zones, None)
+            special_next = await anext(special, None)
             while True:
                 with translate_errors("read the report's snapshot"):
                     item = await anext(polls, None)
                     if item is None:
                         break
-                    store_id, poll_at_us, poll_active = item
+                    store_id, poll_at_us, poll_active, gap_after = item
                     while hours_next is not None and hours_next[0] < store_id:
                         hours_next = await anext(hours, None)
                     while zones_next is not None and zones_next[0] < store_id:
                         zones_next = await anext(zones, None)
+                    while special_next is not None and special_next[0] < store_id:
+                        special_next = await anext(special, None)
                 store_hours: tuple[Any, ...] = ()
-                problem = None
+                store_special: tuple[Any, ...] = ()
+                problem = special_problem = None
                 if hours_next is not None and hours_next[0] == store_id:
                     store_hours, problem = made.store_rows(
                         (d, s, e) for _, d, s, e in hours_next[1]
+                    )
+                if special_next is not None and special_next[0] == store_id:
+                    store_special, special_problem = columns.store_special_rows(
+                        (d, s, e) for _, d, s, e in special_next[1]
                     )
                 zone_key = (
                     zones_next[1][0][1]
@@ -694,9 +744,11 @@ class SQLiteRepository(Lifecycle):
                     store_id=store_id,
                     zone_key=zone_key,
                     hours=store_hours,
+                    special=store_special,
                     poll_at_us=poll_at_us,
                     poll_active=poll_active,
-                    problem=problem,
+                    problem=problem or special_problem,
+                    gap_after=gap_after,
                 )
         finally:
             for stream in streams:
@@ -716,13 +768,19 @@ class SQLiteRepository(Lifecycle):
         """
         Read one store, every poll, from one read transaction on its own connection.
         """
-        bounds = {"store_id": store_id, "since": to_epoch_us(since), "as_of": to_epoch_us(as_of)}
+        since_us, as_of_us = to_epoch_us(since), to_epoch_us(as_of)
+        bounds = {"store_id": store_id, "since": since_us, "as_of": as_of_us}
         connection = await self._connect()
         try:
             with translate_errors("read a store's snapshot"):
                 await connection.execute("BEGIN")
                 polls = list(await connection.execute_fetchall(SQL.queries["store_polls"], bounds))
                 hours = await connection.execute_fetchall(SQL.queries["store_hours"], (store_id,))
+                first_day, last_day = columns.special_days_around(since_us, as_of_us)
+                special = await connection.execute_fetchall(
+                    SQL.queries["store_special_hours"],
+                    {"store_id": store_id, "first": first_day, "last": last_day},
+                )
                 zones = list(
                     await connection.execute_fetchall(SQL.queries["store_zone"], (store_id,))
                 )
@@ -737,29 +795,45 @@ class SQLiteRepository(Lifecycle):
         store_hours, problem = columns.HoursRows().store_rows(
             (day, start, end) for day, start, end in hours
         )
+        store_special, special_problem = columns.store_special_rows(
+            (day, start, end) for day, start, end in special
+        )
         return model.StoreSnapshot(
             store_id=store_id,
             zone_key=zones[0][0] if zones else None,
             hours=store_hours,
+            special=store_special,
             poll_at_us=[row[0] for row in polls],
             poll_active=[row[1] == 1 for row in polls],
-            problem=problem,
+            problem=problem or special_problem,
         )
 
     # ReportStore
 
     async def create_report(
-        self, report_id: str, *, as_of: dt.datetime | None, created_at: dt.datetime
+        self,
+        report_id: str,
+        *,
+        as_of: dt.datetime | None,
+        created_at: dt.datetime,
+        max_gap: dt.timedelta | None = None,
     ) -> model.ReportJob:
         """
         Store a new job; a request is waiting, so wait at most ``REQUEST_WAIT_S`` for the
         write lock (``StorageBusy`` after: the server answers 503 with Retry-After).
         """
-        values = (report_id, columns.epoch_us(as_of), to_epoch_us(created_at))
+        values = (
+            report_id,
+            columns.epoch_us(as_of),
+            to_epoch_us(created_at),
+            columns.gap_us(max_gap),
+        )
         async with self._transaction(wait_s=REQUEST_WAIT_S):
             with translate_errors("create a report"):
                 await self._db.execute(SQL.queries["create_report"], values)
-        return model.ReportJob(report_id, model.ReportStatus.PENDING, as_of, created_at)
+        return model.ReportJob(
+            report_id, model.ReportStatus.PENDING, as_of, created_at, max_gap=max_gap
+        )
 
     async def finish_report(self, report_id: str, *, csv: str, finished_at: dt.datetime) -> None:
         values = (csv, columns.csv_rows(csv), to_epoch_us(finished_at), report_id)
