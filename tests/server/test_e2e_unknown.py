@@ -124,3 +124,41 @@ def test_a_job_keeps_its_max_gap_when_another_server_computes_it(
     other, as_json = second.wait_report(trigger(second, ""))
     assert as_json["max_gap"] == "PT5H"
     assert other == cli_report(database, "--max-gap", "5h")
+
+
+def test_a_changed_special_hours_file_is_read_at_the_next_refresh(
+    tmp_path: Path, servers: list[Server]
+) -> None:
+    """special_hours.csv rewritten while the server runs is ingested at the next refresh
+    (like the other sources): the next report has the new special day."""
+    data = tmp_path / "data"
+    write_holey_data_dir(data)
+    database = tmp_path / "store.db"
+    server = Server(
+        tmp_path,
+        *("--db", f"sqlite:///{database}", "--data-dir", str(data)),
+        *("--refresh-interval", "1"),
+    )
+    servers.append(server)
+    server.wait_ready()
+    before, as_json = server.wait_report(trigger(server, ""))
+    as_of = dt.datetime.fromisoformat(as_json["as_of"])
+    # Every store closed on 2023-01-24, its local date.
+    store_ids = [line.split(",")[0] for line in before.splitlines()[1:]]
+    special = data / "special_hours.csv"
+    special.write_text(
+        special.read_text(encoding="utf-8")
+        + "".join(f"{store_id},2023-01-24,,\n" for store_id in store_ids),
+        encoding="utf-8",
+    )
+    files = [data / name for name in ("store_status.csv", "business_hours.csv", "timezones.csv")]
+    expected = load_csv(*files, special_hours=special).report(as_of).to_csv()
+    assert expected != before
+    deadline = time.monotonic() + 30
+    while True:
+        after, _ = server.wait_report(trigger(server, ""))
+        if after != before:
+            break
+        assert time.monotonic() < deadline, server.log()
+        time.sleep(0.3)
+    assert after == expected
