@@ -1173,7 +1173,10 @@ function renderNumbers(timeline) {
   const row = timeline.row;
   const withUnknown = Boolean(timeline.max_gap);
   const head = $("#store-numbers thead tr");
-  const headers = ["Window", "Uptime", "Downtime", ...(withUnknown ? ["Unknown"] : []), "Business", "Share up"];
+  // Shorter names with the fourth measure, so that the table fits beside the charts.
+  const headers = withUnknown
+    ? ["Window", "Up", "Down", "Unknown", "Business", "Share up"]
+    : ["Window", "Uptime", "Downtime", "Business", "Share up"];
   head.replaceChildren(...headers.map((text) => cell("th", text, { scope: "col" })));
   const body = $("#store-numbers tbody");
   const mismatches = [];
@@ -1194,16 +1197,19 @@ function renderNumbers(timeline) {
     tr.dataset.uptime = up;
     tr.dataset.downtime = down;
     if (withUnknown) tr.dataset.unknown = unknown;
-    tr.append(cell("th", window.label, { scope: "row" }));
+    // With the unknown column the unit goes once into the row's header, so that the
+    // table still fits beside the charts.
+    const unit = withUnknown ? "" : ` ${window.unit}`;
+    tr.append(cell("th", withUnknown ? `${window.label} (${window.unit})` : window.label, { scope: "row" }));
     if (business === 0) {
       tr.append(cell("td", "closed: no business hours", { colspan: String(headers.length - 1), class: "closed" }));
     } else {
       const known = hundredths(up) + hundredths(down);
       tr.append(
-        cell("td", `${up} ${window.unit}`),
-        cell("td", `${down} ${window.unit}`),
-        ...(withUnknown ? [cell("td", `${unknown} ${window.unit}`)] : []),
-        cell("td", `${hundredthsText(business)} ${window.unit}`),
+        cell("td", `${up}${unit}`),
+        cell("td", `${down}${unit}`),
+        ...(withUnknown ? [cell("td", `${unknown}${unit}`)] : []),
+        cell("td", `${hundredthsText(business)}${unit}`),
         cell("td", known ? shareText(up, down) : "unknown"),
       );
     }
@@ -1331,12 +1337,18 @@ function drawCharts() {
 }
 
 // Three rows of labels on top (clock change, last day, last hour), then the lanes: special
-// dates (only when the week has some), business hours, status, polls, and the axis.
+// dates (only in a chart whose time reaches one), business hours, status, polls, and the
+// axis.
 const LABEL_ROWS = { dst: 10, last_day: 21, last_hour: 32 };
 const SPECIAL_LANE = [37, 53];
 
-function lanesFor(timeline) {
-  const shift = (timeline.special_days || []).length ? SPECIAL_LANE[1] - SPECIAL_LANE[0] + 4 : 0;
+// The special dates whose local day reaches into [from, to).
+function specialDaysIn(timeline, from, to) {
+  return (timeline.special_days || []).filter((day) => day.start.us < to && day.end.us > from);
+}
+
+function lanesFor(hasSpecial) {
+  const shift = hasSpecial ? SPECIAL_LANE[1] - SPECIAL_LANE[0] + 4 : 0;
   const at = (y) => y + shift;
   return {
     top: at(37),
@@ -1350,7 +1362,8 @@ function lanesFor(timeline) {
 
 function drawChart(timeline, chart) {
   const { from, to, width } = chart;
-  const LANES = lanesFor(timeline);
+  const specialDays = specialDaysIn(timeline, from, to);
+  const LANES = lanesFor(specialDays.length > 0);
   const left = 52;
   const right = 10;
   const plot = width - left - right;
@@ -1458,7 +1471,7 @@ function drawChart(timeline, chart) {
     }));
   }
   root.append(status);
-  if ((timeline.special_days || []).length) root.append(drawSpecialDays(timeline, x, clipped, width));
+  if (specialDays.length) root.append(drawSpecialDays(specialDays, x, width));
   if (measured.up + measured.down + measured.unknown === 0) {
     // No business time in the whole window: say so in words, not only in pale colours.
     const middle = (LANES.status[0] + LANES.status[1]) / 2 + 5;
@@ -1539,12 +1552,11 @@ function drawChart(timeline, chart) {
 
 // The special dates in their lane: a band over each local date, named in words ("24 Jan
 // closed", "25 Jan special hours"), so that no colour alone tells it.
-function drawSpecialDays(timeline, x, clipped, width) {
+function drawSpecialDays(days, x, width) {
   const group = svg("g", { class: "special-days" });
   const [top, bottom] = SPECIAL_LANE;
   group.append(svg("text", { x: 4, y: (top + bottom) / 2 + 4, class: "lane" }, "Special"));
-  for (const day of timeline.special_days) {
-    if (!clipped(day.start.us, day.end.us)) continue;
+  for (const day of days) {
     const x0 = x(day.start.us);
     const x1 = x(day.end.us);
     const kind = day.closed ? "closed" : "hours";
