@@ -305,3 +305,27 @@ async def test_store_route_lists_the_weeks_special_days(make_client: MakeClient)
         if span in weekly_overnight:
             continue  # an interval started the day before may still run into it
         assert span["end"]["us"] <= lo or span["start"]["us"] >= hi
+
+
+async def test_openapi_describes_max_gap_and_the_store_routes_keys(
+    make_client: MakeClient,
+) -> None:
+    """OpenAPI names the trigger's max_gap, the JSON report's max_gap, and exactly the keys
+    the store route sends (all of its required ones among them)."""
+    from storemon_server.openapi import OPENAPI
+
+    trigger = OPENAPI["paths"]["/api/trigger_report"]["post"]
+    assert [p["name"] for p in trigger["parameters"]] == ["max_gap"]
+    assert "400" in trigger["responses"]
+    report = OPENAPI["paths"]["/api/get_report"]["get"]["responses"]["200"]
+    assert "max_gap" in report["content"]["application/json"]["schema"]["properties"]
+    schema = OPENAPI["components"]["schemas"]["StoreTimeline"]
+    repository = await holey_repository()
+    client = await make_client(repository=repository)
+    report_id, csv = await report_csv(client, "?max_gap=2h")
+    store_id = csv.splitlines()[1].split(",")[0]
+    body = await (await client.get(f"/api/reports/{report_id}/stores/{store_id}")).json()
+    assert set(body) == set(schema["properties"])
+    assert set(schema["required"]) <= set(body)
+    row_schema = OPENAPI["components"]["schemas"]["ReportRow"]
+    assert set(body["row"]) == set(row_schema["properties"])
