@@ -18,6 +18,7 @@ from storemon.csvformat import REPORT_HEADER, REPORT_HEADER_WITH_UNKNOWN, format
 from storemon.model import DAY_US, HOUR_US, MINUTE_US, ReportJob, to_epoch_us
 from storemon.service import build_report
 from storemon.testing import InMemoryRepository
+from storemon_server.openapi import OPENAPI
 from storemon_server.worker import compute_in_thread
 from tests.server.conftest import MakeClient
 from tests.server.support import HOLE, holey_data
@@ -312,8 +313,6 @@ async def test_openapi_describes_max_gap_and_the_store_routes_keys(
 ) -> None:
     """OpenAPI names the trigger's max_gap, the JSON report's max_gap, and exactly the keys
     the store route sends (all of its required ones among them)."""
-    from storemon_server.openapi import OPENAPI
-
     trigger = OPENAPI["paths"]["/api/trigger_report"]["post"]
     assert [p["name"] for p in trigger["parameters"]] == ["max_gap"]
     assert "400" in trigger["responses"]
