@@ -14,6 +14,7 @@ import json
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -264,3 +265,67 @@ def test_special_closed_date_is_marked_with_its_local_date(
     )
     assert "Tue 24 Jan 2023: open 10:00–02:00" in page.locator("#store-special").inner_text()
     assert axe_violations(page) == []
+
+
+def test_a_window_all_unknown_is_neither_closed_nor_below_and_exports_nine_columns(
+    page: Any, served: tuple[Server, str, str]
+) -> None:
+    """A window whose business time is all unknown reads "unknown", not "closed"; it counts
+    as having business time but never as below the target; the export keeps nine columns."""
+    server, _, _ = served
+    rows = [
+        {  # the last hour all unknown, the week half known
+            "store_id": "all-unknown-hour",
+            "uptime_last_hour": "0.00",
+            "uptime_last_day": "5.00",
+            "uptime_last_week": "30.00",
+            "downtime_last_hour": "0.00",
+            "downtime_last_day": "0.00",
+            "downtime_last_week": "0.00",
+            "unknown_last_hour": "60.00",
+            "unknown_last_day": "3.00",
+            "unknown_last_week": "30.00",
+        },
+        {  # closed in the last hour, down a little in the week
+            "store_id": "closed-hour",
+            "uptime_last_hour": "0.00",
+            "uptime_last_day": "8.00",
+            "uptime_last_week": "50.00",
+            "downtime_last_hour": "0.00",
+            "downtime_last_day": "1.00",
+            "downtime_last_week": "10.00",
+            "unknown_last_hour": "0.00",
+            "unknown_last_day": "0.00",
+            "unknown_last_week": "0.00",
+        },
+    ]
+    body = json.dumps(
+        {"report_id": "x", "status": "Complete", "as_of": None, "max_gap": "PT2H", "rows": rows}
+    )
+    page.route(
+        "**/api/get_report?*format=json*",
+        lambda route: route.fulfill(status=200, content_type="application/json", body=body),
+    )
+    page.goto(server.base + "/#report=AAAAAAAAAAAAAAAAAAAAAA")
+    page.locator("#report-state[data-state=complete]").wait_for()
+    hour = page.locator("tr[data-store-id=all-unknown-hour] td[data-key=share_last_hour]")
+    assert hour.locator(".pct").text_content() == "unknown"
+    closed = page.locator("tr[data-store-id=closed-hour] td[data-key=closed_last_hour]")
+    assert closed.text_content() == "closed"
+    assert closed.get_attribute("colspan") == "3"
+    # Shares of known time: 100 % and 83.3 % last week.
+    week = page.locator("tr[data-store-id=all-unknown-hour] td[data-key=share_last_week] .pct")
+    assert week.text_content() == "100%"
+    counts = page.eval_on_selector_all(
+        "#summary-table tbody tr",
+        "trs => Object.fromEntries(trs.map(tr => [tr.dataset.window,"
+        " [...tr.querySelectorAll('td[data-count]')].map(td => Number(td.dataset.count))]))",
+    )
+    # [with business time, below the 99 % target, with unknown time]
+    assert counts == {"last_hour": [1, 0, 1], "last_day": [2, 1, 1], "last_week": [2, 1, 1]}
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Export these rows (CSV)").click()
+    text = Path(download_info.value.path()).read_text(encoding="utf-8")
+    exported = list(csv.DictReader(io.StringIO(text)))
+    assert tuple(exported[0]) == REPORT_HEADER_WITH_UNKNOWN
+    assert sorted(exported, key=lambda row: row["store_id"]) == rows
