@@ -772,6 +772,7 @@ function buildHeader(withUnknown) {
     state.sortKey = "share_last_week";
     state.sortDir = 1;
   }
+  $("#report-table").classList.toggle("with-unknown", withUnknown);
   const groups = $("#report-table thead tr.groups");
   const columns = $("#report-table thead tr.columns");
   groups.replaceChildren();

@@ -114,6 +114,14 @@ def test_table_and_summary_have_unknown_columns_only_with_a_max_gap(
         label = f"Unknown, {window.replace('_', ' ')}"
         assert page.get_by_role("button", name=label, exact=True).is_visible()
     assert page.locator("#report-table thead th").count() == 13
+    # Still every header inside the window at 1280 px.
+    for index in range(13):
+        box = page.locator("#report-table thead th").nth(index).bounding_box()
+        assert box is not None
+        assert 0 <= box["x"] <= box["x"] + box["width"] <= 1280
+    assert no_sideways_scroll(page)
+    page.evaluate("document.querySelector('#summary').scrollIntoView()")
+    save_screenshot(page, "web-desktop-unknown.png")
     shown = page.eval_on_selector_all(
         "#report-table tbody tr",
         """trs => trs.map(tr => [tr.dataset.storeId, Object.fromEntries(
