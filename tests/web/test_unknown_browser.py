@@ -158,6 +158,10 @@ def test_table_and_summary_have_unknown_columns_only_with_a_max_gap(
     assert "Maximum gap 2 h" in page.locator("#summary-total").inner_text()
     assert "maximum gap 2 h" in page.locator("#report-status").inner_text()
     assert axe_violations(page) == []
+    page.set_viewport_size(PHONE)
+    assert no_sideways_scroll(page)
+    assert axe_violations(page) == []
+    page.set_viewport_size({"width": 1280, "height": 800})
 
     # The report without a gap: six columns, no unknown anywhere.
     plain = csv_rows(page, server, plain_id)
