@@ -23,6 +23,7 @@ Every driver exception leaves this module as ``StorageError`` (``translate_error
 
 from __future__ import annotations
 
+import array
 import asyncio
 import contextlib
 import contextvars
@@ -30,7 +31,9 @@ import datetime as dt
 import itertools
 import operator
 import os
+import re
 import sqlite3
+import sys
 import urllib.parse
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -43,7 +46,7 @@ from storemon.model import to_epoch_us
 from storemon.storage import columns
 from storemon.storage.lifecycle import Lifecycle
 from storemon.storage.sqlfiles import SqlFiles
-from storemon.uptime import kept_polls, kept_polls_with_gaps
+from storemon.uptime import kept_polls
 
 #: Rows per ``executemany`` when storing polls, and per
 #: ``fetchmany`` when reading them: large enough to amortise the thread hops, small
@@ -164,10 +167,12 @@ async def _thinned(
     ]
     del ids
 
+    with_gaps = max_gap_us is not None
+    query = SQL.queries["snapshot_changes_gaps" if with_gaps else "snapshot_changes"]
+    width = _HEX_WIDTH if with_gaps else _FIXED_WIDTH
+
     async def fetch(first: str, last: str) -> str | None:
-        cursor = await connection.execute(
-            SQL.queries["snapshot_changes"], {**bounds, "first": first, "last": last}
-        )
+        cursor = await connection.execute(query, {**bounds, "first": first, "last": last})
         row = await cursor.fetchone()
         await cursor.close()
         return None if row is None else row[0]
@@ -190,7 +195,7 @@ async def _thinned(
             if text is None:
                 continue
             after: str | None = None  # the last store of the range yielded
-            for store_id, times, statuses in _split_changes(text, first, last):
+            for store_id, times, statuses in _split_changes(text, first, last, hex_times=with_gaps):
                 if store_id is None:
                     # The string cannot be read on from here: SQLite measures a store id
                     # with a NUL (stored by an older version) up to the NUL only. Read
@@ -202,12 +207,15 @@ async def _thinned(
                         yield await _store_polls(connection, bounds, rest[0])
                     break
                 after = store_id
-                if len(times) != _FIXED_WIDTH * len(statuses):
+                if len(times) != width * len(statuses):
                     # An instant before 1970 or after 2255 is not 19 digits wide: read
                     # this store row by row, in the same read transaction.
                     yield await _store_polls(connection, bounds, store_id)
                     continue
-                yield store_id, *_kept(times, statuses, max_gap_us)
+                if max_gap_us is None:
+                    yield store_id, *_kept(times, statuses), None
+                else:
+                    yield store_id, *_kept_with_gaps(times, statuses, max_gap_us)
     finally:
         if following is not None and not following.done():
             following.cancel()
@@ -227,7 +235,7 @@ async def _store_polls(
 
 
 def _split_changes(
-    text: str, first: str, last: str
+    text: str, first: str, last: str, *, hex_times: bool = False
 ) -> Iterator[tuple[str, str, str] | tuple[None, str, str]]:
     """
     Split a ``snapshot_changes`` string of the stores ``first`` to ``last`` into
@@ -257,8 +265,10 @@ def _split_changes(
             position > len(text)
             or not first <= store_id <= last
             or (previous is not None and store_id <= previous)
-            or not (times.isascii() and times.isdigit())
-            or statuses.strip("01")
+            or not (
+                _HEX_TIMES.fullmatch(times) if hex_times else times.isascii() and times.isdigit()
+            )
+            or statuses.strip("0123")
         ):
             yield None, "", ""
             return
@@ -266,26 +276,44 @@ def _split_changes(
         yield store_id, times, statuses
 
 
-def _kept(
-    times: str, statuses: str, max_gap_us: int | None
-) -> tuple[list[int], list[bool], tuple[int, ...] | None]:
+def _kept(times: str, statuses: str) -> tuple[list[int], list[bool]]:
     bias, width = _FIXED_WIDTH_BIAS, _FIXED_WIDTH
-    if max_gap_us is None:
-        kept: Sequence[int] = kept_polls(statuses)
-        gap_after: tuple[int, ...] | None = None
-    else:
-        # Gaps need every instant; the first and last alone often show there is none.
-        count = len(statuses)
-        first = int(times[:width])
-        last = int(times[width * (count - 1) : width * count])
-        if last - first <= max_gap_us:
-            kept, gap_after = kept_polls(statuses), ()
-        else:
-            instants = [int(times[at : at + width]) - bias for at in range(0, len(times), width)]
-            thinned = kept_polls_with_gaps(statuses, instants, max_gap_us)
-            kept, gap_after = thinned.indices, thinned.gap_after
+    kept = kept_polls(statuses)
     return (
         [int(times[width * index : width * index + width]) - bias for index in kept],
+        [statuses[index] == "1" for index in kept],
+    )
+
+
+#: Hexadecimal digits per instant in ``snapshot_changes_gaps``: 64 bits.
+_HEX_WIDTH = 16
+_HEX_TIMES = re.compile("[0-9a-f]*")
+
+
+def _kept_with_gaps(
+    times: str, statuses: str, max_gap_us: int
+) -> tuple[list[int], list[bool], tuple[int, ...]]:
+    """
+    ``kept_polls_with_gaps`` of a store's ``snapshot_changes_gaps`` string: the kept
+    instants and statuses, and where the gaps are among them (``StoreSnapshot.gap_after``).
+
+    The instants are read at once (``bytes.fromhex`` into a signed 64-bit array) and the
+    gaps found by C-level iteration: one Python step per poll would cost more than the
+    rest of the report's work on it.
+    """
+    instants = array.array("q", bytes.fromhex(times))
+    if sys.byteorder == "little":
+        instants.byteswap()  # printf wrote them most significant digit first
+    steps = map(operator.sub, instants[1:], instants)
+    gaps = list(itertools.compress(itertools.count(), map(max_gap_us.__lt__, steps)))
+    kept: Sequence[int] = kept_polls(statuses)
+    gap_after: tuple[int, ...] = ()
+    if gaps:
+        kept = sorted(set(kept).union(gaps, [index + 1 for index in gaps]))
+        place = {index: position for position, index in enumerate(kept)}
+        gap_after = tuple(place[index] for index in gaps)
+    return (
+        [instants[index] for index in kept],
         [statuses[index] == "1" for index in kept],
         gap_after,
     )
