@@ -1,7 +1,8 @@
 """
-End to end, issue 12: ``storemon serve`` as a real process on SQLite (reports computed in
-a child process) with a data dir holding ``special_hours.csv``, against ``storemon report
---db`` on the same database and the library on the same files.
+End to end, unknown time and special days: ``storemon serve`` as a real process on
+SQLite (reports computed in a child process) with a data dir holding
+``special_hours.csv``, against ``storemon report --db`` on the same database and the
+library on the same files.
 """
 
 from __future__ import annotations

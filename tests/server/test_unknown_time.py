@@ -1,7 +1,7 @@
 """
-Issue 12 in the API, on the in-memory backend: a report's maximum gap (``--max-gap``,
-``?max_gap=``), stored with its job, and special days, in the CSV, the JSON report and
-the store route.
+Unknown time and special days in the API, on the in-memory backend: a report's maximum
+gap (``--max-gap``, ``?max_gap=``), stored with its job, and special days, in the CSV,
+the JSON report and the store route.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """
-Issue 12 on the page, in real headless Chromium against a live ``storemon serve`` whose
-data dir holds a ten-hour hole in half of the stores' polls and ``special_hours.csv``.
+Unknown time and special days on the page, in real headless Chromium against a live
+``storemon serve`` whose data dir holds a ten-hour hole in half of the stores' polls and
+``special_hours.csv``.
 
 The expected values are the report's CSV and the store route's JSON as the API sends them,
 counted here in Python, never read from the page's code.
