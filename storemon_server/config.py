@@ -36,8 +36,11 @@ DEFAULT_BODY_TIMEOUT = 30.0
 #: --future-tolerance``).
 DEFAULT_FUTURE_TOLERANCE = 3600.0
 
-#: Largest request body accepted (no route reads a body today; this caps what would be).
+#: Largest request body accepted, but for pushed polls (``max_push_bytes``): a store's
+#: hours or zone is a few hundred bytes.
 CLIENT_MAX_SIZE = 64 * 1024
+#: Largest body of ``POST /api/polls`` by default: about 140,000 polls in CSV.
+DEFAULT_MAX_PUSH_BYTES = 8 * 1024 * 1024
 #: Longest request line (method, path and query string) and header line the parser accepts.
 MAX_LINE_SIZE = 8190
 MAX_FIELD_SIZE = 8190
@@ -62,6 +65,8 @@ ENV = {
     "max_line_bytes": "STOREMON_MAX_LINE_BYTES",
     "body_timeout": "STOREMON_BODY_TIMEOUT",
     "max_gap": "STOREMON_MAX_GAP",
+    "max_push_bytes": "STOREMON_MAX_PUSH_BYTES",
+    "metrics_public": "STOREMON_METRICS_PUBLIC",
 }
 
 
@@ -135,6 +140,10 @@ class Settings:
     #: further than half of it from every poll is unknown. ``None``: nothing is unknown,
     #: and reports have the six columns.
     max_gap: dt.timedelta | None = None
+    #: The largest body of ``POST /api/polls``, in bytes; a larger one is answered 413.
+    max_push_bytes: int = DEFAULT_MAX_PUSH_BYTES
+    #: Serve ``GET /metrics`` without the API token (to a Prometheus without the token).
+    metrics_public: bool = False
 
     def __attrs_post_init__(self) -> None:
         if not self.db_url or "://" not in self.db_url:
@@ -160,6 +169,8 @@ class Settings:
             )
         if self.max_line_bytes < 1:
             raise ConfigError(f"max line bytes must be at least 1, got {self.max_line_bytes}")
+        if self.max_push_bytes < 1:
+            raise ConfigError(f"max push bytes must be at least 1, got {self.max_push_bytes}")
         if not (math.isfinite(self.body_timeout) and self.body_timeout > 0):
             raise ConfigError(
                 f"body timeout must be a positive number of seconds, got {self.body_timeout}"
@@ -198,10 +209,10 @@ class Settings:
         return cls(**values)
 
 
-_INT_FIELDS = {"port", "workers", "max_queue", "max_line_bytes"}
+_INT_FIELDS = {"port", "workers", "max_queue", "max_line_bytes", "max_push_bytes"}
 _FLOAT_FIELDS = {"refresh_interval", "report_lease", "body_timeout"}
 _DURATION_FIELDS = {"future_tolerance"}
-_BOOL_FIELDS = {"allow_shrink"}
+_BOOL_FIELDS = {"allow_shrink", "metrics_public"}
 _BOOLS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 
 
