@@ -12,12 +12,13 @@ millions of them.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from storemon.model import (
     HoursRecord,
+    HoursRow,
     PollRecord,
     Rejected,
     ReportJob,
@@ -28,6 +29,11 @@ from storemon.model import (
     StoreSnapshot,
     ZoneRecord,
 )
+
+#: How long a write that an HTTP request waits for (a trigger's new job, pushed polls, a
+#: store's hours or zone) may wait for the write lock before it gives up with
+#: ``StorageBusy``: an answer never waits behind another process's ingest.
+REQUEST_WAIT = dt.timedelta(seconds=0.5)
 
 
 class StoreSource(Protocol):
@@ -125,6 +131,21 @@ class MetadataSink(Protocol):
         """
         ...
 
+    async def replace_store_hours(self, store_id: str, rows: Sequence[HoursRow]) -> int:
+        """
+        Replace one store's business-hours rows with ``rows`` (none: the store has no
+        rows, so it is open 24x7), leaving every other store's as they are; return how
+        many of them (a repeated row each time) were not stored for it before.
+        """
+        ...
+
+    async def replace_store_zone(self, store_id: str, zone_key: str) -> bool:
+        """
+        Set one store's time zone; return whether it differs from the one stored before
+        (a store without one counts).
+        """
+        ...
+
     async def snapshot_rows(self, kind: str) -> int:
         """
         Return how many rows the snapshot of ``kind`` holds (``SourceKind.label`` of a
@@ -167,7 +188,7 @@ class IngestStore(Protocol):
     refresh ran.
     """
 
-    def transaction(self) -> AbstractAsyncContextManager[None]:
+    def transaction(self, *, wait: dt.timedelta | None = None) -> AbstractAsyncContextManager[None]:
         """
         Group the writes of the current task into one transaction.
 
@@ -175,6 +196,10 @@ class IngestStore(Protocol):
         ...) commits at the end of the block, or none does if the block raises. Other
         tasks' writes wait until it ends; readers keep seeing the data as it was before.
         Nested blocks join the outer one.
+
+        With ``wait`` (a request is waiting: ``REQUEST_WAIT``), wait at most that long for
+        the other writers, of this process and of every other process on the database,
+        and raise ``StorageBusy`` after instead of waiting on.
         """
         ...
 

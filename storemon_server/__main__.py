@@ -25,6 +25,7 @@ from storemon_server.config import (
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_DB_URL,
     DEFAULT_HOST,
+    DEFAULT_MAX_PUSH_BYTES,
     DEFAULT_MAX_QUEUE,
     DEFAULT_PORT,
     DEFAULT_REFRESH_INTERVAL,
@@ -121,6 +122,21 @@ def build_parser() -> argparse.ArgumentParser:
         f"seconds a request body may take to arrive (default {DEFAULT_BODY_TIMEOUT:g})",
         type=float,
         metavar="SECONDS",
+    )
+    option(
+        "--max-push-bytes",
+        "max_push_bytes",
+        f"the largest body of POST /api/polls, in bytes; larger ones are answered 413 "
+        f"(default {DEFAULT_MAX_PUSH_BYTES})",
+        type=int,
+        metavar="N",
+    )
+    option(
+        "--metrics-public",
+        "metrics_public",
+        "serve GET /metrics without the API token (every other route still needs it)",
+        action="store_const",
+        const=True,
     )
     parser.add_argument(
         "--log-level",

@@ -35,8 +35,11 @@ DEFAULT_BODY_TIMEOUT = 30.0
 #: --future-tolerance``).
 DEFAULT_FUTURE_TOLERANCE = 3600.0
 
-#: Largest request body accepted (no route reads a body today; this caps what would be).
+#: Largest request body accepted, but for pushed polls (``max_push_bytes``): a store's
+#: hours or zone is a few hundred bytes.
 CLIENT_MAX_SIZE = 64 * 1024
+#: Largest body of ``POST /api/polls`` by default: about 140,000 polls in CSV.
+DEFAULT_MAX_PUSH_BYTES = 8 * 1024 * 1024
 #: Longest request line (method, path and query string) and header line the parser accepts.
 MAX_LINE_SIZE = 8190
 MAX_FIELD_SIZE = 8190
@@ -59,6 +62,8 @@ ENV = {
     "future_tolerance": "STOREMON_FUTURE_TOLERANCE",
     "max_line_bytes": "STOREMON_MAX_LINE_BYTES",
     "body_timeout": "STOREMON_BODY_TIMEOUT",
+    "max_push_bytes": "STOREMON_MAX_PUSH_BYTES",
+    "metrics_public": "STOREMON_METRICS_PUBLIC",
 }
 
 
@@ -108,6 +113,10 @@ class Settings:
     max_line_bytes: int = MAX_LINE_BYTES
     #: Seconds a request's body may take to arrive before the connection is closed.
     body_timeout: float = DEFAULT_BODY_TIMEOUT
+    #: The largest body of ``POST /api/polls``, in bytes; a larger one is answered 413.
+    max_push_bytes: int = DEFAULT_MAX_PUSH_BYTES
+    #: Serve ``GET /metrics`` without the API token (to a Prometheus without the token).
+    metrics_public: bool = False
 
     def __attrs_post_init__(self) -> None:
         if not self.db_url or "://" not in self.db_url:
@@ -133,6 +142,8 @@ class Settings:
             )
         if self.max_line_bytes < 1:
             raise ConfigError(f"max line bytes must be at least 1, got {self.max_line_bytes}")
+        if self.max_push_bytes < 1:
+            raise ConfigError(f"max push bytes must be at least 1, got {self.max_push_bytes}")
         if not (math.isfinite(self.body_timeout) and self.body_timeout > 0):
             raise ConfigError(
                 f"body timeout must be a positive number of seconds, got {self.body_timeout}"
@@ -169,10 +180,10 @@ class Settings:
         return cls(**values)
 
 
-_INT_FIELDS = {"port", "workers", "max_queue", "max_line_bytes"}
+_INT_FIELDS = {"port", "workers", "max_queue", "max_line_bytes", "max_push_bytes"}
 _FLOAT_FIELDS = {"refresh_interval", "report_lease", "body_timeout"}
 _DURATION_FIELDS = {"future_tolerance"}
-_BOOL_FIELDS = {"allow_shrink"}
+_BOOL_FIELDS = {"allow_shrink", "metrics_public"}
 _BOOLS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 import re
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from storemon.errors import ReportNotFound, StorageError
 from storemon.explain import explain_store
 from storemon.report import window_start
-from storemon_server import history, page, render
+from storemon_server import history, page, push, render
 from storemon_server.errors import BadRequest, NotReady, StoreNotFound
-from storemon_server.keys import INGEST, JOBS, REPOSITORY, SETTINGS
+from storemon_server.keys import INGEST, JOBS, METRICS, REPOSITORY, SETTINGS
 from storemon_server.middleware import bearer_matches
 from storemon_server.openapi import OPENAPI
 
@@ -29,6 +30,9 @@ FORMATS = ("csv", "json")
 
 #: Longest store id accepted in a path: real ids are 19 digits or 36-character UUIDs.
 MAX_STORE_ID_LENGTH = 128
+
+#: The route of pushed polls, whose body may be larger (``--max-push-bytes``).
+PUSH_POLLS = "/api/polls"
 
 
 def _one(request: web.Request, name: str, *, default: str | None = None) -> str:
@@ -169,6 +173,17 @@ async def openapi(request: web.Request) -> web.Response:
     return web.json_response(OPENAPI)
 
 
+async def metrics(request: web.Request) -> web.Response:
+    """
+    ``GET /metrics``: the Prometheus metrics (``storemon_server.metrics``), in the text
+    format.
+    """
+    body = await request.app[METRICS].exposition(request.app[REPOSITORY])
+    response = web.Response(body=body)
+    response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+    return response
+
+
 def add_routes(app: web.Application) -> None:
     """
     Register every route (``openapi.OPENAPI`` describes the same set).
@@ -184,3 +199,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/health", health, allow_head=False)
     app.router.add_get("/api/session", session, allow_head=False)
     app.router.add_get("/api/openapi.json", openapi, allow_head=False)
+    app.router.add_post(PUSH_POLLS, push.push_polls)
+    app.router.add_put("/api/stores/{store_id}/hours", push.put_store_hours)
+    app.router.add_put("/api/stores/{store_id}/timezone", push.put_store_zone)
+    app.router.add_get("/metrics", metrics, allow_head=False)

@@ -30,7 +30,15 @@ from typing import Any, Protocol
 
 from storemon.errors import ReportNotFound, StoremonError
 from storemon.model import ReportJob
-from storemon.repository import Health, IngestStore, ReportStore, StoreLookup, StoreSource
+from storemon.repository import (
+    Health,
+    IngestStore,
+    MetadataSink,
+    PollSink,
+    ReportStore,
+    StoreLookup,
+    StoreSource,
+)
 from storemon_server.errors import Busy, NoData, QueueFull
 from storemon_server.logs import kv
 from storemon_server.schedule import next_run
@@ -65,10 +73,20 @@ Ingest = Callable[[], Awaitable[dict[str, Any]]]
 ClaimRefresh = Callable[[dt.timedelta], Awaitable[bool]]
 
 
-class ServerRepository(StoreSource, StoreLookup, ReportStore, IngestStore, Health, Protocol):
+class ServerRepository(
+    StoreSource,
+    StoreLookup,
+    PollSink,
+    MetadataSink,
+    ReportStore,
+    IngestStore,
+    Health,
+    Protocol,
+):
     """
     What the server reads and writes: stores for reports (all, or one to explain its
-    row), the report jobs and their queue, the refresh schedule, and a health check.
+    row), pushed polls, hours and zones, the report jobs and their queue, the refresh
+    schedule, and a health check.
     """
 
 

@@ -215,6 +215,16 @@ def gap_us(value: dt.timedelta | None) -> int | None:
     return (value.days * 86_400 + value.seconds) * SECOND_US + value.microseconds
 
 
+def new_store_hours(stored: Iterable[Sequence[int]], rows: Sequence[HoursRow]) -> int:
+    """
+    Return how many of one store's new ``rows`` (a repeated row each time) are not among
+    its ``stored`` rows (weekday, start and end as stored), as ``replace_store_hours``
+    counts them on every backend.
+    """
+    before = {tuple(key) for key in stored}
+    return sum((row.day, row.start_us, row.end_us) not in before for row in rows)
+
+
 def report_job(row: Sequence[Any]) -> ReportJob:
     """
     Return the job of a row ``(report_id, status, as_of, created_at, finished_at, csv,

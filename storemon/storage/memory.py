@@ -14,15 +14,15 @@ import contextlib
 import contextvars
 import datetime as dt
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Any
 
 import attrs
 
 from storemon import model
-from storemon.errors import ReportNotFound
+from storemon.errors import ReportNotFound, StorageBusy
 from storemon.model import to_epoch_us
-from storemon.storage.columns import csv_rows, snapshot_table
+from storemon.storage.columns import csv_rows, new_store_hours, snapshot_table
 from storemon.storage.lifecycle import Lifecycle
 
 Clock = Callable[[], dt.datetime]
@@ -132,11 +132,16 @@ class InMemoryRepository(Lifecycle):
     # IngestStore
 
     @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[None]:
+    async def transaction(self, *, wait: dt.timedelta | None = None) -> AsyncIterator[None]:
         if self._working.get() is not None:
             yield
             return
-        async with self._write_lock:
+        try:
+            async with asyncio.timeout(None if wait is None else wait.total_seconds()):
+                await self._write_lock.acquire()
+        except TimeoutError:
+            raise StorageBusy("the memory repository is busy with another write") from None
+        try:
             working = self._data.copy()
             token = self._working.set(working)
             try:
@@ -144,6 +149,8 @@ class InMemoryRepository(Lifecycle):
             finally:
                 self._working.reset(token)
             self._data = working
+        finally:
+            self._write_lock.release()
 
     async def source_state(self, kind: str, source: str) -> model.SourceState | None:
         return self._view().states.get((kind, source))
@@ -226,6 +233,24 @@ class InMemoryRepository(Lifecycle):
                 special[store_id].append(row)
             tables.special = dict(special)
             return new
+
+    async def replace_store_hours(self, store_id: str, rows: Sequence[model.HoursRow]) -> int:
+        async with self.transaction():
+            tables = self._view()
+            stored = tables.hours.get(store_id, [])
+            new = new_store_hours(((row.day, row.start_us, row.end_us) for row in stored), rows)
+            if rows:  # identical rows once, as the SQL backends store them
+                tables.hours[store_id] = list(dict.fromkeys(rows))
+            else:
+                tables.hours.pop(store_id, None)
+            return new
+
+    async def replace_store_zone(self, store_id: str, zone_key: str) -> bool:
+        async with self.transaction():
+            tables = self._view()
+            changed = tables.zones.get(store_id) != zone_key
+            tables.zones[store_id] = zone_key
+            return changed
 
     # MetadataSource
 

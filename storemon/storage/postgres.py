@@ -41,7 +41,7 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]  # no stubs, no py.typed
 
 from storemon import model
-from storemon.errors import BackendUnavailable, DatabaseNotFound, StorageError
+from storemon.errors import BackendUnavailable, DatabaseNotFound, StorageBusy, StorageError
 from storemon.model import to_epoch_us
 from storemon.storage import columns
 from storemon.storage.lifecycle import Lifecycle
@@ -342,9 +342,12 @@ class PostgresRepository(Lifecycle):
     # IngestStore
 
     @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[None]:
+    async def transaction(self, *, wait: dt.timedelta | None = None) -> AsyncIterator[None]:
         """
         One write transaction for this task, after the other writers of the schema.
+
+        With ``wait``, the writers' lock is waited for at most that long (``lock_timeout``
+        for this transaction alone), then ``StorageBusy``.
         """
         if self._connection.get() is not None:
             yield
@@ -353,14 +356,35 @@ class PostgresRepository(Lifecycle):
             async with contextlib.AsyncExitStack() as stack:
                 connection = await stack.enter_async_context(self._acquire())
                 await stack.enter_async_context(connection.transaction())
-                await connection.execute(
-                    "SELECT pg_advisory_xact_lock(hashtext($1))", f"storemon:write:{self.schema}"
-                )
+                await self._lock_writers(connection, wait)
                 token = self._connection.set(connection)
                 try:
                     yield
                 finally:
                     self._connection.reset(token)
+
+    async def _lock_writers(
+        self, connection: asyncpg.Connection, wait: dt.timedelta | None
+    ) -> None:
+        """
+        Take the writers' advisory lock for this transaction; with ``wait``, give up after
+        it (``StorageBusy``): a request is answered, not queued behind another's ingest.
+        """
+        lock = "SELECT pg_advisory_xact_lock(hashtext($1))"
+        name = f"storemon:write:{self.schema}"
+        if wait is None:
+            await connection.execute(lock, name)
+            return
+        timeout_ms = max(int(wait.total_seconds() * 1000), 1)
+        await connection.execute(f"SET LOCAL lock_timeout = {timeout_ms:d}")
+        try:
+            await connection.execute(lock, name)
+        except asyncpg.exceptions.LockNotAvailableError:
+            raise StorageBusy(
+                f"PostgreSQL: schema {self.schema} is locked by another process's write"
+            ) from None
+        # The rest of the transaction waits as any other (the configured default).
+        await connection.execute("SET LOCAL lock_timeout TO DEFAULT")
 
     async def source_state(self, kind: str, source: str) -> model.SourceState | None:
         found = await self._fetch("read the source state", "get_source_state", kind, source)
@@ -451,6 +475,22 @@ class PostgresRepository(Lifecycle):
         staged = ["store_id", "day", "start_us", "end_us", "seq"]
         values = columns.special_values(rows)
         return await self._replace("special_hours", staged, "count_new_special_hours", values)
+
+    async def replace_store_hours(self, store_id: str, rows: Sequence[model.HoursRow]) -> int:
+        values = list(columns.hours_values((store_id, row) for row in rows))
+        async with self.transaction(), self._acquire() as connection:
+            with translate_errors("replace a store's hours"):
+                stored = await connection.fetch(SQL.queries["store_hours"], store_id)
+                await connection.execute(SQL.queries["delete_store_hours"], store_id)
+                await connection.executemany(SQL.queries["insert_hours"], values)
+        return columns.new_store_hours(stored, rows)
+
+    async def replace_store_zone(self, store_id: str, zone_key: str) -> bool:
+        async with self.transaction(), self._acquire() as connection:
+            with translate_errors("set a store's zone"):
+                stored = await connection.fetchval(SQL.queries["store_zone"], store_id)
+                await connection.execute(SQL.queries["set_zone"], store_id, zone_key)
+        return bool(stored != zone_key)
 
     async def _replace(
         self, table: str, staged: list[str], count: str, values: Iterator[Any]

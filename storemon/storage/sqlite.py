@@ -43,6 +43,7 @@ import aiosqlite
 from storemon import model
 from storemon.errors import DatabaseNotFound, StorageBusy, StorageError
 from storemon.model import to_epoch_us
+from storemon.repository import REQUEST_WAIT
 from storemon.storage import columns
 from storemon.storage.lifecycle import Lifecycle
 from storemon.storage.sqlfiles import SqlFiles
@@ -62,7 +63,7 @@ LOCKED_RETRIES = 5
 #: How long a write a request waits for (a trigger's new job) may wait for the write
 #: lock, held by this process's other writers or by another process's ingest, before
 #: it gives up with ``StorageBusy``: an HTTP answer never waits on an ingest.
-REQUEST_WAIT_S = 0.5
+REQUEST_WAIT_S = REQUEST_WAIT.total_seconds()
 
 #: The SQL of this backend: ``sql/sqlite/queries.sql`` and ``sql/sqlite/migrations``.
 SQL = SqlFiles("sqlite")
@@ -519,11 +520,14 @@ class SQLiteRepository(Lifecycle):
 
     # IngestStore
 
-    def transaction(self) -> contextlib.AbstractAsyncContextManager[None]:
+    def transaction(
+        self, *, wait: dt.timedelta | None = None
+    ) -> contextlib.AbstractAsyncContextManager[None]:
         """
         One write transaction (``BEGIN IMMEDIATE``) for this task; nested blocks join it.
+        With ``wait``, ``StorageBusy`` when the write lock is not had within it.
         """
-        return self._transaction()
+        return self._transaction(wait_s=None if wait is None else wait.total_seconds())
 
     @contextlib.asynccontextmanager
     async def _transaction(self, *, wait_s: float | None = None) -> AsyncIterator[None]:
@@ -655,6 +659,21 @@ class SQLiteRepository(Lifecycle):
     async def replace_special_hours(self, rows: Iterable[model.SpecialHoursRecord]) -> int:
         values = columns.special_values(rows)
         return await self._replace_staged("special_hours", "count_new_special_hours", values)
+
+    async def replace_store_hours(self, store_id: str, rows: Sequence[model.HoursRow]) -> int:
+        values = list(columns.hours_values((store_id, row) for row in rows))
+        async with self.transaction():
+            stored = await self._fetchall("store_hours", (store_id,))
+            with translate_errors("replace a store's hours"):
+                await self._db.execute(SQL.queries["delete_store_hours"], (store_id,))
+                await self._db.executemany(SQL.queries["insert_hours"], values)
+        return columns.new_store_hours(stored, rows)
+
+    async def replace_store_zone(self, store_id: str, zone_key: str) -> bool:
+        async with self.transaction():
+            stored = await self._fetchall("store_zone", (store_id,))
+            await self._write("set a store's zone", "set_zone", (store_id, zone_key))
+        return not stored or stored[0][0] != zone_key
 
     async def _replace_staged(self, table: str, count: str, values: Iterator[Any]) -> int:
         """

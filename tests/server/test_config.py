@@ -28,6 +28,8 @@ def test_defaults_are_safe() -> None:
     assert settings.refresh_interval == 3600
     assert settings.api_token is None
     assert settings.db_url == "sqlite:///storemon.db"
+    assert settings.max_push_bytes == 8 * 1024 * 1024
+    assert settings.metrics_public is False
 
 
 def test_environment_is_read_and_options_win() -> None:
@@ -40,6 +42,8 @@ def test_environment_is_read_and_options_win() -> None:
         "STOREMON_WORKERS": "3",
         "STOREMON_MAX_QUEUE": "0",
         "STOREMON_HOST": "",
+        "STOREMON_MAX_PUSH_BYTES": "1024",
+        "STOREMON_METRICS_PUBLIC": "yes",
     }
     settings = Settings.from_env(environ, port=9000, workers=None)
     assert settings.db_url == "memory://"
@@ -49,6 +53,8 @@ def test_environment_is_read_and_options_win() -> None:
     assert settings.workers == 3
     assert settings.max_queue == 0
     assert settings.host == "127.0.0.1"
+    assert settings.max_push_bytes == 1024
+    assert settings.metrics_public is True
     assert "t" * 20 not in repr(settings)
 
 
@@ -61,6 +67,8 @@ def test_environment_is_read_and_options_win() -> None:
         ({"STOREMON_REFRESH_INTERVAL": "nan"}, "refresh interval"),
         ({"STOREMON_WORKERS": "0"}, "workers"),
         ({"STOREMON_MAX_QUEUE": "-1"}, "max queue"),
+        ({"STOREMON_MAX_PUSH_BYTES": "0"}, "max push bytes"),
+        ({"STOREMON_METRICS_PUBLIC": "maybe"}, "STOREMON_METRICS_PUBLIC"),
         ({"STOREMON_API_TOKEN": "short"}, "token"),
         ({"STOREMON_DB": "storemon.db"}, "not a URL"),
     ],
@@ -101,7 +109,7 @@ def test_parser_knows_every_option() -> None:
             "--db memory:// --data-dir d --status s --business-hours h --timezones z "
             "--host 0.0.0.0 --port 1 --refresh-interval 5 --api-token T --workers 4 "
             "--max-queue 7 --allow-shrink --future-tolerance 90m --max-line-bytes 4096 "
-            "--body-timeout 2.5"
+            "--body-timeout 2.5 --max-push-bytes 1000 --metrics-public"
         )
     )
     assert vars(args) == {
@@ -120,6 +128,8 @@ def test_parser_knows_every_option() -> None:
         "future_tolerance": 5400.0,
         "max_line_bytes": 4096,
         "body_timeout": 2.5,
+        "max_push_bytes": 1000,
+        "metrics_public": True,
         "log_level": "INFO",
     }
 

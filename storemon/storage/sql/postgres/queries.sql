@@ -93,6 +93,24 @@ INSERT INTO special_hours (store_id, day, start_us, end_us)
 SELECT store_id, day, start_us, end_us FROM stage_special_hours
 ON CONFLICT DO NOTHING;
 
+-- name: store_hours
+SELECT day, start_us, end_us FROM hours WHERE store_id = $1;
+
+-- name: store_zone
+SELECT zone_key FROM zones WHERE store_id = $1;
+
+-- name: delete_store_hours
+DELETE FROM hours WHERE store_id = $1;
+
+-- name: insert_hours
+-- Identical rows are stored once (they count once anyway).
+INSERT INTO hours (store_id, day, start_us, end_us) VALUES ($1, $2, $3, $4)
+ON CONFLICT DO NOTHING;
+
+-- name: set_zone
+INSERT INTO zones (store_id, zone_key) VALUES ($1, $2)
+ON CONFLICT (store_id) DO UPDATE SET zone_key = excluded.zone_key;
+
 -- name: latest_poll
 SELECT max(at_us) FROM polls;
 

@@ -316,3 +316,13 @@ SELECT day, start_us, end_us FROM hours WHERE store_id = ?;
 
 -- name: store_zone
 SELECT zone_key FROM zones WHERE store_id = ?;
+
+-- name: delete_store_hours
+DELETE FROM hours WHERE store_id = ?;
+
+-- name: insert_hours
+-- Identical rows are stored once (they count once anyway).
+INSERT OR IGNORE INTO hours (store_id, day, start_us, end_us) VALUES (?, ?, ?, ?);
+
+-- name: set_zone
+INSERT OR REPLACE INTO zones (store_id, zone_key) VALUES (?, ?);
