@@ -50,6 +50,27 @@ class OffsetChange:
     offset_after: dt.timedelta
 
 
+def _without(
+    spans: list[tuple[dt.datetime, dt.datetime]],
+    cuts: tuple[tuple[dt.datetime, dt.datetime], ...],
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """
+    Return ``spans`` without the points of ``cuts`` (both sorted and disjoint).
+    """
+    out: list[tuple[dt.datetime, dt.datetime]] = []
+    for start, end in spans:
+        cursor = start
+        for cut_start, cut_end in cuts:
+            if cut_end <= cursor or cut_start >= end:
+                continue
+            if cut_start > cursor:
+                out.append((cursor, cut_start))
+            cursor = max(cursor, cut_end)
+        if cursor < end:
+            out.append((cursor, end))
+    return out
+
+
 def _count(noun: str) -> Callable[[Sized], str]:
     def count(items: Sized) -> str:
         return f"<{len(items)} {noun}>"
@@ -89,9 +110,10 @@ class StoreTimeline:
 
     def outages(self) -> list[tuple[dt.datetime, dt.datetime]]:
         """
-        Return the stretches of business time in the week that the store was inactive,
-        in order; stretches that touch (an outage across two business spans meeting at
-        midnight) are one. They add up to the week's downtime.
+        Return the stretches of business time in the week that the store was known to be
+        inactive, in order; stretches that touch (an outage across two business spans
+        meeting at midnight) are one. They add up to the week's downtime (unknown time,
+        with a maximum gap, is no outage).
         """
         pieces = sorted(
             (max(span.start, start, self.window_start), min(span.end, end))
@@ -107,7 +129,7 @@ class StoreTimeline:
                 merged[-1] = (merged[-1][0], max(merged[-1][1], end))
             else:
                 merged.append((start, end))
-        return merged
+        return _without(merged, self.unknown)
 
     def to_text(self) -> str:
         """

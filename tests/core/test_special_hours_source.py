@@ -429,3 +429,28 @@ def test_cli_explain_json_lists_unknown_and_special_days(inputs: dict[str, Path]
     assert document["unknown"] == [
         {"start": "2024-01-01T12:00:00+00:00", "end": "2024-01-08T10:00:00+00:00"},
     ]
+
+
+def test_explained_outages_leave_out_unknown_time() -> None:
+    """
+    A 24x7 store polled inactive at 08:00 and 17:00 with a 2-hour maximum gap: known
+    07:00-09:00 and 16:00-17:00 (3 hours down), the rest of the day unknown, and the
+    outages are exactly the known inactive stretches.
+    """
+    status = io.BytesIO(
+        csv_bytes(
+            STATUS_HEADER,
+            [
+                ("s", "inactive", "2024-01-08 08:00:00 UTC"),
+                ("s", "inactive", "2024-01-08 17:00:00"),
+            ],
+        )
+    )
+    week = load_csv(status).explain("s", max_gap=dt.timedelta(hours=2))
+    utc = dt.UTC
+    assert week.outages() == [
+        (dt.datetime(2024, 1, 8, 7, tzinfo=utc), dt.datetime(2024, 1, 8, 9, tzinfo=utc)),
+        (dt.datetime(2024, 1, 8, 16, tzinfo=utc), dt.datetime(2024, 1, 8, 17, tzinfo=utc)),
+    ]
+    assert (week.row.downtime_last_day, week.row.unknown_last_day) == (3, 21)
+    assert week.row.unknown_last_week == 165
