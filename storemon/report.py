@@ -115,6 +115,8 @@ def report_line_with_unknown(store_id: StoreId, ticks: UptimeTicks) -> str:
     keep ``report_line``.
     """
     unknown_week, unknown_day, unknown_hour = ticks.unknown
+    if not unknown_week:  # nothing unknown in the week: nor in the day or the hour
+        return report_line(store_id, ticks) + ",0.00,0.00,0.00"
     return ",".join(
         (
             report_line(store_id, ticks),

@@ -305,7 +305,7 @@ def _kept_with_gaps(
     instants = array.array("q", bytes.fromhex(times))
     if sys.byteorder == "little":
         instants.byteswap()  # printf wrote them most significant digit first
-    steps = map(operator.sub, instants[1:], instants)
+    steps = map(operator.sub, itertools.islice(instants, 1, None), instants)
     gaps = list(itertools.compress(itertools.count(), map(max_gap_us.__lt__, steps)))
     kept: Sequence[int] = kept_polls(statuses)
     gap_after: tuple[int, ...] = ()

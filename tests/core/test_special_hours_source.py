@@ -454,3 +454,38 @@ def test_explained_outages_leave_out_unknown_time() -> None:
     ]
     assert (week.row.downtime_last_day, week.row.unknown_last_day) == (3, 21)
     assert week.row.unknown_last_week == 165
+
+
+def test_cli_explain_text_shows_unknown_time_and_special_days(inputs: dict[str, Path]) -> None:
+    """
+    storemon explain with --max-gap counts unknown time in the business column, shares the
+    known part, and lists the unknown stretches and the week's special days.
+    """
+    code, out, _ = run(
+        [
+            "explain",
+            "9222367421889482050",
+            "--status",
+            str(inputs["status"]),
+            "--business-hours",
+            str(inputs["hours"]),
+            "--timezones",
+            str(inputs["zones"]),
+            "--special-hours",
+            str(inputs["special"]),
+            "--max-gap",
+            "2h",
+        ]
+    )
+    assert code == 0
+    lines = out.splitlines()
+    week = next(line for line in lines if line.startswith("last week"))
+    assert week.split() == ["last", "week", "1.50", "h", "0.50", "h", "3.00", "h", "75.0%"]
+    assert "  unknown in business hours: last hour 0.00 min, last day 1.00 h, last week 1.00 h" in (
+        lines
+    )
+    assert lines[lines.index("Special days in the week:") + 1] == "  2024-01-01  closed"
+    stretch = lines[
+        lines.index(next(line for line in lines if line.startswith("Unknown time"))) + 1
+    ]
+    assert stretch.endswith("166 h 00 min")  # Mon 1 Jan 12:00 to Mon 8 Jan 10:00
