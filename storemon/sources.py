@@ -1,5 +1,6 @@
 """
-Reading the three CSV inputs: headers, rows, and rejected rows with their reasons.
+Reading the CSV inputs (status, business hours, time zones, special hours): headers,
+rows, and rejected rows with their reasons.
 
 The readers work on raw byte lines so that one undecodable line is rejected on its own
 instead of failing the file, and so that ingestion can count byte offsets. Each good row
@@ -37,10 +38,13 @@ from storemon.model import (
     HoursRow,
     PollRecord,
     Rejected,
+    SpecialHoursRecord,
+    SpecialHoursRow,
     ZoneRecord,
     from_epoch_us,
 )
 from storemon.parsing import (
+    parse_date,
     parse_day,
     parse_instant_us,
     parse_status,
@@ -64,6 +68,7 @@ class SourceKind(enum.Enum):
     STATUS = ("status", ("store_id", "status", "timestamp_utc"), False)
     HOURS = ("business_hours", ("store_id", "day", "start_time_local", "end_time_local"))
     ZONES = ("timezones", ("store_id", "timezone_str"))
+    SPECIAL = ("special_hours", ("store_id", "date", "start_time_local", "end_time_local"))
     #: One store's weekly rows, sent to ``PUT /api/stores/{id}/hours``: the URL names the
     #: store, so the rows have no store id (each row is an ``HoursRow``).
     STORE_HOURS = ("store_hours", ("day", "start_time_local", "end_time_local"), False)
@@ -258,10 +263,34 @@ def _zones_parser(at: dict[str, int], _latest_at_us: int | None) -> _Parser:
     return parse
 
 
+def _special_parser(at: dict[str, int], _latest_at_us: int | None) -> _Parser:
+    id_at, date_at = at["store_id"], at["date"]
+    start_at, end_at = at["start_time_local"], at["end_time_local"]
+
+    def parse(fields: list[str]) -> SpecialHoursRecord:
+        store_id = _store_id(fields[id_at])
+        date = _column("date", parse_date, fields[date_at])
+        start_text, end_text = fields[start_at].strip(), fields[end_at].strip()
+        if not start_text and not end_text:
+            return store_id, SpecialHoursRow(date)  # closed all that date
+        if not start_text or not end_text:
+            empty = "start_time_local" if not start_text else "end_time_local"
+            raise _ColumnError(
+                empty,
+                "one time is empty: give both times, or neither for closed all that date",
+            )
+        start, _ = _column("start_time_local", parse_time_local, start_text)
+        end, end_is_midnight = _column("end_time_local", _end_time, end_text)
+        return store_id, SpecialHoursRow(date, start, end, end_is_midnight)
+
+    return parse
+
+
 _PARSERS: dict[SourceKind, Callable[[dict[str, int], int | None], _Parser]] = {
     SourceKind.STATUS: _status_parser,
     SourceKind.HOURS: _hours_parser,
     SourceKind.ZONES: _zones_parser,
+    SourceKind.SPECIAL: _special_parser,
     SourceKind.STORE_HOURS: _store_hours_parser,
 }
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from storemon.csvformat import REPORT_HEADER
+from storemon.csvformat import REPORT_HEADER, UNKNOWN_COLUMNS
 from storemon_server.history import DEFAULT_LIMIT, MAX_LIMIT
 
 
@@ -34,9 +34,19 @@ _UNAUTHORIZED = _error("The API token is set and the request lacks it or has a w
 _REPORT_ROW = {
     "type": "object",
     "description": "One store: store_id as a string, each measure as the CSV's "
-    "two-decimal string; the last hour in minutes, the day and week in hours.",
-    "properties": {name: {"type": "string"} for name in REPORT_HEADER},
+    "two-decimal string; the last hour in minutes, the day and week in hours. A report "
+    "with a maximum gap adds the three unknown_* columns (uptime + downtime + unknown is "
+    "the business time); one without has none of them.",
+    "properties": {name: {"type": "string"} for name in REPORT_HEADER + UNKNOWN_COLUMNS},
     "required": list(REPORT_HEADER),
+}
+
+_MAX_GAP = {
+    "type": "string",
+    "nullable": True,
+    "example": "PT2H",
+    "description": "The report's maximum gap, ISO 8601 (null: none, so nothing is "
+    "unknown): time further than half of it from every poll is unknown.",
 }
 
 
@@ -112,6 +122,35 @@ _TIMELINE = {
                 },
             },
         },
+        "max_gap": _MAX_GAP,
+        "unknown": {
+            "type": "array",
+            "description": "Stretches of the week where the status is unknown (empty "
+            "without a maximum gap); status leaves them out.",
+            "items": _span_schema(),
+        },
+        "special_days": {
+            "type": "array",
+            "description": "The store's special dates that reach into the week, one per "
+            "local date: closed all day, or its special hours (local wall-clock times as "
+            "written; an end not after the start runs past midnight). start and end are "
+            "the date's local midnights.",
+            "items": _span_schema(
+                date={"type": "string", "format": "date"},
+                closed={"type": "boolean"},
+                hours={
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "start": {"type": "string", "example": "10:00:00"},
+                            "end": {"type": "string", "example": "24:00:00"},
+                        },
+                        "required": ["start", "end"],
+                    },
+                },
+            ),
+        },
         "row": {"$ref": "#/components/schemas/ReportRow"},
         "report_row": {
             "allOf": [{"$ref": "#/components/schemas/ReportRow"}],
@@ -135,6 +174,9 @@ _TIMELINE = {
         "status",
         "polls",
         "offset_changes",
+        "max_gap",
+        "unknown",
+        "special_days",
         "row",
     ],
 }
@@ -469,7 +511,21 @@ OPENAPI: dict[str, Any] = {
         "/api/trigger_report": {
             "post": {
                 "summary": "Start a report of the data stored now.",
-                "description": "The report's as_of is fixed now: the latest stored poll.",
+                "description": "The report's as_of is fixed now: the latest stored poll. "
+                "Its maximum gap too: max_gap, else the server's --max-gap, else none; it "
+                "is stored with the report.",
+                "parameters": [
+                    {
+                        "name": "max_gap",
+                        "in": "query",
+                        "required": False,
+                        "description": "The report's maximum gap: 90m, 2h, 1h30m, 45s or "
+                        "ISO 8601 PT2H (positive, at most 10000 days). Time further than "
+                        "half of it from every poll is unknown; the report then has the "
+                        "three unknown_* columns.",
+                        "schema": {"type": "string", "example": "2h"},
+                    }
+                ],
                 "responses": {
                     "200": {
                         "description": "The report was queued.",
@@ -487,6 +543,10 @@ OPENAPI: dict[str, Any] = {
                             }
                         },
                     },
+                    "400": _error(
+                        "max_gap is not a duration (90m, 2h, 1h30m, 45s, PT2H), is zero or "
+                        "too long, or is given twice."
+                    ),
                     "401": _UNAUTHORIZED,
                     "409": _error("There is no poll yet, so a report has no 'now'."),
                     "503": {
@@ -541,6 +601,7 @@ OPENAPI: dict[str, Any] = {
                                             "enum": ["Pending", "Running"],
                                         },
                                         "as_of": {"type": "string", "format": "date-time"},
+                                        "max_gap": _MAX_GAP,
                                         "rows": {
                                             "type": "array",
                                             "items": {"$ref": "#/components/schemas/ReportRow"},

@@ -12,8 +12,9 @@ Connections come from one asyncpg pool whose ``search_path`` is the schema.
 - ``transaction()`` holds one pooled connection for the task and takes a transaction-level
   advisory lock, so that writers of the data take turns across every process, as
   SQLite's one writer does (two ingests of one source never interleave).
-- ``add_polls``, ``replace_hours`` and ``replace_zones`` COPY the rows into a temporary
-  table in batches (``copy_records_to_table``), then count and merge them in SQL.
+- ``add_polls``, ``replace_hours``, ``replace_zones`` and ``replace_special_hours`` COPY the
+  rows into a temporary table in batches (``copy_records_to_table``), then count and merge
+  them in SQL.
 - ``snapshots`` reads in a ``REPEATABLE READ, READ ONLY`` transaction through a server-side
   cursor, one row per store: one consistent state, and flat memory.
 - Report jobs are claimed with ``FOR UPDATE SKIP LOCKED`` and a lease (``claim_report``);
@@ -149,6 +150,17 @@ def _take(rows: Iterator[Any], size: int, start: int) -> list[tuple[Any, ...]]:
 def _rowcount(status: str) -> int:
     # asyncpg returns the command tag, such as "INSERT 0 12" or "UPDATE 1".
     return int(status.rsplit(" ", 1)[-1])
+
+
+def _special(
+    days: Sequence[int] | None, starts: Sequence[int] | None, ends: Sequence[int] | None
+) -> tuple[tuple[model.SpecialHoursRow, ...], str | None]:
+    """
+    The special rows of one store from the parallel columns of a snapshot row.
+    """
+    if not days or starts is None or ends is None:
+        return (), None
+    return columns.store_special_rows(zip(days, starts, ends, strict=True))
 
 
 class PostgresRepository(Lifecycle):
@@ -459,6 +471,11 @@ class PostgresRepository(Lifecycle):
         staged = ["store_id", "zone_key", "seq"]
         return await self._replace("zones", staged, "count_changed_zones", iter(rows))
 
+    async def replace_special_hours(self, rows: Iterable[model.SpecialHoursRecord]) -> int:
+        staged = ["store_id", "day", "start_us", "end_us", "seq"]
+        values = columns.special_values(rows)
+        return await self._replace("special_hours", staged, "count_new_special_hours", values)
+
     async def replace_store_hours(self, store_id: str, rows: Sequence[model.HoursRow]) -> int:
         values = list(columns.hours_values((store_id, row) for row in rows))
         async with self.transaction(), self._acquire() as connection:
@@ -502,6 +519,12 @@ class PostgresRepository(Lifecycle):
         found = await self._fetch("read time zones", "zone_rows")
         return [(store_id, zone_key) for store_id, zone_key in found]
 
+    async def special_hours_rows(self) -> list[model.SpecialHoursRecord]:
+        found = await self._fetch("read special hours", "special_hours_rows")
+        return [
+            (store_id, columns.special_row(day, start, end)) for store_id, day, start, end in found
+        ]
+
     async def snapshot_rows(self, kind: str) -> int:
         table = columns.snapshot_table(kind)
         [[count]] = await self._fetch(f"count the {table} rows", f"count_{table}")
@@ -514,13 +537,16 @@ class PostgresRepository(Lifecycle):
         return columns.instant(latest)
 
     async def snapshots(
-        self, *, since: dt.datetime, as_of: dt.datetime
+        self, *, since: dt.datetime, as_of: dt.datetime, max_gap_us: int | None = None
     ) -> AsyncIterator[model.StoreSnapshot]:
         """
         Stream one row per store, every poll, through a server-side cursor in one
         read-only snapshot (the thinner stream SQLite sends costs PostgreSQL more CPU
-        than it saves: ``docs/storage.md``).
+        than it saves: ``docs/storage.md``). Every poll is sent, so ``max_gap_us`` thins
+        nothing and the engine finds the gaps itself.
         """
+        since_us, as_of_us = to_epoch_us(since), to_epoch_us(as_of)
+        first_day, last_day = columns.special_days_around(since_us, as_of_us)
         made = columns.HoursRows()
         action = "read the report's snapshot"
         with translate_errors(action):
@@ -533,8 +559,10 @@ class PostgresRepository(Lifecycle):
             try:
                 cursor = connection.cursor(
                     SQL.queries["snapshots"],
-                    to_epoch_us(since),
-                    to_epoch_us(as_of),
+                    since_us,
+                    as_of_us,
+                    first_day,
+                    last_day,
                     prefetch=1000,
                 )
                 stores = cursor.__aiter__()
@@ -543,17 +571,19 @@ class PostgresRepository(Lifecycle):
                         row = await anext(stores, None)
                     if row is None:
                         break
-                    store_id, times, actives, zone_key, days, starts, ends = row
+                    store_id, times, actives, zone_key, days, starts, ends, *special = row
                     hours, problem = made.store_rows(
                         zip(days, starts, ends, strict=True) if days else ()
                     )
+                    special_rows, special_problem = _special(*special)
                     yield model.StoreSnapshot(
                         store_id=store_id,
                         zone_key=zone_key,
                         hours=hours,
+                        special=special_rows,
                         poll_at_us=times,
                         poll_active=actives,
-                        problem=problem,
+                        problem=problem or special_problem,
                     )
             finally:
                 with contextlib.suppress(*_CONNECTION_LOST, asyncpg.PostgresError):
@@ -567,36 +597,54 @@ class PostgresRepository(Lifecycle):
     async def snapshot(
         self, store_id: str, *, since: dt.datetime, as_of: dt.datetime
     ) -> model.StoreSnapshot | None:
+        since_us, as_of_us = to_epoch_us(since), to_epoch_us(as_of)
         [found] = await self._fetch(
             "read a store's snapshot",
             "store_snapshot",
-            to_epoch_us(since),
-            to_epoch_us(as_of),
+            since_us,
+            as_of_us,
             store_id,
+            *columns.special_days_around(since_us, as_of_us),
         )
-        times, actives, zone_key, days, starts, ends = found
+        times, actives, zone_key, days, starts, ends, *special = found
         if not times:
             return None
         hours, problem = columns.HoursRows().store_rows(
             zip(days, starts, ends, strict=True) if days else ()
         )
+        special_rows, special_problem = _special(*special)
         return model.StoreSnapshot(
             store_id=store_id,
             zone_key=zone_key,
             hours=hours,
+            special=special_rows,
             poll_at_us=times,
             poll_active=actives,
-            problem=problem,
+            problem=problem or special_problem,
         )
 
     # ReportStore
 
     async def create_report(
-        self, report_id: str, *, as_of: dt.datetime | None, created_at: dt.datetime
+        self,
+        report_id: str,
+        *,
+        as_of: dt.datetime | None,
+        created_at: dt.datetime,
+        max_gap: dt.timedelta | None = None,
     ) -> model.ReportJob:
         as_of_us, created_us = columns.epoch_us(as_of), to_epoch_us(created_at)
-        await self._execute("create a report", "create_report", report_id, as_of_us, created_us)
-        return model.ReportJob(report_id, model.ReportStatus.PENDING, as_of, created_at)
+        await self._execute(
+            "create a report",
+            "create_report",
+            report_id,
+            as_of_us,
+            created_us,
+            columns.gap_us(max_gap),
+        )
+        return model.ReportJob(
+            report_id, model.ReportStatus.PENDING, as_of, created_at, max_gap=max_gap
+        )
 
     async def _end_report(self, name: str, report_id: str, *args: Any) -> None:
         # Only an unfinished job changes; none changed: no such job, or already ended.

@@ -74,6 +74,7 @@ def make_client(aiohttp_client: Any, data_repository: InMemoryRepository) -> Mak
                 "max_push_bytes",
                 "metrics_public",
                 "future_tolerance",
+                "max_gap",
             )
             if key in kwargs
         }
