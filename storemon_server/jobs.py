@@ -33,10 +33,18 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
-from storemon.csvformat import csv_text
+from storemon.csvformat import csv_text, report_header
 from storemon.errors import DataError, ReportNotFound, StoremonError
 from storemon.model import ReportJob, ReportShard, ReportStatus, ShardResult
-from storemon.repository import Health, IngestStore, ReportStore, StoreLookup, StoreSource
+from storemon.repository import (
+    Health,
+    IngestStore,
+    MetadataSink,
+    PollSink,
+    ReportStore,
+    StoreLookup,
+    StoreSource,
+)
 from storemon_server.config import DEFAULT_REPORT_SHARD_STORES
 from storemon_server.errors import Busy, NoData, QueueFull
 from storemon_server.logs import kv
@@ -77,15 +85,33 @@ Ingest = Callable[[], Awaitable[dict[str, Any]]]
 ClaimRefresh = Callable[[dt.timedelta], Awaitable[bool]]
 
 
-class ServerRepository(StoreSource, StoreLookup, ReportStore, IngestStore, Health, Protocol):
+class ServerRepository(
+    StoreSource,
+    StoreLookup,
+    PollSink,
+    MetadataSink,
+    ReportStore,
+    IngestStore,
+    Health,
+    Protocol,
+):
     """
     What the server reads and writes: stores for reports (all, a range for a shard, or
-    one to explain its row), the report jobs, their shards and their queue, the refresh
+    one to explain its row), pushed polls, hours and zones, the report jobs, their shards
+    and their queue, the refresh
     schedule, and a health check.
     """
 
 
 _Done = TypeVar("_Done")
+
+
+def _empty_csv(max_gap: dt.timedelta | None) -> str:
+    """
+    Return the CSV of a report without rows: its header (with the unknown columns when
+    it has a maximum gap).
+    """
+    return csv_text([], header=report_header(unknown=max_gap is not None))
 
 
 def utc_now() -> dt.datetime:
@@ -215,9 +241,12 @@ class JobRunner:
             self._settled.clear()
             await self._settled.wait()
 
-    async def trigger(self) -> ReportJob:
+    async def trigger(self, *, max_gap: dt.timedelta | None = None) -> ReportJob:
         """
         Store a new job with ``as_of`` fixed to the latest stored poll, and wake a worker.
+
+        ``max_gap`` is stored with the job, so whoever computes it, after any restart,
+        computes the same report.
 
         Raises:
             QueueFull: ``max_queue`` jobs are already waiting.
@@ -242,7 +271,7 @@ class JobRunner:
             if as_of is None:
                 raise NoData()
             job = await self.repository.create_report(
-                new_report_id(), as_of=as_of, created_at=self.clock()
+                new_report_id(), as_of=as_of, created_at=self.clock(), max_gap=max_gap
             )
             self._queued += 1
         finally:
@@ -253,6 +282,7 @@ class JobRunner:
                 "report.queued",
                 report_id=job.report_id,
                 as_of=as_of.isoformat(),
+                max_gap=None if max_gap is None else max_gap.total_seconds(),
                 queued=self._queued,
             )
         )
@@ -395,19 +425,19 @@ class JobRunner:
         logger.info(
             kv("report.shard_done", report_id=report_id, shard=shard.number, seconds=seconds)
         )
-        return None if left else await self._assemble(report_id)
+        return None if left else await self._assemble(report_id, shard.max_gap)
 
-    async def _assemble(self, report_id: str) -> str | None:
+    async def _assemble(self, report_id: str, max_gap: dt.timedelta | None) -> str | None:
         """
-        Return the report's CSV from its shards once every one is Done, logging the stores
-        they left out; ``None`` while one is not, or when the job has ended (its shards are
-        gone).
+        Return the report's CSV from its shards once every one is Done (its header with
+        the unknown columns when the job has a maximum gap), logging the stores they left
+        out; ``None`` while one is not, or when the job has ended (its shards are gone).
         """
         results = await self.repository.shard_results(report_id)
         if not results:
             return None
         log_skipped(report_id, [item for result in results for item in result.skipped])
-        return csv_text([]) + "".join(result.lines for result in results)
+        return _empty_csv(max_gap) + "".join(result.lines for result in results)
 
     async def compute_sharded(self, job: ReportJob) -> str:
         """
@@ -423,7 +453,7 @@ class JobRunner:
         self._wake.set()  # this process's idle workers help at once
         logger.info(kv("report.split", report_id=report_id, shards=count))
         if count == 0:
-            return csv_text([])
+            return _empty_csv(job.max_gap)
         while True:
             shard = await self._claim_shard(report_id)
             if shard is not None:
@@ -439,7 +469,7 @@ class JobRunner:
                 return stored.csv
             if stored.status == ReportStatus.FAILED:
                 raise StoremonError(stored.error or "the report failed")
-            csv = await self._assemble(report_id)
+            csv = await self._assemble(report_id, job.max_gap)
             if csv is not None:
                 return csv
             await asyncio.sleep(SHARD_WAIT_S)

@@ -98,11 +98,17 @@ def log_skipped(report_id: str, skipped: Sequence[str]) -> None:
 
 async def compute_in_thread(source: StoreSource, job: ReportJob) -> str:
     """
-    Read the job's snapshots from an in-process repository, compute in a thread.
+    Read the job's snapshots from an in-process repository, compute in a thread, with the
+    job's maximum gap.
     """
     as_of = job_as_of(job)
-    snapshots = [item async for item in source.snapshots(since=window_start(as_of), as_of=as_of)]
-    builder = ReportBuilder(as_of, keep=report_line)
+    builder = ReportBuilder(as_of, keep=report_line, max_gap=job.max_gap)
+    snapshots = [
+        item
+        async for item in source.snapshots(
+            since=window_start(as_of), as_of=as_of, max_gap_us=builder.max_gap_us
+        )
+    ]
     csv = await asyncio.to_thread(lambda: builder.extend(snapshots).csv())
     log_skipped(job.report_id, [str(item) for item in builder.skipped])
     return csv
@@ -113,23 +119,27 @@ async def compute_shard_in_thread(source: StoreSource, shard: ReportShard) -> Sh
     Read a shard's snapshots from an in-process repository, compute in a thread.
     """
     as_of = job_as_of(shard)
+    builder = ReportBuilder(as_of, keep=report_line, max_gap=shard.max_gap)
     snapshots = [
         item
         async for item in source.snapshots(
-            since=window_start(as_of), as_of=as_of, stores=shard.stores
+            since=window_start(as_of),
+            as_of=as_of,
+            max_gap_us=builder.max_gap_us,
+            stores=shard.stores,
         )
     ]
-    return await asyncio.to_thread(shard_result, shard.number, as_of, snapshots)
+    return await asyncio.to_thread(shard_result, shard.number, builder, snapshots)
 
 
 def shard_result(
-    number: int, as_of: dt.datetime, snapshots: Iterable[StoreSnapshot]
+    number: int, builder: ReportBuilder[str], snapshots: Iterable[StoreSnapshot]
 ) -> ShardResult:
     """
     Return a shard's report lines (in store order, each ended by ``\n``) and the stores
-    it left out, computed as the whole report computes them.
+    it left out, computed by a new ``builder`` (``keep=report_line``) as the whole report
+    computes them.
     """
-    builder = ReportBuilder(as_of, keep=report_line)
     lines = "".join(line + "\n" for line in builder.extend(snapshots).kept())
     return ShardResult(number, lines, tuple(str(item) for item in builder.skipped))
 
@@ -143,6 +153,8 @@ async def compute_shard_in_child(url: str, shard: ReportShard) -> ShardResult:
         args.append(f"--first={shard.stores.first}")
     if shard.stores.end is not None:
         args.append(f"--end={shard.stores.end}")
+    if shard.max_gap is not None:
+        args.append(f"--max-gap-us={shard.max_gap // dt.timedelta(microseconds=1)}")
     lines, stderr = await run_child(url, args)
     skipped = tuple(
         line[len(SKIPPED_PREFIX) :]
@@ -203,9 +215,13 @@ def _child_error(stderr: str, returncode: int | None) -> str:
 
 async def compute_in_child(url: str, job: ReportJob) -> str:
     """
-    Compute the job's report in a child process reading the database at ``url``.
+    Compute the job's report in a child process reading the database at ``url``, with
+    the job's maximum gap.
     """
-    csv, stderr = await run_child(url, ["report", "--as-of", job_as_of(job).isoformat()])
+    args = ["report", "--as-of", job_as_of(job).isoformat()]
+    if job.max_gap is not None:
+        args += ["--max-gap-us", str(job.max_gap // dt.timedelta(microseconds=1))]
+    csv, stderr = await run_child(url, args)
     skipped = [
         line[len(SKIPPED_PREFIX) :]
         for line in stderr.splitlines()
@@ -237,15 +253,23 @@ async def ingest_in_child(
 # The child's side.
 
 
-async def _report(url: str, as_of: dt.datetime) -> CsvReport:
+async def _report(url: str, as_of: dt.datetime, max_gap: dt.timedelta | None) -> CsvReport:
     async with open_repository(url) as repository:
-        return await build_csv_report(repository, as_of=as_of)
+        return await build_csv_report(repository, as_of=as_of, max_gap=max_gap)
 
 
-async def _shard(url: str, as_of: dt.datetime, stores: StoreRange) -> ShardResult:
+async def _shard(
+    url: str, as_of: dt.datetime, stores: StoreRange, max_gap: dt.timedelta | None
+) -> ShardResult:
+    builder = ReportBuilder(as_of, keep=report_line, max_gap=max_gap)
     async with open_repository(url) as repository:
-        snapshots = repository.snapshots(since=window_start(as_of), as_of=as_of, stores=stores)
-        return shard_result(0, as_of, [item async for item in snapshots])
+        snapshots = repository.snapshots(
+            since=window_start(as_of),
+            as_of=as_of,
+            max_gap_us=builder.max_gap_us,
+            stores=stores,
+        )
+        return shard_result(0, builder, [item async for item in snapshots])
 
 
 async def _ingest(url: str, sources: Sources, guards: Guards) -> dict[str, Any]:
@@ -263,10 +287,12 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     report = commands.add_parser("report")
     report.add_argument("--as-of", required=True)
+    report.add_argument("--max-gap-us", type=int)
     shard = commands.add_parser("shard")
     shard.add_argument("--as-of", required=True)
     shard.add_argument("--first")
     shard.add_argument("--end")
+    shard.add_argument("--max-gap-us", type=int)
     ingest_ = commands.add_parser("ingest")
     ingest_.add_argument("--allow-shrink", action="store_true")
     ingest_.add_argument("--future-tolerance", type=float, required=True)
@@ -309,12 +335,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "report":
             as_of = from_epoch_us(parse_instant_us(args.as_of))
-            report = asyncio.run(_report(url, as_of))
+            max_gap = None
+            if args.max_gap_us is not None:
+                max_gap = dt.timedelta(microseconds=args.max_gap_us)
+            report = asyncio.run(_report(url, as_of, max_gap))
             sys.stdout.write(report.csv)
             _write_skipped(report.skipped)
         elif args.command == "shard":
             as_of = from_epoch_us(parse_instant_us(args.as_of))
-            result = asyncio.run(_shard(url, as_of, StoreRange(args.first, args.end)))
+            max_gap = None
+            if args.max_gap_us is not None:
+                max_gap = dt.timedelta(microseconds=args.max_gap_us)
+            result = asyncio.run(_shard(url, as_of, StoreRange(args.first, args.end), max_gap))
             sys.stdout.write(result.lines)
             for item in result.skipped:
                 print(f"{SKIPPED_PREFIX}{bounded(item)}", file=sys.stderr)

@@ -118,14 +118,14 @@ async def test_version_1_schema_is_upgraded_in_place() -> None:
             job = await repo.claim_report("w", lease=dt.timedelta(seconds=5))
             assert job is not None
             assert job.report_id == "old"
-            # Version 4 listed the stores with polls, which shards are planned from.
+            # Version 5 listed the stores with polls, which shards are planned from.
             assert await repo.plan_shards("old", max_stores=1) == 1
         connection = await asyncpg.connect(base_url())
         try:
             versions = await connection.fetch(f"SELECT version FROM {schema}.schema_migrations")
         finally:
             await connection.close()
-        assert sorted(row[0] for row in versions) == [1, 2, 3, 4]
+        assert sorted(row[0] for row in versions) == [1, 2, 3, 4, 5]
     finally:
         drop_schema(url)
 

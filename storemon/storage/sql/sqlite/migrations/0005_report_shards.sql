@@ -1,4 +1,4 @@
--- Schema version 4: a report job is split into shards, ranges of stores that the workers
+-- Schema version 5: a report job is split into shards, ranges of stores that the workers
 -- of every process claim, compute and store; the worker that stores the last one
 -- assembles the report.
 
