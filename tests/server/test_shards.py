@@ -23,7 +23,7 @@ from storemon.service import CsvReport, build_csv_report
 from storemon.storage import open_repository
 from storemon_server.jobs import JobRunner
 from storemon_server.worker import compute_shard_in_thread
-from tests.server.support import small_data
+from tests.server.support import holey_data
 
 STORES = 30
 LONG = dt.timedelta(seconds=60)
@@ -33,13 +33,20 @@ ODD_POLLS = [("=1+1", True), ("zoneless", False), ('quoted,"id"', True)]
 
 
 async def _fill(url: str) -> None:
-    polls, hours_rows, zones = small_data(STORES, seed=3)
+    async with open_repository(url) as repository:
+        await _fill_repository(repository)
+
+
+async def _fill_repository(repository: Repository) -> None:
+    # Holes in the polls of every other store (unknown time with a maximum gap), and
+    # special days: every input a shard must read for its stores only.
+    polls, hours_rows, zones, special = holey_data(STORES, seed=3)
     last = max(at for _, at, _ in polls)
     polls += [(store_id, last - 3_600_000_000, active) for store_id, active in ODD_POLLS]
-    async with open_repository(url) as repository:
-        await repository.add_polls(polls)
-        await repository.replace_hours(hours_rows)
-        await repository.replace_zones([*zones, ("zoneless", "Mars/Olympus_Mons")])
+    await repository.add_polls(polls)
+    await repository.replace_hours(hours_rows)
+    await repository.replace_zones([*zones, ("zoneless", "Mars/Olympus_Mons")])
+    await repository.replace_special_hours(special)
 
 
 @pytest.fixture(scope="module", params=["memory", "sqlite"])
@@ -54,7 +61,12 @@ def url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     return f"sqlite:///{path}"
 
 
-async def _sharded(repository: Repository, shard_stores: int, workers: int) -> tuple[str, str]:
+async def _sharded(
+    repository: Repository,
+    shard_stores: int,
+    workers: int,
+    max_gap: dt.timedelta | None = None,
+) -> tuple[str, str]:
     runner = JobRunner(
         repository,
         workers=workers,
@@ -65,7 +77,7 @@ async def _sharded(repository: Repository, shard_stores: int, workers: int) -> t
     )
     await runner.start()
     try:
-        job = await runner.trigger()
+        job = await runner.trigger(max_gap=max_gap)
         await runner.join()
     finally:
         await runner.stop()
@@ -73,36 +85,31 @@ async def _sharded(repository: Repository, shard_stores: int, workers: int) -> t
     assert done.status == ReportStatus.COMPLETE, done.error
     assert done.csv is not None
     assert job.as_of is not None
-    expected = await build_csv_report(repository, as_of=job.as_of)
+    expected = await build_csv_report(repository, as_of=job.as_of, max_gap=max_gap)
     return done.csv, expected.csv
 
 
-async def _compare(url: str, shard_stores: int, workers: int) -> None:
-    if url == "memory://":
-        async with open_repository(url) as repository:
-            await _fill_memory(repository)
-            sharded, whole = await _sharded(repository, shard_stores, workers)
-    else:
-        async with open_repository(url) as repository:
-            sharded, whole = await _sharded(repository, shard_stores, workers)
+async def _compare(url: str, shard_stores: int, workers: int, max_gap: dt.timedelta | None) -> None:
+    async with open_repository(url) as repository:
+        if url == "memory://":
+            await _fill_repository(repository)
+        sharded, whole = await _sharded(repository, shard_stores, workers, max_gap)
     assert sharded == whole
     assert whole.count("\n") == 1 + STORES + 1  # header, the stores, the quoted id
+    assert ("unknown" in whole.split("\n", 1)[0]) == (max_gap is not None)
 
 
-async def _fill_memory(repository: Repository) -> None:
-    polls, hours_rows, zones = small_data(STORES, seed=3)
-    last = max(at for _, at, _ in polls)
-    polls += [(store_id, last - 3_600_000_000, active) for store_id, active in ODD_POLLS]
-    await repository.add_polls(polls)
-    await repository.replace_hours(hours_rows)
-    await repository.replace_zones([*zones, ("zoneless", "Mars/Olympus_Mons")])
-
-
-@given(shard_stores=st.integers(1, STORES + 5), workers=st.integers(1, 3))
-def test_a_sharded_report_equals_the_whole_one(url: str, shard_stores: int, workers: int) -> None:
-    """Whatever the shard size and the workers, the sharded report is the one-piece
-    report byte for byte."""
-    asyncio.run(_compare(url, shard_stores, workers))
+@given(
+    shard_stores=st.integers(1, STORES + 5),
+    workers=st.integers(1, 3),
+    max_gap=st.sampled_from([None, dt.timedelta(hours=2), dt.timedelta(minutes=90)]),
+)
+def test_a_sharded_report_equals_the_whole_one(
+    url: str, shard_stores: int, workers: int, max_gap: dt.timedelta | None
+) -> None:
+    """Whatever the shard size, the workers and the maximum gap, the sharded report is
+    the one-piece report byte for byte (special days and holes in the polls included)."""
+    asyncio.run(_compare(url, shard_stores, workers, max_gap))
 
 
 async def _skipped_by_shards(repository: Repository, shard_stores: int) -> tuple[list[str], str]:

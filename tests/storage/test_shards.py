@@ -11,7 +11,14 @@ import datetime as dt
 import pytest
 
 from storemon.errors import ReportNotFound
-from storemon.model import ReportStatus, ShardResult, StoreRange, StoreSnapshot, store_ranges
+from storemon.model import (
+    ReportStatus,
+    ShardResult,
+    SpecialHoursRow,
+    StoreRange,
+    StoreSnapshot,
+    store_ranges,
+)
 from storemon.repository import Repository
 
 from .conftest import at_us, hours, utc
@@ -33,6 +40,11 @@ async def _fill(repo: Repository) -> None:
     await repo.add_polls(polls)
     await repo.replace_hours([(store_id, hours(1, "09:00", "17:00")) for store_id in IDS[::2]])
     await repo.replace_zones([(store_id, "Europe/Paris") for store_id in IDS[1::2]])
+    closed = SpecialHoursRow(dt.date(2024, 1, 5))
+    short = SpecialHoursRow(dt.date(2024, 1, 6), dt.time(10), dt.time(12))
+    await repo.replace_special_hours(
+        [(store_id, closed) for store_id in IDS[::3]] + [(store_id, short) for store_id in IDS[1:4]]
+    )
 
 
 async def _snapshots(repo: Repository, stores: StoreRange | None) -> dict[str, StoreSnapshot]:
@@ -62,6 +74,7 @@ async def test_snapshots_of_a_range_are_its_stores_only(
     await _fill(repo)
     every = await _snapshots(repo, None)
     assert sorted(every) == sorted(IDS)
+    assert sum(bool(snapshot.special) for snapshot in every.values()) == 4
     expected = {store_id: snapshot for store_id, snapshot in every.items() if store_id in stores}
     assert await _snapshots(repo, stores) == expected
 
