@@ -151,6 +151,44 @@ def _rowcount(status: str) -> int:
     return int(status.rsplit(" ", 1)[-1])
 
 
+class _PollStage:
+    """
+    Polls COPYed into a temporary table, numbered in staging order, then counted and
+    merged in key order in one transaction.
+    """
+
+    def __init__(self, repository: PostgresRepository, connection: asyncpg.Connection) -> None:
+        self._repository = repository
+        self._connection = connection
+        self._staged = 0
+
+    async def add(self, polls: Iterable[model.PollRecord]) -> int:
+        with translate_errors("stage polls"):
+            staged = await _copy_batches(
+                self._connection,
+                "stage_polls",
+                ["store_id", "at_us", "active", "seq"],
+                iter(polls),
+                start=self._staged,
+            )
+        self._staged += staged
+        return staged
+
+    async def merge(self) -> int:
+        if not self._staged:
+            return 0
+        connection = self._connection
+        async with self._repository.transaction():
+            with translate_errors("store polls"):
+                changed: int = await connection.fetchval(SQL.queries["count_changed_polls"])
+                await connection.execute(SQL.queries["merge_polls"])
+                await connection.execute("TRUNCATE stage_polls")
+                if changed >= ANALYZE_AFTER_ROWS:
+                    await connection.execute("ANALYZE polls")
+        self._staged = 0
+        return changed
+
+
 class PostgresRepository(Lifecycle):
     """
     The repository protocols over one PostgreSQL schema; an async context manager.
@@ -167,6 +205,12 @@ class PostgresRepository(Lifecycle):
         self._pool: asyncpg.Pool | None = None
         self._connection: contextvars.ContextVar[asyncpg.Connection | None] = (
             contextvars.ContextVar(f"storemon-pg-tx-{id(self)}", default=None)
+        )
+
+        #: The connection a poll stage of this task holds (``stage_polls``): its
+        #: transaction, and its other calls, run there.
+        self._held: contextvars.ContextVar[asyncpg.Connection | None] = contextvars.ContextVar(
+            f"storemon-pg-stage-{id(self)}", default=None
         )
 
     def __repr__(self) -> str:
@@ -275,7 +319,7 @@ class PostgresRepository(Lifecycle):
         A lost connection makes the pool drop every connection it holds (they all went
         with the server), so that the next call reconnects instead of failing again.
         """
-        current = self._connection.get()
+        current = self._connection.get() or self._held.get()
         if current is not None:
             yield current
             return
@@ -406,24 +450,31 @@ class PostgresRepository(Lifecycle):
 
     async def add_polls(self, polls: Iterable[model.PollRecord]) -> int:
         """
-        COPY the rows into a temporary table in batches, then count and merge them.
-
-        Batches are pulled from ``polls`` (the parsing, for an ingest) in a worker thread.
+        Stage the polls, then count and merge them in one transaction (``stage_polls``).
         """
-        batches = iter(polls)
-        async with self.transaction(), self._acquire() as connection:
-            with translate_errors("store polls"):
+        async with self.stage_polls() as stage:
+            await stage.add(polls)
+            return await stage.merge()
+
+    @contextlib.asynccontextmanager
+    async def stage_polls(self) -> AsyncIterator[_PollStage]:
+        """
+        A stage in the temporary table ``stage_polls`` of a connection this task holds
+        until the end of the block (its transaction's, if it has one): the COPYs run
+        outside any transaction, and ``merge``'s transaction runs on that connection.
+        """
+        async with contextlib.AsyncExitStack() as stack:
+            with translate_errors("make a stage for polls"):
+                connection = await stack.enter_async_context(self._acquire())
                 await connection.execute(SQL.queries["create_poll_stage"])
-                staged = await _copy_batches(
-                    connection, "stage_polls", ["store_id", "at_us", "active", "seq"], batches
-                )
-                if not staged:
-                    return 0
-                changed: int = await connection.fetchval(SQL.queries["count_changed_polls"])
-                await connection.execute(SQL.queries["merge_polls"])
-                if changed >= ANALYZE_AFTER_ROWS:
-                    await connection.execute("ANALYZE polls")
-        return changed
+                await connection.execute("TRUNCATE stage_polls")
+            token = self._held.set(connection)
+            try:
+                yield _PollStage(self, connection)
+            finally:
+                self._held.reset(token)
+                with contextlib.suppress(*_CONNECTION_LOST, asyncpg.PostgresError):
+                    await connection.execute("DROP TABLE IF EXISTS stage_polls")
 
     # MetadataSink
 
@@ -619,19 +670,25 @@ class PostgresRepository(Lifecycle):
 
 
 async def _copy_batches(
-    connection: asyncpg.Connection, table: str, names: list[str], rows: Iterator[Any]
+    connection: asyncpg.Connection,
+    table: str,
+    names: list[str],
+    rows: Iterator[Any],
+    *,
+    start: int = 0,
 ) -> int:
     """
     COPY ``rows`` into a temporary table in batches pulled in a worker thread (the
-    parsing, for an ingest), each row numbered in file order (the last column, ``seq``);
-    return how many.
+    parsing, for an ingest), each row numbered in file order from ``start`` (the last
+    column, ``seq``); return how many. The table is emptied first when ``start`` is 0.
     """
-    await connection.execute(f"TRUNCATE {table}")
-    seq = 0
+    if not start:
+        await connection.execute(f"TRUNCATE {table}")
+    seq = start
     while batch := await asyncio.to_thread(_take, rows, BATCH_ROWS, seq):
         await connection.copy_records_to_table(table, records=batch, columns=names)
         seq += len(batch)
-    return seq
+    return seq - start
 
 
 @contextlib.asynccontextmanager

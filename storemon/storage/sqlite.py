@@ -104,8 +104,15 @@ def _is_locked(error: sqlite3.Error) -> bool:
     )
 
 
+def _tagged(
+    rows: Iterator[model.PollRecord], size: int, stage: int
+) -> list[tuple[int, str, int, bool]]:
+    # In file order: two rows for one instant keep their order (the rowid), so the later
+    # still wins.
+    return [(stage, *row) for row in itertools.islice(rows, size)]
+
+
 def _take(rows: Iterator[_Row], size: int) -> list[_Row]:
-    # In file order: two rows for one instant keep their order, so the later still wins.
     return list(itertools.islice(rows, size))
 
 
@@ -268,6 +275,53 @@ def _kept(times: str, statuses: str) -> tuple[list[int], list[bool]]:
     )
 
 
+class _PollStage:
+    """
+    Polls staged in the writer's temporary table, then merged in key order.
+    """
+
+    def __init__(self, repository: SQLiteRepository, number: int) -> None:
+        self._repository = repository
+        self._number = number
+
+    async def add(self, polls: Iterable[model.PollRecord]) -> int:
+        """
+        Pull batches from ``polls`` (the parsing, for an ingest) in a worker thread, each
+        inserted in a turn of the writer connection: other writers wait at most one
+        batch, and nothing waits for the parsing.
+        """
+        repository, sql = self._repository, SQL.queries["stage_poll"]
+        rows = iter(polls)
+        staged = 0
+        while batch := await asyncio.to_thread(_tagged, rows, BATCH_ROWS, self._number):
+            async with repository._turn():
+                with translate_errors("stage polls"):
+                    await repository._db.executemany(sql, batch)
+            staged += len(batch)
+        return staged
+
+    async def merge(self) -> int:
+        repository = self._repository
+        async with repository.transaction():
+            with translate_errors("store polls"):
+                parameters = {"stage": self._number}
+                cursor = await repository._db.execute(SQL.queries["merge_poll_stage"], parameters)
+                changed = cursor.rowcount
+                await cursor.close()
+                await repository._db.execute(SQL.queries["clear_poll_stage"], parameters)
+        return changed
+
+    async def clear(self) -> None:
+        repository = self._repository
+        if repository._writer is None:  # closed: its temporary tables went with it
+            return
+        async with repository._turn():
+            with translate_errors("clear a stage of polls"):
+                await repository._db.execute(
+                    SQL.queries["clear_poll_stage"], {"stage": self._number}
+                )
+
+
 class SQLiteRepository(Lifecycle):
     """
     The repository protocols over one SQLite file; an async context manager.
@@ -289,6 +343,8 @@ class SQLiteRepository(Lifecycle):
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
+        #: Numbers of the poll stages (``stage_polls``), one per stage.
+        self._stages = itertools.count(1)
         self._in_transaction: contextvars.ContextVar[bool] = contextvars.ContextVar(
             f"storemon-sqlite-tx-{id(self)}", default=False
         )
@@ -574,24 +630,41 @@ class SQLiteRepository(Lifecycle):
 
     async def add_polls(self, polls: Iterable[model.PollRecord]) -> int:
         """
-        Upsert polls in batches inside one transaction; return rows new or changed.
-
-        Batches are pulled from ``polls`` (parsing, for an ingest) in a worker thread and
-        stored in file order. Alternatives measured on 1.8M rows and dropped: sorting each
-        batch by key and staging rows in a temporary table merged by one sorted
-        ``INSERT ... SELECT`` (both cost more CPU), and parsing the next batch while
-        SQLite stores the current one (no faster: both need the GIL for every row).
+        Stage the polls, then merge them in key order in one transaction
+        (``stage_polls``); return the rows new or changed.
         """
-        sql = SQL.queries["upsert_poll"]
-        batches = iter(polls)
-        changed = 0
-        async with self.transaction():
-            while batch := await asyncio.to_thread(_take, batches, BATCH_ROWS):
-                with translate_errors("store polls"):
-                    cursor = await self._db.executemany(sql, batch)
-                    changed += cursor.rowcount
-                    await cursor.close()
-        return changed
+        async with self.stage_polls() as stage:
+            await stage.add(polls)
+            return await stage.merge()
+
+    @contextlib.asynccontextmanager
+    async def stage_polls(self) -> AsyncIterator[_PollStage]:
+        """
+        A stage in the writer's temporary table ``stage_polls`` (``docs/storage.md``):
+        its rows are tagged with a number of their own, so that stages of several tasks
+        never mix, and deleted at the end of the block.
+        """
+        stage = _PollStage(self, next(self._stages))
+        async with self._turn():
+            with translate_errors("make a stage for polls"):
+                await self._db.execute(SQL.queries["create_poll_stage"])
+        try:
+            yield stage
+        finally:
+            await stage.clear()
+
+    @contextlib.asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        """
+        The writer connection for one statement outside a transaction: this task's
+        transaction if it has one, else a turn between other tasks' transactions (a
+        statement run inside one would join it, and vanish with it if it rolled back).
+        """
+        if self._in_transaction.get():
+            yield
+            return
+        async with self._write_lock:
+            yield
 
     # MetadataSink
 
