@@ -4,6 +4,8 @@ Ingestion: the three CSV sources, from files or http(s) URLs, into a repository.
 Each source is read as a stream of lines (never whole into memory) and stored in one
 transaction together with its rejected rows and its ``SourceState``: a source that fails
 (missing header, unreadable file, failing URL) leaves the repository exactly as it was.
+A status source is staged first, holding no write lock, and that transaction is only
+the short merge of the stage (``PollSink.stage_polls``).
 Polls are upserted, so reading a row twice changes nothing; business hours and time
 zones are snapshots, replaced whole, unless the new file would remove more than half of
 the stored rows of its kind (``refresh.shrinks_too_much``; ``allow_shrink`` says it is

@@ -15,6 +15,9 @@ for small reads, and a fresh connection for each ``snapshots()`` stream, which h
 read transaction: in WAL mode it sees one consistent state of the data while an ingest
 commits beside it. ``snapshots`` sends only the polls that decide the numbers (``_thinned``).
 
+Polls are staged in the writer's temporary table outside any transaction (no lock on the
+database), then merged in key order in one short write transaction (``stage_polls``).
+
 A claim is ``UPDATE ... RETURNING`` in a write transaction, after a read without a lock
 found something to claim, so idle workers never take the write lock.
 
