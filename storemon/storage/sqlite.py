@@ -107,15 +107,9 @@ def _is_locked(error: sqlite3.Error) -> bool:
     )
 
 
-def _tagged(
-    rows: Iterator[model.PollRecord], size: int, stage: int
-) -> list[tuple[int, str, int, bool]]:
-    # In file order: two rows for one instant keep their order (the rowid), so the later
-    # still wins.
-    return [(stage, *row) for row in itertools.islice(rows, size)]
-
-
 def _take(rows: Iterator[_Row], size: int) -> list[_Row]:
+    # In file order: two rows for one instant keep their order (a stage's rowid), so the
+    # later still wins.
     return list(itertools.islice(rows, size))
 
 
@@ -280,12 +274,25 @@ def _kept(times: str, statuses: str) -> tuple[list[int], list[bool]]:
 
 class _PollStage:
     """
-    Polls staged in the writer's temporary table, then merged in key order.
+    Polls staged in a temporary table of the writer connection, then merged in key order.
     """
 
     def __init__(self, repository: SQLiteRepository, number: int) -> None:
         self._repository = repository
-        self._number = number
+        #: This stage's statements, on its own table.
+        self._sql = {
+            name: SQL.queries[name].format(table=f"stage_polls_{number:d}")
+            for name in (
+                "create_poll_stage",
+                "stage_poll",
+                "merge_poll_stage",
+                "clear_poll_stage",
+                "drop_poll_stage",
+            )
+        }
+
+    async def create(self) -> None:
+        await self._run("make a stage for polls", "create_poll_stage")
 
     async def add(self, polls: Iterable[model.PollRecord]) -> int:
         """
@@ -293,10 +300,10 @@ class _PollStage:
         inserted in a turn of the writer connection: other writers wait at most one
         batch, and nothing waits for the parsing.
         """
-        repository, sql = self._repository, SQL.queries["stage_poll"]
+        repository, sql = self._repository, self._sql["stage_poll"]
         rows = iter(polls)
         staged = 0
-        while batch := await asyncio.to_thread(_tagged, rows, BATCH_ROWS, self._number):
+        while batch := await asyncio.to_thread(_take, rows, BATCH_ROWS):
             async with repository._turn():
                 with translate_errors("stage polls"):
                     await repository._db.executemany(sql, batch)
@@ -307,22 +314,20 @@ class _PollStage:
         repository = self._repository
         async with repository.transaction():
             with translate_errors("store polls"):
-                parameters = {"stage": self._number}
-                cursor = await repository._db.execute(SQL.queries["merge_poll_stage"], parameters)
+                cursor = await repository._db.execute(self._sql["merge_poll_stage"])
                 changed = cursor.rowcount
                 await cursor.close()
-                await repository._db.execute(SQL.queries["clear_poll_stage"], parameters)
+                await repository._db.execute(self._sql["clear_poll_stage"])
         return changed
 
-    async def clear(self) -> None:
-        repository = self._repository
-        if repository._writer is None:  # closed: its temporary tables went with it
-            return
-        async with repository._turn():
-            with translate_errors("clear a stage of polls"):
-                await repository._db.execute(
-                    SQL.queries["clear_poll_stage"], {"stage": self._number}
-                )
+    async def drop(self) -> None:
+        if self._repository._writer is not None:  # closed: its temporary tables went too
+            await self._run("drop a stage of polls", "drop_poll_stage")
+
+    async def _run(self, action: str, name: str) -> None:
+        async with self._repository._turn():
+            with translate_errors(action):
+                await self._repository._db.execute(self._sql[name])
 
 
 class SQLiteRepository(Lifecycle):
@@ -643,18 +648,18 @@ class SQLiteRepository(Lifecycle):
     @contextlib.asynccontextmanager
     async def stage_polls(self) -> AsyncIterator[_PollStage]:
         """
-        A stage in the writer's temporary table ``stage_polls`` (``docs/storage.md``):
-        its rows are tagged with a number of their own, so that stages of several tasks
-        never mix, and deleted at the end of the block.
+        A stage in a temporary table of the writer connection of its own (stages of
+        several tasks never mix), dropped at the end of the block (``docs/storage.md``).
         """
         stage = _PollStage(self, next(self._stages))
-        async with self._turn():
-            with translate_errors("make a stage for polls"):
-                await self._db.execute(SQL.queries["create_poll_stage"])
+        await stage.create()
         try:
             yield stage
         finally:
-            await stage.clear()
+            # A connection that failed may fail this too: the error that ended the block
+            # is the one to raise, and a temporary table goes with its connection anyway.
+            with contextlib.suppress(StorageError):
+                await stage.drop()
 
     @contextlib.asynccontextmanager
     async def _turn(self) -> AsyncIterator[None]:

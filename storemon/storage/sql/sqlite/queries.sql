@@ -1,31 +1,31 @@
 -- Named queries of the SQLite backend: each block starts with "-- name: NAME".
 
 -- name: create_poll_stage
--- Polls of the open stages (stage_polls), each row tagged with its stage, in staging
--- order (the rowid): written outside any transaction on the main database, so staging
--- takes none of its locks (temporary tables belong to the connection alone).
-CREATE TEMP TABLE IF NOT EXISTS stage_polls (
-    stage INTEGER NOT NULL, store_id TEXT NOT NULL, at_us INTEGER NOT NULL,
-    active INTEGER NOT NULL
-);
+-- The polls of one stage (stage_polls) in staging order (the rowid), in a temporary
+-- table of the writer connection named after the stage ({table}: stage_polls_ and the
+-- stage's number, the only text ever put into this backend's SQL). Written outside any
+-- transaction on the main database, it takes none of its locks.
+CREATE TEMP TABLE {table} (store_id TEXT NOT NULL, at_us INTEGER NOT NULL, active INTEGER NOT NULL);
 
 -- name: stage_poll
-INSERT INTO temp.stage_polls (stage, store_id, at_us, active) VALUES (?, ?, ?, ?);
+INSERT INTO temp.{table} (store_id, at_us, active) VALUES (?, ?, ?);
 
 -- name: merge_poll_stage
 -- The staged polls in key order, so that the primary key is walked once from end to end
 -- instead of sought at random once per row; rows for one instant in staging order, so
 -- the later wins and changes() counts every row that is new or changes the status stored
 -- at its instant (the same row again changes nothing and is not counted).
--- ("WHERE": without one, ON CONFLICT would read as a join constraint.)
+-- ("WHERE true": without a WHERE, ON CONFLICT would read as a join constraint.)
 INSERT INTO polls (store_id, at_us, active)
-SELECT store_id, at_us, active FROM temp.stage_polls WHERE stage = :stage
-ORDER BY store_id, at_us, rowid
+SELECT store_id, at_us, active FROM temp.{table} WHERE true ORDER BY store_id, at_us, rowid
 ON CONFLICT (store_id, at_us) DO UPDATE SET active = excluded.active
 WHERE polls.active IS NOT excluded.active;
 
 -- name: clear_poll_stage
-DELETE FROM temp.stage_polls WHERE stage = :stage;
+DELETE FROM temp.{table};
+
+-- name: drop_poll_stage
+DROP TABLE IF EXISTS temp.{table};
 
 -- name: ping
 SELECT 1;
