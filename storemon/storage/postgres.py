@@ -177,8 +177,16 @@ class _PollStage:
     async def merge(self) -> int:
         if not self._staged:
             return 0
-        connection = self._connection
-        async with self._repository.transaction():
+        connection, repository = self._connection, self._repository
+        current = repository._connection.get()
+        if current is not None and current is not connection:
+            raise StorageError(
+                "PostgreSQL: a poll stage merges in a transaction on its own connection: "
+                "open it inside the stage's block, with no other stage open"
+            )
+        async with contextlib.AsyncExitStack() as stack:
+            if current is None:
+                await stack.enter_async_context(repository._transaction_on(connection))
             with translate_errors("store polls"):
                 changed: int = await connection.fetchval(SQL.queries["count_changed_polls"])
                 await connection.execute(SQL.queries["merge_polls"])
@@ -207,8 +215,10 @@ class PostgresRepository(Lifecycle):
             contextvars.ContextVar(f"storemon-pg-tx-{id(self)}", default=None)
         )
 
-        #: The connection a poll stage of this task holds (``stage_polls``): its
-        #: transaction, and its other calls, run there.
+        #: Connections with a poll stage open (``stage_polls``).
+        self._staging: set[asyncpg.Connection] = set()
+        #: The connection the innermost poll stage of this task holds (``stage_polls``):
+        #: its transaction, and its other calls, run there.
         self._held: contextvars.ContextVar[asyncpg.Connection | None] = contextvars.ContextVar(
             f"storemon-pg-stage-{id(self)}", default=None
         )
@@ -376,15 +386,19 @@ class PostgresRepository(Lifecycle):
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
         """
-        One write transaction for this task, after the other writers of the schema.
+        One write transaction for this task, after the other writers of the schema; inside
+        a poll stage's block, on the stage's connection (``stage_polls``).
         """
         if self._connection.get() is not None:
             yield
             return
+        async with self._acquire() as connection, self._transaction_on(connection):
+            yield
+
+    @contextlib.asynccontextmanager
+    async def _transaction_on(self, connection: asyncpg.Connection) -> AsyncIterator[None]:
         with translate_errors("begin a write"):
-            async with contextlib.AsyncExitStack() as stack:
-                connection = await stack.enter_async_context(self._acquire())
-                await stack.enter_async_context(connection.transaction())
+            async with connection.transaction():
                 await connection.execute(
                     "SELECT pg_advisory_xact_lock(hashtext($1))", f"storemon:write:{self.schema}"
                 )
@@ -460,19 +474,31 @@ class PostgresRepository(Lifecycle):
     async def stage_polls(self) -> AsyncIterator[_PollStage]:
         """
         A stage in the temporary table ``stage_polls`` of a connection this task holds
-        until the end of the block (its transaction's, if it has one): the COPYs run
-        outside any transaction, and ``merge``'s transaction runs on that connection.
+        until the end of the block: a new one from the pool, or its transaction's (one
+        stage at a time there: the table has one name). The COPYs run outside any
+        transaction, and a ``transaction()`` opened inside the block, like ``merge``'s
+        own, runs on that connection, so the merge commits with what the task writes
+        beside it.
         """
         async with contextlib.AsyncExitStack() as stack:
+            current = self._connection.get()
+            if current is not None and current in self._staging:
+                raise StorageError("PostgreSQL: one poll stage at a time in a transaction")
             with translate_errors("make a stage for polls"):
-                connection = await stack.enter_async_context(self._acquire())
+                connection: asyncpg.Connection = (
+                    current
+                    if current is not None
+                    else await stack.enter_async_context(self._open_pool.acquire())
+                )
                 await connection.execute(SQL.queries["create_poll_stage"])
                 await connection.execute("TRUNCATE stage_polls")
+            self._staging.add(connection)
             token = self._held.set(connection)
             try:
                 yield _PollStage(self, connection)
             finally:
                 self._held.reset(token)
+                self._staging.discard(connection)
                 with contextlib.suppress(*_CONNECTION_LOST, asyncpg.PostgresError):
                     await connection.execute("DROP TABLE IF EXISTS stage_polls")
 

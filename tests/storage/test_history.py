@@ -284,3 +284,25 @@ async def test_a_request_write_is_not_blocked_while_an_ingest_stages(
         assert summary.stored == len(rows)
         assert (await repo.get_report("same-process")).status == ReportStatus.PENDING
         assert await _stored_polls(repo, 400) == len(rows)
+
+
+# The stage itself.
+
+
+async def test_stages_store_nothing_until_merged_and_never_mix(repo: Repository) -> None:
+    """Two stages open at once keep their rows apart; one merged stores its own, in order."""
+    a1, a2 = at_us("2024-01-01T00:00"), at_us("2024-01-01T01:00")
+    async with repo.stage_polls() as first, repo.stage_polls() as second:
+        assert await first.add([("a", a2, True), ("a", a1, True)]) == 2
+        assert await second.add([("b", a1, True)]) == 1
+        assert await first.add([("a", a2, False), ("a", a2, False)]) == 2
+        assert await repo.latest_poll_at() is None  # nothing visible before the merge
+        # a2 inserted, a1 inserted, a2 changed; the same row again is not counted.
+        assert await first.merge() == 3
+        assert await first.merge() == 0  # the stage is empty after its merge
+    snapshot = await repo.snapshot("a", since=EVER[0], as_of=EVER[1])
+    assert snapshot is not None
+    assert (list(snapshot.poll_at_us), list(snapshot.poll_active)) == ([a1, a2], [True, False])
+    assert await repo.snapshot("b", since=EVER[0], as_of=EVER[1]) is None  # never merged
+    async with repo.stage_polls() as again:  # a new stage starts empty
+        assert await again.merge() == 0
