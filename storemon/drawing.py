@@ -510,14 +510,16 @@ def _wall(at: dt.datetime, zone: zoneinfo.ZoneInfo) -> str:
 def numbers(timeline: StoreTimeline) -> list[tuple[str, tuple[str, str, str, str] | None]]:
     """
     Return the report's numbers per window as written: its name, then uptime, downtime,
-    business time (with their unit) and share up, or ``None`` for a window without
-    business time ("closed").
+    business time (with their unit; unknown time included) and share up (of the time
+    whose status is known), or ``None`` for a window without business time ("closed").
     """
     rows: list[tuple[str, tuple[str, str, str, str] | None]] = []
     for name, key, unit in _WINDOWS:
         up = getattr(timeline.row, f"uptime_{key}")
         down = getattr(timeline.row, f"downtime_{key}")
-        business = up + down
+        # With a maximum gap, business time is also the unknown part of it; the share is
+        # of the known part.
+        business = up + down + getattr(timeline.row, f"unknown_{key}")
         if business == 0:
             rows.append((name, None))
             continue
@@ -525,7 +527,7 @@ def numbers(timeline: StoreTimeline) -> list[tuple[str, tuple[str, str, str, str
             f"{format_value(up)} {unit}",
             f"{format_value(down)} {unit}",
             f"{format_value(business)} {unit}",
-            f"{float(up / business) * 100:.1f}%",
+            f"{float(up / (up + down)) * 100:.1f}%" if up + down else "unknown",
         )
         rows.append((name, values))
     return rows
@@ -586,6 +588,7 @@ def timeline_text(timeline: StoreTimeline) -> str:
         duration = duration_text(to_epoch_us(end) - to_epoch_us(start))
         lines.append(f"  {_wall(start, zone)} – {_wall(end, zone)}  {duration}")
     lines.append(f"  {_outage_summary(timeline)}")
+    lines += _unknown_and_special_text(timeline, zone)
     polls = [active for at, active in timeline.polls if at >= timeline.window_start]
     active = sum(polls)
     lines += [
@@ -599,6 +602,43 @@ def timeline_text(timeline: StoreTimeline) -> str:
     else:
         lines.append("No clock change this week.")
     return "\n".join(lines) + "\n"
+
+
+def _unknown_and_special_text(timeline: StoreTimeline, zone: zoneinfo.ZoneInfo) -> list[str]:
+    """
+    The lines of ``timeline_text`` on unknown time (with a maximum gap) and special days.
+    """
+    lines: list[str] = []
+    if timeline.max_gap is not None:
+        row = timeline.row
+        gap = duration_text(timeline.max_gap // dt.timedelta(microseconds=1))
+        lines += [
+            "",
+            f"Unknown time (further than half of the maximum gap, {gap}, from every poll; "
+            "local time):",
+        ]
+        lines += [
+            f"  {_wall(start, zone)} – {_wall(end, zone)}  "
+            f"{duration_text(to_epoch_us(end) - to_epoch_us(start))}"
+            for start, end in timeline.unknown
+        ] or ["  none"]
+        lines.append(
+            f"  unknown in business hours: last hour {format_value(row.unknown_last_hour)} "
+            f"min, last day {format_value(row.unknown_last_day)} h, last week "
+            f"{format_value(row.unknown_last_week)} h"
+        )
+    if timeline.special:
+        lines += ["", "Special days in the week:"]
+        for special in timeline.special:
+            if special.is_closed:
+                hours = "closed"
+            else:
+                assert special.start_local is not None
+                assert special.end_local is not None
+                end = "24:00" if special.end_is_midnight else f"{special.end_local:%H:%M}"
+                hours = f"{special.start_local:%H:%M} – {end}"
+            lines.append(f"  {special.date.isoformat()}  {hours}")
+    return lines
 
 
 def timeline_html(timeline: StoreTimeline) -> str:

@@ -20,6 +20,7 @@ pytest.importorskip("asyncpg", reason="the [postgres] extra is not installed")
 import asyncpg
 
 from storemon.errors import StorageError
+from storemon.storage import columns
 from storemon.storage import postgres as backend
 from storemon.storage.postgres import PostgresRepository
 from tests.integration.conftest import STATUS_HEADER, cli, write_inputs
@@ -261,7 +262,8 @@ async def test_snapshot_reads_never_touch_polls_before_the_week(
     hour, week = 3_600_000_000, 7 * 24 * 3_600_000_000
     since = backend.to_epoch_us(BASE)
     stores = [f"s{store:02d}" for store in range(20)]
-    arguments = [since, since + week] + (["s07"] if name == "store_snapshot" else [])
+    days = list(columns.special_days_around(since, since + week))
+    arguments = [since, since + week] + (["s07"] if name == "store_snapshot" else []) + days
     await pg.add_polls([(s, since + h * hour, h % 5 != 0) for s in stores for h in range(-1, 168)])
 
     async def rows_read() -> int:

@@ -68,10 +68,11 @@ def _plan(sql: str, parameters: dict[str, object], tmp_path: Path) -> list[str]:
         connection.close()
 
 
-def test_snapshot_changes_scans_the_primary_key_in_order(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["snapshot_changes", "snapshot_changes_gaps"])
+def test_snapshot_changes_scans_the_primary_key_in_order(name: str, tmp_path: Path) -> None:
     """The per-store strings rely on ranges of the primary key read in order, without a sort."""
     parameters = {"since": 0, "as_of": 1, "first": "a", "last": "b"}
-    plan = _plan(SQL.queries["snapshot_changes"], parameters, tmp_path)
+    plan = _plan(SQL.queries[name], parameters, tmp_path)
     assert not any("TEMP B-TREE" in step for step in plan), plan
 
 
@@ -118,7 +119,7 @@ def _steps(connection: sqlite3.Connection, sql: str, parameters: dict[str, objec
     return steps
 
 
-@pytest.mark.parametrize("name", ["snapshot_changes", "store_polls"])
+@pytest.mark.parametrize("name", ["snapshot_changes", "snapshot_changes_gaps", "store_polls"])
 def test_snapshot_reads_never_touch_polls_before_the_week(name: str, tmp_path: Path) -> None:
     """Eleven more weeks of polls before the week cost the report's queries no step."""
     hour = 3_600_000_000
