@@ -100,8 +100,12 @@ class _PollStage:
         self._staged: list[model.PollRecord] = []
 
     async def add(self, polls: Iterable[model.PollRecord]) -> int:
+        """
+        Pull ``polls`` in a worker thread, as the SQL backends do: the parsing of an
+        ingest never holds up the event loop.
+        """
         before = len(self._staged)
-        self._staged.extend(polls)
+        await asyncio.to_thread(self._staged.extend, polls)
         return len(self._staged) - before
 
     async def merge(self) -> int:

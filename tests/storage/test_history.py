@@ -274,6 +274,7 @@ async def test_a_request_write_is_not_blocked_while_an_ingest_stages(
             assert await asyncio.to_thread(staging.wait, 30)
             async with asyncio.timeout(1):
                 await repo.create_report("same-process", as_of=None, created_at=created)
+            assert not ingesting.done()  # still staging
             if not backend_url.startswith("memory:"):
                 # Another process's connection, as a server beside a command-line ingest.
                 async with open_repository(backend_url) as other, asyncio.timeout(1):
@@ -306,3 +307,42 @@ async def test_stages_store_nothing_until_merged_and_never_mix(repo: Repository)
     assert await repo.snapshot("b", since=EVER[0], as_of=EVER[1]) is None  # never merged
     async with repo.stage_polls() as again:  # a new stage starts empty
         assert await again.merge() == 0
+
+
+async def test_an_ingest_that_another_overtook_while_it_staged_reads_again(
+    repo: Repository, tmp_path: Path
+) -> None:
+    """Two ingests of one appended file at once store the rows and their rejects once."""
+    rng = random.Random(5)
+    stores, first = 8, at_us("2023-01-18T00:00")
+    status = tmp_path / "status.csv"
+    _write(status, _polls(stores, first, 24, rng))
+    await ingest_source(repo, SourceKind.STATUS, status)
+    appended = _polls(stores, first + 24 * HOUR_US, 2, rng)
+    _write(status, appended, append=True)
+    with status.open("a") as file:
+        file.write("0003,active,yesterday\n")
+    staging, resume = threading.Event(), threading.Event()
+
+    def progress(name: str, size: int | None, offset: int, lines: int) -> None:
+        if not staging.is_set():
+            staging.set()
+            resume.wait(30)
+
+    first_ingest = asyncio.create_task(
+        ingest_source(repo, SourceKind.STATUS, status, progress=progress)
+    )
+    try:
+        assert await asyncio.to_thread(staging.wait, 30)
+        overtaking = await ingest_source(repo, SourceKind.STATUS, status)
+    finally:
+        resume.set()
+    late = await first_ingest
+    assert (overtaking.mode, overtaking.stored, overtaking.rejected) == (
+        "appended",
+        len(appended),
+        1,
+    )
+    assert late.mode == "unchanged"  # planned again after the other's merge
+    assert len(await repo.rejects()) == 1
+    assert await _stored_polls(repo, stores) == stores * 24 + len(appended)
