@@ -489,3 +489,21 @@ def test_cli_explain_text_shows_unknown_time_and_special_days(inputs: dict[str, 
         lines.index(next(line for line in lines if line.startswith("Unknown time"))) + 1
     ]
     assert stretch.endswith("166 h 00 min")  # Mon 1 Jan 12:00 to Mon 8 Jan 10:00
+
+
+def test_the_drawing_shows_unknown_time_and_special_dates(inputs: dict[str, Path]) -> None:
+    """
+    The week's drawing covers unknown time in the status lane and marks the closed date,
+    each titled; both are in its legend, as on the page.
+    """
+    dataset = load_csv(
+        inputs["status"], inputs["hours"], inputs["zones"], special_hours=inputs["special"]
+    )
+    svg = dataset.explain("9222367421889482050", max_gap=dt.timedelta(hours=2)).to_svg()
+    assert 'data-kind="unknown"' in svg
+    assert "<title>Unknown 2024-01-01 12:00 – 2024-01-08 10:00</title>" in svg
+    assert "<title>Special date 2024-01-01: closed</title>" in svg
+    assert 'data-legend="unknown"' in svg
+    assert 'data-legend="special"' in svg
+    plain = dataset.explain("9222367421889482050").to_svg()
+    assert 'data-kind="unknown"' not in plain
