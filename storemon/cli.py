@@ -828,6 +828,21 @@ exit status:
         "--stores", type=_positive_int, default=500, help="number of stores (default 500)"
     )
     sample.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    sample.add_argument(
+        "--order",
+        choices=("unordered", "grouped", "store"),
+        default="unordered",
+        help="order of the status rows: unordered (the whole file shuffled, like the real "
+        "export; the default), grouped (shuffled within chunks of 400 stores) or store "
+        "(each store's rows together, in time order)",
+    )
+    sample.add_argument(
+        "--weeks",
+        type=_positive_int,
+        default=1,
+        help="weeks of polls (default 1); earlier weeks are copies of the last one shifted "
+        "back by whole weeks",
+    )
     sample.add_argument("--json", action="store_true", help="print the files and rows as JSON")
     _add_quiet(sample)
     sample.set_defaults(run=_run_sample, check=_check_sample)
@@ -841,7 +856,9 @@ def _run_sample(args: argparse.Namespace, console: Console) -> int:
     from storemon.sample import write_sample
 
     try:
-        counts = write_sample(args.output, stores=args.stores, seed=args.seed)
+        counts = write_sample(
+            args.output, stores=args.stores, seed=args.seed, order=args.order, weeks=args.weeks
+        )
     except OSError as error:
         where = error.filename or args.output
         raise CommandError(
