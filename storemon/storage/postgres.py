@@ -425,6 +425,22 @@ class PostgresRepository(Lifecycle):
                     await connection.execute("ANALYZE polls")
         return changed
 
+    async def prune_polls(self, before: dt.datetime) -> int:
+        """
+        Delete ``PRUNE_STORES`` stores at a time, each range its own transaction (after
+        the schema's other writers, as every write). Autovacuum makes the dead rows'
+        space reusable; the files do not shrink (docs/storage.md).
+        """
+        ids = [row[0] for row in await self._fetch("list stores", "store_ids")]
+        deleted = 0
+        for first, last in columns.store_ranges(ids, columns.PRUNE_STORES):
+            async with self.transaction():
+                status = await self._execute(
+                    "prune polls", "prune_polls", first, last, to_epoch_us(before)
+                )
+            deleted += _rowcount(status)
+        return deleted
+
     # MetadataSink
 
     async def replace_hours(self, rows: Iterable[model.HoursRecord]) -> int:

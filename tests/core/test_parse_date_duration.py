@@ -97,8 +97,24 @@ def test_parse_duration_reads_the_accepted_forms(text: str, seconds: int) -> Non
 @pytest.mark.parametrize(
     "text",
     [
-        "", "2", "h", "PT", "P", "P1DT", "PT1D", "1.5h", "PT1.5H", "2h 30m", "30m1h", "2 h",
-        "2hours", "1d1w", "8 w", "2weeks", "P2H", "1.5d",
+        "",
+        "2",
+        "h",
+        "PT",
+        "P",
+        "P1DT",
+        "PT1D",
+        "1.5h",
+        "PT1.5H",
+        "2h 30m",
+        "30m1h",
+        "2 h",
+        "2hours",
+        "1d1w",
+        "8 w",
+        "2weeks",
+        "P2H",
+        "1.5d",
     ],
 )
 def test_parse_duration_refuses_other_forms_naming_the_accepted_ones(text: str) -> None:

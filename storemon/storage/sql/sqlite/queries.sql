@@ -7,6 +7,17 @@ INSERT INTO polls (store_id, at_us, active) VALUES (?, ?, ?)
 ON CONFLICT (store_id, at_us) DO UPDATE SET active = excluded.active
 WHERE polls.active IS NOT excluded.active;
 
+-- name: prune_polls
+-- The polls of the stores :first to :last (inclusive) before :before, but for each
+-- store's latest one before :before (what a report whose week starts at or after
+-- :before reads of the past). The subquery is one primary-key seek per row.
+DELETE FROM polls
+WHERE store_id BETWEEN :first AND :last
+  AND at_us < :before
+  AND at_us < (
+    SELECT max(q.at_us) FROM polls AS q WHERE q.store_id = polls.store_id AND q.at_us < :before
+  );
+
 -- name: ping
 SELECT 1;
 
