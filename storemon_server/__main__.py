@@ -122,6 +122,22 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         metavar="SECONDS",
     )
+    option(
+        "--retention",
+        "retention",
+        "after each refresh, delete the polls older than DURATION before the newest poll, "
+        "keeping each store's latest one before that cut (e.g. 8w; default: keep every poll)",
+        type=_duration,
+        metavar="DURATION",
+    )
+    option(
+        "--keep-reports",
+        "keep_reports",
+        "after each refresh, delete the finished reports that finished more than DURATION "
+        "ago (default 30d)",
+        type=_duration,
+        metavar="DURATION",
+    )
     parser.add_argument(
         "--log-level",
         default="INFO",

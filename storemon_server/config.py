@@ -34,6 +34,8 @@ DEFAULT_BODY_TIMEOUT = 30.0
 #: Seconds a poll may be later than this machine's clock (``storemon ingest
 #: --future-tolerance``).
 DEFAULT_FUTURE_TOLERANCE = 3600.0
+#: Seconds a finished report is kept after it finished (30 days; issue 15).
+DEFAULT_KEEP_REPORTS = 30 * 24 * 3600.0
 
 #: Largest request body accepted (no route reads a body today; this caps what would be).
 CLIENT_MAX_SIZE = 64 * 1024
@@ -59,6 +61,8 @@ ENV = {
     "future_tolerance": "STOREMON_FUTURE_TOLERANCE",
     "max_line_bytes": "STOREMON_MAX_LINE_BYTES",
     "body_timeout": "STOREMON_BODY_TIMEOUT",
+    "retention": "STOREMON_RETENTION",
+    "keep_reports": "STOREMON_KEEP_REPORTS",
 }
 
 
@@ -108,6 +112,12 @@ class Settings:
     max_line_bytes: int = MAX_LINE_BYTES
     #: Seconds a request's body may take to arrive before the connection is closed.
     body_timeout: float = DEFAULT_BODY_TIMEOUT
+    #: After each refresh, delete the polls older than this many seconds before the
+    #: newest poll (each store's latest one before the cut stays); ``None`` keeps every poll.
+    retention: float | None = None
+    #: After each refresh, delete the finished reports that finished more than this many
+    #: seconds ago.
+    keep_reports: float = DEFAULT_KEEP_REPORTS
 
     def __attrs_post_init__(self) -> None:
         if not self.db_url or "://" not in self.db_url:
@@ -137,6 +147,12 @@ class Settings:
             raise ConfigError(
                 f"body timeout must be a positive number of seconds, got {self.body_timeout}"
             )
+        if self.retention is not None and not (
+            math.isfinite(self.retention) and self.retention > 0
+        ):
+            raise ConfigError(f"retention must be a positive duration, got {self.retention}")
+        if not (math.isfinite(self.keep_reports) and self.keep_reports > 0):
+            raise ConfigError(f"keep reports must be a positive duration, got {self.keep_reports}")
         if self.api_token is not None and (
             len(self.api_token) < 16 or not self.api_token.isascii() or " " in self.api_token
         ):
@@ -171,7 +187,7 @@ class Settings:
 
 _INT_FIELDS = {"port", "workers", "max_queue", "max_line_bytes"}
 _FLOAT_FIELDS = {"refresh_interval", "report_lease", "body_timeout"}
-_DURATION_FIELDS = {"future_tolerance"}
+_DURATION_FIELDS = {"future_tolerance", "retention", "keep_reports"}
 _BOOL_FIELDS = {"allow_shrink"}
 _BOOLS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 

@@ -66,7 +66,14 @@ def make_client(aiohttp_client: Any, data_repository: InMemoryRepository) -> Mak
     ) -> TestClient[Any, Any]:
         settings_kwargs = {
             key: kwargs.pop(key)
-            for key in ("workers", "max_queue", "api_token", "refresh_interval")
+            for key in (
+                "workers",
+                "max_queue",
+                "api_token",
+                "refresh_interval",
+                "retention",
+                "keep_reports",
+            )
             if key in kwargs
         }
         settings = Settings(db_url="memory://", **settings_kwargs)

@@ -28,6 +28,8 @@ def test_defaults_are_safe() -> None:
     assert settings.refresh_interval == 3600
     assert settings.api_token is None
     assert settings.db_url == "sqlite:///storemon.db"
+    assert settings.retention is None  # every poll kept unless asked
+    assert settings.keep_reports == 30 * 24 * 3600
 
 
 def test_environment_is_read_and_options_win() -> None:
@@ -40,8 +42,12 @@ def test_environment_is_read_and_options_win() -> None:
         "STOREMON_WORKERS": "3",
         "STOREMON_MAX_QUEUE": "0",
         "STOREMON_HOST": "",
+        "STOREMON_RETENTION": "8w",
+        "STOREMON_KEEP_REPORTS": "P7D",
     }
     settings = Settings.from_env(environ, port=9000, workers=None)
+    assert settings.retention == 8 * 7 * 24 * 3600
+    assert settings.keep_reports == 7 * 24 * 3600
     assert settings.db_url == "memory://"
     assert settings.api_token == "t" * 20
     assert settings.port == 9000
@@ -63,6 +69,9 @@ def test_environment_is_read_and_options_win() -> None:
         ({"STOREMON_MAX_QUEUE": "-1"}, "max queue"),
         ({"STOREMON_API_TOKEN": "short"}, "token"),
         ({"STOREMON_DB": "storemon.db"}, "not a URL"),
+        ({"STOREMON_RETENTION": "8 weeks"}, "STOREMON_RETENTION: cannot read '8 weeks'"),
+        ({"STOREMON_RETENTION": "0"}, "retention must be a positive duration"),
+        ({"STOREMON_KEEP_REPORTS": "-1"}, "keep reports must be a positive duration"),
     ],
 )
 def test_bad_settings_are_refused(environ: dict[str, str], message: str) -> None:
@@ -101,7 +110,7 @@ def test_parser_knows_every_option() -> None:
             "--db memory:// --data-dir d --status s --business-hours h --timezones z "
             "--host 0.0.0.0 --port 1 --refresh-interval 5 --api-token T --workers 4 "
             "--max-queue 7 --allow-shrink --future-tolerance 90m --max-line-bytes 4096 "
-            "--body-timeout 2.5"
+            "--body-timeout 2.5 --retention 8w --keep-reports 30d"
         )
     )
     assert vars(args) == {
@@ -120,6 +129,8 @@ def test_parser_knows_every_option() -> None:
         "future_tolerance": 5400.0,
         "max_line_bytes": 4096,
         "body_timeout": 2.5,
+        "retention": 8 * 7 * 24 * 3600.0,
+        "keep_reports": 30 * 24 * 3600.0,
         "log_level": "INFO",
     }
 
@@ -129,6 +140,10 @@ def test_bad_configuration_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture
     assert main(["--db", "memory://", "--data-dir", str(tmp_path / "none")]) == 1
     assert "not a folder" in capsys.readouterr().err
     assert main(["--port", "nope"]) == 2
+    assert main(["--retention", "8 weeks"]) == 2
+    err = capsys.readouterr().err
+    assert "argument --retention: duration: cannot read '8 weeks' as a duration" in err
+    assert "30d, 8w" in err  # the accepted forms are named
 
 
 def test_python_m_storemon_server_help() -> None:
