@@ -370,9 +370,9 @@ class IngestLoop:
     server is ``ready`` once the first ingest has finished, successfully or not: reports
     then read whatever is stored.
 
-    After each refresh (with or without sources) ``prune`` runs when given: retention
-    (``storemon.retention``), its outcome in ``last_prune``; a failed prune is logged and
-    tried again at the next tick.
+    After each refresh ``prune`` runs when given: retention (``storemon.retention``), its
+    outcome in ``last_prune``; a failed prune is logged and tried again at the next tick.
+    Without sources there is no refresh, and so no prune (``storemon prune`` does it).
     """
 
     def __init__(
@@ -405,9 +405,10 @@ class IngestLoop:
 
     def start(self) -> None:
         """
-        Start the loop in an owned task (nothing to do without sources and retention).
+        Start the loop in an owned task (nothing to do without sources: no refresh, so
+        no prune either).
         """
-        if (self.ingest is not None or self.prune is not None) and self._task is None:
+        if self.ingest is not None and self._task is None:
             self._task = asyncio.create_task(self.run(), name="storemon-refresh")
 
     async def stop(self) -> None:
@@ -435,6 +436,7 @@ class IngestLoop:
         """
         Ingest once, then prune; record the outcomes; never raise (but for cancellation).
         """
+        assert self.ingest is not None
         slack = min(self.every / 10, MAX_REFRESH_SLACK)
         try:
             claimed = await self.claim(self.every - slack)
@@ -446,8 +448,7 @@ class IngestLoop:
         if not claimed:
             logger.info(kv("ingest.skipped", reason="a refresh ran within this interval"))
             return
-        if self.ingest is not None:
-            await self._ingest(self.ingest)
+        await self._ingest(self.ingest)
         if self.prune is not None:
             await self._prune(self.prune)
 

@@ -182,26 +182,21 @@ async def test_a_refresh_prunes_after_ingesting_and_survives_a_failed_prune() ->
     await loop.stop()
 
 
-async def test_without_sources_the_loop_still_prunes() -> None:
-    """Retention runs at every tick even when there is nothing to ingest."""
-    clock = ManualClock(T0)
-    driver = Driver(clock)
-    pruned: list[dt.datetime] = []
+async def test_without_sources_there_is_no_refresh_and_no_prune() -> None:
+    """Retention runs after a refresh: a server without sources starts no loop at all."""
+    pruned: list[bool] = []
 
     async def prune() -> dict[str, Any]:
-        pruned.append(clock.now)
+        pruned.append(True)
         return {}
 
-    claim = InMemoryRepository(clock=clock).claim_refresh
-    loop = IngestLoop(None, claim=claim, every=HOUR, clock=clock, sleep=driver, prune=prune)
+    loop = IngestLoop(None, claim=InMemoryRepository().claim_refresh, every=HOUR, prune=prune)
     assert loop.ready.is_set()
     loop.start()
-    await wait_for(lambda: len(driver.sleeps) == 1)
-    driver.step.set()
-    await wait_for(lambda: len(driver.sleeps) == 2)
-    assert pruned == [T0, T0 + HOUR]
-    assert loop.last is None  # no ingest ran
+    await asyncio.sleep(0.05)
     await loop.stop()
+    assert pruned == []
+    assert loop.last_prune is None
 
 
 async def test_a_server_with_retention_prunes_after_its_refresh(make_client: Any) -> None:
