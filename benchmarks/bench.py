@@ -510,7 +510,8 @@ def reexport(original: Path, target: Path, store_ids: Sequence[str], hours: int)
         for hour in range(1, hours + 1):
             yield next_hour_lines(store_ids, hour)
 
-    rows = sum(1 for _ in original.open("rb")) + hours * len(store_ids)
+    with original.open("rb") as counted:
+        rows = sum(1 for _ in counted) + hours * len(store_ids)
     scratch = Path(tempfile.mkdtemp(prefix="reexport-", dir=target.parent))
     try:
         with target.open("w", encoding="utf-8", newline="", buffering=1 << 20) as handle:
