@@ -34,7 +34,7 @@ DEFAULT_BODY_TIMEOUT = 30.0
 #: Seconds a poll may be later than this machine's clock (``storemon ingest
 #: --future-tolerance``).
 DEFAULT_FUTURE_TOLERANCE = 3600.0
-#: Seconds a finished report is kept after it finished (30 days; issue 15).
+#: Seconds a finished report is kept after it finished: 30 days.
 DEFAULT_KEEP_REPORTS = 30 * 24 * 3600.0
 
 #: Largest request body accepted (no route reads a body today; this caps what would be).
