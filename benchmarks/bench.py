@@ -141,14 +141,26 @@ def real_data_set(cache: Path, real: Path, stores: int, seed: int = SEED, weeks:
     polls (``storemon.sample.write_status``, rows in no order, ``weeks`` weeks) for
     ``stores`` real store ids.
     """
-    from storemon.sample import write_status
-
     digest = hashlib.sha256()
     for name in FILES[1:]:
         digest.update((real / name).read_bytes())
 
     def generate(partial: Path) -> None:
-        write_status(partial / FILES[0], real_store_ids(real, stores), seed=seed, weeks=weeks)
+        # In a child process: the kernel's peak RSS of every later child includes this
+        # process's size when it forked, so this process must stay small.
+        ids = partial / "store_ids.txt"
+        ids.write_text("\n".join(real_store_ids(real, stores)), encoding="utf-8")
+        script = (
+            "import sys; from pathlib import Path; from storemon.sample import write_status; "
+            "ids = Path(sys.argv[2]).read_text(encoding='utf-8').split('\\n'); "
+            "write_status(Path(sys.argv[1]), ids, seed=int(sys.argv[3]), weeks=int(sys.argv[4]))"
+        )
+        subprocess.run(
+            [sys.executable, "-c", script, str(partial / FILES[0]), str(ids), str(seed),
+             str(weeks)],
+            check=True,
+        )  # fmt: skip
+        ids.unlink()
         for name in FILES[1:]:
             shutil.copyfile(real / name, partial / name)
 
