@@ -268,6 +268,7 @@ def _check_sources(args: argparse.Namespace) -> None:
         ("--status", args.status),
         ("--business-hours", args.business_hours),
         ("--timezones", args.timezones),
+        ("--special-hours", args.special_hours),
     ):
         if value is not None and not is_url(str(value)):
             check_readable(option, Path(value))
@@ -385,6 +386,21 @@ def _add_csv_inputs(parser: argparse.ArgumentParser, origin: argparse._ActionsCo
         f"{DEFAULT_ZONE_KEY})",
     )
     parser.add_argument(
+        "--special-hours",
+        type=Path,
+        metavar="FILE",
+        help="special hours CSV file: store_id,date,start_time_local,end_time_local, both "
+        "times empty for closed that date (with --status; without it no special days)",
+    )
+    parser.add_argument(
+        "--max-gap",
+        type=_duration,
+        metavar="DURATION",
+        help="time further than half of DURATION from every poll is unknown, reported in "
+        "three more columns (unknown_last_hour,unknown_last_day,unknown_last_week), never "
+        "as up or down; e.g. 90m, 2h, 1h30m, 45s, PT2H (default: none, six columns)",
+    )
+    parser.add_argument(
         "--as-of",
         type=_as_of,
         metavar="TIME",
@@ -394,10 +410,14 @@ def _add_csv_inputs(parser: argparse.ArgumentParser, origin: argparse._ActionsCo
 
 def _check_csv_inputs(args: argparse.Namespace) -> None:
     if args.db is not None:
-        if args.business_hours is not None or args.timezones is not None:
+        if (
+            args.business_hours is not None
+            or args.timezones is not None
+            or args.special_hours is not None
+        ):
             raise CommandError(
-                "--business-hours and --timezones go with --status; with --db they come "
-                "from the database",
+                "--business-hours, --timezones and --special-hours go with --status; with "
+                "--db they come from the database",
                 EXIT_USAGE,
             )
         _check_url(args.db)
@@ -412,10 +432,10 @@ def _add_ingest(commands: Any) -> None:
         "ingest",
         help="store CSV sources (files or URLs) in a database",
         description="Store the CSV sources in the database: polls are upserted, business "
-        "hours and time zones replace what was stored. Unchanged sources are skipped and a "
-        "status file that only grew is read from where the last ingest stopped. A business-"
-        "hours or time-zone file that would remove more than half of the stored rows of its "
-        "kind is refused unless --allow-shrink.",
+        "hours, time zones and special hours replace what was stored. Unchanged sources are "
+        "skipped and a status file that only grew is read from where the last ingest "
+        "stopped. A business-hours, time-zone or special-hours file that would remove more "
+        "than half of the stored rows of its kind is refused unless --allow-shrink.",
         epilog="""\
 exit status:
   0  every row stored or already present
@@ -433,6 +453,11 @@ exit status:
     ingest.add_argument("--business-hours", metavar="SRC", help="business hours CSV: file or URL")
     ingest.add_argument("--timezones", metavar="SRC", help="time zones CSV: file or URL")
     ingest.add_argument(
+        "--special-hours",
+        metavar="SRC",
+        help="special hours CSV (store_id,date,start_time_local,end_time_local): file or URL",
+    )
+    ingest.add_argument(
         "--rejects",
         type=Path,
         metavar="FILE",
@@ -441,8 +466,8 @@ exit status:
     ingest.add_argument(
         "--allow-shrink",
         action="store_true",
-        help="store a business-hours or time-zone file even when it removes more than "
-        "half of the stored rows of its kind (refused otherwise)",
+        help="store a business-hours, time-zone or special-hours file even when it removes "
+        "more than half of the stored rows of its kind (refused otherwise)",
     )
     _add_read_guards(ingest)
     ingest.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -451,9 +476,16 @@ exit status:
 
 
 def _check_ingest(args: argparse.Namespace) -> None:
-    if args.status is None and args.business_hours is None and args.timezones is None:
+    if (
+        args.status is None
+        and args.business_hours is None
+        and args.timezones is None
+        and args.special_hours is None
+    ):
         raise CommandError(
-            "nothing to ingest; give --status, --business-hours and/or --timezones", EXIT_USAGE
+            "nothing to ingest; give --status, --business-hours, --timezones and/or "
+            "--special-hours",
+            EXIT_USAGE,
         )
     if args.db is not None:
         _check_url(args.db)
@@ -507,6 +539,7 @@ async def _ingest(url: str, args: argparse.Namespace, progress: SourceProgress |
             status=args.status,
             business_hours=args.business_hours,
             timezones=args.timezones,
+            special_hours=args.special_hours,
             parse_aside=True,
             allow_shrink=args.allow_shrink,
             future_tolerance=args.future_tolerance,
@@ -587,7 +620,7 @@ class _Computed:
 
 def _run_report(args: argparse.Namespace, console: Console) -> int:
     if args.db is not None:
-        computed = asyncio.run(_report_from_db(args.db, args.as_of))
+        computed = asyncio.run(_report_from_db(args.db, args.as_of, args.max_gap))
     else:
         computed = _report_from_files(args, console)
     if args.format == "json":
@@ -639,7 +672,8 @@ def range_warnings(
 
 def _load_files(args: argparse.Namespace, console: Console) -> Dataset:
     """
-    Read ``--status``, ``--business-hours`` and ``--timezones``, showing progress.
+    Read ``--status``, ``--business-hours``, ``--timezones`` and ``--special-hours``,
+    showing progress.
     """
     from storemon.dataset import load_csv
 
@@ -648,6 +682,7 @@ def _load_files(args: argparse.Namespace, console: Console) -> Dataset:
             args.status,
             args.business_hours,
             args.timezones,
+            special_hours=args.special_hours,
             parse_aside=True,
             progress=progress,
             latest_at=_latest_at(args),
@@ -670,16 +705,21 @@ def _report_from_files(args: argparse.Namespace, console: Console) -> _Computed:
                 "give --as-of"
             )
         return _Computed(
-            args.as_of, dataset.report_csv(args.as_of), tuple(warnings), tuple(dataset.rejected)
+            args.as_of,
+            dataset.report_csv(args.as_of, max_gap=args.max_gap),
+            tuple(warnings),
+            tuple(dataset.rejected),
         )
     first, latest = from_epoch_us(min(packed) >> 1), from_epoch_us(max(packed) >> 1)
     as_of = args.as_of or latest
-    text = dataset.report_csv(as_of)
+    text = dataset.report_csv(as_of, max_gap=args.max_gap)
     warnings += range_warnings(as_of, first=first, latest=latest, rows=text.count("\n") - 1)
     return _Computed(as_of, text, tuple(warnings), tuple(dataset.rejected))
 
 
-async def _report_from_db(url: str, as_of: dt.datetime | None) -> _Computed:
+async def _report_from_db(
+    url: str, as_of: dt.datetime | None, max_gap: dt.timedelta | None = None
+) -> _Computed:
     # Returns the CSV text, not a Report: on Python 3.11 ``asyncio.run`` formats the repr
     # of its main task (and so of its result) when it restores the SIGINT handler, which
     # for a full-size Report costs 0.15 s.
@@ -694,7 +734,7 @@ async def _report_from_db(url: str, as_of: dt.datetime | None) -> _Computed:
                     "no 'now'; give --as-of"
                 )
             as_of = latest
-        report = await build_csv_report(repository, as_of=as_of)
+        report = await build_csv_report(repository, as_of=as_of, max_gap=max_gap)
     rows = report.csv.count("\n") - 1
     warnings: list[str] = []
     if latest is not None:
@@ -745,14 +785,16 @@ def _run_explain(args: argparse.Namespace, console: Console) -> int:
 
     try:
         if args.db is not None:
-            timeline = asyncio.run(_explain_from_db(args.db, args.store_id, args.as_of))
+            timeline = asyncio.run(
+                _explain_from_db(args.db, args.store_id, args.as_of, args.max_gap)
+            )
         else:
             from storemon.service import explain
 
             dataset = _load_files(args, console)
             if args.as_of is None and dataset.latest_poll_at() is None:
                 raise CommandError(f"--status {args.status}: no poll in the file; give --as-of")
-            timeline = explain(dataset, args.store_id, as_of=args.as_of)
+            timeline = explain(dataset, args.store_id, as_of=args.as_of, max_gap=args.max_gap)
             if dataset.rejected:
                 console.note(
                     f"storemon explain: note: {len(dataset.rejected)} input rows were "
@@ -767,17 +809,35 @@ def _run_explain(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
-async def _explain_from_db(url: str, store_id: str, as_of: dt.datetime | None) -> Any:
+async def _explain_from_db(
+    url: str, store_id: str, as_of: dt.datetime | None, max_gap: dt.timedelta | None = None
+) -> Any:
     from storemon.service import explain
 
     async with _open_existing(url) as repository:
         if as_of is None and await repository.latest_poll_at() is None:
             raise CommandError(f"--db {shown_url(url)}: the database has no polls; give --as-of")
-        return await explain(repository, store_id, as_of=as_of)
+        return await explain(repository, store_id, as_of=as_of, max_gap=max_gap)
+
+
+def _special_json(row: Any) -> dict[str, Any]:
+    """
+    A special-hours row as JSON: its date, and its times as written (``null`` both on a
+    closed date).
+    """
+    end = None if row.end_local is None else row.end_local.isoformat()
+    if row.end_is_midnight:
+        end = "24:00:00"
+    return {
+        "date": row.date.isoformat(),
+        "closed": row.is_closed,
+        "start_time_local": None if row.start_local is None else row.start_local.isoformat(),
+        "end_time_local": end,
+    }
 
 
 def _timeline_json(timeline: Any) -> dict[str, Any]:
-    from storemon.csvformat import REPORT_HEADER, format_value
+    from storemon.csvformat import format_value, report_header
 
     def span(start: dt.datetime, end: dt.datetime) -> dict[str, str]:
         return {"start": start.isoformat(), "end": end.isoformat()}
@@ -789,9 +849,14 @@ def _timeline_json(timeline: Any) -> dict[str, Any]:
         "window_start": timeline.window_start.isoformat(),
         "row": {
             "store_id": timeline.store_id,
-            **{name: format_value(getattr(timeline.row, name)) for name in REPORT_HEADER[1:]},
+            **{
+                name: format_value(getattr(timeline.row, name))
+                for name in report_header(unknown=timeline.max_gap is not None)[1:]
+            },
         },
         "business": [span(start, end) for start, end in timeline.business],
+        "unknown": [span(start, end) for start, end in timeline.unknown],
+        "special_days": [_special_json(row) for row in timeline.special],
         "outages": [span(start, end) for start, end in timeline.outages()],
         "status": [{**span(s.start, s.end), "active": s.active} for s in timeline.status],
         "polls": [{"at": at.isoformat(), "active": active} for at, active in timeline.polls],

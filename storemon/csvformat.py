@@ -23,6 +23,21 @@ REPORT_HEADER = (
     "downtime_last_week",
 )
 
+#: The three columns a report with a maximum gap adds after the six (SEMANTICS.md,
+#: "Unknown time"), named as the fields of ``ReportRow``.
+UNKNOWN_COLUMNS = ("unknown_last_hour", "unknown_last_day", "unknown_last_week")
+
+#: The header of a report with a maximum gap: nine columns after the store id.
+REPORT_HEADER_WITH_UNKNOWN = REPORT_HEADER + UNKNOWN_COLUMNS
+
+
+def report_header(*, unknown: bool) -> tuple[str, ...]:
+    """
+    Return the report's header: with the unknown columns when ``unknown`` (a report with a
+    maximum gap), else exactly the six measures of SEMANTICS.md.
+    """
+    return REPORT_HEADER_WITH_UNKNOWN if unknown else REPORT_HEADER
+
 
 def format_ratio(numerator: int, denominator: int) -> str:
     """
@@ -54,8 +69,8 @@ def csv_line(store_id: str, values: Iterable[str]) -> str:
     return ",".join((store_id, *values))
 
 
-def csv_text(lines: Iterable[str]) -> str:
+def csv_text(lines: Iterable[str], *, header: tuple[str, ...] = REPORT_HEADER) -> str:
     """
     Return the report's CSV text: the header, then ``lines``, each ended by ``\\n``.
     """
-    return ",".join(REPORT_HEADER) + "\n" + "".join(line + "\n" for line in lines)
+    return ",".join(header) + "\n" + "".join(line + "\n" for line in lines)

@@ -1,5 +1,5 @@
 """
-The three CSV inputs loaded into memory, and their report: the library's direct path.
+The CSV inputs loaded into memory, and their report: the library's direct path.
 
 ``load_csv`` is what a notebook or ``storemon report --status ...`` calls. Polls are kept
 per store as two parallel lists in file order (no per-poll objects); a store's polls are
@@ -29,6 +29,7 @@ from storemon.model import (
     HoursRow,
     Rejected,
     Report,
+    SpecialHoursRow,
     StoreSnapshot,
     from_epoch_us,
     to_epoch_us,
@@ -73,6 +74,8 @@ class Dataset:
     hours: dict[str, list[HoursRow]] = attrs.field(factory=dict)
     zones: dict[str, str] = attrs.field(factory=dict)
     rejected: list[Rejected] = attrs.field(factory=list)
+    #: Per store: its special-hours rows (SEMANTICS.md, "Special days").
+    special: dict[str, list[SpecialHoursRow]] = attrs.field(factory=dict)
 
     def latest_poll_at(self) -> dt.datetime | None:
         """
@@ -97,6 +100,7 @@ class Dataset:
             store_id=store_id,
             zone_key=self.zones.get(store_id),
             hours=tuple(self.hours.get(store_id, ())),
+            special=tuple(self.special.get(store_id, ())),
             poll_at_us=times[first:],
             poll_active=actives[first:],
         )
@@ -107,6 +111,7 @@ class Dataset:
         as_of: dt.datetime | None = None,
         *,
         default_zone_key: str = DEFAULT_ZONE_KEY,
+        max_gap: dt.timedelta | None = None,
     ) -> StoreTimeline:
         """
         Return one store's last week as the report sees it (``storemon.explain``).
@@ -120,34 +125,51 @@ class Dataset:
         timeline = None
         if packed:
             snapshot = self._snapshot(store_id, packed, to_epoch_us(window_start(as_of)))
-            timeline = explain_store(snapshot, as_of=as_of, default_zone_key=default_zone_key)
+            timeline = explain_store(
+                snapshot, as_of=as_of, default_zone_key=default_zone_key, max_gap=max_gap
+            )
         if timeline is None:
             raise StoreNotFound(f"store {store_id} has no poll at or before {as_of}")
         return timeline
 
     def report(
-        self, as_of: dt.datetime | None = None, *, default_zone_key: str = DEFAULT_ZONE_KEY
+        self,
+        as_of: dt.datetime | None = None,
+        *,
+        default_zone_key: str = DEFAULT_ZONE_KEY,
+        max_gap: dt.timedelta | None = None,
     ) -> Report:
         """
-        Compute the report; ``as_of`` defaults to the latest poll.
+        Compute the report; ``as_of`` defaults to the latest poll. With ``max_gap`` time
+        further than half of it from every poll is unknown (SEMANTICS.md, "Unknown
+        time") and the report has the three unknown columns.
 
         Raises:
-            DataError: there is no poll and no ``as_of``.
+            DataError: there is no poll and no ``as_of``, or the gap is not positive.
         """
-        builder = ReportBuilder(self._as_of(as_of), default_zone_key=default_zone_key)
+        builder = ReportBuilder(
+            self._as_of(as_of), default_zone_key=default_zone_key, max_gap=max_gap
+        )
         return builder.extend(self.snapshots(as_of=builder.as_of)).report()
 
     def report_csv(
-        self, as_of: dt.datetime | None = None, *, default_zone_key: str = DEFAULT_ZONE_KEY
+        self,
+        as_of: dt.datetime | None = None,
+        *,
+        default_zone_key: str = DEFAULT_ZONE_KEY,
+        max_gap: dt.timedelta | None = None,
     ) -> str:
         """
-        Return ``self.report(as_of).to_csv()``, computed without ``ReportRow`` objects.
+        Return ``self.report(as_of, max_gap=max_gap).to_csv()``, computed without
+        ``ReportRow`` objects.
 
         Raises:
-            DataError: there is no poll and no ``as_of``.
+            DataError: there is no poll and no ``as_of``, or the gap is not positive.
         """
         as_of = self._as_of(as_of)
-        builder = ReportBuilder(as_of, default_zone_key=default_zone_key, keep=report_line)
+        builder = ReportBuilder(
+            as_of, default_zone_key=default_zone_key, max_gap=max_gap, keep=report_line
+        )
         return builder.extend(self.snapshots(as_of=as_of)).csv()
 
     def _as_of(self, as_of: dt.datetime | None) -> dt.datetime:
@@ -262,18 +284,22 @@ def load_csv(
     business_hours: PathLike | IO[bytes] | None = None,
     timezones: PathLike | IO[bytes] | None = None,
     *,
+    special_hours: PathLike | IO[bytes] | None = None,
     parse_aside: bool = False,
     progress: SourceProgress | None = None,
     latest_at: dt.datetime | None = None,
     max_line: int = MAX_LINE_BYTES,
 ) -> Dataset:
     """
-    Read the three CSV inputs into a ``Dataset``; bad rows go to ``Dataset.rejected``.
+    Read the CSV inputs into a ``Dataset``; bad rows go to ``Dataset.rejected``.
 
     Args:
         status: The polls file (``store_id,status,timestamp_utc``), a path or binary stream.
         business_hours: The hours file; without it every store is open all the time.
         timezones: The zones file; without it every store is in America/Chicago.
+        special_hours: The special-hours file (``store_id,date,start_time_local,
+            end_time_local``; both times empty: closed that date); without it no store
+            has special days.
         parse_aside: Parse a large status file (a path) half in a second process
             (``storemon.parallel``), with the same result.
         progress: Told how far the reading of each file given as a path is (a split
@@ -291,6 +317,9 @@ def load_csv(
     others = Dataset()  # hours, zones and their rejected rows, which come after the polls'
 
     def read_hours_and_zones() -> None:
+        """
+        Read the files besides the polls (hours, zones, special hours) into ``others``.
+        """
         if business_hours is not None:
             hours: dict[str, list[HoursRow]] = defaultdict(list)
             hours_rows = _read(
@@ -305,6 +334,14 @@ def load_csv(
             )
             for store_id, zone_key in zone_rows:
                 others.zones[store_id] = zone_key
+        if special_hours is not None:
+            special: dict[str, list[SpecialHoursRow]] = defaultdict(list)
+            special_rows = _read(
+                SourceKind.SPECIAL, special_hours, others, progress=progress, max_line=max_line
+            )
+            for store_id, special_row in special_rows:
+                special[store_id].append(special_row)
+            others.special = dict(special)
 
     if (
         parse_aside
@@ -330,6 +367,6 @@ def load_csv(
             )
         )
         read_hours_and_zones()
-    dataset.hours, dataset.zones = others.hours, others.zones
+    dataset.hours, dataset.zones, dataset.special = others.hours, others.zones, others.special
     dataset.rejected += others.rejected
     return dataset

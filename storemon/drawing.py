@@ -41,6 +41,9 @@ POLL_AXIS = "#8c959f"
 AXIS = "#57606a"
 FRAME = "#c9d1da"
 PAPER = "#ffffff"
+UNKNOWN = "#d0d7de"
+SPECIAL = "#fff3d6"
+SPECIAL_EDGE = "#8a5a00"
 
 #: The hatch of inactive time; one id serves every drawing on a page (they are identical).
 HATCH_ID = "storemon-hatch"
@@ -65,6 +68,16 @@ LEGEND = (
     ("inactive", "Inactive in business hours: an outage"),
     ("faded-active", "Active outside business hours: not counted"),
     ("faded-inactive", "Inactive outside business hours: not counted"),
+    (
+        "unknown",
+        "Unknown: no poll within half the maximum gap (a report with a maximum gap only); "
+        "neither up nor down",
+    ),
+    (
+        "special",
+        "Special date, named with its local date: closed, or special hours instead of the "
+        "weekly ones",
+    ),
     ("poll", "A poll: active ticks above the line, inactive below"),
     ("window", "Start of the last day or last hour"),
     ("dst", "Clock change (daylight saving time)"),
@@ -216,6 +229,38 @@ def _chart(timeline: StoreTimeline, index: int, width: int, y0: int) -> list[str
         out.append(
             _element("text", name, x=4, y=(lane[0] + lane[1]) / 2 + 4, font_weight=600, fill=MUTED)
         )
+    # Special dates: a marked stretch of the Open lane from the date's local midnight to
+    # the next, named with the date, under the business hours.
+    for special in timeline.special:
+        day_start = to_epoch_us(dt.datetime.combine(special.date, dt.time(0), tzinfo=zone))
+        next_day = special.date + dt.timedelta(days=1)
+        day_end = to_epoch_us(dt.datetime.combine(next_day, dt.time(0), tzinfo=zone))
+        if not (day_start < to_us and day_end > from_us):
+            continue
+        hours = "closed" if special.is_closed else "special hours"
+        out.append(
+            _titled(
+                "rect",
+                f"Special date {special.date.isoformat()}: {hours}",
+                x=x(day_start),
+                y=_BUSINESS[0],
+                width=max(0.5, x(day_end) - x(day_start)),
+                height=_BUSINESS[1] - _BUSINESS[0],
+                fill=SPECIAL,
+                stroke=SPECIAL_EDGE,
+                data_kind="special",
+            )
+        )
+        out.append(
+            _element(
+                "text",
+                special.date.isoformat(),
+                x=x(max(day_start, from_us)) + 2,
+                y=_BUSINESS[0] - 2,
+                fill=SPECIAL_EDGE,
+                font_weight=600,
+            )
+        )
     # Business hours: a band in their lane and a light column behind everything.
     for start, end in shown:
         x0, w = x(start), max(0.5, x(end) - x(start))
@@ -259,6 +304,23 @@ def _chart(timeline: StoreTimeline, index: int, width: int, y0: int) -> list[str
                 height=_STATUS[1] - _STATUS[0],
                 fill=ACTIVE if span.active else f"url(#{HATCH_ID})",
                 data_kind="active" if span.active else "inactive",
+            )
+        )
+    # Unknown time covers the status it would otherwise show (with a maximum gap).
+    for unknown_start, unknown_end in timeline.unknown:
+        start, end = to_epoch_us(unknown_start), to_epoch_us(unknown_end)
+        if not (start < to_us and end > from_us):
+            continue
+        out.append(
+            _titled(
+                "rect",
+                f"Unknown {local_text(unknown_start, zone)} – {local_text(unknown_end, zone)}",
+                x=x(start),
+                y=_STATUS[0],
+                width=max(0.5, x(end) - x(start)),
+                height=_STATUS[1] - _STATUS[0],
+                fill=UNKNOWN,
+                data_kind="unknown",
             )
         )
     cursor = from_us
@@ -408,6 +470,10 @@ def _swatch(kind: str, x: float, y: float) -> list[str]:
                 _element("rect", x=x, y=y, width=24, height=12, fill=PAPER, fill_opacity=0.72)
             )
         return shapes
+    if kind == "unknown":
+        return [_element("rect", x=x, y=y, width=24, height=12, fill=UNKNOWN)]
+    if kind == "special":
+        return [_element("rect", x=x, y=y, width=24, height=12, fill=SPECIAL, stroke=SPECIAL_EDGE)]
     if kind == "poll":
         return [
             _element("line", x1=x + 12, x2=x + 12, y1=y, y2=y + 12, stroke=ACTIVE, stroke_width=1.5)
@@ -510,14 +576,16 @@ def _wall(at: dt.datetime, zone: zoneinfo.ZoneInfo) -> str:
 def numbers(timeline: StoreTimeline) -> list[tuple[str, tuple[str, str, str, str] | None]]:
     """
     Return the report's numbers per window as written: its name, then uptime, downtime,
-    business time (with their unit) and share up, or ``None`` for a window without
-    business time ("closed").
+    business time (with their unit; unknown time included) and share up (of the time
+    whose status is known), or ``None`` for a window without business time ("closed").
     """
     rows: list[tuple[str, tuple[str, str, str, str] | None]] = []
     for name, key, unit in _WINDOWS:
         up = getattr(timeline.row, f"uptime_{key}")
         down = getattr(timeline.row, f"downtime_{key}")
-        business = up + down
+        # With a maximum gap, business time is also the unknown part of it; the share is
+        # of the known part.
+        business = up + down + getattr(timeline.row, f"unknown_{key}")
         if business == 0:
             rows.append((name, None))
             continue
@@ -525,7 +593,7 @@ def numbers(timeline: StoreTimeline) -> list[tuple[str, tuple[str, str, str, str
             f"{format_value(up)} {unit}",
             f"{format_value(down)} {unit}",
             f"{format_value(business)} {unit}",
-            f"{float(up / business) * 100:.1f}%",
+            f"{float(up / (up + down)) * 100:.1f}%" if up + down else "unknown",
         )
         rows.append((name, values))
     return rows
@@ -586,6 +654,7 @@ def timeline_text(timeline: StoreTimeline) -> str:
         duration = duration_text(to_epoch_us(end) - to_epoch_us(start))
         lines.append(f"  {_wall(start, zone)} – {_wall(end, zone)}  {duration}")
     lines.append(f"  {_outage_summary(timeline)}")
+    lines += _unknown_and_special_text(timeline, zone)
     polls = [active for at, active in timeline.polls if at >= timeline.window_start]
     active = sum(polls)
     lines += [
@@ -599,6 +668,43 @@ def timeline_text(timeline: StoreTimeline) -> str:
     else:
         lines.append("No clock change this week.")
     return "\n".join(lines) + "\n"
+
+
+def _unknown_and_special_text(timeline: StoreTimeline, zone: zoneinfo.ZoneInfo) -> list[str]:
+    """
+    The lines of ``timeline_text`` on unknown time (with a maximum gap) and special days.
+    """
+    lines: list[str] = []
+    if timeline.max_gap is not None:
+        row = timeline.row
+        gap = duration_text(timeline.max_gap // dt.timedelta(microseconds=1))
+        lines += [
+            "",
+            f"Unknown time (further than half of the maximum gap, {gap}, from every poll; "
+            "local time):",
+        ]
+        lines += [
+            f"  {_wall(start, zone)} – {_wall(end, zone)}  "
+            f"{duration_text(to_epoch_us(end) - to_epoch_us(start))}"
+            for start, end in timeline.unknown
+        ] or ["  none"]
+        lines.append(
+            f"  unknown in business hours: last hour {format_value(row.unknown_last_hour)} "
+            f"min, last day {format_value(row.unknown_last_day)} h, last week "
+            f"{format_value(row.unknown_last_week)} h"
+        )
+    if timeline.special:
+        lines += ["", "Special days in the week:"]
+        for special in timeline.special:
+            if special.is_closed:
+                hours = "closed"
+            else:
+                assert special.start_local is not None
+                assert special.end_local is not None
+                end = "24:00" if special.end_is_midnight else f"{special.end_local:%H:%M}"
+                hours = f"{special.start_local:%H:%M} – {end}"
+            lines.append(f"  {special.date.isoformat()}  {hours}")
+    return lines
 
 
 def timeline_html(timeline: StoreTimeline) -> str:

@@ -15,11 +15,17 @@ import attrs
 
 from storemon.drawing import timeline_html, timeline_svg, timeline_text
 from storemon.errors import DataError
-from storemon.localtime import offset_pieces, zone_for
-from storemon.model import DEFAULT_ZONE_KEY, ReportRow, StoreSnapshot, from_epoch_us
+from storemon.localtime import offset_pieces, special_rows_in_window, zone_for
+from storemon.model import (
+    DEFAULT_ZONE_KEY,
+    ReportRow,
+    SpecialHoursRow,
+    StoreSnapshot,
+    from_epoch_us,
+)
 from storemon.parsing import quoted
 from storemon.report import ReportBuilder, report_row, snapshot_problem
-from storemon.uptime import TICKS_PER_US, StatusTimeline, status_changes
+from storemon.uptime import TICKS_PER_US, StatusTimeline
 
 
 @attrs.frozen
@@ -42,6 +48,27 @@ class OffsetChange:
     at: dt.datetime
     offset_before: dt.timedelta
     offset_after: dt.timedelta
+
+
+def _without(
+    spans: list[tuple[dt.datetime, dt.datetime]],
+    cuts: tuple[tuple[dt.datetime, dt.datetime], ...],
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """
+    Return ``spans`` without the points of ``cuts`` (both sorted and disjoint).
+    """
+    out: list[tuple[dt.datetime, dt.datetime]] = []
+    for start, end in spans:
+        cursor = start
+        for cut_start, cut_end in cuts:
+            if cut_end <= cursor or cut_start >= end:
+                continue
+            if cut_start > cursor:
+                out.append((cursor, cut_start))
+            cursor = max(cursor, cut_end)
+        if cursor < end:
+            out.append((cursor, end))
+    return out
 
 
 def _count(noun: str) -> Callable[[Sized], str]:
@@ -70,12 +97,23 @@ class StoreTimeline:
     polls: tuple[tuple[dt.datetime, bool], ...] = attrs.field(repr=_count("polls"))
     offset_changes: tuple[OffsetChange, ...]
     row: ReportRow
+    #: Stretches of the window where the status is unknown (SEMANTICS.md, "Unknown
+    #: time"), UTC, clipped to the window; empty without a maximum gap.
+    unknown: tuple[tuple[dt.datetime, dt.datetime], ...] = attrs.field(
+        default=(), repr=_count("spans")
+    )
+    #: The store's special days whose dates can touch the window (SEMANTICS.md,
+    #: "Special days"), sorted by date.
+    special: tuple[SpecialHoursRow, ...] = ()
+    #: The maximum gap the row was computed with, or ``None``.
+    max_gap: dt.timedelta | None = None
 
     def outages(self) -> list[tuple[dt.datetime, dt.datetime]]:
         """
-        Return the stretches of business time in the week that the store was inactive,
-        in order; stretches that touch (an outage across two business spans meeting at
-        midnight) are one. They add up to the week's downtime.
+        Return the stretches of business time in the week that the store was known to be
+        inactive, in order; stretches that touch (an outage across two business spans
+        meeting at midnight) are one. They add up to the week's downtime (unknown time,
+        with a maximum gap, is no outage).
         """
         pieces = sorted(
             (max(span.start, start, self.window_start), min(span.end, end))
@@ -91,7 +129,7 @@ class StoreTimeline:
                 merged[-1] = (merged[-1][0], max(merged[-1][1], end))
             else:
                 merged.append((start, end))
-        return merged
+        return _without(merged, self.unknown)
 
     def to_text(self) -> str:
         """
@@ -137,7 +175,11 @@ def _status_spans(timeline: StatusTimeline, lo: int, hi: int) -> tuple[StatusSpa
 
 
 def explain_store(
-    snapshot: StoreSnapshot, *, as_of: dt.datetime, default_zone_key: str = DEFAULT_ZONE_KEY
+    snapshot: StoreSnapshot,
+    *,
+    as_of: dt.datetime,
+    default_zone_key: str = DEFAULT_ZONE_KEY,
+    max_gap: dt.timedelta | None = None,
 ) -> StoreTimeline | None:
     """
     Return the store's timeline over the last week, or ``None`` if it has no poll by ``as_of``.
@@ -150,15 +192,22 @@ def explain_store(
     if problem is not None:
         # Read without the rows it lost, the week would be explained wrongly (open 24x7).
         raise DataError(f"store {quoted(snapshot.store_id)} cannot be explained: {problem}")
-    builder = ReportBuilder(as_of, default_zone_key=default_zone_key)
+    builder = ReportBuilder(as_of, default_zone_key=default_zone_key, max_gap=max_gap)
     ticks = builder.measure(snapshot)
-    timeline = status_changes(snapshot.poll_at_us, snapshot.poll_active, builder.as_of_us)
+    timeline = builder.timeline(snapshot)
     if ticks is None or timeline is None:
         return None
     zone_key = snapshot.zone_key or default_zone_key
     lo_us, hi_us = builder.window_start_us, builder.as_of_us
-    business = builder.business_week_ticks(snapshot.zone_key, snapshot.hours)
-    pieces = offset_pieces(zone_for(zone_key), lo_us, hi_us)
+    business = builder.business_week_ticks(snapshot.zone_key, snapshot.hours, snapshot.special)
+    zone = zone_for(zone_key)
+    pieces = offset_pieces(zone, lo_us, hi_us)
+    lo_tick, hi_tick = lo_us * TICKS_PER_US, hi_us * TICKS_PER_US
+    unknown = tuple(
+        (_tick_instant(max(start, lo_tick)), _tick_instant(min(end, hi_tick)))
+        for start, end in timeline.unknown
+        if start < hi_tick and end > lo_tick
+    )
     changes = tuple(
         OffsetChange(
             at=from_epoch_us(after[0]),
@@ -182,4 +231,7 @@ def explain_store(
         polls=polls,
         offset_changes=changes,
         row=report_row(snapshot.store_id, ticks),
+        unknown=unknown,
+        special=special_rows_in_window(zone, snapshot.special, lo_us, hi_us),
+        max_gap=builder.max_gap,
     )

@@ -1,11 +1,12 @@
 """
-Ingestion: the three CSV sources, from files or http(s) URLs, into a repository.
+Ingestion: the CSV sources (status, business hours, time zones, special hours), from
+files or http(s) URLs, into a repository.
 
 Each source is read as a stream of lines (never whole into memory) and stored in one
 transaction together with its rejected rows and its ``SourceState``: a source that fails
 (missing header, unreadable file, failing URL) leaves the repository exactly as it was.
-Polls are upserted, so reading a row twice changes nothing; business hours and time
-zones are snapshots, replaced whole, unless the new file would remove more than half of
+Polls are upserted, so reading a row twice changes nothing; business hours, time zones
+and special hours are snapshots, replaced whole, unless the new file would remove more than half of
 the stored rows of its kind (``refresh.shrinks_too_much``; ``allow_shrink`` says it is
 meant). A poll later than the clock plus ``future_tolerance`` is rejected, so that "now"
 comes from believable data. Sources are shown (summaries, messages, rejected rows) by
@@ -284,6 +285,8 @@ async def _store(repository: IngestRepository, kind: SourceKind, records: Iterat
         return await repository.add_polls(records)
     if kind is SourceKind.HOURS:
         return await repository.replace_hours(records)
+    if kind is SourceKind.SPECIAL:
+        return await repository.replace_special_hours(records)
     return await repository.replace_zones(records)
 
 
@@ -410,6 +413,7 @@ async def ingest(
     status: str | os.PathLike[str] | None = None,
     business_hours: str | os.PathLike[str] | None = None,
     timezones: str | os.PathLike[str] | None = None,
+    special_hours: str | os.PathLike[str] | None = None,
     clock: Callable[[], dt.datetime] = _utc_now,
     parse_aside: bool = False,
     allow_shrink: bool = False,
@@ -434,6 +438,7 @@ async def ingest(
         (SourceKind.STATUS, status),
         (SourceKind.HOURS, business_hours),
         (SourceKind.ZONES, timezones),
+        (SourceKind.SPECIAL, special_hours),
     ):
         if location is None:
             continue

@@ -20,7 +20,7 @@ from typing import Any, TypeAlias
 
 import attrs
 
-from storemon.csvformat import REPORT_HEADER, csv_line, csv_text, format_value
+from storemon.csvformat import csv_line, csv_text, format_value, report_header
 from storemon.display import report_html
 from storemon.errors import DataError, bounded
 
@@ -223,6 +223,11 @@ def _hours_tuple(rows: Sequence[HoursRow]) -> tuple[HoursRow, ...]:
     return tuple(sorted(set(rows), key=_hours_key))
 
 
+def _special_tuple(rows: Iterable[SpecialHoursRow]) -> tuple[SpecialHoursRow, ...]:
+    # Sorted and deduplicated like weekly rows: equal special days are equal tuples.
+    return tuple(sorted(set(rows), key=special_hours_key))
+
+
 @attrs.frozen
 class StoreSnapshot:
     """
@@ -247,6 +252,14 @@ class StoreSnapshot:
     #: them says so here instead of failing the whole stream); the report leaves the
     #: store out and names it (``SkippedStore``). ``None`` when they can.
     problem: str | None = None
+    #: Special days (SEMANTICS.md, "Special days"); a backend may send only the rows whose
+    #: date can touch the report's window (``localtime.window_dates``).
+    special: tuple[SpecialHoursRow, ...] = attrs.field(default=(), converter=_special_tuple)
+    #: With a maximum gap, for polls thinned by ``uptime.kept_polls_with_gaps``: the
+    #: positions ``i`` where polls ``i`` and ``i + 1`` are a gap over the maximum (its
+    #: ``gap_after``). ``None`` when the polls are complete (consecutive in the data), so
+    #: the engine finds the gaps itself.
+    gap_after: tuple[int, ...] | None = None
 
     def __attrs_post_init__(self) -> None:
         if len(self.poll_at_us) != len(self.poll_active):
@@ -259,7 +272,8 @@ class ReportRow:
     Uptime and downtime of one store within business hours, exact.
 
     The last hour is in minutes, the day and week in hours, as exact fractions: round only
-    when writing (``storemon.csvformat.format_value``).
+    when writing (``storemon.csvformat.format_value``). The unknown time (SEMANTICS.md,
+    "Unknown time") is zero in a report without a maximum gap.
     """
 
     store_id: StoreId
@@ -269,6 +283,9 @@ class ReportRow:
     downtime_last_hour: Fraction
     downtime_last_day: Fraction
     downtime_last_week: Fraction
+    unknown_last_hour: Fraction = Fraction(0)
+    unknown_last_day: Fraction = Fraction(0)
+    unknown_last_week: Fraction = Fraction(0)
 
 
 @attrs.frozen
@@ -312,24 +329,39 @@ class Report:
     rows: tuple[ReportRow, ...] = attrs.field(converter=_rows_tuple, repr=_count_rows)
     #: Stores left out because their stored rows cannot be read.
     skipped: tuple[SkippedStore, ...] = attrs.field(default=(), converter=_skipped_tuple)
+    #: The maximum gap the report was computed with (SEMANTICS.md, "Unknown time"), or
+    #: ``None``: then nothing is unknown and the report has the six columns.
+    max_gap: dt.timedelta | None = None
+
+    @property
+    def header(self) -> tuple[str, ...]:
+        """
+        The report's columns: the six of SEMANTICS.md, and the three unknown ones after
+        them when the report has a maximum gap.
+        """
+        return report_header(unknown=self.max_gap is not None)
 
     def to_csv(self) -> str:
         """
-        Return the report as CSV text with the header of SEMANTICS.md.
+        Return the report as CSV text with the header of SEMANTICS.md (``header``).
         """
-        measures = REPORT_HEADER[1:]
+        header = self.header
+        measures = header[1:]
         return csv_text(
-            csv_line(row.store_id, [format_value(getattr(row, name)) for name in measures])
-            for row in self.rows
+            (
+                csv_line(row.store_id, [format_value(getattr(row, name)) for name in measures])
+                for row in self.rows
+            ),
+            header=header,
         )
 
     def to_records(self) -> list[dict[str, str | float]]:
         """
         Return one dict per row, in the report's order: ``store_id`` (a string: ids are
-        never numbers) and each measure as a float of its exact value, not rounded
-        (the CSV rounds to two decimals; ``to_csv()`` has those).
+        never numbers) and each measure of ``header`` as a float of its exact value, not
+        rounded (the CSV rounds to two decimals; ``to_csv()`` has those).
         """
-        measures = [field.name for field in attrs.fields(ReportRow)][1:]
+        measures = self.header[1:]
         return [
             {"store_id": row.store_id, **{name: float(getattr(row, name)) for name in measures}}
             for row in self.rows
@@ -351,7 +383,7 @@ class Report:
                 "Report.to_pandas needs pandas, which storemon does not install: "
                 "pip install pandas (or use report.to_records())"
             ) from None
-        columns = [field.name for field in attrs.fields(ReportRow)]
+        columns = list(self.header)
         frame = pandas.DataFrame.from_records(self.to_records(), columns=columns)
         frame["store_id"] = frame["store_id"].astype("string")
         frame.attrs["as_of"] = self.as_of
@@ -391,6 +423,8 @@ class ReportJob:
     csv: str | None = None
     #: Why it failed.
     error: str | None = None
+    #: The maximum gap it is computed with; ``None``: no unknown time, six columns.
+    max_gap: dt.timedelta | None = None
 
 
 @attrs.frozen
@@ -504,7 +538,7 @@ class SourceState:
     One source as its last successful ingest read it.
     """
 
-    #: The input kind: ``status``, ``business_hours`` or ``timezones``.
+    #: The input kind: ``status``, ``business_hours``, ``timezones`` or ``special_hours``.
     kind: str
     #: The absolute path of a file, or the URL.
     source: str

@@ -2,22 +2,30 @@
 From store snapshots to the report: its window, units and sorting.
 
 ``ReportBuilder`` is the pure core's one way to build a whole report. It computes business
-spans once per distinct (zone, hours) pair, because most stores share both, then runs the
-per-store hot path of ``storemon.uptime``; what it keeps of each store is pluggable: the
-exact row (``report_row``) or the CSV line (``report_line``).
+spans once per distinct (zone, hours, special days in the window), because most stores
+share all three, then runs the per-store hot path of ``storemon.uptime``; what it keeps of
+each store is pluggable: the exact row (``report_row``) or the CSV line (``report_line``).
+
+With a maximum gap every store has unknown stretches before its first and after its last
+poll, but most of them lie outside the week or outside business time: the builder clips
+the stretches to the week's business time and measures a store whose stretches touch none
+of it on the path without unknown time (same numbers, unknown 0).
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from fractions import Fraction
 from typing import Any, Generic, TypeVar, overload
 
-from storemon.csvformat import csv_line, csv_text, format_ratio
+import attrs
+
+from storemon.csvformat import csv_line, csv_text, format_ratio, report_header
 from storemon.errors import DataError
 from storemon.interval import Span
-from storemon.localtime import Schedule, schedule_spans, zone_for
+from storemon.localtime import Schedule, schedule_spans, special_rows_in_window, zone_for
 from storemon.model import (
     DEFAULT_ZONE_KEY,
     HOUR_US,
@@ -27,6 +35,8 @@ from storemon.model import (
     Report,
     ReportRow,
     SkippedStore,
+    SpecialHoursRecord,
+    SpecialHoursRow,
     StoreId,
     StoreSnapshot,
     from_epoch_us,
@@ -35,8 +45,9 @@ from storemon.model import (
 from storemon.parsing import store_id_problem
 from storemon.uptime import (
     TICKS_PER_US,
+    StatusTimeline,
     UptimeTicks,
-    status_changes,
+    status_timeline,
     summarise_ticks,
     window_business_ticks,
 )
@@ -62,6 +73,7 @@ def report_row(store_id: StoreId, ticks: UptimeTicks) -> ReportRow:
     """
     up_week, up_day, up_hour = ticks.uptime
     down_week, down_day, down_hour = ticks.downtime
+    unknown_week, unknown_day, unknown_hour = ticks.unknown
     return ReportRow(
         store_id=store_id,
         uptime_last_hour=Fraction(up_hour, _TICKS_PER_MINUTE),
@@ -70,6 +82,9 @@ def report_row(store_id: StoreId, ticks: UptimeTicks) -> ReportRow:
         downtime_last_hour=Fraction(down_hour, _TICKS_PER_MINUTE),
         downtime_last_day=Fraction(down_day, _TICKS_PER_HOUR),
         downtime_last_week=Fraction(down_week, _TICKS_PER_HOUR),
+        unknown_last_hour=Fraction(unknown_hour, _TICKS_PER_MINUTE),
+        unknown_last_day=Fraction(unknown_day, _TICKS_PER_HOUR),
+        unknown_last_week=Fraction(unknown_week, _TICKS_PER_HOUR),
     )
 
 
@@ -93,6 +108,59 @@ def report_line(store_id: StoreId, ticks: UptimeTicks) -> str:
     )
 
 
+def report_line_with_unknown(store_id: StoreId, ticks: UptimeTicks) -> str:
+    """
+    ``report_line`` with the three unknown columns after the six: the line of a report
+    with a maximum gap. A ``ReportBuilder`` with ``max_gap`` writes these when asked to
+    keep ``report_line``.
+    """
+    unknown_week, unknown_day, unknown_hour = ticks.unknown
+    if not unknown_week:  # nothing unknown in the week: nor in the day or the hour
+        return report_line(store_id, ticks) + ",0.00,0.00,0.00"
+    return ",".join(
+        (
+            report_line(store_id, ticks),
+            format_ratio(unknown_hour, _TICKS_PER_MINUTE),
+            format_ratio(unknown_day, _TICKS_PER_HOUR),
+            format_ratio(unknown_week, _TICKS_PER_HOUR),
+        )
+    )
+
+
+def max_gap_us(max_gap: dt.timedelta | None) -> int | None:
+    """
+    Return a maximum gap in whole microseconds (``None`` stays ``None``).
+
+    Raises:
+        DataError: the gap is not positive.
+    """
+    if max_gap is None:
+        return None
+    if not isinstance(max_gap, dt.timedelta):
+        raise DataError(f"the maximum gap must be a timedelta, got {type(max_gap).__name__}")
+    value = (max_gap.days * 86_400 + max_gap.seconds) * 1_000_000 + max_gap.microseconds
+    if value <= 0:
+        raise DataError(f"the maximum gap must be positive, got {max_gap}")
+    return value
+
+
+def _touches(business: tuple[Span, ...], stretches: tuple[Span, ...]) -> bool:
+    """
+    Whether any stretch overlaps any business span (both sorted and disjoint).
+    """
+    for start, end in stretches:
+        # The first business span ending after the stretch starts is the only candidate.
+        index = bisect.bisect_right(business, (start, _AFTER_ALL))
+        if index > 0 and business[index - 1][1] > start:
+            return True
+        if index < len(business) and business[index][0] < end:
+            return True
+    return False
+
+
+_AFTER_ALL = 2**64
+
+
 def snapshot_problem(snapshot: StoreSnapshot) -> str | None:
     """
     Return why a store's snapshot cannot be used, or ``None``: its backend could not read
@@ -108,6 +176,10 @@ class ReportBuilder(Generic[Kept]):
     ``keep`` turns each store's exact ticks into what is kept until the end: its
     ``ReportRow`` (the default; finish with ``report()``) or its CSV line (``report_line``,
     a few dozen bytes per store; finish with ``csv()``).
+
+    ``max_gap`` (SEMANTICS.md, "Unknown time"): time further than half of it from every
+    poll is unknown; the report then has the three unknown columns (``report_line`` keeps
+    the nine-column line). Without it nothing is unknown and the report is the six columns.
     """
 
     @overload
@@ -116,6 +188,7 @@ class ReportBuilder(Generic[Kept]):
         as_of: dt.datetime,
         *,
         default_zone_key: str = DEFAULT_ZONE_KEY,
+        max_gap: dt.timedelta | None = None,
     ) -> None: ...
 
     @overload
@@ -124,6 +197,7 @@ class ReportBuilder(Generic[Kept]):
         as_of: dt.datetime,
         *,
         default_zone_key: str = DEFAULT_ZONE_KEY,
+        max_gap: dt.timedelta | None = None,
         keep: Callable[[StoreId, UptimeTicks], Kept],
     ) -> None: ...
 
@@ -132,6 +206,7 @@ class ReportBuilder(Generic[Kept]):
         as_of: dt.datetime,
         *,
         default_zone_key: str = DEFAULT_ZONE_KEY,
+        max_gap: dt.timedelta | None = None,
         keep: Callable[[StoreId, UptimeTicks], Any] = report_row,
     ) -> None:
         #: The report's "now", UTC.
@@ -140,24 +215,45 @@ class ReportBuilder(Generic[Kept]):
         self.window_start_us = to_epoch_us(window_start(as_of))
         self.default_zone_key = default_zone_key
         zone_for(default_zone_key)  # fail early on a bad default
+        #: The maximum gap in microseconds, or ``None``.
+        self.max_gap_us = max_gap_us(max_gap)
+        self.max_gap = (
+            None if self.max_gap_us is None else dt.timedelta(microseconds=self.max_gap_us)
+        )
+        if keep is report_line and self.max_gap_us is not None:
+            keep = report_line_with_unknown
         self._keep: Callable[[StoreId, UptimeTicks], Kept] = keep
-        #: Per (zone, hours): the business spans of the week in ticks, and their total
-        #: in each window.
+        #: Per (zone, hours, special rows in the window): the business spans of the week
+        #: in ticks, and their total in each window.
         self._business: dict[
-            tuple[str, tuple[HoursRow, ...]], tuple[tuple[Span, ...], tuple[int, ...]]
+            tuple[str, tuple[HoursRow, ...], tuple[SpecialHoursRow, ...]],
+            tuple[tuple[Span, ...], tuple[int, ...]],
         ] = {}
         self._kept: list[tuple[StoreId, Kept]] = []
         #: Stores left out because their stored rows cannot be read, in the order met.
         self.skipped: list[SkippedStore] = []
 
     def _business_week(
-        self, zone_key: str | None, hours: tuple[HoursRow, ...]
+        self,
+        zone_key: str | None,
+        hours: tuple[HoursRow, ...],
+        special: tuple[SpecialHoursRow, ...] = (),
     ) -> tuple[tuple[Span, ...], tuple[int, ...]]:
-        key = (zone_key or self.default_zone_key, hours)
+        zone_key = zone_key or self.default_zone_key
+        if special:
+            # Only the dates that can touch the window matter: stores whose other special
+            # days differ still share the spans.
+            special = special_rows_in_window(
+                zone_for(zone_key), special, self.window_start_us, self.as_of_us
+            )
+        key = (zone_key, hours, special)
         cached = self._business.get(key)
         if cached is None:
             spans_us = schedule_spans(
-                zone_for(key[0]), Schedule.of(hours), self.window_start_us, self.as_of_us
+                zone_for(zone_key),
+                Schedule.of(hours, special),
+                self.window_start_us,
+                self.as_of_us,
             )
             spans = tuple((start * TICKS_PER_US, end * TICKS_PER_US) for start, end in spans_us)
             totals = window_business_ticks(spans, self.as_of_us * TICKS_PER_US)
@@ -165,21 +261,41 @@ class ReportBuilder(Generic[Kept]):
         return cached
 
     def business_week_ticks(
-        self, zone_key: str | None, hours: tuple[HoursRow, ...]
+        self,
+        zone_key: str | None,
+        hours: tuple[HoursRow, ...],
+        special: tuple[SpecialHoursRow, ...] = (),
     ) -> tuple[Span, ...]:
         """
         Return the store's business spans in the last-week window, in ticks; cached.
         """
-        return self._business_week(zone_key, hours)[0]
+        return self._business_week(zone_key, hours, special)[0]
+
+    def timeline(self, snapshot: StoreSnapshot) -> StatusTimeline | None:
+        """
+        Return the store's status timeline at ``as_of`` (with its unknown stretches when
+        the report has a maximum gap), or ``None`` when it has no poll by then.
+        """
+        return status_timeline(
+            snapshot.poll_at_us,
+            snapshot.poll_active,
+            self.as_of_us,
+            self.max_gap_us,
+            gap_after=snapshot.gap_after,
+        )
 
     def measure(self, snapshot: StoreSnapshot) -> UptimeTicks | None:
         """
         Return the store's exact ticks, or ``None`` when it has no poll at or before as_of.
         """
-        timeline = status_changes(snapshot.poll_at_us, snapshot.poll_active, self.as_of_us)
+        timeline = self.timeline(snapshot)
         if timeline is None:
             return None
-        spans, totals = self._business_week(snapshot.zone_key, snapshot.hours)
+        spans, totals = self._business_week(snapshot.zone_key, snapshot.hours, snapshot.special)
+        if timeline.unknown and not _touches(spans, timeline.unknown):
+            # Unknown only outside the week's business time (before the first poll, after
+            # the last): the measure without unknown time gives the same numbers, faster.
+            timeline = StatusTimeline(timeline.first_active, timeline.flips)
         return summarise_ticks(spans, timeline, self.as_of_us * TICKS_PER_US, totals)
 
     def add(self, snapshot: StoreSnapshot) -> None:
@@ -219,17 +335,36 @@ class ReportBuilder(Generic[Kept]):
         """
         Return the report of the stores added so far, sorted by store id.
         """
-        return Report(as_of=self.as_of, rows=self.kept(), skipped=self.skipped)
+        return Report(
+            as_of=self.as_of, rows=self.kept(), skipped=self.skipped, max_gap=self.max_gap
+        )
 
     def csv(self: ReportBuilder[str]) -> str:
         """
-        Return the report's CSV text (header, then rows sorted by store id, ``\\n`` ends).
+        Return the report's CSV text (header, then rows sorted by store id, ``\\n`` ends):
+        nine columns with a maximum gap, else six.
         """
-        return csv_text(self.kept())
+        return csv_text(self.kept(), header=report_header(unknown=self.max_gap_us is not None))
 
 
 def _store_id(item: tuple[StoreId, object]) -> StoreId:
     return item[0]
+
+
+def with_special_hours(
+    snapshots: Iterable[StoreSnapshot], special_hours: Iterable[SpecialHoursRecord]
+) -> Iterator[StoreSnapshot]:
+    """
+    Yield ``snapshots`` with each store's special-hours records added to its ``special``.
+    """
+    by_store: dict[StoreId, list[SpecialHoursRow]] = {}
+    for store_id, row in special_hours:
+        by_store.setdefault(store_id, []).append(row)
+    for snapshot in snapshots:
+        rows = by_store.get(snapshot.store_id)
+        if rows:
+            snapshot = attrs.evolve(snapshot, special=(*snapshot.special, *rows))
+        yield snapshot
 
 
 def compute_report(
@@ -237,6 +372,8 @@ def compute_report(
     *,
     as_of: dt.datetime,
     default_zone_key: str = DEFAULT_ZONE_KEY,
+    special_hours: Iterable[SpecialHoursRecord] = (),
+    max_gap: dt.timedelta | None = None,
 ) -> Report:
     """
     Compute the report of ``snapshots`` at ``as_of``: pure, exact and synchronous.
@@ -245,8 +382,13 @@ def compute_report(
         snapshots: One per store, in any order (see ``StoreSnapshot``).
         as_of: The report's "now"; polls after it are ignored.
         default_zone_key: The zone of stores without a time-zone row.
+        special_hours: ``(store id, SpecialHoursRow)`` records, added to the special days
+            the snapshots carry (SEMANTICS.md, "Special days").
+        max_gap: Time further than half of it from every poll is unknown (SEMANTICS.md,
+            "Unknown time"); the report then has the three unknown columns.
 
     Returns:
         The report, one row per store with a poll at or before ``as_of``.
     """
-    return ReportBuilder(as_of, default_zone_key=default_zone_key).extend(snapshots).report()
+    builder = ReportBuilder(as_of, default_zone_key=default_zone_key, max_gap=max_gap)
+    return builder.extend(with_special_hours(snapshots, special_hours)).report()

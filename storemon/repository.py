@@ -12,21 +12,28 @@ millions of them.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from storemon.model import (
     HoursRecord,
+    HoursRow,
     PollRecord,
     Rejected,
     ReportJob,
     ReportPosition,
     ReportSummary,
     SourceState,
+    SpecialHoursRecord,
     StoreSnapshot,
     ZoneRecord,
 )
+
+#: How long a write that an HTTP request waits for (a trigger's new job, pushed polls, a
+#: store's hours or zone) may wait for the write lock before it gives up with
+#: ``StorageBusy``: an answer never waits behind another process's ingest.
+REQUEST_WAIT = dt.timedelta(seconds=0.5)
 
 
 class StoreSource(Protocol):
@@ -40,20 +47,28 @@ class StoreSource(Protocol):
         """
         ...
 
-    def snapshots(self, *, since: dt.datetime, as_of: dt.datetime) -> AsyncIterator[StoreSnapshot]:
+    def snapshots(
+        self, *, since: dt.datetime, as_of: dt.datetime, max_gap_us: int | None = None
+    ) -> AsyncIterator[StoreSnapshot]:
         """
         Yield one snapshot per store that has a poll at or before ``as_of``.
 
-        Each holds the store's zone key (or ``None``), its hours rows (empty if none), and
-        its polls at or after ``since`` and at or before ``as_of`` plus its latest poll
-        before ``since``, strictly increasing in time, one per instant (the later ingested
-        wins). Stores come in no particular order, all from one consistent state of the
-        data, in a single pass (never one query per store).
+        Each holds the store's zone key (or ``None``), its hours rows (empty if none), its
+        special-hours rows (at least those whose date can touch ``[since, as_of]``, see
+        ``storemon.localtime.window_dates``; more change nothing), and its polls at or
+        after ``since`` and at or before ``as_of`` plus its latest poll before ``since``,
+        strictly increasing in time, one per instant (the later ingested wins). Stores come
+        in no particular order, all from one consistent state of the data, in a single
+        pass (never one query per store).
 
         A snapshot may leave out any of those polls whose status equals the statuses of
         the polls just before and after it (never its first or last poll): that changes
         no number of the report (``storemon.uptime.kept_polls`` proves it and decides
         which polls are kept). SQLite sends that thinner stream; the others send every poll.
+        With ``max_gap_us`` (the report's maximum gap) a thinned snapshot also keeps both
+        polls of every gap over it and says which they are in ``gap_after``
+        (``storemon.uptime.kept_polls_with_gaps``); one with every poll leaves
+        ``gap_after`` ``None``.
         """
         ...
 
@@ -103,7 +118,8 @@ class PollSink(Protocol):
 
 class MetadataSink(Protocol):
     """
-    Write access for the two snapshot tables, business hours and time zones.
+    Write access for the three snapshot tables: business hours, time zones and special
+    hours.
     """
 
     async def replace_hours(self, rows: Iterable[HoursRecord]) -> int:
@@ -122,10 +138,33 @@ class MetadataSink(Protocol):
         """
         ...
 
+    async def replace_special_hours(self, rows: Iterable[SpecialHoursRecord]) -> int:
+        """
+        Replace every special-hours row with ``rows``, atomically, reading them once;
+        return how many of them (a repeated row each time) were not stored before.
+        """
+        ...
+
+    async def replace_store_hours(self, store_id: str, rows: Sequence[HoursRow]) -> int:
+        """
+        Replace one store's business-hours rows with ``rows`` (none: the store has no
+        rows, so it is open 24x7), leaving every other store's as they are; return how
+        many of them (a repeated row each time) were not stored for it before.
+        """
+        ...
+
+    async def replace_store_zone(self, store_id: str, zone_key: str) -> bool:
+        """
+        Set one store's time zone; return whether it differs from the one stored before
+        (a store without one counts).
+        """
+        ...
+
     async def snapshot_rows(self, kind: str) -> int:
         """
         Return how many rows the snapshot of ``kind`` holds (``SourceKind.label`` of a
-        snapshot kind: ``business_hours``, ``timezones``), identical rows once, as seen
+        snapshot kind: ``business_hours``, ``timezones``, ``special_hours``), identical
+        rows once, as seen
         by this task (inside its transaction, its own writes included): ingestion counts
         before and after replacing one, to refuse a file that removes most of it.
         """
@@ -134,7 +173,7 @@ class MetadataSink(Protocol):
 
 class MetadataSource(Protocol):
     """
-    Read access to the two snapshot tables as they are stored.
+    Read access to the three snapshot tables as they are stored.
     """
 
     async def hours_rows(self) -> list[HoursRecord]:
@@ -149,6 +188,12 @@ class MetadataSource(Protocol):
         """
         ...
 
+    async def special_hours_rows(self) -> list[SpecialHoursRecord]:
+        """
+        Return every special-hours row (identical rows at most once), in no order.
+        """
+        ...
+
 
 class IngestStore(Protocol):
     """
@@ -157,7 +202,7 @@ class IngestStore(Protocol):
     refresh ran.
     """
 
-    def transaction(self) -> AbstractAsyncContextManager[None]:
+    def transaction(self, *, wait: dt.timedelta | None = None) -> AbstractAsyncContextManager[None]:
         """
         Group the writes of the current task into one transaction.
 
@@ -165,6 +210,10 @@ class IngestStore(Protocol):
         ...) commits at the end of the block, or none does if the block raises. Other
         tasks' writes wait until it ends; readers keep seeing the data as it was before.
         Nested blocks join the outer one.
+
+        With ``wait`` (a request is waiting: ``REQUEST_WAIT``), wait at most that long for
+        the other writers, of this process and of every other process on the database,
+        and raise ``StorageBusy`` after instead of waiting on.
         """
         ...
 
@@ -217,10 +266,16 @@ class ReportStore(Protocol):
     """
 
     async def create_report(
-        self, report_id: str, *, as_of: dt.datetime | None, created_at: dt.datetime
+        self,
+        report_id: str,
+        *,
+        as_of: dt.datetime | None,
+        created_at: dt.datetime,
+        max_gap: dt.timedelta | None = None,
     ) -> ReportJob:
         """
-        Store a new job in state Pending and return it.
+        Store a new job in state Pending, with the maximum gap it is to be computed with
+        (``None``: none), and return it.
         """
         ...
 

@@ -47,7 +47,9 @@ async def _fill(source: StoreSource, builder: ReportBuilder[_Kept]) -> ReportBui
     Add every store of ``source`` to ``builder`` in one streaming pass; return the builder.
     """
     as_of = builder.as_of
-    async for snapshot in source.snapshots(since=window_start(as_of), as_of=as_of):
+    async for snapshot in source.snapshots(
+        since=window_start(as_of), as_of=as_of, max_gap_us=builder.max_gap_us
+    ):
         builder.add(snapshot)
     return builder
 
@@ -57,6 +59,7 @@ async def build_report(
     *,
     as_of: dt.datetime | None = None,
     default_zone_key: str = DEFAULT_ZONE_KEY,
+    max_gap: dt.timedelta | None = None,
 ) -> Report:
     """
     Compute the report from a repository in one streaming pass over its stores.
@@ -65,9 +68,11 @@ async def build_report(
         source: Any backend satisfying ``StoreSource``.
         as_of: The report's "now"; by default the latest stored poll.
         default_zone_key: The zone of stores without a time-zone row.
+        max_gap: Time further than half of it from every poll is unknown (SEMANTICS.md,
+            "Unknown time"); the report then has the three unknown columns.
     """
     as_of = await resolve_as_of(source, as_of)
-    builder = ReportBuilder(as_of, default_zone_key=default_zone_key)
+    builder = ReportBuilder(as_of, default_zone_key=default_zone_key, max_gap=max_gap)
     return (await _fill(source, builder)).report()
 
 
@@ -86,13 +91,16 @@ async def build_csv_report(
     *,
     as_of: dt.datetime | None = None,
     default_zone_key: str = DEFAULT_ZONE_KEY,
+    max_gap: dt.timedelta | None = None,
 ) -> CsvReport:
     """
     Compute the report's CSV text like ``build_report(...).to_csv()``, keeping only a
     line per store in memory (no ``ReportRow`` objects), and the stores left out.
     """
     as_of = await resolve_as_of(source, as_of)
-    builder = ReportBuilder(as_of, default_zone_key=default_zone_key, keep=report_line)
+    builder = ReportBuilder(
+        as_of, default_zone_key=default_zone_key, max_gap=max_gap, keep=report_line
+    )
     await _fill(source, builder)
     return CsvReport(builder.csv(), tuple(builder.skipped))
 
@@ -102,22 +110,31 @@ async def build_report_csv(
     *,
     as_of: dt.datetime | None = None,
     default_zone_key: str = DEFAULT_ZONE_KEY,
+    max_gap: dt.timedelta | None = None,
 ) -> str:
     """
     Compute the report's CSV text (``build_csv_report``), without the stores left out.
     """
-    report = await build_csv_report(source, as_of=as_of, default_zone_key=default_zone_key)
+    report = await build_csv_report(
+        source, as_of=as_of, default_zone_key=default_zone_key, max_gap=max_gap
+    )
     return report.csv
 
 
 async def _explain_stored(
-    source: StoredStores, store_id: str, as_of: dt.datetime | None, default_zone_key: str
+    source: StoredStores,
+    store_id: str,
+    as_of: dt.datetime | None,
+    default_zone_key: str,
+    max_gap: dt.timedelta | None,
 ) -> StoreTimeline:
     as_of = await resolve_as_of(source, as_of)
     snapshot = await source.snapshot(store_id, since=window_start(as_of), as_of=as_of)
     timeline = None
     if snapshot is not None:
-        timeline = explain_store(snapshot, as_of=as_of, default_zone_key=default_zone_key)
+        timeline = explain_store(
+            snapshot, as_of=as_of, default_zone_key=default_zone_key, max_gap=max_gap
+        )
     if timeline is None:
         raise StoreNotFound(f"store {store_id} has no poll at or before {as_of}")
     return timeline
@@ -130,6 +147,7 @@ def explain(
     *,
     as_of: dt.datetime | None = None,
     default_zone_key: str = DEFAULT_ZONE_KEY,
+    max_gap: dt.timedelta | None = None,
 ) -> StoreTimeline: ...
 
 
@@ -140,6 +158,7 @@ def explain(
     *,
     as_of: dt.datetime | None = None,
     default_zone_key: str = DEFAULT_ZONE_KEY,
+    max_gap: dt.timedelta | None = None,
 ) -> Coroutine[Any, Any, StoreTimeline]: ...
 
 
@@ -149,10 +168,12 @@ def explain(
     *,
     as_of: dt.datetime | None = None,
     default_zone_key: str = DEFAULT_ZONE_KEY,
+    max_gap: dt.timedelta | None = None,
 ) -> StoreTimeline | Coroutine[Any, Any, StoreTimeline]:
     """
     Return one store's last week as the report computes it: business time, status,
-    polls and clock changes, with its report row (a ``StoreTimeline``).
+    polls and clock changes, with its report row (a ``StoreTimeline``); with ``max_gap``
+    its unknown stretches too, and its special days in the week either way.
 
     From a ``Dataset`` (``load_csv``) the answer comes at once; from a repository
     (``open_repository``) the call is awaited: ``await storemon.explain(repository, id)``.
@@ -164,11 +185,12 @@ def explain(
         store_id: The store, as written in the data.
         as_of: The report's "now"; by default the latest poll.
         default_zone_key: The zone of stores without a time-zone row.
+        max_gap: The report's maximum gap (SEMANTICS.md, "Unknown time"), or ``None``.
 
     Raises:
         DataError: there is no poll and no ``as_of``.
         StoreNotFound: the store has no poll at or before ``as_of``.
     """
     if isinstance(source, Dataset):
-        return source.explain(store_id, as_of, default_zone_key=default_zone_key)
-    return _explain_stored(source, store_id, as_of, default_zone_key)
+        return source.explain(store_id, as_of, default_zone_key=default_zone_key, max_gap=max_gap)
+    return _explain_stored(source, store_id, as_of, default_zone_key, max_gap)

@@ -1,5 +1,6 @@
 """
-Reading the three CSV inputs: headers, rows, and rejected rows with their reasons.
+Reading the CSV inputs (status, business hours, time zones, special hours): headers,
+rows, and rejected rows with their reasons.
 
 The readers work on raw byte lines so that one undecodable line is rejected on its own
 instead of failing the file, and so that ingestion can count byte offsets. Each good row
@@ -23,6 +24,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import enum
+import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -36,10 +38,13 @@ from storemon.model import (
     HoursRow,
     PollRecord,
     Rejected,
+    SpecialHoursRecord,
+    SpecialHoursRow,
     ZoneRecord,
     from_epoch_us,
 )
 from storemon.parsing import (
+    parse_date,
     parse_day,
     parse_instant_us,
     parse_status,
@@ -55,13 +60,18 @@ class SourceKind(enum.Enum):
     """
     The inputs, with their columns; aliases map other spellings of a column name.
 
-    Every kind but the status file is a snapshot (``snapshot``): each file replaces what
+    Every file but the status file is a snapshot (``snapshot``): each file replaces what
     was stored of its kind, so ingestion guards it against shrinking the stored rows.
+    ``STORE_HOURS`` is no file: it is the body of ``PUT /api/stores/{id}/hours``.
     """
 
     STATUS = ("status", ("store_id", "status", "timestamp_utc"), False)
     HOURS = ("business_hours", ("store_id", "day", "start_time_local", "end_time_local"))
     ZONES = ("timezones", ("store_id", "timezone_str"))
+    SPECIAL = ("special_hours", ("store_id", "date", "start_time_local", "end_time_local"))
+    #: One store's weekly rows, sent to ``PUT /api/stores/{id}/hours``: the URL names the
+    #: store, so the rows have no store id (each row is an ``HoursRow``).
+    STORE_HOURS = ("store_hours", ("day", "start_time_local", "end_time_local"), False)
 
     def __init__(self, label: str, columns: tuple[str, ...], snapshot: bool = True) -> None:
         self.label = label
@@ -70,7 +80,12 @@ class SourceKind(enum.Enum):
         self.snapshot = snapshot
 
 
-_ALIASES = {"dayofweek": "day", "timestamp": "timestamp_utc", "timezone": "timezone_str"}
+_ALIASES = {
+    "dayofweek": "day",
+    "day_of_week": "day",
+    "timestamp": "timestamp_utc",
+    "timezone": "timezone_str",
+}
 #: Characters of a wrong header quoted in its message.
 _FOUND_CHARS = 200
 
@@ -202,15 +217,13 @@ def _end_time(text: str) -> tuple[Any, bool]:
 _HOURS_CACHE_SIZE = 4096
 
 
-def _hours_parser(at: dict[str, int], _latest_at_us: int | None) -> _Parser:
-    id_at, day_at = at["store_id"], at["day"]
-    start_at, end_at = at["start_time_local"], at["end_time_local"]
+def _hours_row_parser(at: dict[str, int]) -> Callable[[list[str]], HoursRow]:
+    day_at, start_at, end_at = at["day"], at["start_time_local"], at["end_time_local"]
     # Parsing and validating a row costs more than the rest of reading it, and most rows
     # repeat another's day and times: parse each distinct one once (the same HoursRow).
     made: dict[tuple[str, str, str], HoursRow] = {}
 
-    def parse(fields: list[str]) -> HoursRecord:
-        store_id = _store_id(fields[id_at])
+    def parse(fields: list[str]) -> HoursRow:
         key = (fields[day_at], fields[start_at], fields[end_at])
         row = made.get(key)
         if row is None:
@@ -221,9 +234,23 @@ def _hours_parser(at: dict[str, int], _latest_at_us: int | None) -> _Parser:
             if len(made) >= _HOURS_CACHE_SIZE:
                 made.clear()
             made[key] = row
-        return store_id, row
+        return row
 
     return parse
+
+
+def _hours_parser(at: dict[str, int], _latest_at_us: int | None) -> _Parser:
+    id_at = at["store_id"]
+    hours_row = _hours_row_parser(at)
+
+    def parse(fields: list[str]) -> HoursRecord:
+        return _store_id(fields[id_at]), hours_row(fields)
+
+    return parse
+
+
+def _store_hours_parser(at: dict[str, int], _latest_at_us: int | None) -> _Parser:
+    return _hours_row_parser(at)
 
 
 def _zones_parser(at: dict[str, int], _latest_at_us: int | None) -> _Parser:
@@ -236,10 +263,35 @@ def _zones_parser(at: dict[str, int], _latest_at_us: int | None) -> _Parser:
     return parse
 
 
+def _special_parser(at: dict[str, int], _latest_at_us: int | None) -> _Parser:
+    id_at, date_at = at["store_id"], at["date"]
+    start_at, end_at = at["start_time_local"], at["end_time_local"]
+
+    def parse(fields: list[str]) -> SpecialHoursRecord:
+        store_id = _store_id(fields[id_at])
+        date = _column("date", parse_date, fields[date_at])
+        start_text, end_text = fields[start_at].strip(), fields[end_at].strip()
+        if not start_text and not end_text:
+            return store_id, SpecialHoursRow(date)  # closed all that date
+        if not start_text or not end_text:
+            empty = "start_time_local" if not start_text else "end_time_local"
+            raise _ColumnError(
+                empty,
+                "one time is empty: give both times, or neither for closed all that date",
+            )
+        start, _ = _column("start_time_local", parse_time_local, start_text)
+        end, end_is_midnight = _column("end_time_local", _end_time, end_text)
+        return store_id, SpecialHoursRow(date, start, end, end_is_midnight)
+
+    return parse
+
+
 _PARSERS: dict[SourceKind, Callable[[dict[str, int], int | None], _Parser]] = {
     SourceKind.STATUS: _status_parser,
     SourceKind.HOURS: _hours_parser,
     SourceKind.ZONES: _zones_parser,
+    SourceKind.SPECIAL: _special_parser,
+    SourceKind.STORE_HOURS: _store_hours_parser,
 }
 
 
@@ -578,4 +630,125 @@ def read_batches(
             latest_at_us=latest_at_us,
         )
         open_record = batch.open_record
+        yield batch
+
+
+# The same rows as JSON objects: pushed polls as JSON lines, one store's hours as a list.
+
+#: How a JSON value's type is named in a message.
+_JSON_TYPES = {
+    dict: "an object",
+    list: "a list",
+    str: "a string",
+    bool: "true or false",
+    int: "a number",
+    float: "a number",
+    type(None): "null",
+}
+
+
+def _json_type(value: object) -> str:
+    return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+class ObjectReader:
+    """
+    Read JSON objects whose keys are a kind's columns into records and rejects, with the
+    file reader's own parsers: the same store-id guard, instant spellings, future limit,
+    statuses, days, times and zones, the same reasons.
+
+    Keys are matched as header names are (any letter case, the same aliases such as
+    ``day_of_week``); other keys are ignored, as extra columns are. Values are strings,
+    except a day, which may also be a whole number (``0`` for Monday); a store id must be
+    a string (real ids have 19 digits, more than a JSON number keeps exactly).
+    """
+
+    def __init__(self, kind: SourceKind, source: str, *, latest_at_us: int | None = None):
+        self.kind = kind
+        self.source = source
+        positions = {column: index for index, column in enumerate(kind.columns)}
+        positions[""] = len(kind.columns)
+        self.parse = _PARSERS[kind](positions, latest_at_us)
+
+    def read(self, value: object, line: int, text: str) -> Any:
+        """
+        Return the record of one decoded JSON value, or its ``Rejected`` (at ``line``,
+        with ``text`` as the row kept).
+        """
+        if not isinstance(value, dict):
+            expected = ", ".join(self.kind.columns)
+            reason = f"expected a JSON object with keys {expected}, found {_json_type(value)}"
+            return Rejected(self.source, line, None, reason, text)
+        named: dict[str, object] = {}
+        for key, field in value.items():
+            name = str(key).strip().lower()
+            named[_ALIASES.get(name, name)] = field
+        fields: list[str] = []
+        for column in self.kind.columns:
+            if column not in named:
+                return Rejected(self.source, line, column, "missing from the object", text)
+            field = named[column]
+            if column == "day" and isinstance(field, int) and not isinstance(field, bool):
+                field = str(field)
+            if not isinstance(field, str):
+                reason = f"must be a JSON string, found {_json_type(field)}"
+                return Rejected(self.source, line, column, reason, text)
+            fields.append(field)
+        try:
+            return self.parse(fields)
+        except _ColumnError as error:
+            return Rejected(self.source, line, error.column, error.reason, text)
+
+    def read_line(self, raw: bytes, line: int) -> Any:
+        """
+        Return the record of one JSON line, its ``Rejected``, or ``None`` for a blank line.
+        """
+        try:
+            text = raw.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:
+            text = raw.decode("utf-8", "replace").rstrip("\r\n")
+            return Rejected(self.source, line, None, "the line is not UTF-8 text", text)
+        if not text.strip():
+            return None
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as error:
+            reason = f"not a JSON line: {error.msg} (character {error.colno})"
+            return Rejected(self.source, line, None, reason, text)
+        except RecursionError:
+            return Rejected(self.source, line, None, "not a JSON line: nested too deep", text)
+        return self.read(value, line, text)
+
+
+def read_json_lines(
+    kind: SourceKind,
+    lines: LineBuffer,
+    source: str,
+    *,
+    latest_at_us: int | None = None,
+) -> Iterator[Batch]:
+    """
+    Read JSON lines (one object per line, keys as ``ObjectReader`` takes them) in chunks
+    of whole lines; yield each chunk's records and rejects, as ``read_batches`` does for
+    CSV. Line numbers follow ``lines.lines``; blank lines are skipped; a line over the
+    limit is rejected unread.
+    """
+    reader = ObjectReader(kind, source, latest_at_us=latest_at_us)
+    for first_line, chunk in lines.chunks():
+        batch = Batch([], [])
+        if isinstance(chunk, LongLine):
+            reason = f"the line is {chunk.size} bytes long, over the limit of {chunk.limit} bytes"
+            text = chunk.head.decode("utf-8", "replace").rstrip("\r\n")
+            batch.rejected.append(Rejected(source, first_line, None, reason, text))
+            yield batch
+            continue
+        parts = chunk.split(b"\n")
+        if not parts[-1]:
+            parts.pop()
+        for line_number, raw in enumerate(parts, first_line):
+            item = reader.read_line(raw, line_number)
+            if isinstance(item, Rejected):
+                batch.rejected.append(item)
+            elif item is not None:
+                batch.records.append(item)
         yield batch

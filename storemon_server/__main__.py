@@ -13,6 +13,7 @@ logged only once the server can be reached.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
 import os
 import socket
@@ -25,6 +26,7 @@ from storemon_server.config import (
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_DB_URL,
     DEFAULT_HOST,
+    DEFAULT_MAX_PUSH_BYTES,
     DEFAULT_MAX_QUEUE,
     DEFAULT_PORT,
     DEFAULT_REFRESH_INTERVAL,
@@ -33,6 +35,7 @@ from storemon_server.config import (
     MAX_FIELD_SIZE,
     MAX_LINE_SIZE,
     Settings,
+    max_gap,
     seconds,
 )
 
@@ -40,6 +43,13 @@ from storemon_server.config import (
 def _duration(text: str) -> float:
     try:
         return seconds(text, "duration")
+    except StoremonError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _max_gap(text: str) -> dt.timedelta:
+    try:
+        return max_gap(text)
     except StoremonError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
 
@@ -61,13 +71,20 @@ def build_parser() -> argparse.ArgumentParser:
     option(
         "--data-dir",
         "data_dir",
-        "folder with store_status.csv, business_hours.csv, timezones.csv",
+        "folder with store_status.csv, business_hours.csv, timezones.csv and, when "
+        "present, special_hours.csv",
         type=Path,
         metavar="DIR",
     )
     option("--status", "status_source", "status source, a path or URL", metavar="SRC")
     option("--business-hours", "hours_source", "business hours source", metavar="SRC")
     option("--timezones", "zones_source", "time zones source", metavar="SRC")
+    option(
+        "--special-hours",
+        "special_hours_source",
+        "special hours source (holidays, special dates)",
+        metavar="SRC",
+    )
     option("--host", "host", f"address to bind (default {DEFAULT_HOST})")
     option("--port", "port", f"port to bind (default {DEFAULT_PORT})", type=int)
     option(
@@ -96,8 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     option(
         "--allow-shrink",
         "allow_shrink",
-        "store a business-hours or time-zone file at a refresh even when it removes more "
-        "than half of the stored rows of its kind (refused otherwise)",
+        "store a business-hours, time-zone or special-hours file at a refresh even when it "
+        "removes more than half of the stored rows of its kind (refused otherwise)",
         action="store_const",
         const=True,
     )
@@ -106,6 +123,15 @@ def build_parser() -> argparse.ArgumentParser:
         "future_tolerance",
         "reject polls later than this machine's clock plus DURATION (default 1h)",
         type=_duration,
+        metavar="DURATION",
+    )
+    option(
+        "--max-gap",
+        "max_gap",
+        "time further than half of DURATION from every poll is unknown, in three more "
+        "columns (90m, 2h, 1h30m, 45s or PT2H); a trigger's ?max_gap= overrides it "
+        "(default: none, six columns)",
+        type=_max_gap,
         metavar="DURATION",
     )
     option(
@@ -137,6 +163,21 @@ def build_parser() -> argparse.ArgumentParser:
         "ago (default 30d)",
         type=_duration,
         metavar="DURATION",
+    )
+    option(
+        "--max-push-bytes",
+        "max_push_bytes",
+        f"the largest body of POST /api/polls, in bytes; larger ones are answered 413 "
+        f"(default {DEFAULT_MAX_PUSH_BYTES})",
+        type=int,
+        metavar="N",
+    )
+    option(
+        "--metrics-public",
+        "metrics_public",
+        "serve GET /metrics without the API token (every other route still needs it)",
+        action="store_const",
+        const=True,
     )
     parser.add_argument(
         "--log-level",

@@ -35,14 +35,15 @@ from storemon_server.jobs import (
     Sleep,
     utc_now,
 )
-from storemon_server.keys import INGEST, JOBS, REPOSITORY, SETTINGS
+from storemon_server.keys import INGEST, JOBS, METRICS, REPOSITORY, SETTINGS
 from storemon_server.logs import kv, redact_url
+from storemon_server.metrics import Metrics, metrics_middleware
 from storemon_server.middleware import auth_middleware, error_middleware, limits_middleware
 from storemon_server.worker import compute_in_child, compute_in_thread, ingest_in_child
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["INGEST", "JOBS", "REPOSITORY", "SETTINGS", "create_app"]
+__all__ = ["INGEST", "JOBS", "METRICS", "REPOSITORY", "SETTINGS", "create_app"]
 
 
 def create_app(
@@ -70,16 +71,21 @@ def create_app(
         ConfigError: the data dir or its files are missing.
     """
     sources = resolve_sources(settings)
+    metrics = Metrics()
     app = web.Application(
         client_max_size=CLIENT_MAX_SIZE,
         middlewares=[
+            metrics_middleware(metrics),
             compression_middleware,
             error_middleware,
-            auth_middleware(settings.api_token),
-            limits_middleware(settings.body_timeout),
+            auth_middleware(settings.api_token, ["/metrics"] if settings.metrics_public else []),
+            limits_middleware(
+                settings.body_timeout, {handlers.PUSH_POLLS: settings.max_push_bytes}
+            ),
         ],
     )
     app[SETTINGS] = settings
+    app[METRICS] = metrics
     handlers.add_routes(app)
     app.cleanup_ctx.append(
         functools.partial(
@@ -91,6 +97,7 @@ def create_app(
             compute=compute,
             ingest_sources=ingest_sources,
             sleep=sleep,
+            metrics=metrics,
         )
     )
     return app
@@ -151,6 +158,7 @@ async def _lifecycle(
     compute: Compute | None,
     ingest_sources: Ingest | None,
     sleep: Sleep | None,
+    metrics: Metrics,
 ) -> AsyncIterator[None]:
     async with contextlib.AsyncExitStack() as stack:
         in_process = repository is not None or settings.in_memory
@@ -158,16 +166,17 @@ async def _lifecycle(
             repository = await stack.enter_async_context(open_repository(settings.db_url))
         assert repository is not None
         stack.callback(lambda: logger.info(kv("server.closing_db", db=redact_url(settings.db_url))))
+        ingest_now = ingest_sources or _default_ingest(settings, repository, sources, in_process)
         runner = JobRunner(
             repository,
-            compute or _default_compute(settings, repository, in_process),
+            metrics.measured_compute(compute or _default_compute(settings, repository, in_process)),
             workers=settings.workers,
             max_queue=settings.max_queue,
             clock=clock,
             lease=dt.timedelta(seconds=settings.report_lease),
         )
         refresh = IngestLoop(
-            ingest_sources or _default_ingest(settings, repository, sources, in_process),
+            None if ingest_now is None else metrics.measured_ingest(ingest_now, clock),
             claim=repository.claim_refresh,
             every=dt.timedelta(seconds=settings.refresh_interval),
             clock=clock,

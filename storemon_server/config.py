@@ -8,6 +8,7 @@ validated here, once, and a bad value raises ``ConfigError`` before anything sta
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -37,8 +38,11 @@ DEFAULT_FUTURE_TOLERANCE = 3600.0
 #: Seconds a finished report is kept after it finished: 30 days.
 DEFAULT_KEEP_REPORTS = 30 * 24 * 3600.0
 
-#: Largest request body accepted (no route reads a body today; this caps what would be).
+#: Largest request body accepted, but for pushed polls (``max_push_bytes``): a store's
+#: hours or zone is a few hundred bytes.
 CLIENT_MAX_SIZE = 64 * 1024
+#: Largest body of ``POST /api/polls`` by default: about 140,000 polls in CSV.
+DEFAULT_MAX_PUSH_BYTES = 8 * 1024 * 1024
 #: Longest request line (method, path and query string) and header line the parser accepts.
 MAX_LINE_SIZE = 8190
 MAX_FIELD_SIZE = 8190
@@ -50,6 +54,7 @@ ENV = {
     "status_source": "STOREMON_STATUS",
     "hours_source": "STOREMON_BUSINESS_HOURS",
     "zones_source": "STOREMON_TIMEZONES",
+    "special_hours_source": "STOREMON_SPECIAL_HOURS",
     "host": "STOREMON_HOST",
     "port": "STOREMON_PORT",
     "refresh_interval": "STOREMON_REFRESH_INTERVAL",
@@ -63,6 +68,9 @@ ENV = {
     "body_timeout": "STOREMON_BODY_TIMEOUT",
     "retention": "STOREMON_RETENTION",
     "keep_reports": "STOREMON_KEEP_REPORTS",
+    "max_gap": "STOREMON_MAX_GAP",
+    "max_push_bytes": "STOREMON_MAX_PUSH_BYTES",
+    "metrics_public": "STOREMON_METRICS_PUBLIC",
 }
 
 
@@ -76,6 +84,25 @@ def _optional_text(value: str | None) -> str | None:
     return value or None
 
 
+#: The longest maximum gap taken: longer ones leave nothing unknown in any real data, and
+#: this keeps its microseconds far inside a database's 64-bit integer.
+MAX_MAX_GAP = dt.timedelta(days=10_000)
+
+
+def max_gap(text: str) -> dt.timedelta:
+    """
+    Read a maximum gap: ``90m``, ``2h``, ``1h30m``, ``45s``, ``2d`` or ISO 8601 ``PT2H``.
+
+    Raises:
+        DataError: anything else (the message names the accepted forms), or more than
+            ``MAX_MAX_GAP``.
+    """
+    gap_us = parse_duration_us(text)
+    if gap_us > MAX_MAX_GAP // dt.timedelta(microseconds=1):
+        raise DataError(f"a maximum gap is at most {MAX_MAX_GAP.days} days, got {text[:40]!r}")
+    return dt.timedelta(microseconds=gap_us)
+
+
 @attrs.frozen
 class Settings:
     """
@@ -84,12 +111,13 @@ class Settings:
 
     #: Repository URL: ``memory://``, ``sqlite:///PATH`` or ``postgresql://...``.
     db_url: str = DEFAULT_DB_URL
-    #: Folder holding the three sources under their usual names.
+    #: Folder holding the sources under their usual names (special hours optional).
     data_dir: Path | None = attrs.field(default=None, converter=_optional_path)
     #: Each source given on its own: a path or an http(s) URL; overrides ``data_dir``.
     status_source: str | None = attrs.field(default=None, converter=_optional_text)
     hours_source: str | None = attrs.field(default=None, converter=_optional_text)
     zones_source: str | None = attrs.field(default=None, converter=_optional_text)
+    special_hours_source: str | None = attrs.field(default=None, converter=_optional_text)
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     #: Seconds between refreshes of the sources.
@@ -118,6 +146,14 @@ class Settings:
     #: After each refresh, delete the finished reports that finished more than this many
     #: seconds ago.
     keep_reports: float = DEFAULT_KEEP_REPORTS
+    #: The maximum gap of a report triggered without its own (``?max_gap=``): time
+    #: further than half of it from every poll is unknown. ``None``: nothing is unknown,
+    #: and reports have the six columns.
+    max_gap: dt.timedelta | None = None
+    #: The largest body of ``POST /api/polls``, in bytes; a larger one is answered 413.
+    max_push_bytes: int = DEFAULT_MAX_PUSH_BYTES
+    #: Serve ``GET /metrics`` without the API token (to a Prometheus without the token).
+    metrics_public: bool = False
 
     def __attrs_post_init__(self) -> None:
         if not self.db_url or "://" not in self.db_url:
@@ -143,6 +179,8 @@ class Settings:
             )
         if self.max_line_bytes < 1:
             raise ConfigError(f"max line bytes must be at least 1, got {self.max_line_bytes}")
+        if self.max_push_bytes < 1:
+            raise ConfigError(f"max push bytes must be at least 1, got {self.max_push_bytes}")
         if not (math.isfinite(self.body_timeout) and self.body_timeout > 0):
             raise ConfigError(
                 f"body timeout must be a positive number of seconds, got {self.body_timeout}"
@@ -153,6 +191,8 @@ class Settings:
             raise ConfigError(f"retention must be a positive duration, got {self.retention}")
         if not (math.isfinite(self.keep_reports) and self.keep_reports > 0):
             raise ConfigError(f"keep reports must be a positive duration, got {self.keep_reports}")
+        if self.max_gap is not None and self.max_gap <= dt.timedelta(0):
+            raise ConfigError(f"max gap must be positive, got {self.max_gap}")
         if self.api_token is not None and (
             len(self.api_token) < 16 or not self.api_token.isascii() or " " in self.api_token
         ):
@@ -185,10 +225,10 @@ class Settings:
         return cls(**values)
 
 
-_INT_FIELDS = {"port", "workers", "max_queue", "max_line_bytes"}
+_INT_FIELDS = {"port", "workers", "max_queue", "max_line_bytes", "max_push_bytes"}
 _FLOAT_FIELDS = {"refresh_interval", "report_lease", "body_timeout"}
 _DURATION_FIELDS = {"future_tolerance", "retention", "keep_reports"}
-_BOOL_FIELDS = {"allow_shrink"}
+_BOOL_FIELDS = {"allow_shrink", "metrics_public"}
 _BOOLS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 
 
@@ -199,6 +239,11 @@ def _convert(field: str, variable: str, text: str) -> Any:
         return _BOOLS[text.lower()]
     if field in _DURATION_FIELDS:
         return seconds(text, variable)
+    if field == "max_gap":
+        try:
+            return max_gap(text)
+        except DataError as error:
+            raise ConfigError(f"{variable}: {error}") from None
     try:
         if field in _INT_FIELDS:
             return int(text)

@@ -8,6 +8,7 @@ The server's own errors, and the one table from ``StoremonError`` classes to HTT
     ├── Unauthorized        401  no or wrong bearer token
     ├── StoreNotFound       404  the report has no row for this store
     ├── NoData              409  there is no poll yet, so a report has no "now"
+    ├── UnsupportedMediaType 415 a body's Content-Type is not one the route reads
     └── Unavailable         503  try again later (carries Retry-After)
         ├── NotReady             the start-up ingest has not finished
         ├── QueueFull            too many reports are waiting
@@ -44,6 +45,10 @@ class NoData(StoremonError):
     """There are no polls yet, so a report has no 'now'; ingest data first."""
 
 
+class UnsupportedMediaType(StoremonError):
+    """The body's Content-Type is not one the route reads."""
+
+
 class Unavailable(StoremonError):
     """The server cannot take this request now; try again later."""
 
@@ -76,6 +81,7 @@ STATUS_OF: tuple[tuple[type[StoremonError], int], ...] = (
     (ReportNotFound, 404),
     (StoreNotFound, 404),
     (NoData, 409),
+    (UnsupportedMediaType, 415),
     (DataError, 422),
     (Unavailable, 503),
     (StorageError, 503),

@@ -8,16 +8,19 @@ Handlers never catch: errors are the middleware's (``storemon_server.middleware`
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
 
-from storemon.errors import ReportNotFound, StorageError
+from storemon.errors import DataError, ReportNotFound, StorageError
 from storemon.explain import explain_store
 from storemon.report import window_start
-from storemon_server import history, page, render
+from storemon_server import history, page, push, render
+from storemon_server.config import max_gap
 from storemon_server.errors import BadRequest, NotReady, StoreNotFound
-from storemon_server.keys import INGEST, JOBS, REPOSITORY, SETTINGS
+from storemon_server.keys import INGEST, JOBS, METRICS, REPOSITORY, SETTINGS
 from storemon_server.middleware import bearer_matches
 from storemon_server.openapi import OPENAPI
 
@@ -29,6 +32,9 @@ FORMATS = ("csv", "json")
 
 #: Longest store id accepted in a path: real ids are 19 digits or 36-character UUIDs.
 MAX_STORE_ID_LENGTH = 128
+
+#: The route of pushed polls, whose body may be larger (``--max-push-bytes``).
+PUSH_POLLS = "/api/polls"
 
 
 def _one(request: web.Request, name: str, *, default: str | None = None) -> str:
@@ -68,13 +74,31 @@ def parse_format(request: web.Request) -> str:
     return value
 
 
+def parse_max_gap(request: web.Request) -> dt.timedelta | None:
+    """
+    Return the trigger's maximum gap: its ``max_gap`` parameter, else the server's default.
+
+    Raises:
+        BadRequest: it is repeated or not a duration (the message names the forms).
+    """
+    values = request.query.getall("max_gap", [])
+    if not values:
+        return request.app[SETTINGS].max_gap
+    text = _one(request, "max_gap")
+    try:
+        return max_gap(text)
+    except DataError as error:
+        raise BadRequest(f"max_gap: {error}") from None
+
+
 async def trigger_report(request: web.Request) -> web.Response:
     """
-    ``POST /api/trigger_report``: queue a report of the data stored now.
+    ``POST /api/trigger_report[?max_gap=DURATION]``: queue a report of the data stored now.
     """
+    gap = parse_max_gap(request)
     if not request.app[INGEST].ready.is_set():
         raise NotReady()
-    job = await request.app[JOBS].trigger()
+    job = await request.app[JOBS].trigger(max_gap=gap)
     return render.triggered_response(job)
 
 
@@ -105,7 +129,9 @@ async def store_timeline(request: web.Request) -> web.Response:
     if job.as_of is None:
         raise StoreNotFound()
     snapshot = await repository.snapshot(store_id, since=window_start(job.as_of), as_of=job.as_of)
-    timeline = None if snapshot is None else explain_store(snapshot, as_of=job.as_of)
+    timeline = (
+        None if snapshot is None else explain_store(snapshot, as_of=job.as_of, max_gap=job.max_gap)
+    )
     if timeline is None:
         raise StoreNotFound(f"report {report_id} has no row for store {store_id[:40]!r}")
     stored_row = render.report_row(job, store_id)
@@ -169,6 +195,17 @@ async def openapi(request: web.Request) -> web.Response:
     return web.json_response(OPENAPI)
 
 
+async def metrics(request: web.Request) -> web.Response:
+    """
+    ``GET /metrics``: the Prometheus metrics (``storemon_server.metrics``), in the text
+    format.
+    """
+    body = await request.app[METRICS].exposition(request.app[REPOSITORY])
+    response = web.Response(body=body)
+    response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+    return response
+
+
 def add_routes(app: web.Application) -> None:
     """
     Register every route (``openapi.OPENAPI`` describes the same set).
@@ -184,3 +221,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/health", health, allow_head=False)
     app.router.add_get("/api/session", session, allow_head=False)
     app.router.add_get("/api/openapi.json", openapi, allow_head=False)
+    app.router.add_post(PUSH_POLLS, push.push_polls)
+    app.router.add_put("/api/stores/{store_id}/hours", push.put_store_hours)
+    app.router.add_put("/api/stores/{store_id}/timezone", push.put_store_zone)
+    app.router.add_get("/metrics", metrics, allow_head=False)

@@ -1,10 +1,11 @@
 """
 Which sources the server ingests, and the one call that ingests them into a repository.
 
-The sources come from ``--status``/``--business-hours``/``--timezones`` (paths or URLs) or
-from ``--data-dir`` under their usual names. Ingestion itself is the library's
-(``storemon.ingest``): idempotent upserts for polls, whole-table snapshots for hours and
-zones, incremental for a status file that only grew.
+The sources come from ``--status``/``--business-hours``/``--timezones``/``--special-hours``
+(paths or URLs) or from ``--data-dir`` under their usual names. Ingestion itself is the
+library's (``storemon.ingest``): idempotent upserts for polls, whole-table snapshots for
+hours, zones and special hours (under the same snapshot guard), incremental for a status
+file that only grew.
 """
 
 from __future__ import annotations
@@ -26,20 +27,22 @@ from storemon_server.config import DEFAULT_FUTURE_TOLERANCE, Settings
 STATUS_NAMES = ("store_status.csv", "stores.csv")
 HOURS_NAMES = ("business_hours.csv", "menu_hours.csv")
 ZONES_NAMES = ("timezones.csv",)
+SPECIAL_HOURS_NAMES = ("special_hours.csv",)
 
 
 @attrs.frozen
 class Sources:
     """
-    The three inputs as paths or URLs; ``None`` when a source is not configured.
+    The inputs as paths or URLs; ``None`` when a source is not configured.
     """
 
     status: str | None = None
     business_hours: str | None = None
     timezones: str | None = None
+    special_hours: str | None = None
 
     def __bool__(self) -> bool:
-        return any((self.status, self.business_hours, self.timezones))
+        return any((self.status, self.business_hours, self.timezones, self.special_hours))
 
 
 @attrs.frozen
@@ -85,12 +88,14 @@ def _first_existing(folder: Path, names: Iterable[str]) -> str | None:
 
 def resolve_sources(settings: Settings) -> Sources:
     """
-    Return the sources of ``settings``: the ones named one by one, else from the data dir.
+    Return the sources of ``settings``: the ones named one by one, else from the data dir
+    (where special hours are optional: picked up when the file is there at start-up).
 
     Raises:
         ConfigError: the data dir is not a folder, or holds no status file.
     """
     status, hours, zones = settings.status_source, settings.hours_source, settings.zones_source
+    special = settings.special_hours_source
     folder = settings.data_dir
     if folder is not None:
         if not folder.is_dir():
@@ -98,9 +103,10 @@ def resolve_sources(settings: Settings) -> Sources:
         status = status or _first_existing(folder, STATUS_NAMES)
         hours = hours or _first_existing(folder, HOURS_NAMES)
         zones = zones or _first_existing(folder, ZONES_NAMES)
+        special = special or _first_existing(folder, SPECIAL_HOURS_NAMES)
         if status is None:
             raise ConfigError(f"data dir {folder} holds none of {', '.join(STATUS_NAMES)}")
-    return Sources(status, hours, zones)
+    return Sources(status, hours, zones, special)
 
 
 class PartialIngest(SourceError):
@@ -141,6 +147,7 @@ async def ingest(
             status=sources.status,
             business_hours=sources.business_hours,
             timezones=sources.timezones,
+            special_hours=sources.special_hours,
             parse_aside=True,
             allow_shrink=guards.allow_shrink,
             future_tolerance=dt.timedelta(seconds=guards.future_tolerance),

@@ -33,6 +33,7 @@ from storemon.model import ReportJob
 from storemon.repository import (
     Health,
     IngestStore,
+    MetadataSink,
     PollSink,
     ReportStore,
     StoreLookup,
@@ -75,12 +76,19 @@ Prune = Callable[[], Awaitable[dict[str, Any]]]
 
 
 class ServerRepository(
-    StoreSource, StoreLookup, ReportStore, IngestStore, PollSink, Health, Protocol
+    StoreSource,
+    StoreLookup,
+    PollSink,
+    MetadataSink,
+    ReportStore,
+    IngestStore,
+    Health,
+    Protocol,
 ):
     """
     What the server reads and writes: stores for reports (all, or one to explain its
-    row), the report jobs and their queue, the refresh schedule, retention (old polls
-    and reports), and a health check.
+    row), pushed polls, hours and zones, the report jobs and their queue, the refresh
+    schedule, retention (old polls and reports), and a health check.
     """
 
 
@@ -192,9 +200,12 @@ class JobRunner:
             self._settled.clear()
             await self._settled.wait()
 
-    async def trigger(self) -> ReportJob:
+    async def trigger(self, *, max_gap: dt.timedelta | None = None) -> ReportJob:
         """
         Store a new job with ``as_of`` fixed to the latest stored poll, and wake a worker.
+
+        ``max_gap`` is stored with the job, so whoever computes it, after any restart,
+        computes the same report.
 
         Raises:
             QueueFull: ``max_queue`` jobs are already waiting.
@@ -219,7 +230,7 @@ class JobRunner:
             if as_of is None:
                 raise NoData()
             job = await self.repository.create_report(
-                new_report_id(), as_of=as_of, created_at=self.clock()
+                new_report_id(), as_of=as_of, created_at=self.clock(), max_gap=max_gap
             )
             self._queued += 1
         finally:
@@ -230,6 +241,7 @@ class JobRunner:
                 "report.queued",
                 report_id=job.report_id,
                 as_of=as_of.isoformat(),
+                max_gap=None if max_gap is None else max_gap.total_seconds(),
                 queued=self._queued,
             )
         )

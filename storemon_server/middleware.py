@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -39,12 +40,18 @@ PUBLIC_PREFIXES = ("/static/",)
 #: Seconds a client should wait after a 503 for a database busy with another writer.
 BUSY_RETRY_AFTER_S = 2
 
+#: Where ``limits_middleware`` leaves a request's body for its handler (``request[BODY]``).
+BODY = web.RequestKey("body", bytes)
+#: Bytes read from a body at a time.
+BODY_CHUNK_BYTES = 64 * 1024
 
-def is_public(path: str) -> bool:
+
+def is_public(path: str, also: Collection[str] = ()) -> bool:
     """
-    Tell whether ``path`` is served without the API token.
+    Tell whether ``path`` is served without the API token (``also``: more such paths, as
+    ``/metrics`` with ``--metrics-public``).
     """
-    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+    return path in PUBLIC_PATHS or path in also or path.startswith(PUBLIC_PREFIXES)
 
 
 @web.middleware
@@ -95,48 +102,81 @@ def bearer_matches(request: web.BaseRequest, token: str) -> bool:
     return scheme.lower() == "bearer" and valid
 
 
-def auth_middleware(token: str | None) -> Middleware:
+def auth_middleware(token: str | None, also_public: Collection[str] = ()) -> Middleware:
     """
-    Require ``Authorization: Bearer <token>`` on every route but the public ones, when
-    ``token`` is set.
+    Require ``Authorization: Bearer <token>`` on every route but the public ones (and
+    the paths ``also_public``), when ``token`` is set.
     """
 
     @web.middleware
     async def check_token(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if token is not None and not is_public(request.path) and not bearer_matches(request, token):
+        public = is_public(request.path, also_public)
+        if token is not None and not public and not bearer_matches(request, token):
             raise Unauthorized()
         return await handler(request)
 
     return check_token
 
 
-def limits_middleware(body_timeout: float) -> Middleware:
+def limits_middleware(
+    body_timeout: float, body_limits: Mapping[str, int] | None = None
+) -> Middleware:
     """
     Refuse query strings longer than any valid request needs, bodies past the limit, and
     bodies slower than ``body_timeout`` seconds.
 
-    No route takes a body; one is read (413 beyond ``CLIENT_MAX_SIZE``, at once when its
-    ``Content-Length`` says so) and dropped, so an oversized upload is refused instead
-    of silently ignored. A refused or late body closes the connection: a client that
-    announces a body and sends nothing holds it no longer than ``body_timeout``.
+    Every body is read here, whole, before the handler runs (so that a slow client never
+    holds the database's write lock) and left in ``request[BODY]``; routes that take none
+    drop it, so an oversized upload is refused instead of silently ignored. The limit is
+    ``CLIENT_MAX_SIZE``, or the route's in ``body_limits`` (keyed by the route's path
+    pattern: ``/api/polls`` takes ``--max-push-bytes``). Past it the answer is 413 at
+    once when ``Content-Length`` says so, else as soon as the bytes read pass it: a body
+    is never held beyond its limit. A refused or late body closes the connection: a
+    client that announces a body and sends nothing holds it no longer than
+    ``body_timeout``.
     """
 
     @web.middleware
     async def check_limits(request: web.Request, handler: Handler) -> web.StreamResponse:
         if len(request.query_string) > MAX_QUERY_LENGTH:
             raise BadRequest(f"the query string is longer than {MAX_QUERY_LENGTH} characters")
+        body = b""
         if request.body_exists:
+            resource = request.match_info.route.resource
+            route = None if resource is None else resource.canonical
+            limit = (body_limits or {}).get(route or "", CLIENT_MAX_SIZE)
             length = request.content_length
-            if length is not None and length > CLIENT_MAX_SIZE:
-                raise _closing(request, web.HTTPRequestEntityTooLarge(CLIENT_MAX_SIZE, length))
+            if length is not None and length > limit:
+                raise _closing(request, _too_large(limit, length))
             try:
                 async with asyncio.timeout(body_timeout):
-                    await request.read()
+                    body = await _read_body(request, limit)
             except TimeoutError:
                 raise _closing(request, web.HTTPRequestTimeout()) from None
+        request[BODY] = body
         return await handler(request)
 
     return check_limits
+
+
+def _too_large(limit: int, size: int) -> web.HTTPRequestEntityTooLarge:
+    return web.HTTPRequestEntityTooLarge(
+        limit, size, reason=f"the body is over the limit of {limit} bytes for this route"
+    )
+
+
+async def _read_body(request: web.Request, limit: int) -> bytes:
+    """
+    Read the body, refusing it (413) as soon as it passes ``limit`` bytes.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await request.content.read(BODY_CHUNK_BYTES):
+        size += len(chunk)
+        if size > limit:
+            raise _closing(request, _too_large(limit, size))
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _closing(request: web.Request, error: web.HTTPException) -> web.HTTPException:

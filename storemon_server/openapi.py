@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from storemon.csvformat import REPORT_HEADER
+from storemon.csvformat import REPORT_HEADER, UNKNOWN_COLUMNS
 from storemon_server.history import DEFAULT_LIMIT, MAX_LIMIT
 
 
@@ -34,9 +34,19 @@ _UNAUTHORIZED = _error("The API token is set and the request lacks it or has a w
 _REPORT_ROW = {
     "type": "object",
     "description": "One store: store_id as a string, each measure as the CSV's "
-    "two-decimal string; the last hour in minutes, the day and week in hours.",
-    "properties": {name: {"type": "string"} for name in REPORT_HEADER},
+    "two-decimal string; the last hour in minutes, the day and week in hours. A report "
+    "with a maximum gap adds the three unknown_* columns (uptime + downtime + unknown is "
+    "the business time); one without has none of them.",
+    "properties": {name: {"type": "string"} for name in REPORT_HEADER + UNKNOWN_COLUMNS},
     "required": list(REPORT_HEADER),
+}
+
+_MAX_GAP = {
+    "type": "string",
+    "nullable": True,
+    "example": "PT2H",
+    "description": "The report's maximum gap, ISO 8601 (null: none, so nothing is "
+    "unknown): time further than half of it from every poll is unknown.",
 }
 
 
@@ -112,6 +122,35 @@ _TIMELINE = {
                 },
             },
         },
+        "max_gap": _MAX_GAP,
+        "unknown": {
+            "type": "array",
+            "description": "Stretches of the week where the status is unknown (empty "
+            "without a maximum gap); status leaves them out.",
+            "items": _span_schema(),
+        },
+        "special_days": {
+            "type": "array",
+            "description": "The store's special dates that reach into the week, one per "
+            "local date: closed all day, or its special hours (local wall-clock times as "
+            "written; an end not after the start runs past midnight). start and end are "
+            "the date's local midnights.",
+            "items": _span_schema(
+                date={"type": "string", "format": "date"},
+                closed={"type": "boolean"},
+                hours={
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "start": {"type": "string", "example": "10:00:00"},
+                            "end": {"type": "string", "example": "24:00:00"},
+                        },
+                        "required": ["start", "end"],
+                    },
+                },
+            ),
+        },
         "row": {"$ref": "#/components/schemas/ReportRow"},
         "report_row": {
             "allOf": [{"$ref": "#/components/schemas/ReportRow"}],
@@ -135,6 +174,9 @@ _TIMELINE = {
         "status",
         "polls",
         "offset_changes",
+        "max_gap",
+        "unknown",
+        "special_days",
         "row",
     ],
 }
@@ -194,6 +236,235 @@ def _page(summary: str, *content_types: str) -> dict[str, Any]:
     }
 
 
+_REJECTS = {
+    "type": "object",
+    "description": "Rejected rows as the file reader rejects them: the line (for a JSON "
+    "list, the item, from 1), the column at fault (null for the row as a whole), the "
+    "reason and the row's text. The first 100 are listed; rejected counts them all.",
+    "properties": {
+        "rejected": {"type": "integer"},
+        "rejects": {
+            "type": "array",
+            "maxItems": 100,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "line": {"type": "integer"},
+                    "column": {"type": "string", "nullable": True},
+                    "reason": {"type": "string"},
+                    "text": {"type": "string"},
+                },
+                "required": ["line", "column", "reason", "text"],
+            },
+        },
+    },
+    "required": ["rejected", "rejects"],
+}
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+def _refused(description: str) -> dict[str, Any]:
+    """A 400 whose body lists the rejected rows beside the error."""
+    return {
+        "description": description,
+        "content": _json(
+            {
+                "allOf": [
+                    {"$ref": "#/components/schemas/Error"},
+                    {"$ref": "#/components/schemas/Rejects"},
+                ]
+            }
+        ),
+    }
+
+
+_BUSY = {
+    **_error("The database stayed busy with another writer (an ingest) for half a second."),
+    "headers": _retry_after(),
+}
+_STORE_ID = {
+    "name": "store_id",
+    "in": "path",
+    "required": True,
+    "description": "Checked as a file's store ids are: at most 128 characters, no control "
+    "character, not starting with = + - @.",
+    "schema": {"type": "string"},
+}
+_HOURS_ROW = {
+    "type": "object",
+    "properties": {
+        "day_of_week": {
+            "description": "0 (Monday) to 6 (Sunday); a string or a whole number.",
+            "oneOf": [{"type": "integer"}, {"type": "string"}],
+        },
+        "start_time_local": {"type": "string", "example": "09:00:00"},
+        "end_time_local": {"type": "string", "example": "24:00:00"},
+    },
+    "required": ["day_of_week", "start_time_local", "end_time_local"],
+}
+
+_PUSH_POLLS = {
+    "post": {
+        "summary": "Store polls pushed by a service: CSV or JSON lines.",
+        "description": "CSV (Content-Type text/csv) with the status file's header, "
+        "columns in any order; or JSON lines (application/x-ndjson or application/jsonl), "
+        'one {"store_id", "status", "timestamp_utc"} object per line, all strings. Rows '
+        "are checked as the status file's rows are (store ids, instant spellings, "
+        "statuses, the future tolerance); the good ones are stored, the bad ones "
+        "rejected with their line and reason. The same poll twice is stored once; a "
+        "later row for the same instant wins. At most --max-push-bytes (8 MiB by "
+        "default).",
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/x-ndjson": {"schema": {"type": "string"}},
+                "application/jsonl": {"schema": {"type": "string"}},
+            },
+        },
+        "responses": {
+            "200": {
+                "description": "At least one row was read; every good row is stored.",
+                "content": _json(
+                    {
+                        "allOf": [
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "stored": {
+                                        "type": "integer",
+                                        "description": "Rows new, or changing a status.",
+                                    },
+                                    "already_present": {
+                                        "type": "integer",
+                                        "description": "Rows identical to a stored poll.",
+                                    },
+                                },
+                                "required": ["stored", "already_present"],
+                            },
+                            {"$ref": "#/components/schemas/Rejects"},
+                        ]
+                    }
+                ),
+            },
+            "400": _refused("No row could be read (no valid header, or every row rejected)."),
+            "401": _UNAUTHORIZED,
+            "413": _error("The body is over --max-push-bytes; the connection is closed."),
+            "415": _error("The Content-Type is not CSV or JSON lines."),
+            "503": _BUSY,
+        },
+    }
+}
+
+_PUT_HOURS = {
+    "put": {
+        "summary": "Replace one store's weekly business hours.",
+        "description": "A JSON list of weekly rows (application/json), or CSV (text/csv) "
+        "with the columns day_of_week (or day), start_time_local, end_time_local. The "
+        "rows are checked as the hours file's rows are; one bad row refuses them all. "
+        "An empty list leaves the store no rows: open 24x7. A later refresh of a "
+        "changed hours file replaces every store's rows, these included.",
+        "parameters": [_STORE_ID],
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"type": "array", "items": _HOURS_ROW}},
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        },
+        "responses": {
+            "200": {
+                "description": "The rows stored, identical rows once.",
+                "content": _json(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "store_id": {"type": "string"},
+                            "hours": {"type": "array", "items": _HOURS_ROW},
+                            "open_24x7": {"type": "boolean"},
+                            "stored": {
+                                "type": "integer",
+                                "description": "Rows the store did not have before.",
+                            },
+                            "already_present": {"type": "integer"},
+                        },
+                        "required": [
+                            "store_id",
+                            "hours",
+                            "open_24x7",
+                            "stored",
+                            "already_present",
+                        ],
+                    }
+                ),
+            },
+            "400": _refused("A bad store id, body or row; nothing was stored."),
+            "401": _UNAUTHORIZED,
+            "413": _error("The body is over 64 KiB."),
+            "415": _error("The Content-Type is not JSON or CSV."),
+            "503": _BUSY,
+        },
+    }
+}
+
+_PUT_ZONE = {
+    "put": {
+        "summary": "Set one store's time zone.",
+        "description": 'The body is {"timezone_str": "America/New_York"}: an IANA name '
+        "of the bundled tzdata, as in the zones file. A later refresh of a changed zones "
+        "file replaces every store's zone, this one included.",
+        "parameters": [_STORE_ID],
+        "requestBody": {
+            "required": True,
+            "content": _json(
+                {
+                    "type": "object",
+                    "properties": {"timezone_str": {"type": "string"}},
+                    "required": ["timezone_str"],
+                }
+            ),
+        },
+        "responses": {
+            "200": {
+                "description": "The zone stored.",
+                "content": _json(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "store_id": {"type": "string"},
+                            "timezone_str": {"type": "string"},
+                            "changed": {"type": "boolean"},
+                        },
+                        "required": ["store_id", "timezone_str", "changed"],
+                    }
+                ),
+            },
+            "400": _refused("A bad store id, body or zone name; nothing was stored."),
+            "401": _UNAUTHORIZED,
+            "415": _error("The Content-Type is not application/json."),
+            "503": _BUSY,
+        },
+    }
+}
+
+_METRICS = {
+    "get": {
+        "summary": "Prometheus metrics, in the text format (docs/operations.md).",
+        "description": "Needs the token unless the server runs with --metrics-public.",
+        "responses": {
+            "200": {
+                "description": "Prometheus text exposition format 0.0.4.",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            },
+            "401": _UNAUTHORIZED,
+        },
+    }
+}
+
+
 OPENAPI: dict[str, Any] = {
     "openapi": "3.0.3",
     "info": {
@@ -214,6 +485,7 @@ OPENAPI: dict[str, Any] = {
             "Instant": _INSTANT,
             "StoreTimeline": _TIMELINE,
             "ReportPage": _REPORT_PAGE,
+            "Rejects": _REJECTS,
         },
     },
     "security": [{"bearer": []}],
@@ -239,7 +511,21 @@ OPENAPI: dict[str, Any] = {
         "/api/trigger_report": {
             "post": {
                 "summary": "Start a report of the data stored now.",
-                "description": "The report's as_of is fixed now: the latest stored poll.",
+                "description": "The report's as_of is fixed now: the latest stored poll. "
+                "Its maximum gap too: max_gap, else the server's --max-gap, else none; it "
+                "is stored with the report.",
+                "parameters": [
+                    {
+                        "name": "max_gap",
+                        "in": "query",
+                        "required": False,
+                        "description": "The report's maximum gap: 90m, 2h, 1h30m, 45s or "
+                        "ISO 8601 PT2H (positive, at most 10000 days). Time further than "
+                        "half of it from every poll is unknown; the report then has the "
+                        "three unknown_* columns.",
+                        "schema": {"type": "string", "example": "2h"},
+                    }
+                ],
                 "responses": {
                     "200": {
                         "description": "The report was queued.",
@@ -257,6 +543,10 @@ OPENAPI: dict[str, Any] = {
                             }
                         },
                     },
+                    "400": _error(
+                        "max_gap is not a duration (90m, 2h, 1h30m, 45s, PT2H), is zero or "
+                        "too long, or is given twice."
+                    ),
                     "401": _UNAUTHORIZED,
                     "409": _error("There is no poll yet, so a report has no 'now'."),
                     "503": {
@@ -311,6 +601,7 @@ OPENAPI: dict[str, Any] = {
                                             "enum": ["Pending", "Running"],
                                         },
                                         "as_of": {"type": "string", "format": "date-time"},
+                                        "max_gap": _MAX_GAP,
                                         "rows": {
                                             "type": "array",
                                             "items": {"$ref": "#/components/schemas/ReportRow"},
@@ -468,6 +759,10 @@ OPENAPI: dict[str, Any] = {
                 },
             }
         },
+        "/api/polls": _PUSH_POLLS,
+        "/api/stores/{store_id}/hours": _PUT_HOURS,
+        "/api/stores/{store_id}/timezone": _PUT_ZONE,
+        "/metrics": _METRICS,
         "/api/openapi.json": {
             "get": {
                 "summary": "This description.",

@@ -4,6 +4,8 @@ Report jobs, store timelines and errors as HTTP responses: CSV, JSON, the JSON e
 JSON reports keep the CSV's values exactly: ``store_id`` is a string (real ids exceed
 2**53, which a JSON number would corrupt) and every measure is the CSV's two-decimal
 string (``"12.50"``), so the JSON and CSV forms of a report never disagree by a rounding.
+A report computed with a maximum gap has the three ``unknown_*`` columns in both forms,
+and says its gap (``max_gap``, ISO 8601: ``"PT2H"``); one without has neither.
 """
 
 from __future__ import annotations
@@ -16,10 +18,18 @@ from typing import Any
 
 from aiohttp import web
 
-from storemon.csvformat import REPORT_HEADER, format_value
-from storemon.explain import StoreTimeline
+from storemon.csvformat import format_value, report_header
+from storemon.explain import StatusSpan, StoreTimeline
 from storemon.localtime import zone_for
-from storemon.model import DAY_US, HOUR_US, ReportJob, ReportRow, ReportStatus, to_epoch_us
+from storemon.model import (
+    DAY_US,
+    HOUR_US,
+    ReportJob,
+    ReportRow,
+    ReportStatus,
+    SpecialHoursRow,
+    to_epoch_us,
+)
 
 #: The statuses of the assignment's API: a job waiting for a worker is reported Running.
 PUBLIC_STATUS = {
@@ -37,6 +47,25 @@ def error_response(
     Return ``{"error": message}`` with ``status``.
     """
     return web.json_response({"error": message}, status=status, headers=headers)
+
+
+def iso_duration(duration: dt.timedelta | None) -> str | None:
+    """
+    Return a duration as ISO 8601 in whole hours, minutes and seconds (``PT1H30M``), or
+    ``None``; a fraction of a second is written as one (``PT0.5S``).
+    """
+    if duration is None:
+        return None
+    total_us = duration // dt.timedelta(microseconds=1)
+    seconds, micro = divmod(total_us, 1_000_000)
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    text = "PT" + (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "")
+    if micro:
+        text += f"{seconds}.{micro:06d}".rstrip("0") + "S"
+    elif seconds or text == "PT":
+        text += f"{seconds}S"
+    return text
 
 
 def triggered_response(job: ReportJob) -> web.Response:
@@ -77,6 +106,7 @@ def report_response(job: ReportJob, *, as_json: bool = False) -> web.Response:
             "report_id": job.report_id,
             "status": "Complete",
             "as_of": None if job.as_of is None else job.as_of.isoformat(),
+            "max_gap": iso_duration(job.max_gap),
             "rows": csv_rows(text),
         }
         return web.json_response(body, headers={"X-Report-Status": "Complete"})
@@ -91,27 +121,31 @@ def report_response(job: ReportJob, *, as_json: bool = False) -> web.Response:
     )
 
 
-def row_fields(row: ReportRow) -> dict[str, str]:
+def row_fields(row: ReportRow, *, unknown: bool = False) -> dict[str, str]:
     """
-    Return a report row as the CSV writes it: the store id and two-decimal strings.
+    Return a report row as the CSV writes it: the store id and two-decimal strings, with
+    the three unknown columns when ``unknown`` (a report with a maximum gap).
     """
     return {
         "store_id": row.store_id,
-        **{name: format_value(getattr(row, name)) for name in REPORT_HEADER[1:]},
+        **{name: format_value(getattr(row, name)) for name in report_header(unknown=unknown)[1:]},
     }
 
 
 def report_row(job: ReportJob, store_id: str) -> dict[str, str] | None:
     """
-    Return the store's row as the job's CSV holds it, or ``None`` (not complete, no row).
+    Return the store's row as the job's CSV holds it (its six or nine columns), or
+    ``None`` (not complete, no row).
     """
     if job.status != ReportStatus.COMPLETE or not job.csv:
         return None
+    header_line, _, body = job.csv.partition("\n")
+    header = next(csv.reader([header_line]))
     # Only the lines mentioning the id are parsed: a full report has 14,092 lines.
-    lines = [line for line in job.csv.splitlines() if store_id in line]
+    lines = [line for line in body.splitlines() if store_id in line]
     for values in csv.reader(lines):
-        if values and values[0] == store_id and len(values) == len(REPORT_HEADER):
-            return dict(zip(REPORT_HEADER, values, strict=True))
+        if values and values[0] == store_id and len(values) == len(header):
+            return dict(zip(header, values, strict=True))
     return None
 
 
@@ -146,11 +180,80 @@ def _local_midnights(
         day += dt.timedelta(days=1)
 
 
+def known_status(
+    status: tuple[StatusSpan, ...], unknown: tuple[tuple[dt.datetime, dt.datetime], ...]
+) -> list[StatusSpan]:
+    """
+    Return the status spans without the unknown stretches (both sorted, half-open), so
+    that up, down and unknown never overlap and each adds up on its own.
+    """
+    known: list[StatusSpan] = []
+    for span in status:
+        start = span.start
+        for lo, hi in unknown:
+            if hi <= start or lo >= span.end:
+                continue
+            if lo > start:
+                known.append(StatusSpan(start, lo, span.active))
+            start = max(start, hi)
+        if start < span.end:
+            known.append(StatusSpan(start, span.end, span.active))
+    return known
+
+
+def _wall_time(at: dt.time | None, *, midnight: bool = False) -> str | None:
+    if midnight:
+        return "24:00:00"
+    return None if at is None else at.isoformat()
+
+
+def special_days(
+    rows: tuple[SpecialHoursRow, ...],
+    zone: zoneinfo.ZoneInfo,
+    start: dt.datetime,
+    end: dt.datetime,
+) -> list[dict[str, Any]]:
+    """
+    Return the special dates whose local day reaches into ``[start, end]``, one per date:
+    closed, or its special hours as written; with the date's local midnights as instants.
+    """
+    by_date: dict[dt.date, list[SpecialHoursRow]] = {}
+    for row in rows:
+        by_date.setdefault(row.date, []).append(row)
+    days: list[dict[str, Any]] = []
+    for date, of_date in sorted(by_date.items()):
+        midnight = dt.datetime.combine(date, dt.time(0), tzinfo=zone).astimezone(dt.UTC)
+        next_day = date + dt.timedelta(days=1)
+        next_midnight = dt.datetime.combine(next_day, dt.time(0), tzinfo=zone).astimezone(dt.UTC)
+        if next_midnight <= start or midnight > end:
+            continue
+        hours = [
+            {
+                "start": _wall_time(row.start_local),
+                "end": _wall_time(row.end_local, midnight=row.end_is_midnight),
+            }
+            for row in of_date
+            if not row.is_closed
+        ]
+        days.append(
+            {
+                "date": date.isoformat(),
+                # Several rows of a date combine: a closed row beside hours adds nothing.
+                "closed": not hours,
+                "hours": hours,
+                "start": _instant(midnight, zone),
+                "end": _instant(next_midnight, zone),
+            }
+        )
+    return days
+
+
 def timeline_body(
     timeline: StoreTimeline, *, report_id: str, stored_row: dict[str, str] | None
 ) -> dict[str, Any]:
     """
-    Return a store's last week as JSON: every instant in UTC and in the store's wall clock.
+    Return a store's last week as JSON: every instant in UTC and in the store's wall clock;
+    the status where it is known, the unknown stretches apart, and the week's special dates.
 
     ``row`` is computed from the data now, by the report's code path; ``report_row`` is the
     row the stored report holds. They differ only if polls up to the report's "now" arrived
@@ -158,7 +261,7 @@ def timeline_body(
     """
     zone = zone_for(timeline.zone_key)
     as_of = timeline.as_of
-    row = row_fields(timeline.row)
+    row = row_fields(timeline.row, unknown=timeline.max_gap is not None)
     windows = {
         "last_hour": as_of - dt.timedelta(microseconds=HOUR_US),
         "last_day": as_of - dt.timedelta(microseconds=DAY_US),
@@ -181,8 +284,14 @@ def timeline_body(
                 "end": _instant(span.end, zone),
                 "active": span.active,
             }
-            for span in timeline.status
+            for span in known_status(timeline.status, timeline.unknown)
         ],
+        "max_gap": iso_duration(timeline.max_gap),
+        "unknown": [
+            {"start": _instant(start, zone), "end": _instant(end, zone)}
+            for start, end in timeline.unknown
+        ],
+        "special_days": special_days(timeline.special, zone, timeline.window_start, as_of),
         "polls": [
             {"at": _instant(at, zone), "active": active}
             for at, active in timeline.polls

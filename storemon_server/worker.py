@@ -90,11 +90,17 @@ def log_skipped(report_id: str, skipped: Sequence[str]) -> None:
 
 async def compute_in_thread(source: StoreSource, job: ReportJob) -> str:
     """
-    Read the job's snapshots from an in-process repository, compute in a thread.
+    Read the job's snapshots from an in-process repository, compute in a thread, with the
+    job's maximum gap.
     """
     as_of = job_as_of(job)
-    snapshots = [item async for item in source.snapshots(since=window_start(as_of), as_of=as_of)]
-    builder = ReportBuilder(as_of, keep=report_line)
+    builder = ReportBuilder(as_of, keep=report_line, max_gap=job.max_gap)
+    snapshots = [
+        item
+        async for item in source.snapshots(
+            since=window_start(as_of), as_of=as_of, max_gap_us=builder.max_gap_us
+        )
+    ]
     csv = await asyncio.to_thread(lambda: builder.extend(snapshots).csv())
     log_skipped(job.report_id, [str(item) for item in builder.skipped])
     return csv
@@ -151,9 +157,13 @@ def _child_error(stderr: str, returncode: int | None) -> str:
 
 async def compute_in_child(url: str, job: ReportJob) -> str:
     """
-    Compute the job's report in a child process reading the database at ``url``.
+    Compute the job's report in a child process reading the database at ``url``, with
+    the job's maximum gap.
     """
-    csv, stderr = await run_child(url, ["report", "--as-of", job_as_of(job).isoformat()])
+    args = ["report", "--as-of", job_as_of(job).isoformat()]
+    if job.max_gap is not None:
+        args += ["--max-gap-us", str(job.max_gap // dt.timedelta(microseconds=1))]
+    csv, stderr = await run_child(url, args)
     skipped = [
         line[len(SKIPPED_PREFIX) :]
         for line in stderr.splitlines()
@@ -185,9 +195,9 @@ async def ingest_in_child(
 # The child's side.
 
 
-async def _report(url: str, as_of: dt.datetime) -> CsvReport:
+async def _report(url: str, as_of: dt.datetime, max_gap: dt.timedelta | None) -> CsvReport:
     async with open_repository(url) as repository:
-        return await build_csv_report(repository, as_of=as_of)
+        return await build_csv_report(repository, as_of=as_of, max_gap=max_gap)
 
 
 async def _ingest(url: str, sources: Sources, guards: Guards) -> dict[str, Any]:
@@ -205,6 +215,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     report = commands.add_parser("report")
     report.add_argument("--as-of", required=True)
+    report.add_argument("--max-gap-us", type=int)
     ingest_ = commands.add_parser("ingest")
     ingest_.add_argument("--allow-shrink", action="store_true")
     ingest_.add_argument("--future-tolerance", type=float, required=True)
@@ -247,7 +258,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "report":
             as_of = from_epoch_us(parse_instant_us(args.as_of))
-            report = asyncio.run(_report(url, as_of))
+            max_gap = None
+            if args.max_gap_us is not None:
+                max_gap = dt.timedelta(microseconds=args.max_gap_us)
+            report = asyncio.run(_report(url, as_of, max_gap))
             sys.stdout.write(report.csv)
             _write_skipped(report.skipped)
         else:

@@ -23,6 +23,8 @@ from storemon.model import (
     ReportPosition,
     ReportSummary,
     SourceState,
+    SpecialHoursRecord,
+    SpecialHoursRow,
     from_epoch_us,
     to_epoch_us,
 )
@@ -31,7 +33,11 @@ from storemon.model import (
 HoursKey = tuple[int, int, int]
 
 #: The table of each snapshot kind (``SourceKind.label``), in both SQL dialects.
-SNAPSHOT_TABLES = {"business_hours": "hours", "timezones": "zones"}
+SNAPSHOT_TABLES = {
+    "business_hours": "hours",
+    "timezones": "zones",
+    "special_hours": "special_hours",
+}
 
 
 #: Stores per transaction of ``prune_polls``: at 12 weeks of hourly polls, about 150,000
@@ -142,13 +148,106 @@ def hours_values(rows: Iterable[HoursRecord]) -> Iterator[tuple[str, int, int, i
         yield store_id, row.day, row.start_us, row.end_us
 
 
+#: The stored times of a special row closed all that date (a primary key has no NULL).
+CLOSED_US = -1
+
+#: The 1970-01-01 ordinal: stored special dates are days since then.
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+
+#: A stored special-hours row of one store: day number, start and end in microseconds.
+SpecialKey = tuple[int, int, int]
+
+
+def special_values(rows: Iterable[SpecialHoursRecord]) -> Iterator[tuple[str, int, int, int]]:
+    """
+    Yield special-hours records as stored: store id, the date as days since 1970-01-01,
+    start and end (``CLOSED_US`` both on a closed row).
+    """
+    for store_id, row in rows:
+        day = row.date.toordinal() - _EPOCH_ORDINAL
+        if row.is_closed:
+            yield store_id, day, CLOSED_US, CLOSED_US
+        else:
+            yield store_id, day, row.start_us, row.end_us
+
+
+def special_row(day: int, start_us: int, end_us: int) -> SpecialHoursRow:
+    """
+    Rebuild a stored special-hours row.
+
+    Raises:
+        DataError: the stored values are not a row (put there by hand, say).
+    """
+    shown = f"a stored special-hours row (day {day}, {start_us}, {end_us}) cannot be read"
+    try:
+        date = dt.date.fromordinal(day + _EPOCH_ORDINAL)
+    except (ValueError, OverflowError):
+        raise DataError(f"{shown}: the date is out of range") from None
+    if start_us == CLOSED_US and end_us == CLOSED_US:
+        return SpecialHoursRow(date)
+    if not (0 <= start_us < DAY_US and 0 <= end_us <= DAY_US):
+        raise DataError(f"{shown}: a time is outside the day")
+    try:
+        if end_us == DAY_US:
+            return SpecialHoursRow(date, _time_us(start_us), dt.time(0), end_is_midnight=True)
+        return SpecialHoursRow(date, _time_us(start_us), _time_us(end_us))
+    except DataError as error:
+        raise DataError(f"{shown}: {error}") from None
+
+
+def store_special_rows(
+    keys: Iterable[SpecialKey],
+) -> tuple[tuple[SpecialHoursRow, ...], str | None]:
+    """
+    Return the special rows of one store and ``None``; or none and why one of them
+    cannot be read (``StoreSnapshot.problem``), as ``HoursRows.store_rows``.
+    """
+    try:
+        return tuple(special_row(*key) for key in keys), None
+    except DataError as error:
+        return (), str(error)
+
+
+def special_days_around(since_us: int, as_of_us: int) -> tuple[int, int]:
+    """
+    Return the first and last stored day numbers a snapshot of ``[since_us, as_of_us]``
+    sends: every date whose intervals can reach into it in any zone (UTC offsets are
+    under a day, and an interval starts at most a day before it ends). More days than
+    needed change nothing (``localtime.window_dates`` picks the ones that matter).
+    """
+    return since_us // DAY_US - 3, as_of_us // DAY_US + 2
+
+
+def _gap(value: int | None) -> dt.timedelta | None:
+    return None if value is None else dt.timedelta(microseconds=value)
+
+
+def gap_us(value: dt.timedelta | None) -> int | None:
+    """
+    Return a maximum gap as stored: whole microseconds, or ``None``.
+    """
+    if value is None:
+        return None
+    return (value.days * 86_400 + value.seconds) * SECOND_US + value.microseconds
+
+
+def new_store_hours(stored: Iterable[Sequence[int]], rows: Sequence[HoursRow]) -> int:
+    """
+    Return how many of one store's new ``rows`` (a repeated row each time) are not among
+    its ``stored`` rows (weekday, start and end as stored), as ``replace_store_hours``
+    counts them on every backend.
+    """
+    before = {tuple(key) for key in stored}
+    return sum((row.day, row.start_us, row.end_us) not in before for row in rows)
+
+
 def report_job(row: Sequence[Any]) -> ReportJob:
     """
     Return the job of a row ``(report_id, status, as_of, created_at, finished_at, csv,
-    error)``.
+    error, max_gap_us)``.
     """
-    *head, csv, error = row
-    return ReportJob(*_report_head(head), csv=csv, error=error)
+    *head, csv, error, max_gap_us = row
+    return ReportJob(*_report_head(head), csv=csv, error=error, max_gap=_gap(max_gap_us))
 
 
 def found_job(found: Sequence[Sequence[Any]], report_id: str) -> ReportJob:

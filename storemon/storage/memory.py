@@ -14,15 +14,15 @@ import contextlib
 import contextvars
 import datetime as dt
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Any
 
 import attrs
 
 from storemon import model
-from storemon.errors import ReportNotFound
+from storemon.errors import ReportNotFound, StorageBusy
 from storemon.model import to_epoch_us
-from storemon.storage.columns import csv_rows, snapshot_table
+from storemon.storage.columns import csv_rows, new_store_hours, snapshot_table
 from storemon.storage.lifecycle import Lifecycle
 
 Clock = Callable[[], dt.datetime]
@@ -45,12 +45,18 @@ class _Tables:
     zones: dict[str, str] = attrs.field(factory=dict)
     states: dict[tuple[str, str], model.SourceState] = attrs.field(factory=dict)
     rejects: list[model.Rejected] = attrs.field(factory=list)
+    special: dict[str, list[model.SpecialHoursRow]] = attrs.field(factory=dict)
 
     def copy(self) -> _Tables:
         polls: dict[str, dict[int, bool]] = defaultdict(dict)
         polls.update((store_id, dict(times)) for store_id, times in self.polls.items())
         return _Tables(
-            polls, dict(self.hours), dict(self.zones), dict(self.states), list(self.rejects)
+            polls,
+            dict(self.hours),
+            dict(self.zones),
+            dict(self.states),
+            list(self.rejects),
+            dict(self.special),
         )
 
 
@@ -77,6 +83,7 @@ def _store_snapshot(
         store_id=store_id,
         zone_key=tables.zones.get(store_id),
         hours=tuple(tables.hours.get(store_id, ())),
+        special=tuple(tables.special.get(store_id, ())),
         poll_at_us=tuple(kept),
         poll_active=tuple(polls[at] for at in kept),
     )
@@ -84,7 +91,8 @@ def _store_snapshot(
 
 class InMemoryRepository(Lifecycle):
     """
-    Polls, hours and zones held in dictionaries; satisfies ``storemon.repository.Repository``.
+    Polls, hours, zones and special hours held in dictionaries; satisfies
+    ``storemon.repository.Repository``.
 
     A transaction works on a copy of the tables and swaps it in when it commits, so
     readers always see committed data and a failed ingest leaves no trace. Writers take
@@ -124,11 +132,16 @@ class InMemoryRepository(Lifecycle):
     # IngestStore
 
     @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[None]:
+    async def transaction(self, *, wait: dt.timedelta | None = None) -> AsyncIterator[None]:
         if self._working.get() is not None:
             yield
             return
-        async with self._write_lock:
+        try:
+            async with asyncio.timeout(None if wait is None else wait.total_seconds()):
+                await self._write_lock.acquire()
+        except TimeoutError:
+            raise StorageBusy("the memory repository is busy with another write") from None
+        try:
             working = self._data.copy()
             token = self._working.set(working)
             try:
@@ -136,6 +149,8 @@ class InMemoryRepository(Lifecycle):
             finally:
                 self._working.reset(token)
             self._data = working
+        finally:
+            self._write_lock.release()
 
     async def source_state(self, kind: str, source: str) -> model.SourceState | None:
         return self._view().states.get((kind, source))
@@ -218,6 +233,36 @@ class InMemoryRepository(Lifecycle):
             tables.zones = zones
             return changed
 
+    async def replace_special_hours(self, rows: Iterable[model.SpecialHoursRecord]) -> int:
+        async with self.transaction():
+            tables = self._view()
+            stored = {(store_id, row) for store_id, rows in tables.special.items() for row in rows}
+            special: dict[str, list[model.SpecialHoursRow]] = defaultdict(list)
+            new = 0
+            for store_id, row in rows:
+                new += (store_id, row) not in stored
+                special[store_id].append(row)
+            tables.special = dict(special)
+            return new
+
+    async def replace_store_hours(self, store_id: str, rows: Sequence[model.HoursRow]) -> int:
+        async with self.transaction():
+            tables = self._view()
+            stored = tables.hours.get(store_id, [])
+            new = new_store_hours(((row.day, row.start_us, row.end_us) for row in stored), rows)
+            if rows:  # identical rows once, as the SQL backends store them
+                tables.hours[store_id] = list(dict.fromkeys(rows))
+            else:
+                tables.hours.pop(store_id, None)
+            return new
+
+    async def replace_store_zone(self, store_id: str, zone_key: str) -> bool:
+        async with self.transaction():
+            tables = self._view()
+            changed = tables.zones.get(store_id) != zone_key
+            tables.zones[store_id] = zone_key
+            return changed
+
     # MetadataSource
 
     async def hours_rows(self) -> list[model.HoursRecord]:
@@ -230,11 +275,20 @@ class InMemoryRepository(Lifecycle):
     async def zone_rows(self) -> list[model.ZoneRecord]:
         return list(self._view().zones.items())
 
+    async def special_hours_rows(self) -> list[model.SpecialHoursRecord]:
+        return [
+            (store_id, row)
+            for store_id, rows in self._view().special.items()
+            for row in dict.fromkeys(rows)
+        ]
+
     async def snapshot_rows(self, kind: str) -> int:
         tables = self._view()
         table = snapshot_table(kind)
         if table == "hours":
             return sum(len(set(rows)) for rows in tables.hours.values())
+        if table == "special_hours":
+            return sum(len(set(rows)) for rows in tables.special.values())
         return len(tables.zones)
 
     # StoreSource
@@ -245,8 +299,9 @@ class InMemoryRepository(Lifecycle):
         return None if latest is None else model.from_epoch_us(latest)
 
     async def snapshots(
-        self, *, since: dt.datetime, as_of: dt.datetime
+        self, *, since: dt.datetime, as_of: dt.datetime, max_gap_us: int | None = None
     ) -> AsyncIterator[model.StoreSnapshot]:
+        # Every poll and every special row: ``max_gap_us`` thins nothing here.
         for snapshot in self.snapshots_now(since=since, as_of=as_of):
             yield snapshot
 
@@ -273,9 +328,16 @@ class InMemoryRepository(Lifecycle):
     # ReportStore
 
     async def create_report(
-        self, report_id: str, *, as_of: dt.datetime | None, created_at: dt.datetime
+        self,
+        report_id: str,
+        *,
+        as_of: dt.datetime | None,
+        created_at: dt.datetime,
+        max_gap: dt.timedelta | None = None,
     ) -> model.ReportJob:
-        job = model.ReportJob(report_id, model.ReportStatus.PENDING, as_of, created_at)
+        job = model.ReportJob(
+            report_id, model.ReportStatus.PENDING, as_of, created_at, max_gap=max_gap
+        )
         self._reports[report_id] = job
         return job
 

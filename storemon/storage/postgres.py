@@ -12,8 +12,9 @@ Connections come from one asyncpg pool whose ``search_path`` is the schema.
 - ``transaction()`` holds one pooled connection for the task and takes a transaction-level
   advisory lock, so that writers of the data take turns across every process, as
   SQLite's one writer does (two ingests of one source never interleave).
-- ``add_polls``, ``replace_hours`` and ``replace_zones`` COPY the rows into a temporary
-  table in batches (``copy_records_to_table``), then count and merge them in SQL.
+- ``add_polls``, ``replace_hours``, ``replace_zones`` and ``replace_special_hours`` COPY the
+  rows into a temporary table in batches (``copy_records_to_table``), then count and merge
+  them in SQL.
 - ``snapshots`` reads in a ``REPEATABLE READ, READ ONLY`` transaction through a server-side
   cursor, one row per store: one consistent state, and flat memory.
 - Report jobs are claimed with ``FOR UPDATE SKIP LOCKED`` and a lease (``claim_report``);
@@ -34,13 +35,13 @@ import itertools
 import os
 import re
 import urllib.parse
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]  # no stubs, no py.typed
 
 from storemon import model
-from storemon.errors import BackendUnavailable, DatabaseNotFound, StorageError
+from storemon.errors import BackendUnavailable, DatabaseNotFound, StorageBusy, StorageError
 from storemon.model import to_epoch_us
 from storemon.storage import columns
 from storemon.storage.lifecycle import Lifecycle
@@ -149,6 +150,17 @@ def _take(rows: Iterator[Any], size: int, start: int) -> list[tuple[Any, ...]]:
 def _rowcount(status: str) -> int:
     # asyncpg returns the command tag, such as "INSERT 0 12" or "UPDATE 1".
     return int(status.rsplit(" ", 1)[-1])
+
+
+def _special(
+    days: Sequence[int] | None, starts: Sequence[int] | None, ends: Sequence[int] | None
+) -> tuple[tuple[model.SpecialHoursRow, ...], str | None]:
+    """
+    The special rows of one store from the parallel columns of a snapshot row.
+    """
+    if not days or starts is None or ends is None:
+        return (), None
+    return columns.store_special_rows(zip(days, starts, ends, strict=True))
 
 
 class PostgresRepository(Lifecycle):
@@ -330,9 +342,12 @@ class PostgresRepository(Lifecycle):
     # IngestStore
 
     @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[None]:
+    async def transaction(self, *, wait: dt.timedelta | None = None) -> AsyncIterator[None]:
         """
         One write transaction for this task, after the other writers of the schema.
+
+        With ``wait``, the writers' lock is waited for at most that long (``lock_timeout``
+        for this transaction alone), then ``StorageBusy``.
         """
         if self._connection.get() is not None:
             yield
@@ -341,14 +356,35 @@ class PostgresRepository(Lifecycle):
             async with contextlib.AsyncExitStack() as stack:
                 connection = await stack.enter_async_context(self._acquire())
                 await stack.enter_async_context(connection.transaction())
-                await connection.execute(
-                    "SELECT pg_advisory_xact_lock(hashtext($1))", f"storemon:write:{self.schema}"
-                )
+                await self._lock_writers(connection, wait)
                 token = self._connection.set(connection)
                 try:
                     yield
                 finally:
                     self._connection.reset(token)
+
+    async def _lock_writers(
+        self, connection: asyncpg.Connection, wait: dt.timedelta | None
+    ) -> None:
+        """
+        Take the writers' advisory lock for this transaction; with ``wait``, give up after
+        it (``StorageBusy``): a request is answered, not queued behind another's ingest.
+        """
+        lock = "SELECT pg_advisory_xact_lock(hashtext($1))"
+        name = f"storemon:write:{self.schema}"
+        if wait is None:
+            await connection.execute(lock, name)
+            return
+        timeout_ms = max(int(wait.total_seconds() * 1000), 1)
+        await connection.execute(f"SET LOCAL lock_timeout = {timeout_ms:d}")
+        try:
+            await connection.execute(lock, name)
+        except asyncpg.exceptions.LockNotAvailableError:
+            raise StorageBusy(
+                f"PostgreSQL: schema {self.schema} is locked by another process's write"
+            ) from None
+        # The rest of the transaction waits as any other (the configured default).
+        await connection.execute("SET LOCAL lock_timeout TO DEFAULT")
 
     async def source_state(self, kind: str, source: str) -> model.SourceState | None:
         found = await self._fetch("read the source state", "get_source_state", kind, source)
@@ -451,6 +487,27 @@ class PostgresRepository(Lifecycle):
         staged = ["store_id", "zone_key", "seq"]
         return await self._replace("zones", staged, "count_changed_zones", iter(rows))
 
+    async def replace_special_hours(self, rows: Iterable[model.SpecialHoursRecord]) -> int:
+        staged = ["store_id", "day", "start_us", "end_us", "seq"]
+        values = columns.special_values(rows)
+        return await self._replace("special_hours", staged, "count_new_special_hours", values)
+
+    async def replace_store_hours(self, store_id: str, rows: Sequence[model.HoursRow]) -> int:
+        values = list(columns.hours_values((store_id, row) for row in rows))
+        async with self.transaction(), self._acquire() as connection:
+            with translate_errors("replace a store's hours"):
+                stored = await connection.fetch(SQL.queries["store_hours"], store_id)
+                await connection.execute(SQL.queries["delete_store_hours"], store_id)
+                await connection.executemany(SQL.queries["insert_hours"], values)
+        return columns.new_store_hours(stored, rows)
+
+    async def replace_store_zone(self, store_id: str, zone_key: str) -> bool:
+        async with self.transaction(), self._acquire() as connection:
+            with translate_errors("set a store's zone"):
+                stored = await connection.fetchval(SQL.queries["store_zone"], store_id)
+                await connection.execute(SQL.queries["set_zone"], store_id, zone_key)
+        return bool(stored != zone_key)
+
     async def _replace(
         self, table: str, staged: list[str], count: str, values: Iterator[Any]
     ) -> int:
@@ -478,6 +535,12 @@ class PostgresRepository(Lifecycle):
         found = await self._fetch("read time zones", "zone_rows")
         return [(store_id, zone_key) for store_id, zone_key in found]
 
+    async def special_hours_rows(self) -> list[model.SpecialHoursRecord]:
+        found = await self._fetch("read special hours", "special_hours_rows")
+        return [
+            (store_id, columns.special_row(day, start, end)) for store_id, day, start, end in found
+        ]
+
     async def snapshot_rows(self, kind: str) -> int:
         table = columns.snapshot_table(kind)
         [[count]] = await self._fetch(f"count the {table} rows", f"count_{table}")
@@ -490,13 +553,16 @@ class PostgresRepository(Lifecycle):
         return columns.instant(latest)
 
     async def snapshots(
-        self, *, since: dt.datetime, as_of: dt.datetime
+        self, *, since: dt.datetime, as_of: dt.datetime, max_gap_us: int | None = None
     ) -> AsyncIterator[model.StoreSnapshot]:
         """
         Stream one row per store, every poll, through a server-side cursor in one
         read-only snapshot (the thinner stream SQLite sends costs PostgreSQL more CPU
-        than it saves: ``docs/storage.md``).
+        than it saves: ``docs/storage.md``). Every poll is sent, so ``max_gap_us`` thins
+        nothing and the engine finds the gaps itself.
         """
+        since_us, as_of_us = to_epoch_us(since), to_epoch_us(as_of)
+        first_day, last_day = columns.special_days_around(since_us, as_of_us)
         made = columns.HoursRows()
         action = "read the report's snapshot"
         with translate_errors(action):
@@ -509,8 +575,10 @@ class PostgresRepository(Lifecycle):
             try:
                 cursor = connection.cursor(
                     SQL.queries["snapshots"],
-                    to_epoch_us(since),
-                    to_epoch_us(as_of),
+                    since_us,
+                    as_of_us,
+                    first_day,
+                    last_day,
                     prefetch=1000,
                 )
                 stores = cursor.__aiter__()
@@ -519,17 +587,19 @@ class PostgresRepository(Lifecycle):
                         row = await anext(stores, None)
                     if row is None:
                         break
-                    store_id, times, actives, zone_key, days, starts, ends = row
+                    store_id, times, actives, zone_key, days, starts, ends, *special = row
                     hours, problem = made.store_rows(
                         zip(days, starts, ends, strict=True) if days else ()
                     )
+                    special_rows, special_problem = _special(*special)
                     yield model.StoreSnapshot(
                         store_id=store_id,
                         zone_key=zone_key,
                         hours=hours,
+                        special=special_rows,
                         poll_at_us=times,
                         poll_active=actives,
-                        problem=problem,
+                        problem=problem or special_problem,
                     )
             finally:
                 with contextlib.suppress(*_CONNECTION_LOST, asyncpg.PostgresError):
@@ -543,36 +613,54 @@ class PostgresRepository(Lifecycle):
     async def snapshot(
         self, store_id: str, *, since: dt.datetime, as_of: dt.datetime
     ) -> model.StoreSnapshot | None:
+        since_us, as_of_us = to_epoch_us(since), to_epoch_us(as_of)
         [found] = await self._fetch(
             "read a store's snapshot",
             "store_snapshot",
-            to_epoch_us(since),
-            to_epoch_us(as_of),
+            since_us,
+            as_of_us,
             store_id,
+            *columns.special_days_around(since_us, as_of_us),
         )
-        times, actives, zone_key, days, starts, ends = found
+        times, actives, zone_key, days, starts, ends, *special = found
         if not times:
             return None
         hours, problem = columns.HoursRows().store_rows(
             zip(days, starts, ends, strict=True) if days else ()
         )
+        special_rows, special_problem = _special(*special)
         return model.StoreSnapshot(
             store_id=store_id,
             zone_key=zone_key,
             hours=hours,
+            special=special_rows,
             poll_at_us=times,
             poll_active=actives,
-            problem=problem,
+            problem=problem or special_problem,
         )
 
     # ReportStore
 
     async def create_report(
-        self, report_id: str, *, as_of: dt.datetime | None, created_at: dt.datetime
+        self,
+        report_id: str,
+        *,
+        as_of: dt.datetime | None,
+        created_at: dt.datetime,
+        max_gap: dt.timedelta | None = None,
     ) -> model.ReportJob:
         as_of_us, created_us = columns.epoch_us(as_of), to_epoch_us(created_at)
-        await self._execute("create a report", "create_report", report_id, as_of_us, created_us)
-        return model.ReportJob(report_id, model.ReportStatus.PENDING, as_of, created_at)
+        await self._execute(
+            "create a report",
+            "create_report",
+            report_id,
+            as_of_us,
+            created_us,
+            columns.gap_us(max_gap),
+        )
+        return model.ReportJob(
+            report_id, model.ReportStatus.PENDING, as_of, created_at, max_gap=max_gap
+        )
 
     async def _end_report(self, name: str, report_id: str, *args: Any) -> None:
         # Only an unfinished job changes; none changed: no such job, or already ended.

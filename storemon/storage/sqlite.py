@@ -23,6 +23,7 @@ Every driver exception leaves this module as ``StorageError`` (``translate_error
 
 from __future__ import annotations
 
+import array
 import asyncio
 import contextlib
 import contextvars
@@ -30,7 +31,9 @@ import datetime as dt
 import itertools
 import operator
 import os
+import re
 import sqlite3
+import sys
 import urllib.parse
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -40,6 +43,7 @@ import aiosqlite
 from storemon import model
 from storemon.errors import DatabaseNotFound, StorageBusy, StorageError
 from storemon.model import to_epoch_us
+from storemon.repository import REQUEST_WAIT
 from storemon.storage import columns
 from storemon.storage.lifecycle import Lifecycle
 from storemon.storage.sqlfiles import SqlFiles
@@ -59,7 +63,7 @@ LOCKED_RETRIES = 5
 #: How long a write a request waits for (a trigger's new job) may wait for the write
 #: lock, held by this process's other writers or by another process's ingest, before
 #: it gives up with ``StorageBusy``: an HTTP answer never waits on an ingest.
-REQUEST_WAIT_S = 0.5
+REQUEST_WAIT_S = REQUEST_WAIT.total_seconds()
 
 #: The SQL of this backend: ``sql/sqlite/queries.sql`` and ``sql/sqlite/migrations``.
 SQL = SqlFiles("sqlite")
@@ -138,12 +142,19 @@ _FIXED_WIDTH = 19
 CHANGE_STORES = 500
 
 
+#: What ``_thinned`` yields per store: its id, kept instants and statuses, and the gaps
+#: among them (``StoreSnapshot.gap_after``; ``None``: every poll was sent).
+_StorePolls = tuple[str, list[int], list[bool], tuple[int, ...] | None]
+
+
 async def _thinned(
-    connection: aiosqlite.Connection, bounds: dict[str, int]
-) -> AsyncGenerator[tuple[str, list[int], list[bool]], None]:
+    connection: aiosqlite.Connection, bounds: dict[str, int], max_gap_us: int | None = None
+) -> AsyncGenerator[_StorePolls, None]:
     """
-    Yield ``(store id, instants, statuses)`` of the polls that decide each store's numbers,
-    in store-id order, from ``snapshot_changes`` run on ranges of ``CHANGE_STORES`` stores.
+    Yield ``(store id, instants, statuses, gap_after)`` of the polls that decide each
+    store's numbers, in store-id order, from ``snapshot_changes`` run on ranges of
+    ``CHANGE_STORES`` stores: ``kept_polls``, or ``kept_polls_with_gaps`` when the report
+    has a maximum gap ``max_gap_us``.
 
     While this thread turns one range into snapshots (and the engine runs on them), SQLite
     builds the next range's string in aiosqlite's thread. That is one step of C code
@@ -157,10 +168,12 @@ async def _thinned(
     ]
     del ids
 
+    with_gaps = max_gap_us is not None
+    query = SQL.queries["snapshot_changes_gaps" if with_gaps else "snapshot_changes"]
+    width = _HEX_WIDTH if with_gaps else _FIXED_WIDTH
+
     async def fetch(first: str, last: str) -> str | None:
-        cursor = await connection.execute(
-            SQL.queries["snapshot_changes"], {**bounds, "first": first, "last": last}
-        )
+        cursor = await connection.execute(query, {**bounds, "first": first, "last": last})
         row = await cursor.fetchone()
         await cursor.close()
         return None if row is None else row[0]
@@ -183,7 +196,7 @@ async def _thinned(
             if text is None:
                 continue
             after: str | None = None  # the last store of the range yielded
-            for store_id, times, statuses in _split_changes(text, first, last):
+            for store_id, times, statuses in _split_changes(text, first, last, hex_times=with_gaps):
                 if store_id is None:
                     # The string cannot be read on from here: SQLite measures a store id
                     # with a NUL (stored by an older version) up to the NUL only. Read
@@ -195,12 +208,15 @@ async def _thinned(
                         yield await _store_polls(connection, bounds, rest[0])
                     break
                 after = store_id
-                if len(times) != _FIXED_WIDTH * len(statuses):
+                if len(times) != width * len(statuses):
                     # An instant before 1970 or after 2255 is not 19 digits wide: read
                     # this store row by row, in the same read transaction.
                     yield await _store_polls(connection, bounds, store_id)
                     continue
-                yield store_id, *_kept(times, statuses)
+                if max_gap_us is None:
+                    yield store_id, *_kept(times, statuses), None
+                else:
+                    yield store_id, *_kept_with_gaps(times, statuses, max_gap_us)
     finally:
         if following is not None and not following.done():
             following.cancel()
@@ -209,18 +225,18 @@ async def _thinned(
 
 async def _store_polls(
     connection: aiosqlite.Connection, bounds: dict[str, int], store_id: str
-) -> tuple[str, list[int], list[bool]]:
+) -> _StorePolls:
     """
     One store's polls as ``_thinned`` yields them, read row by row (every poll).
     """
     rows = await connection.execute_fetchall(
         SQL.queries["store_polls"], {**bounds, "store_id": store_id}
     )
-    return store_id, [row[0] for row in rows], [row[1] == 1 for row in rows]
+    return store_id, [row[0] for row in rows], [row[1] == 1 for row in rows], None
 
 
 def _split_changes(
-    text: str, first: str, last: str
+    text: str, first: str, last: str, *, hex_times: bool = False
 ) -> Iterator[tuple[str, str, str] | tuple[None, str, str]]:
     """
     Split a ``snapshot_changes`` string of the stores ``first`` to ``last`` into
@@ -250,8 +266,10 @@ def _split_changes(
             position > len(text)
             or not first <= store_id <= last
             or (previous is not None and store_id <= previous)
-            or not (times.isascii() and times.isdigit())
-            or statuses.strip("01")
+            or not (
+                _HEX_TIMES.fullmatch(times) if hex_times else times.isascii() and times.isdigit()
+            )
+            or statuses.strip("0123")
         ):
             yield None, "", ""
             return
@@ -265,6 +283,40 @@ def _kept(times: str, statuses: str) -> tuple[list[int], list[bool]]:
     return (
         [int(times[width * index : width * index + width]) - bias for index in kept],
         [statuses[index] == "1" for index in kept],
+    )
+
+
+#: Hexadecimal digits per instant in ``snapshot_changes_gaps``: 64 bits.
+_HEX_WIDTH = 16
+_HEX_TIMES = re.compile("[0-9a-f]*")
+
+
+def _kept_with_gaps(
+    times: str, statuses: str, max_gap_us: int
+) -> tuple[list[int], list[bool], tuple[int, ...]]:
+    """
+    ``kept_polls_with_gaps`` of a store's ``snapshot_changes_gaps`` string: the kept
+    instants and statuses, and where the gaps are among them (``StoreSnapshot.gap_after``).
+
+    The instants are read at once (``bytes.fromhex`` into a signed 64-bit array) and the
+    gaps found by C-level iteration: one Python step per poll would cost more than the
+    rest of the report's work on it.
+    """
+    instants = array.array("q", bytes.fromhex(times))
+    if sys.byteorder == "little":
+        instants.byteswap()  # printf wrote them most significant digit first
+    steps = map(operator.sub, itertools.islice(instants, 1, None), instants)
+    gaps = list(itertools.compress(itertools.count(), map(max_gap_us.__lt__, steps)))
+    kept: Sequence[int] = kept_polls(statuses)
+    gap_after: tuple[int, ...] = ()
+    if gaps:
+        kept = sorted(set(kept).union(gaps, [index + 1 for index in gaps]))
+        place = {index: position for position, index in enumerate(kept)}
+        gap_after = tuple(place[index] for index in gaps)
+    return (
+        [instants[index] for index in kept],
+        [statuses[index] == "1" for index in kept],
+        gap_after,
     )
 
 
@@ -468,11 +520,14 @@ class SQLiteRepository(Lifecycle):
 
     # IngestStore
 
-    def transaction(self) -> contextlib.AbstractAsyncContextManager[None]:
+    def transaction(
+        self, *, wait: dt.timedelta | None = None
+    ) -> contextlib.AbstractAsyncContextManager[None]:
         """
         One write transaction (``BEGIN IMMEDIATE``) for this task; nested blocks join it.
+        With ``wait``, ``StorageBusy`` when the write lock is not had within it.
         """
-        return self._transaction()
+        return self._transaction(wait_s=None if wait is None else wait.total_seconds())
 
     @contextlib.asynccontextmanager
     async def _transaction(self, *, wait_s: float | None = None) -> AsyncIterator[None]:
@@ -615,6 +670,25 @@ class SQLiteRepository(Lifecycle):
     async def replace_zones(self, rows: Iterable[model.ZoneRecord]) -> int:
         return await self._replace_staged("zones", "count_changed_zones", iter(rows))
 
+    async def replace_special_hours(self, rows: Iterable[model.SpecialHoursRecord]) -> int:
+        values = columns.special_values(rows)
+        return await self._replace_staged("special_hours", "count_new_special_hours", values)
+
+    async def replace_store_hours(self, store_id: str, rows: Sequence[model.HoursRow]) -> int:
+        values = list(columns.hours_values((store_id, row) for row in rows))
+        async with self.transaction():
+            stored = await self._fetchall("store_hours", (store_id,))
+            with translate_errors("replace a store's hours"):
+                await self._db.execute(SQL.queries["delete_store_hours"], (store_id,))
+                await self._db.executemany(SQL.queries["insert_hours"], values)
+        return columns.new_store_hours(stored, rows)
+
+    async def replace_store_zone(self, store_id: str, zone_key: str) -> bool:
+        async with self.transaction():
+            stored = await self._fetchall("store_zone", (store_id,))
+            await self._write("set a store's zone", "set_zone", (store_id, zone_key))
+        return not stored or stored[0][0] != zone_key
+
     async def _replace_staged(self, table: str, count: str, values: Iterator[Any]) -> int:
         """
         Replace a snapshot table: stage the rows in a temporary table (pulled in batches,
@@ -648,6 +722,12 @@ class SQLiteRepository(Lifecycle):
             (store_id, zone_key) for store_id, zone_key in await self._fetchall("snapshot_zones")
         ]
 
+    async def special_hours_rows(self) -> list[model.SpecialHoursRecord]:
+        return [
+            (store_id, columns.special_row(day, start, end))
+            for store_id, day, start, end in await self._fetchall("special_hours_rows")
+        ]
+
     async def snapshot_rows(self, kind: str) -> int:
         [[count]] = await self._fetchall(f"count_{columns.snapshot_table(kind)}")
         return int(count)
@@ -659,45 +739,62 @@ class SQLiteRepository(Lifecycle):
         return columns.instant(latest)
 
     async def snapshots(
-        self, *, since: dt.datetime, as_of: dt.datetime
+        self, *, since: dt.datetime, as_of: dt.datetime, max_gap_us: int | None = None
     ) -> AsyncIterator[model.StoreSnapshot]:
         """
         Stream stores in store-id order from one read transaction on its own connection,
-        each with only the polls that decide its numbers (``storemon.uptime.kept_polls``):
-        one string per range of stores comes from SQLite (``_thinned``).
+        each with only the polls that decide its numbers (``storemon.uptime.kept_polls``,
+        or ``kept_polls_with_gaps`` with ``max_gap_us``): one string per range of stores
+        comes from SQLite (``_thinned``).
         """
         bounds = {"since": to_epoch_us(since), "as_of": to_epoch_us(as_of)}
+        first_day, last_day = columns.special_days_around(bounds["since"], bounds["as_of"])
         connection = await self._connect()
         streams: list[AsyncGenerator[Any, None]] = []
         try:
             with translate_errors("read the report's snapshot"):
                 await connection.execute("BEGIN")
-                polls = _thinned(connection, bounds)
+                polls = _thinned(connection, bounds, max_gap_us)
                 hours = _grouped(
                     await connection.execute(SQL.queries["snapshot_hours"]), BATCH_ROWS
                 )
                 zones = _grouped(
                     await connection.execute(SQL.queries["snapshot_zones"]), BATCH_ROWS
                 )
-                streams += [polls, hours, zones]
+                special = _grouped(
+                    await connection.execute(
+                        SQL.queries["snapshot_special_hours"],
+                        {"first": first_day, "last": last_day},
+                    ),
+                    BATCH_ROWS,
+                )
+                streams += [polls, hours, zones, special]
             made = columns.HoursRows()
             hours_next = await anext(hours, None)
             zones_next = await anext(zones, None)
+            special_next = await anext(special, None)
             while True:
                 with translate_errors("read the report's snapshot"):
                     item = await anext(polls, None)
                     if item is None:
                         break
-                    store_id, poll_at_us, poll_active = item
+                    store_id, poll_at_us, poll_active, gap_after = item
                     while hours_next is not None and hours_next[0] < store_id:
                         hours_next = await anext(hours, None)
                     while zones_next is not None and zones_next[0] < store_id:
                         zones_next = await anext(zones, None)
+                    while special_next is not None and special_next[0] < store_id:
+                        special_next = await anext(special, None)
                 store_hours: tuple[Any, ...] = ()
-                problem = None
+                store_special: tuple[Any, ...] = ()
+                problem = special_problem = None
                 if hours_next is not None and hours_next[0] == store_id:
                     store_hours, problem = made.store_rows(
                         (d, s, e) for _, d, s, e in hours_next[1]
+                    )
+                if special_next is not None and special_next[0] == store_id:
+                    store_special, special_problem = columns.store_special_rows(
+                        (d, s, e) for _, d, s, e in special_next[1]
                     )
                 zone_key = (
                     zones_next[1][0][1]
@@ -708,9 +805,11 @@ class SQLiteRepository(Lifecycle):
                     store_id=store_id,
                     zone_key=zone_key,
                     hours=store_hours,
+                    special=store_special,
                     poll_at_us=poll_at_us,
                     poll_active=poll_active,
-                    problem=problem,
+                    problem=problem or special_problem,
+                    gap_after=gap_after,
                 )
         finally:
             for stream in streams:
@@ -730,13 +829,19 @@ class SQLiteRepository(Lifecycle):
         """
         Read one store, every poll, from one read transaction on its own connection.
         """
-        bounds = {"store_id": store_id, "since": to_epoch_us(since), "as_of": to_epoch_us(as_of)}
+        since_us, as_of_us = to_epoch_us(since), to_epoch_us(as_of)
+        bounds = {"store_id": store_id, "since": since_us, "as_of": as_of_us}
         connection = await self._connect()
         try:
             with translate_errors("read a store's snapshot"):
                 await connection.execute("BEGIN")
                 polls = list(await connection.execute_fetchall(SQL.queries["store_polls"], bounds))
                 hours = await connection.execute_fetchall(SQL.queries["store_hours"], (store_id,))
+                first_day, last_day = columns.special_days_around(since_us, as_of_us)
+                special = await connection.execute_fetchall(
+                    SQL.queries["store_special_hours"],
+                    {"store_id": store_id, "first": first_day, "last": last_day},
+                )
                 zones = list(
                     await connection.execute_fetchall(SQL.queries["store_zone"], (store_id,))
                 )
@@ -751,29 +856,45 @@ class SQLiteRepository(Lifecycle):
         store_hours, problem = columns.HoursRows().store_rows(
             (day, start, end) for day, start, end in hours
         )
+        store_special, special_problem = columns.store_special_rows(
+            (day, start, end) for day, start, end in special
+        )
         return model.StoreSnapshot(
             store_id=store_id,
             zone_key=zones[0][0] if zones else None,
             hours=store_hours,
+            special=store_special,
             poll_at_us=[row[0] for row in polls],
             poll_active=[row[1] == 1 for row in polls],
-            problem=problem,
+            problem=problem or special_problem,
         )
 
     # ReportStore
 
     async def create_report(
-        self, report_id: str, *, as_of: dt.datetime | None, created_at: dt.datetime
+        self,
+        report_id: str,
+        *,
+        as_of: dt.datetime | None,
+        created_at: dt.datetime,
+        max_gap: dt.timedelta | None = None,
     ) -> model.ReportJob:
         """
         Store a new job; a request is waiting, so wait at most ``REQUEST_WAIT_S`` for the
         write lock (``StorageBusy`` after: the server answers 503 with Retry-After).
         """
-        values = (report_id, columns.epoch_us(as_of), to_epoch_us(created_at))
+        values = (
+            report_id,
+            columns.epoch_us(as_of),
+            to_epoch_us(created_at),
+            columns.gap_us(max_gap),
+        )
         async with self._transaction(wait_s=REQUEST_WAIT_S):
             with translate_errors("create a report"):
                 await self._db.execute(SQL.queries["create_report"], values)
-        return model.ReportJob(report_id, model.ReportStatus.PENDING, as_of, created_at)
+        return model.ReportJob(
+            report_id, model.ReportStatus.PENDING, as_of, created_at, max_gap=max_gap
+        )
 
     async def finish_report(self, report_id: str, *, csv: str, finished_at: dt.datetime) -> None:
         values = (csv, columns.csv_rows(csv), to_epoch_us(finished_at), report_id)

@@ -30,12 +30,14 @@ const WINDOWS = [
   { key: "last_week", label: "Last week", unit: "h", unitName: "hours", unitUs: HOUR_US },
 ];
 
-// The report's CSV columns, in its order (the export writes them so).
+// The report's CSV columns, in its order (the export writes them so); a report with a
+// maximum gap has the three unknown columns after them.
 const REPORT_HEADER = [
   "store_id",
   ...WINDOWS.map((window) => `uptime_${window.key}`),
   ...WINDOWS.map((window) => `downtime_${window.key}`),
 ];
+const UNKNOWN_HEADER = WINDOWS.map((window) => `unknown_${window.key}`);
 
 // What "Show" keeps: a row's numbers and the target decide.
 const SHOW = {
@@ -44,6 +46,7 @@ const SHOW = {
     WINDOWS.flatMap((window) => [
       [`down_${window.key}`, (row) => row.down[window.key] > 0],
       [`below_${window.key}`, (row, target) => isBelow(row, window.key, target)],
+      [`unknown_${window.key}`, (row) => row.unknown[window.key] > 0],
     ]),
   ),
 };
@@ -74,6 +77,7 @@ const state = {
   page: 0,
   pageSize: 50,
   view: [], // indexes into report.rows, filtered and sorted
+  tableUnknown: false, // whether the table's header has the unknown columns
   timeline: null, // the store shown, for redrawing on resize
   lastStore: null,
   server: "unknown", // ready, loading, down
@@ -466,36 +470,57 @@ async function loadReport(reportId) {
   }
 }
 
-// A window is closed when it had no business time: the report writes 0.00 up and 0.00
-// down (its values are rounded to two decimals, so less than 0.005 of either reads so too).
+// A window is closed when it had no business time: the report writes 0.00 up, 0.00 down
+// and, with a maximum gap, 0.00 unknown (its values are rounded to two decimals, so less
+// than 0.005 of each reads so too).
 function isClosed(row, window) {
-  return row.up[window] === 0 && row.down[window] === 0;
+  return row.up[window] === 0 && row.down[window] === 0 && row.unknown[window] === 0;
 }
 
+// Below target: a share of the known business time (up or down) under the target. A
+// window whose business time is all unknown has no share, so it is never below.
 function isBelow(row, window, target) {
-  return !isClosed(row, window) && row.share[window] < target / 100;
+  return row.share[window] !== null && row.share[window] < target / 100;
 }
 
+// `share` is the part of the business time whose status is known (up or down) that was
+// up: unknown time counts neither way (SEMANTICS.md, "Unknown time"). Null when none is
+// known (closed, or all unknown).
 function prepareRow(row) {
   const up = {};
   const down = {};
+  const unknown = {};
   const share = {};
   for (const { key } of WINDOWS) {
     up[key] = Number(row[`uptime_${key}`]);
     down[key] = Number(row[`downtime_${key}`]);
+    unknown[key] = Number(row[`unknown_${key}`] ?? 0);
     share[key] = up[key] + down[key] > 0 ? up[key] / (up[key] + down[key]) : null;
   }
-  return { ...row, up, down, share };
+  return { ...row, up, down, unknown, share };
+}
+
+// "PT1H30M" (the API's form of a maximum gap) as "1 h 30 min".
+function gapText(iso) {
+  const match = /^PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?$/.exec(iso || "");
+  if (!match) return iso || "";
+  const parts = [];
+  if (match[1]) parts.push(`${match[1]} h`);
+  if (match[2]) parts.push(`${match[2]} min`);
+  if (match[3]) parts.push(`${match[3]} s`);
+  return parts.join(" ");
 }
 
 function setReport(reportId, body) {
   state.report = keepReport(reportId, body);
   const rows = state.report.rows;
   state.page = 0;
+  const gap = state.report.maxGap ? `, maximum gap ${gapText(state.report.maxGap)}` : "";
   setReportState(
     "Complete",
-    `Report ${reportId}: ${numberFormat.format(rows.length)} stores, as of ${asOfText(body.as_of)}.`,
+    `Report ${reportId}: ${numberFormat.format(rows.length)} stores, as of ${asOfText(body.as_of)}${gap}.`,
   );
+  setUnknownShown(state.report.hasUnknown);
   setEnabled($("#download"), true);
   renderSummary();
   applyView();
@@ -504,7 +529,17 @@ function setReport(reportId, body) {
 
 // A complete report, its rows prepared, kept for comparing (the few used last).
 function keepReport(reportId, body) {
-  const report = { id: reportId, asOf: body.as_of, rows: body.rows.map(prepareRow) };
+  // The unknown columns are there exactly when the report was computed with a maximum gap.
+  const maxGap = body.max_gap ?? null;
+  const hasUnknown = maxGap !== null;
+  const report = {
+    id: reportId,
+    asOf: body.as_of,
+    maxGap,
+    hasUnknown,
+    columns: hasUnknown ? [...REPORT_HEADER, ...UNKNOWN_HEADER] : REPORT_HEADER,
+    rows: body.rows.map(prepareRow),
+  };
   state.reports.delete(reportId);
   state.reports.set(reportId, report);
   for (const id of state.reports.keys()) {
@@ -537,12 +572,18 @@ function summarise(rows, target) {
   for (const { key } of WINDOWS) {
     let open = 0;
     let below = 0;
+    let unknownStores = 0;
+    let unknownHundredths = 0; // exact: the sum of the report's two-decimal values
     for (const row of rows) {
       if (isClosed(row, key)) continue;
       open++;
-      if (row.share[key] < target / 100) below++;
+      if (isBelow(row, key, target)) below++;
+      if (row.unknown[key] > 0) {
+        unknownStores++;
+        unknownHundredths += hundredths(row[`unknown_${key}`]);
+      }
     }
-    windows[key] = { open, below };
+    windows[key] = { open, below, unknownStores, unknownHundredths };
   }
   const bins = new Array(BIN_COUNT).fill(0);
   for (const row of rows) {
@@ -564,7 +605,11 @@ function renderSummary() {
   total.dataset.stores = String(summary.stores);
   total.textContent =
     `${numberFormat.format(summary.stores)} stores in the report` +
-    (closedWeek ? `; ${numberFormat.format(closedWeek)} had no business hours all week.` : ".");
+    (closedWeek ? `; ${numberFormat.format(closedWeek)} had no business hours all week.` : ".") +
+    (report.hasUnknown
+      ? ` Maximum gap ${gapText(report.maxGap)}: time further than half of it from every poll ` +
+        "is unknown, neither up nor down, and shares count only the known time."
+      : "");
   const body = $("#summary-table tbody");
   // The counts are rebuilt: a focus on one of them stays on its window's new button.
   const focusedWindow = body.contains(document.activeElement)
@@ -590,10 +635,37 @@ function renderSummary() {
       cell("td", numberFormat.format(counts.open), { class: "num", "data-count": String(counts.open) }),
       below,
     );
+    if (report.hasUnknown) {
+      const total = hundredthsText(counts.unknownHundredths);
+      tr.append(
+        cell("td", `${numberFormat.format(counts.unknownStores)} (${total} ${window.unit})`, {
+          class: "num",
+          "data-count": String(counts.unknownStores),
+          "data-key": "unknown",
+          "data-total": total,
+        }),
+      );
+    }
     body.append(tr);
     if (window.key === focusedWindow) button.focus();
   }
   drawHistogram(summary.bins);
+}
+
+// Hundredths (a whole number) as the report writes them: "1234" -> "12.34".
+function hundredthsText(value) {
+  return `${Math.floor(value / 100)}.${String(value % 100).padStart(2, "0")}`;
+}
+
+// The unknown columns, options and summary column are there only for a report with them.
+function setUnknownShown(shown) {
+  $("#summary-unknown-head").hidden = !shown;
+  for (const option of document.querySelectorAll("#show option[data-unknown]")) option.hidden = !shown;
+  if (!shown && state.show.startsWith("unknown_")) {
+    state.show = "all";
+    $("#show").value = "all";
+  }
+  if (state.tableUnknown !== shown) buildHeader(shown);
 }
 
 function drawHistogram(bins) {
@@ -668,27 +740,44 @@ function setUpSummary() {
 
 // ---------------------------------------------------------------- table
 
-// Column groups: the store, then each window's share (with the uptime) and downtime.
-// A window's header shows "Up" or "Down" under the window's name; the button's name says
-// it all ("Up share, last week"), as a screen reader may read one header at a time.
-const COLUMNS = [
-  { key: "store_id", label: "Store id", more: "" },
-  ...WINDOWS.flatMap((window) => [
-    { key: `share_${window.key}`, window, label: "Up", more: ` share, ${window.label.toLowerCase()}` },
-    { key: `downtime_${window.key}`, window, label: "Down", more: `, ${window.label.toLowerCase()}` },
-  ]),
-];
+// Column groups: the store, then each window's share (with the uptime) and downtime, and
+// its unknown time when the report has it. A window's header shows "Up", "Down" or
+// "Unknown" under the window's name; the button's name says it all ("Up share, last
+// week"), as a screen reader may read one header at a time.
+function columnsOf(withUnknown) {
+  return [
+    { key: "store_id", label: "Store id", more: "" },
+    ...WINDOWS.flatMap((window) => [
+      { key: `share_${window.key}`, window, label: "Up", more: ` share, ${window.label.toLowerCase()}` },
+      { key: `downtime_${window.key}`, window, label: "Down", more: `, ${window.label.toLowerCase()}` },
+      ...(withUnknown
+        ? [{ key: `unknown_${window.key}`, window, label: "Unknown", more: `, ${window.label.toLowerCase()}` }]
+        : []),
+    ]),
+  ];
+}
 
 function sortValue(row, key) {
   if (key.startsWith("share_")) return row.share[key.slice(6)];
-  const window = key.slice(9);
-  return isClosed(row, window) ? null : row.down[window];
+  const [kind, ...rest] = key.split("_");
+  const window = rest.join("_");
+  if (isClosed(row, window)) return null;
+  return kind === "unknown" ? row.unknown[window] : row.down[window];
 }
 
-function buildHeader() {
+// (Re)build the table's header for the report's columns.
+function buildHeader(withUnknown) {
+  state.tableUnknown = withUnknown;
+  if (!withUnknown && state.sortKey.startsWith("unknown_")) {
+    state.sortKey = "share_last_week";
+    state.sortDir = 1;
+  }
+  $("#report-table").classList.toggle("with-unknown", withUnknown);
   const groups = $("#report-table thead tr.groups");
   const columns = $("#report-table thead tr.columns");
-  for (const column of COLUMNS) {
+  groups.replaceChildren();
+  columns.replaceChildren();
+  for (const column of columnsOf(withUnknown)) {
     const th = document.createElement("th");
     th.dataset.key = column.key;
     const button = cell("button", column.label, { type: "button", class: "sort" });
@@ -707,7 +796,10 @@ function buildHeader() {
     th.append(button);
   }
   for (const window of WINDOWS) {
-    const th = cell("th", `${window.label} (${window.unitName})`, { scope: "colgroup", colspan: "2" });
+    const th = cell("th", `${window.label} (${window.unitName})`, {
+      scope: "colgroup",
+      colspan: withUnknown ? "3" : "2",
+    });
     th.dataset.window = window.key;
     groups.append(th);
   }
@@ -717,8 +809,9 @@ function sortBy(key) {
   if (state.sortKey === key) state.sortDir = -state.sortDir;
   else {
     state.sortKey = key;
-    // Store ids and shares read best from the smallest; downtime from the largest.
-    state.sortDir = key.startsWith("downtime_") ? -1 : 1;
+    // Store ids and shares read best from the smallest; downtime and unknown time from
+    // the largest.
+    state.sortDir = key.startsWith("downtime_") || key.startsWith("unknown_") ? -1 : 1;
   }
   state.page = 0;
   applyView();
@@ -847,16 +940,12 @@ function shareCell(row, window) {
   const td = cell("td", "", { class: "share", "data-key": `share_${window.key}`, "data-value": row[`uptime_${window.key}`] });
   const bar = cell("span", "", { class: "bar", "aria-hidden": "true" });
   const fill = document.createElement("span");
-  fill.style.width = `${(share * 100).toFixed(2)}%`;
-  if (share < state.target / 100) fill.className = "below";
+  fill.style.width = `${((share ?? 0) * 100).toFixed(2)}%`;
+  if (isBelow(row, window.key, state.target)) fill.className = "below";
   bar.append(fill);
-  td.append(
-    bar,
-    cell("span", shareText(row[`uptime_${window.key}`], row[`downtime_${window.key}`]), {
-      class: "pct",
-    }),
-    cell("span", row[`uptime_${window.key}`], { class: "up" }),
-  );
+  // All of the window's business time unknown: no share to show.
+  const pct = share === null ? "unknown" : shareText(row[`uptime_${window.key}`], row[`downtime_${window.key}`]);
+  td.append(bar, cell("span", pct, { class: "pct" }), cell("span", row[`uptime_${window.key}`], { class: "up" }));
   return td;
 }
 
@@ -870,9 +959,11 @@ function tableRow(row) {
   });
   idCell.append(link);
   tr.append(idCell);
+  const withUnknown = state.report.hasUnknown;
   for (const window of WINDOWS) {
     if (isClosed(row, window.key)) {
-      tr.append(cell("td", "closed", { class: "closed", colspan: "2", "data-key": `closed_${window.key}` }));
+      const span = withUnknown ? "3" : "2";
+      tr.append(cell("td", "closed", { class: "closed", colspan: span, "data-key": `closed_${window.key}` }));
       continue;
     }
     tr.append(
@@ -882,6 +973,14 @@ function tableRow(row) {
         "data-key": `downtime_${window.key}`,
       }),
     );
+    if (withUnknown) {
+      tr.append(
+        cell("td", row[`unknown_${window.key}`], {
+          class: row.unknown[window.key] > 0 ? "num unknown" : "num",
+          "data-key": `unknown_${window.key}`,
+        }),
+      );
+    }
   }
   return tr;
 }
@@ -892,9 +991,9 @@ function csvField(text) {
 
 // The rows of the view (every page), in its order, as the report's CSV writes them.
 function exportView() {
-  const rows = state.report.rows;
-  const lines = [REPORT_HEADER.join(",")];
-  for (const index of state.view) lines.push(REPORT_HEADER.map((key) => csvField(rows[index][key])).join(","));
+  const { rows, columns } = state.report;
+  const lines = [columns.join(",")];
+  for (const index of state.view) lines.push(columns.map((key) => csvField(rows[index][key])).join(","));
   const suffix = state.show === "all" ? "" : `-${state.show.replaceAll("_", "-")}`;
   const filtered = state.filter.trim() ? "-filtered" : "";
   saveFile(
@@ -913,7 +1012,7 @@ function onTyped(input, apply) {
 }
 
 function setUpTable() {
-  buildHeader();
+  buildHeader(false);
   onTyped($("#filter"), (value) => {
     state.filter = value;
     state.page = 0;
@@ -936,10 +1035,12 @@ function setUpTable() {
 
 // ---------------------------------------------------------------- store view
 
-// Add up business time and status inside [from, to): microseconds up and down.
+// Add up business time and status inside [from, to): microseconds up, down and unknown
+// (the status spans leave out the unknown stretches, which the server sends apart).
 function measure(timeline, from, to) {
   let up = 0;
   let down = 0;
+  let unknown = 0;
   for (const business of timeline.business) {
     const lo = Math.max(business.start.us, from);
     const hi = Math.min(business.end.us, to);
@@ -952,8 +1053,13 @@ function measure(timeline, from, to) {
         else down += end - start;
       }
     }
+    for (const span of timeline.unknown || []) {
+      const start = Math.max(span.start.us, lo);
+      const end = Math.min(span.end.us, hi);
+      if (start < end) unknown += end - start;
+    }
   }
-  return { up, down };
+  return { up, down, unknown };
 }
 
 // Two decimals, half up, from exact microseconds (as the report rounds its fractions).
@@ -998,6 +1104,8 @@ async function showStore(reportId, storeId) {
   $("#back").href = `#${hashFor(reportId)}`;
   $("#store-heading").textContent = `Store ${storeId}`;
   $("#store-zone").textContent = "";
+  $("#store-special").textContent = "";
+  $("#store-special").hidden = true;
   $("#store-status").textContent = "Loading the store's week…";
   $("#charts").replaceChildren();
   $("#store-numbers tbody").replaceChildren();
@@ -1021,7 +1129,8 @@ async function showStore(reportId, storeId) {
   const offset = formatOffset(timeline.as_of.local.slice(-6));
   $("#store-zone").textContent =
     `Times are local to ${timeline.zone_key} (${offset} at the report's time, ` +
-    `${localText(timeline.as_of)}).` + dstSentence(timeline);
+    `${localText(timeline.as_of)}).` + dstSentence(timeline) + gapSentence(timeline);
+  renderSpecialDays(timeline);
   renderNumbers(timeline);
   renderOutages(timeline);
   drawCharts();
@@ -1036,32 +1145,73 @@ function dstSentence(timeline) {
   return ` Clocks changed this week: ${changes.join("; ")}.`;
 }
 
+function gapSentence(timeline) {
+  if (!timeline.max_gap) return "";
+  const gap = gapText(timeline.max_gap);
+  return ` Maximum gap ${gap}: time further than half of it from every poll is unknown.`;
+}
+
+// The week's special dates in words (the drawing marks them too).
+function renderSpecialDays(timeline) {
+  const days = timeline.special_days || [];
+  const line = $("#store-special");
+  line.hidden = days.length === 0;
+  line.textContent = days.length
+    ? `Special dates this week (local): ${days.map(specialText).join("; ")}.`
+    : "";
+}
+
+// "Tue 24 Jan 2023: closed all day" or "Wed 25 Jan 2023: open 09:00–13:00".
+function specialText(day) {
+  const date = new Date(`${day.date}T00:00:00Z`);
+  const name = date.toLocaleDateString("en-GB", { weekday: "short", day: "2-digit", month: "short", year: "numeric", timeZone: "UTC" });
+  if (day.closed) return `${name.replace(",", "")}: closed all day`;
+  const hours = day.hours.map((hour) => `${hour.start.slice(0, 5)}–${hour.end.slice(0, 5)}`);
+  return `${name.replace(",", "")}: open ${hours.join(", ")}`;
+}
+
 function renderNumbers(timeline) {
   const row = timeline.row;
+  const withUnknown = Boolean(timeline.max_gap);
+  const head = $("#store-numbers thead tr");
+  // Shorter names with the fourth measure, so that the table fits beside the charts.
+  const headers = withUnknown
+    ? ["Window", "Up", "Down", "Unknown", "Business", "Share up"]
+    : ["Window", "Uptime", "Downtime", "Business", "Share up"];
+  head.replaceChildren(...headers.map((text) => cell("th", text, { scope: "col" })));
   const body = $("#store-numbers tbody");
   const mismatches = [];
   for (const window of WINDOWS) {
     const up = row[`uptime_${window.key}`];
     const down = row[`downtime_${window.key}`];
-    const business = Number(up) + Number(down);
+    const unknown = withUnknown ? row[`unknown_${window.key}`] : "0.00";
+    const business = hundredths(up) + hundredths(down) + hundredths(unknown);
     const measured = measure(timeline, timeline.windows[window.key].us, timeline.as_of.us);
     const measuredUp = twoDecimals(measured.up, window.unitUs);
     const measuredDown = twoDecimals(measured.down, window.unitUs);
+    const measuredUnknown = twoDecimals(measured.unknown, window.unitUs);
     if (measuredUp !== up) mismatches.push(`${window.label} up ${measuredUp} ≠ ${up}`);
     if (measuredDown !== down) mismatches.push(`${window.label} down ${measuredDown} ≠ ${down}`);
+    if (measuredUnknown !== unknown) mismatches.push(`${window.label} unknown ${measuredUnknown} ≠ ${unknown}`);
     const tr = document.createElement("tr");
     tr.dataset.window = window.key;
     tr.dataset.uptime = up;
     tr.dataset.downtime = down;
-    tr.append(cell("th", window.label, { scope: "row" }));
-    if (up === "0.00" && down === "0.00") {
-      tr.append(cell("td", "closed: no business hours", { colspan: "4", class: "closed" }));
+    if (withUnknown) tr.dataset.unknown = unknown;
+    // With the unknown column the unit goes once into the row's header, so that the
+    // table still fits beside the charts.
+    const unit = withUnknown ? "" : ` ${window.unit}`;
+    tr.append(cell("th", withUnknown ? `${window.label} (${window.unit})` : window.label, { scope: "row" }));
+    if (business === 0) {
+      tr.append(cell("td", "closed: no business hours", { colspan: String(headers.length - 1), class: "closed" }));
     } else {
+      const known = hundredths(up) + hundredths(down);
       tr.append(
-        cell("td", `${up} ${window.unit}`),
-        cell("td", `${down} ${window.unit}`),
-        cell("td", `${business.toFixed(2)} ${window.unit}`),
-        cell("td", shareText(up, down)),
+        cell("td", `${up}${unit}`),
+        cell("td", `${down}${unit}`),
+        ...(withUnknown ? [cell("td", `${unknown}${unit}`)] : []),
+        cell("td", `${hundredthsText(business)}${unit}`),
+        cell("td", known ? shareText(up, down) : "unknown"),
       );
     }
     body.append(tr);
@@ -1083,7 +1233,9 @@ function renderNumbers(timeline) {
   timelineCheck.dataset.ok = String(mismatches.length === 0);
   timelineCheck.textContent = mismatches.length
     ? `⚠ The drawing does not add up: ${mismatches.join(", ")}.`
-    : "✓ The timeline adds up to these numbers (active and inactive time inside business hours).";
+    : withUnknown
+      ? "✓ The timeline adds up to these numbers (active, inactive and unknown time inside business hours)."
+      : "✓ The timeline adds up to these numbers (active and inactive time inside business hours).";
 }
 
 // The stretches of business time the store was inactive in [from, to), each with its
@@ -1185,12 +1337,34 @@ function drawCharts() {
   );
 }
 
-// Three rows of labels on top (clock change, last day, last hour), then the three lanes.
+// Three rows of labels on top (clock change, last day, last hour), then the lanes: special
+// dates (only in a chart whose time reaches one), business hours, status, polls, and the
+// axis.
 const LABEL_ROWS = { dst: 10, last_day: 21, last_hour: 32 };
-const LANES = { top: 37, business: [37, 51], status: [57, 87], polls: [93, 115], axis: 119, height: 147 };
+const SPECIAL_LANE = [37, 53];
+
+// The special dates whose local day reaches into [from, to).
+function specialDaysIn(timeline, from, to) {
+  return (timeline.special_days || []).filter((day) => day.start.us < to && day.end.us > from);
+}
+
+function lanesFor(hasSpecial) {
+  const shift = hasSpecial ? SPECIAL_LANE[1] - SPECIAL_LANE[0] + 4 : 0;
+  const at = (y) => y + shift;
+  return {
+    top: at(37),
+    business: [at(37), at(51)],
+    status: [at(57), at(87)],
+    polls: [at(93), at(115)],
+    axis: at(119),
+    height: at(147),
+  };
+}
 
 function drawChart(timeline, chart) {
   const { from, to, width } = chart;
+  const specialDays = specialDaysIn(timeline, from, to);
+  const LANES = lanesFor(specialDays.length > 0);
   const left = 52;
   const right = 10;
   const plot = width - left - right;
@@ -1200,7 +1374,7 @@ function drawChart(timeline, chart) {
   figure.className = "chart";
   const captionId = `chart-${chart.index}-caption`;
   const measured = measure(timeline, from, to);
-  const closedNote = measured.up + measured.down === 0 ? " (closed)" : "";
+  const closedNote = measured.up + measured.down + measured.unknown === 0 ? " (closed)" : "";
   const caption = cell("figcaption", `${chart.title}, ${localRange(timeline, from)}${closedNote}`);
   caption.id = captionId;
   const root = svg("svg", {
@@ -1213,12 +1387,18 @@ function drawChart(timeline, chart) {
   });
   root.append(
     svg("desc", {}, `Business hours, status and polls of store ${timeline.store_id} in ${timeline.zone_key}: ` +
-      `${(measured.up / HOUR_US).toFixed(2)} h active and ${(measured.down / HOUR_US).toFixed(2)} h inactive within business hours.`),
+      `${(measured.up / HOUR_US).toFixed(2)} h active and ${(measured.down / HOUR_US).toFixed(2)} h inactive` +
+      (timeline.max_gap ? ` and ${(measured.unknown / HOUR_US).toFixed(2)} h unknown` : "") +
+      " within business hours."),
   );
   const defs = svg("defs");
   const pattern = svg("pattern", { id: `hatch-${chart.index}`, width: 6, height: 6, patternUnits: "userSpaceOnUse", patternTransform: "rotate(45)" });
   pattern.append(svg("rect", { width: 6, height: 6, class: "hatch-ground" }), svg("line", { x1: 0, y1: 0, x2: 0, y2: 6, class: "hatch" }));
-  defs.append(pattern);
+  // Unknown time: grey with dark dots, told apart from the plain green, the hatched red
+  // and the pale veil by its pattern as well as its colour.
+  const dots = svg("pattern", { id: `dots-${chart.index}`, width: 5, height: 5, patternUnits: "userSpaceOnUse" });
+  dots.append(svg("rect", { width: 5, height: 5, class: "dots-ground" }), svg("circle", { cx: 2.5, cy: 2.5, r: 1.1, class: "dot" }));
+  defs.append(pattern, dots);
   root.append(defs);
 
   // Lane labels.
@@ -1259,9 +1439,21 @@ function drawChart(timeline, chart) {
       `${span.active ? "Active" : "Inactive"} ${localText(span.start)} – ${localText(span.end)}`,
     ));
   }
-  // Unknown time and special days: once the store route sends them (the engine's
-  // work), draw them here, between the status spans and the veil below, with a legend item
-  // each in index.html. Nothing is drawn for them before the data exists.
+  // Unknown stretches, in the gaps the status spans leave (under the veil outside
+  // business hours, like the status).
+  for (const span of timeline.unknown || []) {
+    if (!clipped(span.start.us, span.end.us)) continue;
+    const x0 = x(span.start.us);
+    const rect = svg("rect", {
+      x: x0,
+      y: LANES.status[0],
+      width: Math.max(0.5, x(span.end.us) - x0),
+      height: LANES.status[1] - LANES.status[0],
+      class: "unknown",
+    });
+    rect.style.fill = `url(#dots-${chart.index})`;
+    status.append(titled(rect, `Unknown (no poll near) ${localText(span.start)} – ${localText(span.end)}`));
+  }
   let cursor = from;
   const closed = [];
   for (const span of timeline.business) {
@@ -1280,7 +1472,8 @@ function drawChart(timeline, chart) {
     }));
   }
   root.append(status);
-  if (measured.up + measured.down === 0) {
+  if (specialDays.length) root.append(drawSpecialDays(specialDays, x, width));
+  if (measured.up + measured.down + measured.unknown === 0) {
     // No business time in the whole window: say so in words, not only in pale colours.
     const middle = (LANES.status[0] + LANES.status[1]) / 2 + 5;
     root.append(svg("text", { x: left + plot / 2, y: middle, class: "closed-label", "text-anchor": "middle" },
@@ -1356,6 +1549,34 @@ function drawChart(timeline, chart) {
 
   figure.append(caption, root);
   return figure;
+}
+
+// The special dates in their lane: a band over each local date, named in words ("24 Jan
+// closed", "25 Jan special hours"), so that no colour alone tells it.
+function drawSpecialDays(days, x, width) {
+  const group = svg("g", { class: "special-days" });
+  const [top, bottom] = SPECIAL_LANE;
+  group.append(svg("text", { x: 4, y: (top + bottom) / 2 + 4, class: "lane" }, "Special"));
+  for (const day of days) {
+    const x0 = x(day.start.us);
+    const x1 = x(day.end.us);
+    const kind = day.closed ? "closed" : "hours";
+    group.append(titled(
+      svg("rect", { x: x0, y: top, width: Math.max(1, x1 - x0), height: bottom - top, class: `special ${kind}`, "data-date": day.date }),
+      `Special date ${specialText(day)}`,
+    ));
+    // The date as the store's calendar names it: "24 Jan" from "2023-01-24".
+    const date = new Date(`${day.date}T00:00:00Z`);
+    const short = date.toLocaleDateString("en-GB", { day: "2-digit", month: "short", timeZone: "UTC" });
+    for (const label of [`${short} ${day.closed ? "closed" : "special hours"}`, `${short} ${day.closed ? "closed" : "special"}`, short]) {
+      if (label.length * 6.2 + 6 <= x1 - x0 || label === short) {
+        const middle = Math.min(Math.max((x0 + x1) / 2, label.length * 3.1 + 2), width - label.length * 3.1 - 2);
+        group.append(svg("text", { x: middle, y: bottom - 4, "text-anchor": "middle", class: `special-label ${kind}`, "data-date": day.date }, label));
+        break;
+      }
+    }
+  }
+  return group;
 }
 
 function localRange(timeline, from) {
@@ -1613,6 +1834,11 @@ function storeChange(storeId, earlier, later) {
   }
   const openA = upA + hundredths(earlier.downtime_last_week);
   const openB = upB + hundredths(later.downtime_last_week);
+  if (openA === 0 || openB === 0) {
+    // Business time all unknown (a maximum gap): no share to compare.
+    change.kind = "unknown";
+    return change;
+  }
   const num = upB * openA - upA * openB;
   const den = openA * openB;
   change.share = { num, den, value: num / den };
@@ -1627,7 +1853,7 @@ function compareReports(earlier, later) {
   const changes = [];
   for (const [storeId, row] of before) changes.push(storeChange(storeId, row, after.get(storeId)));
   for (const [storeId, row] of after) if (!before.has(storeId)) changes.push(storeChange(storeId, undefined, row));
-  const counts = { fell: 0, rose: 0, same: 0, closed: 0, only_earlier: 0, only_later: 0 };
+  const counts = { fell: 0, rose: 0, same: 0, closed: 0, unknown: 0, only_earlier: 0, only_later: 0 };
   for (const change of changes) counts[change.kind]++;
   return { changes, counts };
 }
@@ -1680,6 +1906,7 @@ function hoursText(value) {
 function weekShareText(row) {
   if (!row) return "—";
   if (isClosed(row, "last_week")) return "closed";
+  if (row.share.last_week === null) return "unknown";
   return shareText(row.uptime_last_week, row.downtime_last_week);
 }
 

@@ -323,8 +323,8 @@ def test_nothing_to_ingest_is_a_usage_error() -> None:
     run = cli("ingest", "--db", "memory://")
     assert run.status == 2
     assert run.err == (
-        "storemon ingest: error: nothing to ingest; give --status, --business-hours and/or "
-        "--timezones\n"
+        "storemon ingest: error: nothing to ingest; give --status, --business-hours, "
+        "--timezones and/or --special-hours\n"
     )
 
 

@@ -70,7 +70,7 @@ def test_legend_is_the_pages() -> None:
 
 
 def test_the_svg_is_well_formed_with_three_charts_and_a_legend(example: StoreTimeline) -> None:
-    """The drawing is one SVG document: three captioned charts, then nine legend items."""
+    """The drawing is one SVG document: three captioned charts, then eleven legend items."""
     svg = example.to_svg()
     root = ET.fromstring(svg)
     captions = [group.find(f"{SVG}text").text for group in charts(svg)]  # type: ignore[union-attr]
@@ -80,7 +80,7 @@ def test_the_svg_is_well_formed_with_three_charts_and_a_legend(example: StoreTim
         "Last hour, 2023-01-23 11:30 – 2023-01-23 12:30 (America/Chicago)",
     ]
     legend = [element.get("data-legend") for element in root.iter() if element.get("data-legend")]
-    assert len(legend) == 9
+    assert len(legend) == 11
 
 
 def test_last_hour_geometry(example: StoreTimeline) -> None:

@@ -102,3 +102,54 @@ def test_v2_loads_with_bom_day_of_week_and_no_final_newline(v2: Dataset) -> None
     report = v2.report()
     assert report.as_of == dt.datetime(2024, 10, 3, 23, 55, 1, 605_873, tzinfo=UTC)
     assert [row.store_id for row in report.rows] == sorted(v2.polls)
+
+
+#: The hole in the v1 polls (PROFILE.md): no store has a poll from 2023-01-22 18:00 to
+#: 2023-01-24 05:00 UTC.
+HOLE = (dt.datetime(2023, 1, 22, 18, tzinfo=UTC), dt.datetime(2023, 1, 24, 5, tzinfo=UTC))
+
+
+def test_v1_hole_is_unknown_with_a_two_hour_maximum_gap(v1: Dataset) -> None:
+    """
+    With ``--max-gap 2h`` the 35-hour hole is unknown, never up or down: for a store polled
+    on both sides of it, everything from an hour after its start to an hour before its end
+    is an unknown stretch, and that part of its business time is counted as unknown.
+    """
+    gap = dt.timedelta(hours=2)
+    plain = {row.store_id: row for row in v1.report().rows}
+    report = v1.report(max_gap=gap)
+    assert report.max_gap == gap
+    header = report.to_csv().splitlines()[0]
+    assert header.endswith(",unknown_last_hour,unknown_last_day,unknown_last_week")
+    assert v1.report_csv(max_gap=gap) == report.to_csv()
+    for row in report.rows:  # the same business time, split three ways instead of two
+        before = plain[row.store_id]
+        assert row.uptime_last_week + row.downtime_last_week + row.unknown_last_week == (
+            before.uptime_last_week + before.downtime_last_week
+        )
+    surely_unknown = (HOLE[0] + gap / 2, HOLE[1] - gap / 2)
+    stores = sorted(v1.polls)[::60]
+    checked = 0
+    for store_id in stores:
+        timeline = v1.explain(store_id, max_gap=gap)
+        instants = [at for at, _ in timeline.polls]
+        if not (instants[0] < HOLE[0] and instants[-1] > HOLE[1]):
+            continue
+        assert not any(HOLE[0] < at < HOLE[1] for at in instants)
+        assert any(
+            start <= surely_unknown[0] and end >= surely_unknown[1]
+            for start, end in timeline.unknown
+        ), store_id
+        in_hole = sum(
+            (
+                min(end, surely_unknown[1]) - max(start, surely_unknown[0])
+                for start, end in timeline.business
+                if start < surely_unknown[1] and end > surely_unknown[0]
+            ),
+            dt.timedelta(0),
+        )
+        row = next(r for r in report.rows if r.store_id == store_id)
+        assert row.unknown_last_week * 3600 >= in_hole.total_seconds()
+        checked += 1
+    assert checked >= 20
+    assert sum(row.unknown_last_week for row in report.rows) > 0

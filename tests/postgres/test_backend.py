@@ -19,6 +19,7 @@ pytest.importorskip("asyncpg", reason="the [postgres] extra is not installed")
 import asyncpg
 
 from storemon.errors import StorageError
+from storemon.model import SpecialHoursRow
 from storemon.storage import postgres as backend
 from storemon.storage.postgres import PostgresRepository
 from tests.integration.conftest import STATUS_HEADER, cli, write_inputs
@@ -118,12 +119,19 @@ async def test_version_1_schema_is_upgraded_in_place() -> None:
             job = await repo.claim_report("w", lease=dt.timedelta(seconds=5))
             assert job is not None
             assert job.report_id == "old"
+            # Version 4: jobs from before it have no maximum gap; special hours are stored.
+            assert job.max_gap is None
+            closed = ("s", SpecialHoursRow(dt.date(2024, 12, 25)))
+            assert await repo.replace_special_hours([closed]) == 1
+            assert await repo.special_hours_rows() == [closed]
         connection = await asyncpg.connect(base_url())
         try:
             versions = await connection.fetch(f"SELECT version FROM {schema}.schema_migrations")
         finally:
             await connection.close()
-        assert sorted(row[0] for row in versions) == [1, 2, 3]
+        assert sorted(row[0] for row in versions) == [
+            migration.version for migration in backend.SQL.migrations
+        ]
     finally:
         drop_schema(url)
 

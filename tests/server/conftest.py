@@ -73,6 +73,10 @@ def make_client(aiohttp_client: Any, data_repository: InMemoryRepository) -> Mak
                 "refresh_interval",
                 "retention",
                 "keep_reports",
+                "max_push_bytes",
+                "metrics_public",
+                "future_tolerance",
+                "max_gap",
             )
             if key in kwargs
         }

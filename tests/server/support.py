@@ -8,7 +8,15 @@ import datetime as dt
 import random
 from pathlib import Path
 
-from storemon.model import HoursRecord, HoursRow, PollRecord, ZoneRecord, to_epoch_us
+from storemon.model import (
+    HoursRecord,
+    HoursRow,
+    PollRecord,
+    SpecialHoursRecord,
+    SpecialHoursRow,
+    ZoneRecord,
+    to_epoch_us,
+)
 from storemon.service import build_report
 from storemon.testing import InMemoryRepository
 
@@ -100,4 +108,63 @@ def write_data_dir(folder: Path, stores: int = 12, *, seed: int = 7) -> None:
     )
     (folder / "timezones.csv").write_text(
         "store_id,timezone_str\n" + "".join(f"{s},{z}\n" for s, z in zones), encoding="utf-8"
+    )
+
+
+#: The hole cut into the polls of every other store by ``holey_data``: ten hours with no
+#: poll, which a maximum gap of 2 h shows as about eight hours unknown.
+HOLE = (dt.datetime(2023, 1, 22, 6, 0, tzinfo=UTC), dt.datetime(2023, 1, 22, 16, 0, tzinfo=UTC))
+
+
+def special_rows(store_ids: list[str]) -> list[SpecialHoursRecord]:
+    """
+    Special days for the first stores of ``small_data``: a closed date, an overnight
+    special row, a day with two rows, and special hours on a store without weekly rows.
+    """
+    t = dt.time
+    return [
+        (store_ids[0], SpecialHoursRow(dt.date(2023, 1, 23))),
+        (store_ids[1], SpecialHoursRow(dt.date(2023, 1, 24), t(10, 0), t(2, 0))),
+        (store_ids[2], SpecialHoursRow(dt.date(2023, 1, 21), t(8, 0), t(11, 0))),
+        (store_ids[2], SpecialHoursRow(dt.date(2023, 1, 21), t(15, 0), t(18, 30))),
+        (store_ids[3], SpecialHoursRow(dt.date(2023, 1, 25), t(9, 0), t(17, 0))),
+        (store_ids[5], SpecialHoursRow(dt.date(2023, 1, 20))),
+    ]
+
+
+def holey_data(
+    stores: int = 12, *, seed: int = 7
+) -> tuple[list[PollRecord], list[HoursRecord], list[ZoneRecord], list[SpecialHoursRecord]]:
+    """
+    Return ``small_data`` with no poll inside ``HOLE`` for every other store, and
+    ``special_rows`` for its stores.
+    """
+    polls, hours_rows, zones = small_data(stores, seed=seed)
+    store_ids = list(dict.fromkeys(store_id for store_id, _, _ in polls))
+    holed = set(store_ids[::2])
+    lo, hi = (to_epoch_us(at) for at in HOLE)
+    polls = [poll for poll in polls if not (poll[0] in holed and lo <= poll[1] < hi)]
+    return polls, hours_rows, zones, special_rows(store_ids)
+
+
+def _time(at: dt.time | None) -> str:
+    return "" if at is None else f"{at:%H:%M:%S}"
+
+
+def write_holey_data_dir(folder: Path, stores: int = 12, *, seed: int = 7) -> None:
+    """
+    Write ``holey_data`` as the four CSV files of a data dir (special_hours.csv too).
+    """
+    polls, _, _, special = holey_data(stores, seed=seed)
+    write_data_dir(folder, stores, seed=seed)
+    (folder / "store_status.csv").write_text(
+        "store_id,status,timestamp_utc\n" + status_lines(polls), encoding="utf-8"
+    )
+    (folder / "special_hours.csv").write_text(
+        "store_id,date,start_time_local,end_time_local\n"
+        + "".join(
+            f"{store_id},{row.date},{_time(row.start_local)},{_time(row.end_local)}\n"
+            for store_id, row in special
+        ),
+        encoding="utf-8",
     )

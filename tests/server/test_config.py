@@ -5,6 +5,7 @@ Settings, sources, the command line and the package boundary.
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import shlex
 import subprocess
 import sys
@@ -30,6 +31,8 @@ def test_defaults_are_safe() -> None:
     assert settings.db_url == "sqlite:///storemon.db"
     assert settings.retention is None  # every poll kept unless asked
     assert settings.keep_reports == 30 * 24 * 3600
+    assert settings.max_push_bytes == 8 * 1024 * 1024
+    assert settings.metrics_public is False
 
 
 def test_environment_is_read_and_options_win() -> None:
@@ -44,6 +47,8 @@ def test_environment_is_read_and_options_win() -> None:
         "STOREMON_HOST": "",
         "STOREMON_RETENTION": "8w",
         "STOREMON_KEEP_REPORTS": "P7D",
+        "STOREMON_MAX_PUSH_BYTES": "1024",
+        "STOREMON_METRICS_PUBLIC": "yes",
     }
     settings = Settings.from_env(environ, port=9000, workers=None)
     assert settings.retention == 8 * 7 * 24 * 3600
@@ -55,6 +60,8 @@ def test_environment_is_read_and_options_win() -> None:
     assert settings.workers == 3
     assert settings.max_queue == 0
     assert settings.host == "127.0.0.1"
+    assert settings.max_push_bytes == 1024
+    assert settings.metrics_public is True
     assert "t" * 20 not in repr(settings)
 
 
@@ -67,11 +74,16 @@ def test_environment_is_read_and_options_win() -> None:
         ({"STOREMON_REFRESH_INTERVAL": "nan"}, "refresh interval"),
         ({"STOREMON_WORKERS": "0"}, "workers"),
         ({"STOREMON_MAX_QUEUE": "-1"}, "max queue"),
+        ({"STOREMON_MAX_PUSH_BYTES": "0"}, "max push bytes"),
+        ({"STOREMON_METRICS_PUBLIC": "maybe"}, "STOREMON_METRICS_PUBLIC"),
         ({"STOREMON_API_TOKEN": "short"}, "token"),
         ({"STOREMON_DB": "storemon.db"}, "not a URL"),
         ({"STOREMON_RETENTION": "8 weeks"}, "STOREMON_RETENTION: cannot read '8 weeks'"),
         ({"STOREMON_RETENTION": "0"}, "retention must be a positive duration"),
         ({"STOREMON_KEEP_REPORTS": "-1"}, "keep reports must be a positive duration"),
+        ({"STOREMON_MAX_GAP": "2 hours"}, r"STOREMON_MAX_GAP: cannot read .*90m, 2h, 1h30m"),
+        ({"STOREMON_MAX_GAP": "0h"}, "must be positive"),
+        ({"STOREMON_MAX_GAP": "240001h"}, "at most 10000 days"),
     ],
 )
 def test_bad_settings_are_refused(environ: dict[str, str], message: str) -> None:
@@ -95,6 +107,41 @@ def test_data_dir_sources_use_the_usual_names(tmp_path: Path) -> None:
     assert not resolve_sources(Settings())
 
 
+def test_max_gap_has_no_default_and_is_read_in_every_form() -> None:
+    """Without --max-gap reports have no maximum gap; the variable takes the CLI's forms."""
+    assert Settings.from_env({}).max_gap is None
+    for text, expected in (
+        ("90m", dt.timedelta(minutes=90)),
+        ("2h", dt.timedelta(hours=2)),
+        ("1h30m", dt.timedelta(minutes=90)),
+        ("45s", dt.timedelta(seconds=45)),
+        ("PT2H", dt.timedelta(hours=2)),
+    ):
+        assert Settings.from_env({"STOREMON_MAX_GAP": text}).max_gap == expected
+    # The option wins over the variable.
+    settings = Settings.from_env({"STOREMON_MAX_GAP": "2h"}, max_gap=dt.timedelta(hours=3))
+    assert settings.max_gap == dt.timedelta(hours=3)
+
+
+def test_bad_max_gap_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """storemon serve --max-gap with a bad duration exits 2 naming the forms."""
+    assert main(["--db", "memory://", "--max-gap", "two hours"]) == 2
+    err = capsys.readouterr().err
+    assert "--max-gap" in err
+    assert "90m, 2h, 1h30m, 45s, 30d, 8w or 1w2d, or ISO 8601 PT2H" in err
+
+
+def test_data_dir_picks_up_special_hours_when_present(tmp_path: Path) -> None:
+    """special_hours.csv in the data dir is a source; without it there is none."""
+    (tmp_path / "store_status.csv").write_text("x")
+    assert resolve_sources(Settings(data_dir=tmp_path)).special_hours is None
+    (tmp_path / "special_hours.csv").write_text("x")
+    sources = resolve_sources(Settings(data_dir=tmp_path))
+    assert sources.special_hours == str(tmp_path / "special_hours.csv")
+    named = resolve_sources(Settings(data_dir=tmp_path, special_hours_source="http://h/s.csv"))
+    assert named.special_hours == "http://h/s.csv"
+
+
 def test_data_dir_without_status_is_refused(tmp_path: Path) -> None:
     """A data dir without a status file, or that is no folder, is a ConfigError."""
     with pytest.raises(ConfigError, match=r"store_status\.csv"):
@@ -110,7 +157,8 @@ def test_parser_knows_every_option() -> None:
             "--db memory:// --data-dir d --status s --business-hours h --timezones z "
             "--host 0.0.0.0 --port 1 --refresh-interval 5 --api-token T --workers 4 "
             "--max-queue 7 --allow-shrink --future-tolerance 90m --max-line-bytes 4096 "
-            "--body-timeout 2.5 --retention 8w --keep-reports 30d"
+            "--body-timeout 2.5 --max-push-bytes 1000 --metrics-public "
+            "--special-hours sp --max-gap 1h30m --retention 8w --keep-reports 30d"
         )
     )
     assert vars(args) == {
@@ -131,6 +179,10 @@ def test_parser_knows_every_option() -> None:
         "body_timeout": 2.5,
         "retention": 8 * 7 * 24 * 3600.0,
         "keep_reports": 30 * 24 * 3600.0,
+        "max_push_bytes": 1000,
+        "metrics_public": True,
+        "special_hours_source": "sp",
+        "max_gap": dt.timedelta(hours=1, minutes=30),
         "log_level": "INFO",
     }
 

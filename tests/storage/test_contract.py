@@ -11,7 +11,7 @@ import datetime as dt
 import attrs
 import pytest
 
-from storemon.errors import ReportNotFound
+from storemon.errors import ReportNotFound, StorageBusy
 from storemon.model import (
     Rejected,
     ReportPosition,
@@ -461,3 +461,70 @@ async def test_finished_reports_are_deleted_before_a_cutoff(repo: Repository) ->
     with pytest.raises(ReportNotFound):
         await repo.get_report("old")
     assert await repo.delete_reports(base + dt.timedelta(hours=1)) == 0
+
+
+async def test_replace_store_hours_replaces_one_store_only(repo: Repository) -> None:
+    """replace_store_hours replaces one store's rows, counts the new ones, leaves the rest."""
+    await repo.replace_hours(
+        [("s1", hours(0, "09:00", "17:00")), ("s2", hours(1, "10:00", "12:00"))]
+    )
+    new_rows = [hours(0, "09:00", "17:00"), hours(2, "22:00", "24:00"), hours(2, "22:00", "24:00")]
+    # One row was stored before; the repeated new row counts each time.
+    assert await repo.replace_store_hours("s1", new_rows) == 2
+    stored = sorted(await repo.hours_rows(), key=lambda item: (item[0], item[1].day))
+    assert stored == [
+        ("s1", hours(0, "09:00", "17:00")),
+        ("s1", hours(2, "22:00", "24:00")),
+        ("s2", hours(1, "10:00", "12:00")),
+    ]
+    assert await repo.snapshot_rows("business_hours") == 3
+    assert await repo.replace_store_hours("s1", new_rows[:2]) == 0
+    # No rows: the store has none left (open 24x7); a store never seen gets its rows.
+    assert await repo.replace_store_hours("s1", []) == 0
+    assert await repo.replace_store_hours(BIG_ID, [hours(6, "00:00", "01:30")]) == 1
+    assert sorted(await repo.hours_rows(), key=lambda item: item[0]) == [
+        (BIG_ID, hours(6, "00:00", "01:30")),
+        ("s2", hours(1, "10:00", "12:00")),
+    ]
+
+
+async def test_replace_store_zone_sets_one_store_and_says_if_it_changed(repo: Repository) -> None:
+    """replace_store_zone sets one store's zone; True when it differs from the stored one."""
+    await repo.replace_zones([("s1", "America/Chicago"), ("s2", "Asia/Tokyo")])
+    assert await repo.replace_store_zone("s1", "America/New_York") is True
+    assert await repo.replace_store_zone("s1", "America/New_York") is False
+    assert await repo.replace_store_zone(UUID_ID, "Europe/Berlin") is True
+    assert sorted(await repo.zone_rows()) == [
+        (UUID_ID, "Europe/Berlin"),
+        ("s1", "America/New_York"),
+        ("s2", "Asia/Tokyo"),
+    ]
+    await repo.add_polls([("s1", at_us("2024-01-01T10:00"), True)])
+    snapshot = (await _snapshots(repo, "2024-01-01T00:00", "2024-01-02T00:00"))["s1"]
+    assert snapshot.zone_key == "America/New_York"
+
+
+async def test_a_waiting_request_gives_up_on_a_held_write_lock(repo: Repository) -> None:
+    """transaction(wait=...) raises StorageBusy while another writer holds the lock, and
+    writes as usual once it is free."""
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def hold() -> None:
+        async with repo.transaction():
+            await repo.add_polls([("s1", at_us("2024-01-01T10:00"), True)])
+            holding.set()
+            await release.wait()
+
+    holder = asyncio.create_task(hold())
+    await holding.wait()
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(StorageBusy):
+        async with repo.transaction(wait=dt.timedelta(seconds=0.2)):
+            await repo.add_polls([("s2", at_us("2024-01-01T10:00"), True)])
+    waited = asyncio.get_running_loop().time() - started
+    assert 0.15 <= waited < 2.0
+    release.set()
+    await holder
+    async with repo.transaction(wait=dt.timedelta(seconds=0.2)):
+        assert await repo.add_polls([("s2", at_us("2024-01-01T10:00"), True)]) == 1
+    assert sorted(await _snapshots(repo, "2024-01-01T00:00", "2024-01-02T00:00")) == ["s1", "s2"]

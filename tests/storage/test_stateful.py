@@ -111,6 +111,23 @@ class SameReports(RuleBasedStateMachine):
         memory_rows, sqlite_rows = self.both("zone_rows")
         assert sorted(memory_rows) == sorted(sqlite_rows)
 
+    @rule(store=st.sampled_from(STORES), rows=hours_rows)
+    def replace_store_hours(self, store: str, rows: list[tuple[str, HoursRow]]) -> None:
+        """Replacing one store's hours (a push) counts the same and leaves the same rows."""
+        week = [row for _, row in rows]
+        memory_count, sqlite_count = self.both("replace_store_hours", store, week)
+        assert memory_count == sqlite_count
+        memory_rows, sqlite_rows = self.both("hours_rows")
+        assert sorted(memory_rows) == sorted(sqlite_rows)
+
+    @rule(store=st.sampled_from(STORES), zone=st.sampled_from(ZONES))
+    def replace_store_zone(self, store: str, zone: str) -> None:
+        """Setting one store's zone says the same on both and leaves the same zones."""
+        memory_changed, sqlite_changed = self.both("replace_store_zone", store, zone)
+        assert memory_changed == sqlite_changed
+        memory_rows, sqlite_rows = self.both("zone_rows")
+        assert sorted(memory_rows) == sorted(sqlite_rows)
+
     @precondition(lambda self: self.polls_added)
     @rule(hours_back=st.integers(-24, 10 * 24))
     def report_as_of(self, hours_back: int) -> None:

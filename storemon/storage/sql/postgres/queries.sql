@@ -94,13 +94,51 @@ WHERE p.store_id BETWEEN $1 AND $2
   AND p.at_us < (
     SELECT max(q.at_us) FROM polls AS q WHERE q.store_id = p.store_id AND q.at_us < $3
   );
+-- name: create_special_hours_stage
+CREATE TEMP TABLE IF NOT EXISTS stage_special_hours (
+    store_id text COLLATE "C" NOT NULL, day integer NOT NULL, start_us bigint NOT NULL,
+    end_us bigint NOT NULL, seq bigint NOT NULL
+) ON COMMIT DROP;
+
+-- name: count_new_special_hours
+-- Staged rows (each repeat counted) that the special_hours table does not hold yet.
+SELECT count(*) FROM stage_special_hours AS s
+WHERE NOT EXISTS (
+    SELECT 1 FROM special_hours AS h
+    WHERE h.store_id = s.store_id AND h.day = s.day AND h.start_us = s.start_us
+      AND h.end_us = s.end_us
+);
+
+-- name: merge_special_hours
+INSERT INTO special_hours (store_id, day, start_us, end_us)
+SELECT store_id, day, start_us, end_us FROM stage_special_hours
+ON CONFLICT DO NOTHING;
+
+-- name: store_hours
+SELECT day, start_us, end_us FROM hours WHERE store_id = $1;
+
+-- name: store_zone
+SELECT zone_key FROM zones WHERE store_id = $1;
+
+-- name: delete_store_hours
+DELETE FROM hours WHERE store_id = $1;
+
+-- name: insert_hours
+-- Identical rows are stored once (they count once anyway).
+INSERT INTO hours (store_id, day, start_us, end_us) VALUES ($1, $2, $3, $4)
+ON CONFLICT DO NOTHING;
+
+-- name: set_zone
+INSERT INTO zones (store_id, zone_key) VALUES ($1, $2)
+ON CONFLICT (store_id) DO UPDATE SET zone_key = excluded.zone_key;
 
 -- name: latest_poll
 SELECT max(at_us) FROM polls;
 
 -- name: snapshots
 -- One row per store with a poll at or before as_of ($2): its polls in [since ($1), as_of]
--- and its latest poll before since, in time order, with its zone and hours rows.
+-- and its latest poll before since, in time order, with its zone, hours rows and the
+-- special rows of days $3 to $4 (those whose dates can touch the window).
 WITH window_polls AS (
     SELECT store_id, at_us, active FROM polls WHERE at_us >= $1 AND at_us <= $2
     UNION ALL
@@ -115,11 +153,18 @@ WITH window_polls AS (
     SELECT store_id, array_agg(day) AS days, array_agg(start_us) AS starts,
            array_agg(end_us) AS ends
     FROM hours GROUP BY store_id
+), store_special AS (
+    SELECT store_id, array_agg(day ORDER BY day, start_us, end_us) AS special_days,
+           array_agg(start_us ORDER BY day, start_us, end_us) AS special_starts,
+           array_agg(end_us ORDER BY day, start_us, end_us) AS special_ends
+    FROM special_hours WHERE day BETWEEN $3 AND $4 GROUP BY store_id
 )
-SELECT b.store_id, b.times, b.actives, z.zone_key, h.days, h.starts, h.ends
+SELECT b.store_id, b.times, b.actives, z.zone_key, h.days, h.starts, h.ends,
+       s.special_days, s.special_starts, s.special_ends
 FROM by_store AS b
 LEFT JOIN zones AS z USING (store_id)
-LEFT JOIN store_hours AS h USING (store_id);
+LEFT JOIN store_hours AS h USING (store_id)
+LEFT JOIN store_special AS s USING (store_id);
 
 -- name: store_snapshot
 -- The row of "snapshots" for one store ($3).
@@ -134,13 +179,25 @@ SELECT (SELECT array_agg(at_us ORDER BY at_us) FROM window_polls) AS times,
        (SELECT zone_key FROM zones WHERE store_id = $3) AS zone_key,
        (SELECT array_agg(day) FROM hours WHERE store_id = $3) AS days,
        (SELECT array_agg(start_us) FROM hours WHERE store_id = $3) AS starts,
-       (SELECT array_agg(end_us) FROM hours WHERE store_id = $3) AS ends;
+       (SELECT array_agg(end_us) FROM hours WHERE store_id = $3) AS ends,
+       (SELECT array_agg(day ORDER BY day, start_us, end_us) FROM special_hours
+        WHERE store_id = $3 AND day BETWEEN $4 AND $5) AS special_days,
+       (SELECT array_agg(start_us ORDER BY day, start_us, end_us) FROM special_hours
+        WHERE store_id = $3 AND day BETWEEN $4 AND $5) AS special_starts,
+       (SELECT array_agg(end_us ORDER BY day, start_us, end_us) FROM special_hours
+        WHERE store_id = $3 AND day BETWEEN $4 AND $5) AS special_ends;
 
 -- name: hours_rows
 SELECT store_id, day, start_us, end_us FROM hours;
 
 -- name: zone_rows
 SELECT store_id, zone_key FROM zones;
+
+-- name: special_hours_rows
+SELECT store_id, day, start_us, end_us FROM special_hours;
+
+-- name: count_special_hours
+SELECT count(*) FROM special_hours;
 
 -- name: count_hours
 SELECT count(*) FROM hours;
@@ -174,7 +231,8 @@ SELECT source, line, "column", reason, text FROM rejects ORDER BY source, line;
 SELECT source, line, "column", reason, text FROM rejects WHERE source = $1 ORDER BY line;
 
 -- name: create_report
-INSERT INTO reports (report_id, status, as_of, created_at) VALUES ($1, 'Pending', $2, $3);
+INSERT INTO reports (report_id, status, as_of, created_at, max_gap_us)
+VALUES ($1, 'Pending', $2, $3, $4);
 
 -- name: finish_report
 -- Only an unfinished job: a worker that lost its lease and ends late cannot overwrite
@@ -189,7 +247,7 @@ UPDATE reports SET status = 'Failed', error = $1, finished_at = $2, claimed_by =
 WHERE report_id = $3 AND status IN ('Pending', 'Running');
 
 -- name: get_report
-SELECT report_id, status, as_of, created_at, finished_at, csv, error
+SELECT report_id, status, as_of, created_at, finished_at, csv, error, max_gap_us
 FROM reports WHERE report_id = $1;
 
 -- name: list_reports
@@ -221,7 +279,7 @@ WHERE report_id = (
     LIMIT 1
     FOR UPDATE SKIP LOCKED
 )
-RETURNING report_id, status, as_of, created_at, finished_at, csv, error;
+RETURNING report_id, status, as_of, created_at, finished_at, csv, error, max_gap_us;
 
 -- name: renew_lease
 UPDATE reports SET lease_until = now() + make_interval(secs => $3)

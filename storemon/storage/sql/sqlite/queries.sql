@@ -76,11 +76,80 @@ FROM (
     GROUP BY store_id
 );
 
+-- name: snapshot_changes_gaps
+-- snapshot_changes for a report with a maximum gap, with every instant written as 16
+-- hexadecimal digits (two's complement: any instant) instead of 19 decimal ones: finding
+-- the gaps needs every instant, and Python reads hexadecimal text into integers in one
+-- step (bytes.fromhex) where decimal costs a call per instant.
+SELECT group_concat(
+    length(store_id) || ':' || length(times) || ':' || length(statuses) || ':'
+    || store_id || times || statuses,
+    ''
+)
+FROM (
+    SELECT store_id, group_concat(printf('%016x', at_us), '') AS times,
+           group_concat(active, '') AS statuses
+    FROM polls AS p
+    WHERE store_id BETWEEN :first AND :last
+      AND at_us <= :as_of
+      AND (
+        at_us >= :since
+        OR at_us = (
+          SELECT max(q.at_us) FROM polls AS q WHERE q.store_id = p.store_id AND q.at_us < :since
+        )
+      )
+    GROUP BY store_id
+);
+
 -- name: snapshot_hours
 SELECT store_id, day, start_us, end_us FROM hours ORDER BY store_id;
 
 -- name: snapshot_zones
 SELECT store_id, zone_key FROM zones ORDER BY store_id;
+
+-- name: snapshot_special_hours
+-- The special rows whose dates can touch the report's window (days :first to :last).
+SELECT store_id, day, start_us, end_us FROM special_hours
+WHERE day BETWEEN :first AND :last
+ORDER BY store_id;
+
+-- name: special_hours_rows
+SELECT store_id, day, start_us, end_us FROM special_hours;
+
+-- name: store_special_hours
+SELECT day, start_us, end_us FROM special_hours
+WHERE store_id = :store_id AND day BETWEEN :first AND :last;
+
+-- name: count_special_hours
+SELECT count(*) FROM special_hours;
+
+-- name: delete_special_hours
+DELETE FROM special_hours;
+
+-- name: create_special_hours_stage
+-- A new special-hours file, staged like business hours.
+CREATE TEMP TABLE IF NOT EXISTS stage_special_hours (
+    store_id TEXT NOT NULL, day INTEGER NOT NULL, start_us INTEGER NOT NULL, end_us INTEGER NOT NULL
+);
+
+-- name: stage_special_hours
+INSERT INTO temp.stage_special_hours (store_id, day, start_us, end_us) VALUES (?, ?, ?, ?);
+
+-- name: count_new_special_hours
+-- Staged rows (each repeat counted) that the special_hours table does not hold yet.
+SELECT count(*) FROM temp.stage_special_hours AS s
+WHERE NOT EXISTS (
+    SELECT 1 FROM special_hours AS h
+    WHERE h.store_id = s.store_id AND h.day = s.day AND h.start_us = s.start_us
+      AND h.end_us = s.end_us
+);
+
+-- name: merge_special_hours_stage
+INSERT OR IGNORE INTO special_hours (store_id, day, start_us, end_us)
+SELECT store_id, day, start_us, end_us FROM temp.stage_special_hours;
+
+-- name: clear_special_hours_stage
+DELETE FROM temp.stage_special_hours;
 
 -- name: delete_hours
 DELETE FROM hours;
@@ -163,7 +232,8 @@ SELECT source, line, "column", reason, text FROM rejects ORDER BY source, line;
 SELECT source, line, "column", reason, text FROM rejects WHERE source = ? ORDER BY line;
 
 -- name: create_report
-INSERT INTO reports (report_id, status, as_of, created_at) VALUES (?, 'Pending', ?, ?);
+INSERT INTO reports (report_id, status, as_of, created_at, max_gap_us)
+VALUES (?, 'Pending', ?, ?, ?);
 
 -- name: finish_report
 -- Only an unfinished job: a worker that lost its lease and ends late cannot overwrite
@@ -178,7 +248,7 @@ UPDATE reports SET status = 'Failed', error = ?, finished_at = ?,
 WHERE report_id = ? AND status IN ('Pending', 'Running');
 
 -- name: get_report
-SELECT report_id, status, as_of, created_at, finished_at, csv, error
+SELECT report_id, status, as_of, created_at, finished_at, csv, error, max_gap_us
 FROM reports WHERE report_id = ?;
 
 -- name: list_reports
@@ -218,7 +288,7 @@ WHERE rowid = (
     ORDER BY created_at, rowid
     LIMIT 1
 )
-RETURNING report_id, status, as_of, created_at, finished_at, csv, error;
+RETURNING report_id, status, as_of, created_at, finished_at, csv, error, max_gap_us;
 
 -- name: renew_lease
 UPDATE reports SET lease_until = :until
@@ -257,3 +327,13 @@ SELECT day, start_us, end_us FROM hours WHERE store_id = ?;
 
 -- name: store_zone
 SELECT zone_key FROM zones WHERE store_id = ?;
+
+-- name: delete_store_hours
+DELETE FROM hours WHERE store_id = ?;
+
+-- name: insert_hours
+-- Identical rows are stored once (they count once anyway).
+INSERT OR IGNORE INTO hours (store_id, day, start_us, end_us) VALUES (?, ?, ?, ?);
+
+-- name: set_zone
+INSERT OR REPLACE INTO zones (store_id, zone_key) VALUES (?, ?);
