@@ -387,14 +387,24 @@ def write_shuffled(
     return rows, largest
 
 
+#: The generated week runs from ``FIRST_HOUR`` to ``LAST_POLL_AT``, 7 days and 18 hours:
+#: a copy one week earlier keeps only its polls before this day, so that copies do not
+#: overlap each other or the generated week.
+_COPY_BEFORE_DAY = (FIRST_HOUR + dt.timedelta(weeks=1)).date().isoformat()
+
+
 def _shift_weeks(lines: Sequence[str], weeks: int, cache: dict[str, str]) -> list[str]:
     """
-    Return copies of status ``lines`` ``weeks`` weeks earlier (same statuses and offsets).
+    Return copies of status ``lines`` ``weeks`` weeks earlier (same statuses and offsets),
+    but for those of the generated week's last day and after (``_COPY_BEFORE_DAY``),
+    which would fall on the first day of the week after the copy.
     """
     shifted: list[str] = []
     for line in lines:
         head, stamp = line.rsplit(",", 1)
         day = stamp[:10]
+        if day >= _COPY_BEFORE_DAY:
+            continue
         earlier = cache.get(day)
         if earlier is None:
             earlier = (dt.date.fromisoformat(day) - weeks * _WEEK).isoformat()

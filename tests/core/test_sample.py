@@ -426,21 +426,28 @@ def test_unordered_shuffles_the_whole_file_not_chunks(ordered_files: dict[str, P
 
 
 def test_weeks_of_history_are_shifted_copies(tmp_path: Path) -> None:
-    """With ``weeks=3`` each row of the week appears again 7 and 14 days earlier, same
-    store and status, and nothing else is added."""
+    """With ``weeks=3`` the rows of the week before its last day (2023-01-25) appear again
+    7 and 14 days earlier, same store and status, so the copies cover 2023-01-04 to
+    2023-01-18 without overlapping each other or the week; nothing else is added."""
     ids = [f"s{index}" for index in range(30)]
-    one = _lines(tmp_path / "one.csv") if write_status(tmp_path / "one.csv", ids, seed=2) else []
+    write_status(tmp_path / "one.csv", ids, seed=2)
+    one = _lines(tmp_path / "one.csv")
     count = write_status(tmp_path / "three.csv", ids, seed=2, weeks=3)
     three = _lines(tmp_path / "three.csv")
-    assert count == len(three) == 3 * len(one)
+    copied = [line for line in one if line.split(",")[2] < "2023-01-25"]
+    assert 0 < len(copied) < len(one)
+    assert count == len(three) == len(one) + 2 * len(copied)
     expected = collections.Counter(one)
     for weeks in (1, 2):
-        for line in one:
+        for line in copied:
             store, status, stamp = line.split(",")
             at = _instant(stamp) - dt.timedelta(weeks=weeks)
             expected[f"{store},{status},{format_timestamp(at)}"] += 1
     assert collections.Counter(three) == expected
-    assert min(line.split(",")[2] for line in three) < "2023-01-05"
+    stamps = sorted(line.split(",")[2] for line in three)
+    assert stamps[0] >= "2023-01-04"
+    in_the_week = [stamp for stamp in stamps if stamp >= "2023-01-18"]
+    assert len(in_the_week) == len(one), "no copy reaches into the generated week"
 
 
 def test_bucket_count_bounds_the_rows_held_at_once() -> None:
