@@ -744,7 +744,7 @@ class SQLiteRepository(Lifecycle):
         range at most). Freed pages are reused by later inserts; the file does not shrink
         (docs/storage.md).
         """
-        ids = [row[0] for row in await self._fetchall("store_ids")]
+        ids = [row[0] for row in await self._fetchall("store_ids", columns.range_values(None))]
         deleted = 0
         for first, last in columns.store_ranges(ids, columns.PRUNE_STORES):
             bounds = {"first": first, "last": last, "before": to_epoch_us(before)}
