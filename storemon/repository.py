@@ -395,6 +395,18 @@ class ReportStore(Protocol):
         """
         ...
 
+    async def wait_for_work(self, seconds: float) -> bool:
+        """
+        Wait at most ``seconds`` for report work to be queued (a job created, a
+        job's shards planned, a job or shard handed back): by this process on every
+        backend, and by any process on the database on PostgreSQL (notifications); return
+        whether woken. A wake may be spurious and one may be missed (a lease running out
+        wakes no one; notifications are lost with their connection), so a caller looks at
+        the queue whatever this returns, at least once per ``seconds``. Never raises but
+        for cancellation.
+        """
+        ...
+
     # Shards: a job's stores split into ranges that workers of every process compute.
 
     async def plan_shards(self, report_id: str, *, max_stores: int) -> int:

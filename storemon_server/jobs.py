@@ -57,8 +57,9 @@ logger = logging.getLogger(__name__)
 REPORT_ID_BYTES = 16
 #: How long a claimed job stays with its worker without a renewal.
 DEFAULT_LEASE = dt.timedelta(seconds=30)
-#: Seconds between two looks of an idle worker for jobs it was not woken for: triggered
-#: in another process, or whose holder's lease ran out.
+#: Seconds between two looks of an idle worker for work it was not woken for: a job whose
+#: holder's lease ran out, or queued by another process when no notification came
+#: (SQLite, or a lost PostgreSQL listener).
 POLL_EVERY_S = 1.0
 #: The first pause before a job whose state could not be recorded is claimed again; it
 #: doubles at each failure, up to ``MAX_RETRY_AFTER_S``.
@@ -145,9 +146,10 @@ class JobRunner:
     and compute them.
 
     A job's holder splits it into shards (``ReportStore.plan_shards``: at most
-    ``shard_stores`` stores each) and computes the ones it can claim. Idle workers, of
-    this process (woken at once) or of any process on the database (within
-    ``poll_every``), claim the job's other shards meanwhile, each with its own lease: a
+    ``shard_stores`` stores each) and computes the ones it can claim. Idle workers claim
+    the job's other shards meanwhile, each with its own lease: woken at once by the
+    repository (``ReportStore.wait_for_work``: this process's, and on PostgreSQL every
+    process's, by notification), else at their look every ``poll_every``. A
     worker that dies loses its shard only, which is claimed again once the lease runs
     out. The worker that stores the last shard assembles the report from their lines in
     store order.
@@ -278,7 +280,7 @@ class JobRunner:
             self._queued += 1
         finally:
             self._admission.release()
-        self._wake.set()
+        # create_report has woken the idle workers (``wait_for_work``).
         logger.info(
             kv(
                 "report.queued",
@@ -309,13 +311,30 @@ class JobRunner:
                 self._busy -= 1
                 if not self._busy:
                     self._settled.set()
-            if not worked:
-                # asyncio.timeout, not wait_for: wait_for of Python 3.11 swallows a
-                # cancellation that arrives as the event is set, and stop() would hang.
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.poll_every):
-                        await self._wake.wait()
-                self._wake.clear()
+            if worked:
+                # There may be more: idle siblings look too (a wake of the repository
+                # that this worker consumed while they were busy is not lost to them).
+                self._wake.set()
+            else:
+                await self._idle()
+
+    async def _idle(self) -> None:
+        """
+        Wait at most ``poll_every`` for work: queued in the database (the repository's
+        ``wait_for_work``: this process's own queuing, or other processes' on
+        PostgreSQL), or a look asked for in this process (``join``, a sibling's claim).
+        """
+        asked = asyncio.ensure_future(self._wake.wait())
+        queued = asyncio.ensure_future(self.repository.wait_for_work(self.poll_every))
+        try:
+            await asyncio.wait(
+                {asked, queued}, timeout=self.poll_every, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            asked.cancel()
+            queued.cancel()
+            await asyncio.gather(asked, queued, return_exceptions=True)
+        self._wake.clear()
 
     async def _claim(self) -> ReportJob | None:
         try:
@@ -451,8 +470,8 @@ class JobRunner:
         report_id = job.report_id
         if job.as_of is None:
             raise DataError("the report has no 'now': there were no polls when it was triggered")
+        # Planning wakes the idle workers of every process (``wait_for_work``) to help.
         count = await self.repository.plan_shards(report_id, max_stores=self.shard_stores)
-        self._wake.set()  # this process's idle workers help at once
         logger.info(kv("report.split", report_id=report_id, shards=count))
         if count == 0:
             return _empty_csv(job.max_gap)

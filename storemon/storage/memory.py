@@ -24,6 +24,7 @@ from storemon.errors import ReportNotFound, StorageBusy
 from storemon.model import to_epoch_us
 from storemon.storage.columns import csv_rows, new_store_hours, snapshot_table
 from storemon.storage.lifecycle import Lifecycle
+from storemon.storage.wake import WorkSignal
 
 Clock = Callable[[], dt.datetime]
 
@@ -150,6 +151,8 @@ class InMemoryRepository(Lifecycle):
         #: Per split job, its shards in number order.
         self._shards: dict[str, list[_Shard]] = {}
         self._schedule: dict[str, dt.datetime] = {}
+        #: Wakes ``wait_for_work`` when work is queued (one process: no one else queues).
+        self._work = WorkSignal()
         self._write_lock = asyncio.Lock()
         self._working: contextvars.ContextVar[_Tables | None] = contextvars.ContextVar(
             f"storemon-memory-tx-{id(self)}", default=None
@@ -400,6 +403,7 @@ class InMemoryRepository(Lifecycle):
             report_id, model.ReportStatus.PENDING, as_of, created_at, max_gap=max_gap
         )
         self._reports[report_id] = job
+        self._work.wake()
         return job
 
     async def finish_report(self, report_id: str, *, csv: str, finished_at: dt.datetime) -> None:
@@ -482,6 +486,7 @@ class InMemoryRepository(Lifecycle):
                 self._reports[report_id], status=model.ReportStatus.PENDING
             )
             del self._leases[report_id]
+            self._work.wake()
 
     def _holds(self, report_id: str, worker_id: str) -> bool:
         job, held = self._reports.get(report_id), self._leases.get(report_id)
@@ -503,6 +508,7 @@ class InMemoryRepository(Lifecycle):
             ids = sorted(store_id for store_id, times in self._view().polls.items() if times)
             ranges = model.store_ranges(ids[:: max(max_stores, 1)])
             self._shards[report_id] = [_Shard(stores) for stores in ranges]
+            self._work.wake()
         return len(self._shards[report_id])
 
     async def claim_shard(
@@ -549,6 +555,10 @@ class InMemoryRepository(Lifecycle):
         shard = self._held_shard(report_id, number, worker_id)
         if shard is not None:
             shard.status, shard.lease = model.ReportStatus.PENDING, None
+            self._work.wake()
+
+    async def wait_for_work(self, seconds: float) -> bool:
+        return await self._work.wait(seconds)
 
     async def finish_shard(self, result: model.ShardResult, *, report_id: str) -> int:
         shards = self._shards.get(report_id, [])

@@ -19,6 +19,10 @@ Connections come from one asyncpg pool whose ``search_path`` is the schema.
   cursor, one row per store: one consistent state, and flat memory.
 - Report jobs are claimed with ``FOR UPDATE SKIP LOCKED`` and a lease (``claim_report``);
   the refresh runs once per interval (``claim_refresh``).
+- Queuing report work (a job, a job's shards, a job or shard handed back) sends a
+  ``NOTIFY`` in the same transaction, delivered on commit to every process on the schema;
+  ``wait_for_work`` listens on a connection of its own, outside the pool, reconnected
+  when lost (notifications sent meanwhile are lost: callers look every second anyway).
 
 Every driver exception, and a refused or lost connection, leaves this module as
 ``StorageError`` with a one-line message (``translate_errors``); after a lost connection
@@ -34,6 +38,7 @@ import datetime as dt
 import itertools
 import os
 import re
+import time
 import urllib.parse
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from typing import Any
@@ -46,6 +51,7 @@ from storemon.model import to_epoch_us
 from storemon.storage import columns
 from storemon.storage.lifecycle import Lifecycle
 from storemon.storage.sqlfiles import SqlFiles
+from storemon.storage.wake import WorkSignal
 
 #: The schema when neither the URL (``?schema=``) nor ``SCHEMA_ENV`` names one.
 DEFAULT_SCHEMA = "storemon"
@@ -68,6 +74,11 @@ ANALYZE_AFTER_ROWS = 100_000
 #: Pooled connections per process: a server's report workers, its refresh and its
 #: requests share them.
 POOL_MAX_SIZE = 10
+#: The channel of the notifications that report work was queued; the payload is the
+#: schema, so that the schemas of one database do not wake each other's workers.
+WORK_CHANNEL = "storemon_work"
+#: Seconds after a failed attempt to listen before the next.
+RELISTEN_AFTER_S = 5.0
 
 #: The SQL of this backend: ``sql/postgres/queries.sql`` and ``sql/postgres/migrations``.
 SQL = SqlFiles("postgres")
@@ -228,6 +239,14 @@ class PostgresRepository(Lifecycle):
             contextvars.ContextVar(f"storemon-pg-tx-{id(self)}", default=None)
         )
 
+        #: Wakes this process's ``wait_for_work``: its own queuing, and notifications.
+        self._work = WorkSignal()
+        #: The connection listening on ``WORK_CHANNEL`` (``wait_for_work``), if any.
+        self._listener: asyncpg.Connection | None = None
+        self._listening = asyncio.Lock()
+        #: ``time.monotonic()`` before which no new listener is tried (after a failure).
+        self._listen_after = 0.0
+
         #: Connections with a poll stage open (``stage_polls``).
         self._staging: set[asyncpg.Connection] = set()
         #: The connection the innermost poll stage of this task holds (``stage_polls``):
@@ -273,6 +292,7 @@ class PostgresRepository(Lifecycle):
         """
         Close the pool; safe to call twice.
         """
+        await self._stop_listening()
         pool, self._pool = self._pool, None
         if pool is not None:
             with contextlib.suppress(*_CONNECTION_LOST, asyncpg.PostgresError):
@@ -741,14 +761,17 @@ class PostgresRepository(Lifecycle):
         max_gap: dt.timedelta | None = None,
     ) -> model.ReportJob:
         as_of_us, created_us = columns.epoch_us(as_of), to_epoch_us(created_at)
-        await self._execute(
-            "create a report",
-            "create_report",
-            report_id,
-            as_of_us,
-            created_us,
-            columns.gap_us(max_gap),
-        )
+        with translate_errors("create a report"):
+            async with self._acquire() as connection, connection.transaction():
+                await connection.execute(
+                    SQL.queries["create_report"],
+                    report_id,
+                    as_of_us,
+                    created_us,
+                    columns.gap_us(max_gap),
+                )
+                await self._notify_work(connection)
+        self._work.wake()
         return model.ReportJob(
             report_id, model.ReportStatus.PENDING, as_of, created_at, max_gap=max_gap
         )
@@ -805,7 +828,15 @@ class PostgresRepository(Lifecycle):
         return _rowcount(status) == 1
 
     async def release_report(self, report_id: str, worker_id: str) -> None:
-        await self._execute("hand back a report", "release_report", report_id, worker_id)
+        await self._hand_back("hand back a report", "release_report", report_id, worker_id)
+
+    async def _hand_back(self, action: str, name: str, *args: Any) -> None:
+        # Work handed back (on shutdown) is work queued: the other processes take it now.
+        with translate_errors(action):
+            async with self._acquire() as connection, connection.transaction():
+                if _rowcount(await connection.execute(SQL.queries[name], *args)):
+                    await self._notify_work(connection)
+        self._work.wake()
 
     async def queued_reports(self) -> int:
         [[count]] = await self._fetch("count queued reports", "queued_reports")
@@ -836,6 +867,9 @@ class PostgresRepository(Lifecycle):
                     columns=["report_id", "number", "first_store", "end_store", "status"],
                     schema_name=self.schema,
                 )
+                if ranges:
+                    await self._notify_work(connection)
+        self._work.wake()
         return len(ranges)
 
     async def claim_shard(
@@ -866,7 +900,7 @@ class PostgresRepository(Lifecycle):
         return _rowcount(status) == 1
 
     async def release_shard(self, report_id: str, number: int, worker_id: str) -> None:
-        await self._execute("hand back a shard", "release_shard", report_id, number, worker_id)
+        await self._hand_back("hand back a shard", "release_shard", report_id, number, worker_id)
 
     async def finish_shard(self, result: model.ShardResult, *, report_id: str) -> int:
         """
@@ -893,6 +927,66 @@ class PostgresRepository(Lifecycle):
             return None
         found = await self._fetch("read a report's shards", "shard_results", report_id)
         return columns.shard_results(found)
+
+    # ReportStore: waking idle workers
+
+    async def _notify_work(self, connection: asyncpg.Connection) -> None:
+        """
+        Notify every listener on the schema that report work was queued: sent in the
+        caller's transaction, so delivered when (and only if) it commits.
+        """
+        await connection.execute(SQL.queries["notify_work"], WORK_CHANNEL, self.schema)
+
+    async def wait_for_work(self, seconds: float) -> bool:
+        """
+        Listen (once, on a connection of its own) for the notifications of every process
+        on the schema. A listener found lost is replaced, and the first wait after that
+        returns at once (notifications may have been missed meanwhile); when no listener
+        can be had, only this process's own queuing wakes it, or the time running out.
+        """
+        await self._listen()
+        return await self._work.wait(seconds)
+
+    async def _listen(self) -> None:
+        """
+        Make sure a listener is there; a new one wakes the waiters at once, as
+        notifications may have been missed before it. Never raises: without a listener,
+        the callers' fallback look remains.
+        """
+        if self._listener is not None and not self._listener.is_closed():
+            return
+        async with self._listening:
+            if self._listener is not None and not self._listener.is_closed():
+                return  # another worker of this process started it meanwhile
+            await self._stop_listening()
+            if self._pool is None or time.monotonic() < self._listen_after:
+                return
+            try:
+                connection = await asyncpg.connect(self.dsn, timeout=CONNECT_TIMEOUT_S)
+                try:
+                    await connection.add_listener(WORK_CHANNEL, self._notified)
+                except BaseException:
+                    await connection.close(timeout=CONNECT_TIMEOUT_S)
+                    raise
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # no listener: the fallback look remains
+                self._listen_after = time.monotonic() + RELISTEN_AFTER_S
+                return
+            self._listener = connection
+            self._work.wake()
+
+    def _notified(
+        self, connection: asyncpg.Connection, pid: int, channel: str, payload: str
+    ) -> None:
+        if payload == self.schema:
+            self._work.wake()
+
+    async def _stop_listening(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            with contextlib.suppress(Exception):
+                await listener.close(timeout=CONNECT_TIMEOUT_S)
 
     async def _fetch_write(self, action: str, name: str, *args: Any) -> list[Any]:
         with translate_errors(action):

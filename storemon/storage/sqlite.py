@@ -50,6 +50,7 @@ from storemon.repository import REQUEST_WAIT
 from storemon.storage import columns
 from storemon.storage.lifecycle import Lifecycle
 from storemon.storage.sqlfiles import SqlFiles
+from storemon.storage.wake import WorkSignal
 from storemon.uptime import kept_polls
 
 #: Rows per ``executemany`` when storing polls, and per
@@ -411,6 +412,9 @@ class SQLiteRepository(Lifecycle):
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
+        #: Wakes ``wait_for_work`` when this process queues work; other processes on the
+        #: file cannot wake it (SQLite has no notifications): callers look every second.
+        self._work = WorkSignal()
         #: Numbers of the poll stages (``stage_polls``), one per stage.
         self._stages = itertools.count(1)
         self._in_transaction: contextvars.ContextVar[bool] = contextvars.ContextVar(
@@ -992,6 +996,7 @@ class SQLiteRepository(Lifecycle):
         async with self._transaction(wait_s=REQUEST_WAIT_S):
             with translate_errors("create a report"):
                 await self._db.execute(SQL.queries["create_report"], values)
+        self._work.wake()
         return model.ReportJob(
             report_id, model.ReportStatus.PENDING, as_of, created_at, max_gap=max_gap
         )
@@ -1049,6 +1054,7 @@ class SQLiteRepository(Lifecycle):
     async def release_report(self, report_id: str, worker_id: str) -> None:
         holder = {"report_id": report_id, "worker_id": worker_id}
         await self._write("hand back a report", "release_report", holder)
+        self._work.wake()
 
     async def queued_reports(self) -> int:
         [[count]] = await self._fetchall("queued_reports")
@@ -1075,6 +1081,7 @@ class SQLiteRepository(Lifecycle):
                         for number, stores in enumerate(ranges)
                     ],
                 )
+        self._work.wake()
         return len(ranges)
 
     async def claim_shard(
@@ -1116,6 +1123,10 @@ class SQLiteRepository(Lifecycle):
     async def release_shard(self, report_id: str, number: int, worker_id: str) -> None:
         holder = {"report_id": report_id, "number": number, "worker_id": worker_id}
         await self._changed("hand back a shard", "release_shard", holder)
+        self._work.wake()
+
+    async def wait_for_work(self, seconds: float) -> bool:
+        return await self._work.wait(seconds)
 
     async def finish_shard(self, result: model.ShardResult, *, report_id: str) -> int:
         """

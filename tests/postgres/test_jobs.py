@@ -6,16 +6,22 @@ for two servers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 
 import pytest
 
 pytest.importorskip("asyncpg", reason="the [postgres] extra is not installed")
 
-from storemon.model import ReportJob, ReportStatus
+import asyncpg  # type: ignore[import-untyped]  # no stubs, no py.typed
+
+from storemon.model import ReportJob, ReportShard, ReportStatus, ShardResult
 from storemon.storage.postgres import PostgresRepository
 from storemon_server.jobs import IngestLoop, JobRunner
+from tests.postgres.support import drop_schema, fresh_url
 
 pytestmark = pytest.mark.postgres
 
@@ -84,3 +90,147 @@ async def test_one_refresh_per_interval_over_two_loops(pg_url: str) -> None:
             await loop.refresh()
         assert ingested == ["one"]
         assert loops[1].last is None
+
+
+# Waking idle workers: notifications between processes, and the look that remains.
+
+#: An idle worker's look for work it was not woken for: far longer than the tests wait,
+#: so that only a notification can explain a claim within the test's time.
+SLOW_LOOK_S = 30.0
+#: Seconds within which both runners must have started a shard of the report.
+BOTH_WITHIN_S = 10.0
+
+
+async def _one_report_by_two_runners(
+    one: PostgresRepository, two: PostgresRepository, poll_every: float
+) -> tuple[ReportJob, dict[str, list[int]], float]:
+    """
+    One report of two one-store shards, triggered on ``one``, with a runner (one worker
+    each) on each repository; each shard's computation waits until both runners have
+    started one, so the report completes only if both take part. Return the job, the
+    shards each runner computed, and the seconds from trigger to Complete.
+    """
+    await one.add_polls([("a", 1_700_000_000_000_000, True), ("b", 1_700_000_000_000_000, True)])
+    computed: dict[str, list[int]] = {"one": [], "two": []}
+    both = asyncio.Event()
+
+    def compute_shard(name: str) -> Callable[[ReportShard], Awaitable[ShardResult]]:
+        async def compute(shard: ReportShard) -> ShardResult:
+            computed[name].append(shard.number)
+            if computed["one"] and computed["two"]:
+                both.set()
+            await asyncio.wait_for(both.wait(), BOTH_WITHIN_S)
+            return ShardResult(shard.number, f"line {shard.number}\n")
+
+        return compute
+
+    runners = [
+        JobRunner(
+            repository,
+            workers=1,
+            max_queue=5,
+            compute_shard=compute_shard(name),
+            shard_stores=1,
+            lease=LEASE,
+            poll_every=poll_every,
+        )
+        for name, repository in (("one", one), ("two", two))
+    ]
+    for runner in runners:
+        await runner.start()
+    try:
+        await asyncio.sleep(0.5)  # both workers have had their first look: now idle
+        started = time.monotonic()
+        job = await runners[0].trigger()
+        done = await _wait_complete(one, job.report_id)
+        seconds = time.monotonic() - started
+    finally:
+        for runner in runners:
+            await runner.stop()
+    return done, computed, seconds
+
+
+async def test_a_notified_runner_claims_a_shard_at_once(pg_url: str) -> None:
+    """With a look every 30 s, the second runner (another process's, on its own
+    connections) still claims a shard within seconds: the shards' NOTIFY wakes it."""
+    async with PostgresRepository(pg_url) as one, PostgresRepository(pg_url) as two:
+        for repository in (one, two):  # listening from now on (its start wakes once)
+            assert await repository.wait_for_work(0) is True
+        done, computed, seconds = await _one_report_by_two_runners(one, two, SLOW_LOOK_S)
+    assert done.csv is not None
+    assert done.csv.endswith("line 0\nline 1\n")
+    assert sorted(computed["one"] + computed["two"]) == [0, 1], computed
+    assert seconds < BOTH_WITHIN_S < SLOW_LOOK_S
+
+
+async def test_without_notifications_the_look_still_finds_shards(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No listener can connect (notifications lost): the runners' look every 0.2 s finds
+    the other process's shards all the same."""
+
+    async def refused(*args: object, **kwargs: object) -> None:
+        raise ConnectionRefusedError("no listener in this test")
+
+    async with PostgresRepository(pg_url) as one, PostgresRepository(pg_url) as two:
+        monkeypatch.setattr(asyncpg, "connect", refused)  # the pools have their own
+        assert await two.wait_for_work(0.05) is False  # no listener, no wake
+        done, computed, _ = await _one_report_by_two_runners(one, two, 0.2)
+    assert done.csv is not None
+    assert computed["one"], computed
+    assert computed["two"], computed
+
+
+async def test_a_lost_listener_is_replaced(pg_url: str) -> None:
+    """The listening connection killed by the server: the next wait starts a new one and
+    returns at once (notifications were missed), and later notifications arrive again."""
+    async with PostgresRepository(pg_url) as one, PostgresRepository(pg_url) as two:
+        assert await two.wait_for_work(0) is True
+        listener = two._listener
+        assert listener is not None
+        await one.ping()
+        await _terminate(pg_url, listener.get_server_pid())
+        for _ in range(100):  # the client sees the connection closed
+            if listener.is_closed():
+                break
+            await asyncio.sleep(0.05)
+        assert await asyncio.wait_for(two.wait_for_work(SLOW_LOOK_S), 5) is True
+        assert two._listener is not None
+        assert two._listener is not listener
+        waiter = asyncio.ensure_future(two.wait_for_work(SLOW_LOOK_S))
+        await asyncio.sleep(0.1)
+        await one.create_report("r", as_of=None, created_at=dt.datetime.now(dt.UTC))
+        assert await asyncio.wait_for(waiter, 5) is True
+
+
+async def test_notifications_are_per_schema_and_on_commit(pg_url: str) -> None:
+    """Work queued in another schema of the database wakes no one here; a job created in
+    a transaction that rolls back wakes no other process."""
+    other_url = fresh_url()
+    try:
+        async with (
+            PostgresRepository(pg_url) as one,
+            PostgresRepository(pg_url) as two,
+            PostgresRepository(other_url) as elsewhere,
+        ):
+            assert await two.wait_for_work(0) is True
+            now = dt.datetime.now(dt.UTC)
+            await elsewhere.create_report("elsewhere", as_of=None, created_at=now)
+            assert await two.wait_for_work(0.5) is False
+            with contextlib.suppress(RuntimeError):
+                async with one.transaction():
+                    await one.create_report("rolled back", as_of=None, created_at=now)
+                    raise RuntimeError("roll back")
+            assert await two.wait_for_work(0.5) is False
+            await one.create_report("kept", as_of=None, created_at=now)
+            assert await two.wait_for_work(5) is True
+    finally:
+        drop_schema(other_url)
+
+
+async def _terminate(url: str, pid: int) -> None:
+    connection = await asyncpg.connect(url.split("?", 1)[0])
+    try:
+        await connection.execute("SELECT pg_terminate_backend($1)", pid)
+    finally:
+        await connection.close()

@@ -326,6 +326,10 @@ WHERE report_id = $1 AND claimed_by = $2 AND status = 'Running';
 UPDATE reports SET status = 'Pending', claimed_by = NULL, lease_until = NULL
 WHERE report_id = $1 AND claimed_by = $2 AND status = 'Running';
 
+-- name: notify_work
+-- Wake the workers listening on channel $1 (every process on the schema $2 names).
+SELECT pg_notify($1, $2);
+
 -- name: queued_reports
 SELECT count(*) FROM reports WHERE status = 'Pending';
 
