@@ -5,6 +5,8 @@ files or http(s) URLs, into a repository.
 Each source is read as a stream of lines (never whole into memory) and stored in one
 transaction together with its rejected rows and its ``SourceState``: a source that fails
 (missing header, unreadable file, failing URL) leaves the repository exactly as it was.
+A status source is staged first, holding no write lock, and that transaction is only
+the short merge of the stage (``PollSink.stage_polls``).
 Polls are upserted, so reading a row twice changes nothing; business hours, time zones
 and special hours are snapshots, replaced whole, unless the new file would remove more than half of
 the stored rows of its kind (``refresh.shrinks_too_much``; ``allow_shrink`` says it is
@@ -35,7 +37,7 @@ from typing import Any, Protocol
 
 import attrs
 
-from storemon.errors import ShrinkRefused, SourceError
+from storemon.errors import ShrinkRefused, SourceError, StorageBusy
 from storemon.fetch import Stream, display_name, is_url, open_source, source_name
 from storemon.lines import CHUNK_BYTES, MAX_LINE_BYTES, LineBuffer, SourceProgress
 from storemon.model import Rejected, SourceInfo, SourceState, to_epoch_us
@@ -317,7 +319,14 @@ async def ingest_source(
     progress: SourceProgress | None = None,
 ) -> SourceSummary:
     """
-    Ingest one source in one transaction and say what it did.
+    Ingest one source and say what it did: all of it is stored in one transaction, or
+    nothing is.
+
+    A status source is read, parsed and staged first (``PollSink.stage_polls``), holding
+    no write lock, then merged with its rejected rows and its state in one short
+    transaction; should another ingest of the same source commit in between, the source
+    is planned and read again (up to ``STAGE_ATTEMPTS`` times). A snapshot source (a few
+    thousand rows, to be counted against what is stored) is read inside its transaction.
 
     With ``parse_aside``, a large status file is parsed in a second process
     (``storemon.parallel``).
@@ -333,39 +342,116 @@ async def ingest_source(
     Raises:
         SourceError: the source was refused (nothing of it was stored).
         ShrinkRefused: a snapshot source would remove most stored rows of its kind.
+        StorageBusy: other ingests of the same source committed while this one read it,
+            ``STAGE_ATTEMPTS`` times (nothing of it was stored).
         StorageError: the backend failed (nothing of the source was stored).
     """
     started = time.perf_counter()
+    options = _Options(
+        latest_at_us=to_epoch_us(clock() + future_tolerance),
+        clock=clock,
+        parse_aside=parse_aside,
+        allow_shrink=allow_shrink,
+        max_line=max_line,
+        progress=progress,
+    )
     source = source_name(location)
+    if kind is not SourceKind.STATUS:
+        async with repository.transaction():
+            summary = await _ingest_once(repository, kind, source, options)
+    else:
+        for _attempt in range(STAGE_ATTEMPTS):
+            summary = await _ingest_once(repository, kind, source, options)
+            if summary is not None:
+                break
+    if summary is None:
+        raise StorageBusy(
+            f"{display_name(source)}: other ingests of this source committed while this one "
+            f"read it, {STAGE_ATTEMPTS} times; nothing was stored, try again"
+        )
+    return attrs.evolve(summary, seconds=time.perf_counter() - started)
+
+
+#: How many times a status source is read again when another ingest of it commits while
+#: this one stages it (``ingest_source``).
+STAGE_ATTEMPTS = 3
+
+
+@attrs.frozen
+class _Options:
+    """
+    What the caller of ``ingest_source`` asked for, beside the source.
+    """
+
+    latest_at_us: int
+    clock: Callable[[], dt.datetime]
+    parse_aside: bool
+    allow_shrink: bool
+    max_line: int
+    progress: SourceProgress | None
+
+
+def _batches(kind: SourceKind, reading: _Reading, shown: str, options: _Options) -> Iterable[Batch]:
+    remaining = None if reading.info.size is None else reading.info.size - reading.lines.offset
+    if (
+        kind is SourceKind.STATUS
+        and options.parse_aside
+        and remaining is not None
+        and remaining >= PARALLEL_PARSE_BYTES
+    ):
+        return batches_aside(
+            reading.lines, shown, reading.positions, latest_at_us=options.latest_at_us
+        )
+    return read_batches(
+        kind,
+        reading.lines,
+        shown,
+        positions=reading.positions,
+        latest_at_us=options.latest_at_us,
+    )
+
+
+async def _ingest_once(
+    repository: IngestRepository, kind: SourceKind, source: str, options: _Options
+) -> SourceSummary | None:
+    """
+    Plan, read and store a source once; ``None`` when another ingest of it committed
+    between the plan and the merge (nothing was stored: plan again).
+
+    Status rows are staged and merged in a transaction of their own; a snapshot source
+    must be read inside the caller's transaction.
+    """
     shown = display_name(source)
-    latest_at_us = to_epoch_us(clock() + future_tolerance)
-    guarded = kind.snapshot and not allow_shrink
-    async with repository.transaction():
-        previous = await repository.source_state(kind.label, source)
-        info, reading = await asyncio.to_thread(_open, kind, source, previous, max_line, progress)
-        if reading is None:
-            refreshed = refreshed_state(previous, info)
-            if refreshed is not None:
+    previous = await repository.source_state(kind.label, source)
+    info, reading = await asyncio.to_thread(
+        _open, kind, source, previous, options.max_line, options.progress
+    )
+    if reading is None:
+        refreshed = refreshed_state(previous, info)
+        if refreshed is not None:
+            async with repository.transaction():
+                if await repository.source_state(kind.label, source) != previous:
+                    return None
                 await repository.save_source_state(refreshed)
-            return SourceSummary(
-                kind.label, shown, UNCHANGED, seconds=time.perf_counter() - started
-            )
-        lines, tally = reading.lines, _Tally()
+        return SourceSummary(kind.label, shown, UNCHANGED)
+    tally = _Tally()
+    if kind is SourceKind.STATUS:
+        async with repository.stage_polls() as stage:
+            try:
+                await stage.add(tally.records(_batches(kind, reading, shown, options)))
+            finally:
+                await asyncio.to_thread(reading.stream.close)
+            async with repository.transaction():
+                if await repository.source_state(kind.label, source) != previous:
+                    return None
+                stored = await stage.merge()
+                await _keep(repository, kind, source, reading, tally, options.clock())
+    else:
+        guarded = not options.allow_shrink
         try:
             stored_before = await repository.snapshot_rows(kind.label) if guarded else 0
-            remaining = None if reading.info.size is None else reading.info.size - lines.offset
-            if (
-                kind is SourceKind.STATUS
-                and parse_aside
-                and remaining is not None
-                and remaining >= PARALLEL_PARSE_BYTES
-            ):
-                batches = batches_aside(lines, shown, reading.positions, latest_at_us=latest_at_us)
-            else:
-                batches = read_batches(
-                    kind, lines, shown, positions=reading.positions, latest_at_us=latest_at_us
-                )
-            stored = await _store(repository, kind, tally.records(batches))
+            records = tally.records(_batches(kind, reading, shown, options))
+            stored = await _store(repository, kind, records)
         finally:
             await asyncio.to_thread(reading.stream.close)
         if guarded:
@@ -374,27 +460,7 @@ async def ingest_source(
                 raise ShrinkRefused(
                     _shrink_message(kind, shown, stored_before, stored_after, tally)
                 )
-        ingested_at = clock()
-        if reading.mode == FULL:
-            await repository.clear_rejects(shown)
-        await repository.add_rejects(tally.rejects, ingested_at=ingested_at)
-        whole = reading.digest.copy()
-        whole.update(lines.tail)
-        await repository.save_source_state(
-            SourceState(
-                kind=kind.label,
-                source=source,
-                size=lines.offset + len(lines.tail),
-                content_hash=whole.hexdigest(),
-                offset=lines.offset,
-                prefix_hash=reading.digest.hexdigest(),
-                lines=lines.lines,
-                ingested_at=ingested_at,
-                mtime_ns=reading.info.mtime_ns,
-                etag=reading.info.etag,
-                last_modified=reading.info.last_modified,
-            )
-        )
+        await _keep(repository, kind, source, reading, tally, options.clock())
     return SourceSummary(
         kind=kind.label,
         source=shown,
@@ -403,7 +469,41 @@ async def ingest_source(
         stored=stored,
         present=tally.good - stored,
         rejects=tuple(tally.rejects),
-        seconds=time.perf_counter() - started,
+    )
+
+
+async def _keep(
+    repository: IngestRepository,
+    kind: SourceKind,
+    source: str,
+    reading: _Reading,
+    tally: _Tally,
+    ingested_at: dt.datetime,
+) -> None:
+    """
+    Keep what an ingest saw beside the data, in its transaction: the rejected rows (all
+    of them anew after a full read) and the source's state, for the next refresh.
+    """
+    lines = reading.lines
+    if reading.mode == FULL:
+        await repository.clear_rejects(display_name(source))
+    await repository.add_rejects(tally.rejects, ingested_at=ingested_at)
+    whole = reading.digest.copy()
+    whole.update(lines.tail)
+    await repository.save_source_state(
+        SourceState(
+            kind=kind.label,
+            source=source,
+            size=lines.offset + len(lines.tail),
+            content_hash=whole.hexdigest(),
+            offset=lines.offset,
+            prefix_hash=reading.digest.hexdigest(),
+            lines=lines.lines,
+            ingested_at=ingested_at,
+            mtime_ns=reading.info.mtime_ns,
+            etag=reading.info.etag,
+            last_modified=reading.info.last_modified,
+        )
     )
 
 

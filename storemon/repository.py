@@ -89,6 +89,34 @@ class StoreLookup(Protocol):
         ...
 
 
+class PollStage(Protocol):
+    """
+    Polls set aside for one merge (``PollSink.stage_polls``).
+
+    Staging holds no lock on the stored data: reading and parsing a large file happens
+    here, while other writers (a request's new report, another process) go on; only the
+    merge, one short step, takes the write lock.
+    """
+
+    async def add(self, polls: Iterable[PollRecord]) -> int:
+        """
+        Stage ``polls`` after those staged before, pulling them in batches (never all in
+        memory on the SQL backends); return how many. Readers see none of them, and no
+        other writer waits for this.
+        """
+        ...
+
+    async def merge(self) -> int:
+        """
+        Upsert the staged polls in one transaction (joining this task's, if any) as
+        ``add_polls`` would upsert them in staging order: a later staged row for an
+        instant wins, and every row that is new or changes what is stored at its instant
+        counts. Return that count; the stage is empty afterwards. The backends merge in
+        key order, so that the stored index is walked once, not once per row.
+        """
+        ...
+
+
 class PollSink(Protocol):
     """
     Write access for status rows.
@@ -97,7 +125,15 @@ class PollSink(Protocol):
     async def add_polls(self, polls: Iterable[PollRecord]) -> int:
         """
         Upsert polls keyed by (store id, instant); a later row for an instant replaces the
-        status. Return how many rows were new or changed a stored status.
+        status. Return how many rows were new or changed a stored status (each row
+        counts: two rows for one instant with different statuses count twice).
+        """
+        ...
+
+    def stage_polls(self) -> AbstractAsyncContextManager[PollStage]:
+        """
+        A new, empty stage for polls, private to this task, discarded at the end of the
+        block (merged or not): ``add_polls`` is ``add`` then ``merge`` on one.
         """
         ...
 

@@ -89,6 +89,30 @@ def _store_snapshot(
     )
 
 
+class _PollStage:
+    """
+    Polls staged in a list, merged in staging order: the reference for the SQL backends,
+    which merge in key order and must come to the same.
+    """
+
+    def __init__(self, repository: InMemoryRepository) -> None:
+        self._repository = repository
+        self._staged: list[model.PollRecord] = []
+
+    async def add(self, polls: Iterable[model.PollRecord]) -> int:
+        """
+        Pull ``polls`` in a worker thread, as the SQL backends do: the parsing of an
+        ingest never holds up the event loop.
+        """
+        before = len(self._staged)
+        await asyncio.to_thread(self._staged.extend, polls)
+        return len(self._staged) - before
+
+    async def merge(self) -> int:
+        staged, self._staged = self._staged, []
+        return await self._repository.upsert_polls(staged)
+
+
 class InMemoryRepository(Lifecycle):
     """
     Polls, hours, zones and special hours held in dictionaries; satisfies
@@ -187,6 +211,19 @@ class InMemoryRepository(Lifecycle):
     # PollSink
 
     async def add_polls(self, polls: Iterable[model.PollRecord]) -> int:
+        async with self.stage_polls() as stage:
+            await stage.add(polls)
+            return await stage.merge()
+
+    @contextlib.asynccontextmanager
+    async def stage_polls(self) -> AsyncIterator[_PollStage]:
+        yield _PollStage(self)
+
+    async def upsert_polls(self, polls: Iterable[model.PollRecord]) -> int:
+        """
+        Upsert ``polls`` in their order in one transaction; return the rows that were new
+        or changed the status stored at their instant (the merge of a stage).
+        """
         async with self.transaction():
             changed = 0
             all_polls = self._view().polls

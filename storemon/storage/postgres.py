@@ -163,6 +163,52 @@ def _special(
     return columns.store_special_rows(zip(days, starts, ends, strict=True))
 
 
+class _PollStage:
+    """
+    Polls COPYed into a temporary table, numbered in staging order, then counted and
+    merged in key order in one transaction.
+    """
+
+    def __init__(self, repository: PostgresRepository, connection: asyncpg.Connection) -> None:
+        self._repository = repository
+        self._connection = connection
+        self._staged = 0
+
+    async def add(self, polls: Iterable[model.PollRecord]) -> int:
+        with translate_errors("stage polls"):
+            staged = await _copy_batches(
+                self._connection,
+                "stage_polls",
+                ["store_id", "at_us", "active", "seq"],
+                iter(polls),
+                start=self._staged,
+            )
+        self._staged += staged
+        return staged
+
+    async def merge(self) -> int:
+        if not self._staged:
+            return 0
+        connection, repository = self._connection, self._repository
+        current = repository._connection.get()
+        if current is not None and current is not connection:
+            raise StorageError(
+                "PostgreSQL: a poll stage merges in a transaction on its own connection: "
+                "open it inside the stage's block, with no other stage open"
+            )
+        with translate_errors("store polls"):
+            async with contextlib.AsyncExitStack() as stack:
+                if current is None:
+                    await stack.enter_async_context(repository._transaction_on(connection))
+                changed: int = await connection.fetchval(SQL.queries["count_changed_polls"])
+                await connection.execute(SQL.queries["merge_polls"])
+                await connection.execute("TRUNCATE stage_polls")
+                if changed >= ANALYZE_AFTER_ROWS:
+                    await connection.execute("ANALYZE polls")
+        self._staged = 0
+        return changed
+
+
 class PostgresRepository(Lifecycle):
     """
     The repository protocols over one PostgreSQL schema; an async context manager.
@@ -179,6 +225,14 @@ class PostgresRepository(Lifecycle):
         self._pool: asyncpg.Pool | None = None
         self._connection: contextvars.ContextVar[asyncpg.Connection | None] = (
             contextvars.ContextVar(f"storemon-pg-tx-{id(self)}", default=None)
+        )
+
+        #: Connections with a poll stage open (``stage_polls``).
+        self._staging: set[asyncpg.Connection] = set()
+        #: The connection the innermost poll stage of this task holds (``stage_polls``):
+        #: its transaction, and its other calls, run there.
+        self._held: contextvars.ContextVar[asyncpg.Connection | None] = contextvars.ContextVar(
+            f"storemon-pg-stage-{id(self)}", default=None
         )
 
     def __repr__(self) -> str:
@@ -287,7 +341,7 @@ class PostgresRepository(Lifecycle):
         A lost connection makes the pool drop every connection it holds (they all went
         with the server), so that the next call reconnects instead of failing again.
         """
-        current = self._connection.get()
+        current = self._connection.get() or self._held.get()
         if current is not None:
             yield current
             return
@@ -344,7 +398,8 @@ class PostgresRepository(Lifecycle):
     @contextlib.asynccontextmanager
     async def transaction(self, *, wait: dt.timedelta | None = None) -> AsyncIterator[None]:
         """
-        One write transaction for this task, after the other writers of the schema.
+        One write transaction for this task, after the other writers of the schema; inside
+        a poll stage's block, on the stage's connection (``stage_polls``).
 
         With ``wait``, the writers' lock is waited for at most that long (``lock_timeout``
         for this transaction alone), then ``StorageBusy``.
@@ -353,15 +408,23 @@ class PostgresRepository(Lifecycle):
             yield
             return
         with translate_errors("begin a write"):
-            async with contextlib.AsyncExitStack() as stack:
-                connection = await stack.enter_async_context(self._acquire())
-                await stack.enter_async_context(connection.transaction())
-                await self._lock_writers(connection, wait)
-                token = self._connection.set(connection)
-                try:
-                    yield
-                finally:
-                    self._connection.reset(token)
+            async with self._acquire() as connection, self._transaction_on(connection, wait):
+                yield
+
+    @contextlib.asynccontextmanager
+    async def _transaction_on(
+        self, connection: asyncpg.Connection, wait: dt.timedelta | None = None
+    ) -> AsyncIterator[None]:
+        """
+        ``transaction()`` on ``connection``.
+        """
+        async with connection.transaction():
+            await self._lock_writers(connection, wait)
+            token = self._connection.set(connection)
+            try:
+                yield
+            finally:
+                self._connection.reset(token)
 
     async def _lock_writers(
         self, connection: asyncpg.Connection, wait: dt.timedelta | None
@@ -442,24 +505,43 @@ class PostgresRepository(Lifecycle):
 
     async def add_polls(self, polls: Iterable[model.PollRecord]) -> int:
         """
-        COPY the rows into a temporary table in batches, then count and merge them.
-
-        Batches are pulled from ``polls`` (the parsing, for an ingest) in a worker thread.
+        Stage the polls, then count and merge them in one transaction (``stage_polls``).
         """
-        batches = iter(polls)
-        async with self.transaction(), self._acquire() as connection:
-            with translate_errors("store polls"):
-                await connection.execute(SQL.queries["create_poll_stage"])
-                staged = await _copy_batches(
-                    connection, "stage_polls", ["store_id", "at_us", "active", "seq"], batches
+        async with self.stage_polls() as stage:
+            await stage.add(polls)
+            return await stage.merge()
+
+    @contextlib.asynccontextmanager
+    async def stage_polls(self) -> AsyncIterator[_PollStage]:
+        """
+        A stage in the temporary table ``stage_polls`` of a connection this task holds
+        until the end of the block: a new one from the pool, or its transaction's (one
+        stage at a time there: the table has one name). The COPYs run outside any
+        transaction, and a ``transaction()`` opened inside the block, like ``merge``'s
+        own, runs on that connection, so the merge commits with what the task writes
+        beside it.
+        """
+        async with contextlib.AsyncExitStack() as stack:
+            current = self._connection.get()
+            if current is not None and current in self._staging:
+                raise StorageError("PostgreSQL: one poll stage at a time in a transaction")
+            with translate_errors("make a stage for polls"):
+                connection: asyncpg.Connection = (
+                    current
+                    if current is not None
+                    else await stack.enter_async_context(self._open_pool.acquire())
                 )
-                if not staged:
-                    return 0
-                changed: int = await connection.fetchval(SQL.queries["count_changed_polls"])
-                await connection.execute(SQL.queries["merge_polls"])
-                if changed >= ANALYZE_AFTER_ROWS:
-                    await connection.execute("ANALYZE polls")
-        return changed
+                await connection.execute(SQL.queries["create_poll_stage"])
+                await connection.execute("TRUNCATE stage_polls")
+            self._staging.add(connection)
+            token = self._held.set(connection)
+            try:
+                yield _PollStage(self, connection)
+            finally:
+                self._held.reset(token)
+                self._staging.discard(connection)
+                with contextlib.suppress(*_CONNECTION_LOST, asyncpg.PostgresError):
+                    await connection.execute("DROP TABLE IF EXISTS stage_polls")
 
     # MetadataSink
 
@@ -707,19 +789,25 @@ class PostgresRepository(Lifecycle):
 
 
 async def _copy_batches(
-    connection: asyncpg.Connection, table: str, names: list[str], rows: Iterator[Any]
+    connection: asyncpg.Connection,
+    table: str,
+    names: list[str],
+    rows: Iterator[Any],
+    *,
+    start: int = 0,
 ) -> int:
     """
     COPY ``rows`` into a temporary table in batches pulled in a worker thread (the
-    parsing, for an ingest), each row numbered in file order (the last column, ``seq``);
-    return how many.
+    parsing, for an ingest), each row numbered in file order from ``start`` (the last
+    column, ``seq``); return how many. The table is emptied first when ``start`` is 0.
     """
-    await connection.execute(f"TRUNCATE {table}")
-    seq = 0
+    if not start:
+        await connection.execute(f"TRUNCATE {table}")
+    seq = start
     while batch := await asyncio.to_thread(_take, rows, BATCH_ROWS, seq):
         await connection.copy_records_to_table(table, records=batch, columns=names)
         seq += len(batch)
-    return seq
+    return seq - start
 
 
 @contextlib.asynccontextmanager

@@ -15,6 +15,9 @@ for small reads, and a fresh connection for each ``snapshots()`` stream, which h
 read transaction: in WAL mode it sees one consistent state of the data while an ingest
 commits beside it. ``snapshots`` sends only the polls that decide the numbers (``_thinned``).
 
+Polls are staged in the writer's temporary table outside any transaction (no lock on the
+database), then merged in key order in one short write transaction (``stage_polls``).
+
 A claim is ``UPDATE ... RETURNING`` in a write transaction, after a read without a lock
 found something to claim, so idle workers never take the write lock.
 
@@ -109,7 +112,8 @@ def _is_locked(error: sqlite3.Error) -> bool:
 
 
 def _take(rows: Iterator[_Row], size: int) -> list[_Row]:
-    # In file order: two rows for one instant keep their order, so the later still wins.
+    # In file order: two rows for one instant keep their order (a stage's rowid), so the
+    # later still wins.
     return list(itertools.islice(rows, size))
 
 
@@ -320,6 +324,64 @@ def _kept_with_gaps(
     )
 
 
+class _PollStage:
+    """
+    Polls staged in a temporary table of the writer connection, then merged in key order.
+    """
+
+    def __init__(self, repository: SQLiteRepository, number: int) -> None:
+        self._repository = repository
+        #: This stage's statements, on its own table.
+        self._sql = {
+            name: SQL.queries[name].format(table=f"stage_polls_{number:d}")
+            for name in (
+                "create_poll_stage",
+                "stage_poll",
+                "merge_poll_stage",
+                "clear_poll_stage",
+                "drop_poll_stage",
+            )
+        }
+
+    async def create(self) -> None:
+        await self._run("make a stage for polls", "create_poll_stage")
+
+    async def add(self, polls: Iterable[model.PollRecord]) -> int:
+        """
+        Pull batches from ``polls`` (the parsing, for an ingest) in a worker thread, each
+        inserted in a turn of the writer connection: other writers wait at most one
+        batch, and nothing waits for the parsing.
+        """
+        repository, sql = self._repository, self._sql["stage_poll"]
+        rows = iter(polls)
+        staged = 0
+        while batch := await asyncio.to_thread(_take, rows, BATCH_ROWS):
+            async with repository._turn():
+                with translate_errors("stage polls"):
+                    await repository._db.executemany(sql, batch)
+            staged += len(batch)
+        return staged
+
+    async def merge(self) -> int:
+        repository = self._repository
+        async with repository.transaction():
+            with translate_errors("store polls"):
+                cursor = await repository._db.execute(self._sql["merge_poll_stage"])
+                changed = cursor.rowcount
+                await cursor.close()
+                await repository._db.execute(self._sql["clear_poll_stage"])
+        return changed
+
+    async def drop(self) -> None:
+        if self._repository._writer is not None:  # closed: its temporary tables went too
+            await self._run("drop a stage of polls", "drop_poll_stage")
+
+    async def _run(self, action: str, name: str) -> None:
+        async with self._repository._turn():
+            with translate_errors(action):
+                await self._repository._db.execute(self._sql[name])
+
+
 class SQLiteRepository(Lifecycle):
     """
     The repository protocols over one SQLite file; an async context manager.
@@ -341,6 +403,8 @@ class SQLiteRepository(Lifecycle):
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
+        #: Numbers of the poll stages (``stage_polls``), one per stage.
+        self._stages = itertools.count(1)
         self._in_transaction: contextvars.ContextVar[bool] = contextvars.ContextVar(
             f"storemon-sqlite-tx-{id(self)}", default=False
         )
@@ -629,24 +693,41 @@ class SQLiteRepository(Lifecycle):
 
     async def add_polls(self, polls: Iterable[model.PollRecord]) -> int:
         """
-        Upsert polls in batches inside one transaction; return rows new or changed.
-
-        Batches are pulled from ``polls`` (parsing, for an ingest) in a worker thread and
-        stored in file order. Alternatives measured on 1.8M rows and dropped: sorting each
-        batch by key and staging rows in a temporary table merged by one sorted
-        ``INSERT ... SELECT`` (both cost more CPU), and parsing the next batch while
-        SQLite stores the current one (no faster: both need the GIL for every row).
+        Stage the polls, then merge them in key order in one transaction
+        (``stage_polls``); return the rows new or changed.
         """
-        sql = SQL.queries["upsert_poll"]
-        batches = iter(polls)
-        changed = 0
-        async with self.transaction():
-            while batch := await asyncio.to_thread(_take, batches, BATCH_ROWS):
-                with translate_errors("store polls"):
-                    cursor = await self._db.executemany(sql, batch)
-                    changed += cursor.rowcount
-                    await cursor.close()
-        return changed
+        async with self.stage_polls() as stage:
+            await stage.add(polls)
+            return await stage.merge()
+
+    @contextlib.asynccontextmanager
+    async def stage_polls(self) -> AsyncIterator[_PollStage]:
+        """
+        A stage in a temporary table of the writer connection of its own (stages of
+        several tasks never mix), dropped at the end of the block (``docs/storage.md``).
+        """
+        stage = _PollStage(self, next(self._stages))
+        await stage.create()
+        try:
+            yield stage
+        finally:
+            # A connection that failed may fail this too: the error that ended the block
+            # is the one to raise, and a temporary table goes with its connection anyway.
+            with contextlib.suppress(StorageError):
+                await stage.drop()
+
+    @contextlib.asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        """
+        The writer connection for one statement outside a transaction: this task's
+        transaction if it has one, else a turn between other tasks' transactions (a
+        statement run inside one would join it, and vanish with it if it rolled back).
+        """
+        if self._in_transaction.get():
+            yield
+            return
+        async with self._write_lock:
+            yield
 
     # MetadataSink
 

@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,6 +21,7 @@ import asyncpg
 
 from storemon.errors import StorageError
 from storemon.model import SpecialHoursRow
+from storemon.storage import columns
 from storemon.storage import postgres as backend
 from storemon.storage.postgres import PostgresRepository
 from tests.integration.conftest import STATUS_HEADER, cli, write_inputs
@@ -246,3 +248,42 @@ def test_schema_names_are_checked() -> None:
     assert backend.parse_url("postgresql://u@h/db", {"STOREMON_PG_SCHEMA": "x1"})[1] == "x1"
     assert backend.parse_url("postgresql://u@h/db", {})[1] == "storemon"
     assert backend.redacted("postgresql://u:secret@h/db") == "postgresql://u:***@h/db"
+
+
+def _polls_read(plan: dict[str, Any]) -> int:
+    """
+    Rows the index and table scans of ``polls`` returned or filtered out, over every loop
+    of every node of an ``EXPLAIN (ANALYZE, FORMAT JSON)`` plan.
+    """
+    read = 0
+    if plan.get("Relation Name") == "polls":
+        rows = plan["Actual Rows"] + plan.get("Rows Removed by Filter", 0)
+        read += rows * plan.get("Actual Loops", 1)
+    return read + sum(_polls_read(child) for child in plan.get("Plans", []))
+
+
+@pytest.mark.parametrize("name", ["snapshots", "store_snapshot"])
+async def test_snapshot_reads_never_touch_polls_before_the_week(
+    pg: PostgresRepository, name: str
+) -> None:
+    """Eleven more weeks of polls before the week make the report's queries read no more rows."""
+    hour, week = 3_600_000_000, 7 * 24 * 3_600_000_000
+    since = backend.to_epoch_us(BASE)
+    stores = [f"s{store:02d}" for store in range(20)]
+    days = list(columns.special_days_around(since, since + week))
+    arguments = [since, since + week] + (["s07"] if name == "store_snapshot" else []) + days
+    await pg.add_polls([(s, since + h * hour, h % 5 != 0) for s in stores for h in range(-1, 168)])
+
+    async def rows_read() -> int:
+        async with pg._acquire() as connection:
+            await connection.execute("ANALYZE polls")
+            [[plan]] = await connection.fetch(
+                "EXPLAIN (ANALYZE, FORMAT JSON) " + backend.SQL.queries[name], *arguments
+            )
+        return _polls_read(json.loads(plan)[0]["Plan"])
+
+    one_week = await rows_read()
+    await pg.add_polls(
+        [(s, since - h * hour, h % 3 != 0) for s in stores for h in range(2, 11 * 168)]
+    )
+    assert await rows_read() == one_week

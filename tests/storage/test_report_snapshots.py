@@ -68,10 +68,11 @@ def _plan(sql: str, parameters: dict[str, object], tmp_path: Path) -> list[str]:
         connection.close()
 
 
-def test_snapshot_changes_scans_the_primary_key_in_order(tmp_path: Path) -> None:
-    """The per-store strings rely on a GROUP BY read in key order, without a sort."""
+@pytest.mark.parametrize("name", ["snapshot_changes", "snapshot_changes_gaps"])
+def test_snapshot_changes_scans_the_primary_key_in_order(name: str, tmp_path: Path) -> None:
+    """The per-store strings rely on ranges of the primary key read in order, without a sort."""
     parameters = {"since": 0, "as_of": 1, "first": "a", "last": "b"}
-    plan = _plan(SQL.queries["snapshot_changes"], parameters, tmp_path)
+    plan = _plan(SQL.queries[name], parameters, tmp_path)
     assert not any("TEMP B-TREE" in step for step in plan), plan
 
 
@@ -96,3 +97,56 @@ def test_the_list_of_reports_reads_only_its_covering_index(
     plan = _plan(SQL.queries["list_reports"], parameters, tmp_path)
     assert any("COVERING INDEX reports_listed" in step for step in plan), plan
     assert not any("TEMP B-TREE" in step for step in plan), plan
+
+
+def _steps(connection: sqlite3.Connection, sql: str, parameters: dict[str, object]) -> int:
+    """
+    How many virtual-machine steps SQLite takes to run ``sql`` to its end (about one
+    progress call per step): a measure of the rows it reads that no clock disturbs.
+    """
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    connection.set_progress_handler(count, 1)
+    try:
+        connection.execute(sql, parameters).fetchall()
+    finally:
+        connection.set_progress_handler(None, 1)
+    return steps
+
+
+@pytest.mark.parametrize("name", ["snapshot_changes", "snapshot_changes_gaps", "store_polls"])
+def test_snapshot_reads_never_touch_polls_before_the_week(name: str, tmp_path: Path) -> None:
+    """Eleven more weeks of polls before the week cost the report's queries no step."""
+    hour = 3_600_000_000
+    since = at_us("2024-03-04T00:00")
+    parameters = {"since": since, "as_of": since + WEEK_US, "first": "s00", "last": "s19"}
+    parameters["store_id"] = "s07"
+    stores = [f"s{store:02d}" for store in range(20)]
+    connection = sqlite3.connect(tmp_path / "steps.db")
+    try:
+        for migration in SQL.migrations:
+            for statement in sqlite.split_statements(migration.script):
+                connection.execute(statement)
+        insert = "INSERT INTO polls (store_id, at_us, active) VALUES (?, ?, ?)"
+        # The week, and the last hour before it.
+        connection.executemany(
+            insert,
+            [(s, since + h * hour, h % 5 != 0) for s in stores for h in range(-1, 7 * 24)],
+        )
+        connection.commit()
+        one_week = _steps(connection, SQL.queries[name], parameters)
+        connection.executemany(
+            insert, [(s, since - h * hour, h % 3 != 0) for s in stores for h in range(2, 11 * 168)]
+        )
+        connection.commit()
+        twelve_weeks = _steps(connection, SQL.queries[name], parameters)
+        result = connection.execute(SQL.queries[name], parameters).fetchall()
+    finally:
+        connection.close()
+    assert twelve_weeks <= one_week * 1.02, (one_week, twelve_weeks)
+    assert result  # the week was read

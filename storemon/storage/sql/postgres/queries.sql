@@ -2,10 +2,11 @@
 -- Tables are unqualified: every connection's search_path is the configured schema.
 
 -- name: create_poll_stage
--- Rows of one add_polls call, in file order (seq), COPYed here before one merge.
+-- Rows of one stage (stage_polls), in file order (seq), COPYed here outside any
+-- transaction before one merge; dropped when the stage ends.
 CREATE TEMP TABLE IF NOT EXISTS stage_polls (
     store_id text COLLATE "C" NOT NULL, at_us bigint NOT NULL, active boolean NOT NULL, seq bigint NOT NULL
-) ON COMMIT DROP;
+);
 
 -- name: count_changed_polls
 -- Rows that change what is stored at their instant: the stored status, or the previous
@@ -23,6 +24,8 @@ WHERE s.active IS DISTINCT FROM coalesce(s.before, p.active);
 -- The last row per instant wins: stored rows whose status differs are updated, new ones
 -- inserted (no ON CONFLICT: its per-row speculative insertion took twice as long on 1.8M
 -- rows, and the writers' advisory lock means nobody inserts the same keys meanwhile).
+-- New rows go in in key order, so that the primary key's pages are filled one after
+-- another instead of at random.
 WITH latest AS (
     SELECT DISTINCT ON (store_id, at_us) store_id, at_us, active
     FROM stage_polls
@@ -35,7 +38,8 @@ WITH latest AS (
 INSERT INTO polls (store_id, at_us, active)
 SELECT l.store_id, l.at_us, l.active
 FROM latest AS l
-WHERE NOT EXISTS (SELECT 1 FROM polls AS p WHERE p.store_id = l.store_id AND p.at_us = l.at_us);
+WHERE NOT EXISTS (SELECT 1 FROM polls AS p WHERE p.store_id = l.store_id AND p.at_us = l.at_us)
+ORDER BY l.store_id, l.at_us;
 
 -- name: create_hours_stage
 CREATE TEMP TABLE IF NOT EXISTS stage_hours (
@@ -118,16 +122,30 @@ SELECT max(at_us) FROM polls;
 -- One row per store with a poll at or before as_of ($2): its polls in [since ($1), as_of]
 -- and its latest poll before since, in time order, with its zone, hours rows and the
 -- special rows of days $3 to $4 (those whose dates can touch the window).
-WITH window_polls AS (
-    SELECT store_id, at_us, active FROM polls WHERE at_us >= $1 AND at_us <= $2
+-- Per store, from a skip scan of the primary key (one seek for the next store id): one
+-- seek for its latest poll before since, then one range of the primary key from that
+-- poll to as_of. Older polls are never read, so weeks of history cost nothing.
+WITH RECURSIVE stores (store_id) AS (
+    (SELECT store_id FROM polls ORDER BY store_id LIMIT 1)
     UNION ALL
-    (SELECT DISTINCT ON (store_id) store_id, at_us, active
-     FROM polls WHERE at_us < $1
-     ORDER BY store_id, at_us DESC)
+    SELECT (SELECT p.store_id FROM polls AS p WHERE p.store_id > s.store_id
+            ORDER BY p.store_id LIMIT 1)
+    FROM stores AS s WHERE s.store_id IS NOT NULL
 ), by_store AS (
-    SELECT store_id, array_agg(at_us ORDER BY at_us) AS times,
-           array_agg(active ORDER BY at_us) AS actives
-    FROM window_polls GROUP BY store_id
+    SELECT s.store_id, w.times, w.actives
+    FROM stores AS s
+    CROSS JOIN LATERAL (
+        SELECT array_agg(p.at_us ORDER BY p.at_us) AS times,
+               array_agg(p.active ORDER BY p.at_us) AS actives
+        FROM polls AS p
+        WHERE p.store_id = s.store_id
+          AND p.at_us >= coalesce(
+            (SELECT q.at_us FROM polls AS q WHERE q.store_id = s.store_id AND q.at_us < $1
+             ORDER BY q.at_us DESC LIMIT 1),
+            $1)
+          AND p.at_us <= $2
+    ) AS w
+    WHERE s.store_id IS NOT NULL AND w.times IS NOT NULL
 ), store_hours AS (
     SELECT store_id, array_agg(day) AS days, array_agg(start_us) AS starts,
            array_agg(end_us) AS ends
@@ -146,12 +164,15 @@ LEFT JOIN store_hours AS h USING (store_id)
 LEFT JOIN store_special AS s USING (store_id);
 
 -- name: store_snapshot
--- The row of "snapshots" for one store ($3).
+-- The row of "snapshots" for one store ($3): one seek for its latest poll before since,
+-- then one range of the primary key from it.
 WITH window_polls AS (
-    SELECT at_us, active FROM polls WHERE store_id = $3 AND at_us >= $1 AND at_us <= $2
-    UNION ALL
-    (SELECT at_us, active FROM polls WHERE store_id = $3 AND at_us < $1
-     ORDER BY at_us DESC LIMIT 1)
+    SELECT at_us, active FROM polls
+    WHERE store_id = $3
+      AND at_us >= coalesce(
+        (SELECT at_us FROM polls WHERE store_id = $3 AND at_us < $1 ORDER BY at_us DESC LIMIT 1),
+        $1)
+      AND at_us <= $2
 )
 SELECT (SELECT array_agg(at_us ORDER BY at_us) FROM window_polls) AS times,
        (SELECT array_agg(active ORDER BY at_us) FROM window_polls) AS actives,

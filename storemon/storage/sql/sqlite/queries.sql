@@ -1,11 +1,31 @@
 -- Named queries of the SQLite backend: each block starts with "-- name: NAME".
 
--- name: upsert_poll
--- A later row for an instant replaces the status; the same row again changes nothing
--- (and is not counted by changes()).
-INSERT INTO polls (store_id, at_us, active) VALUES (?, ?, ?)
+-- name: create_poll_stage
+-- The polls of one stage (stage_polls) in staging order (the rowid), in a temporary
+-- table of the writer connection named after the stage ({table}: stage_polls_ and the
+-- stage's number, the only text ever put into this backend's SQL). Written outside any
+-- transaction on the main database, it takes none of its locks.
+CREATE TEMP TABLE {table} (store_id TEXT NOT NULL, at_us INTEGER NOT NULL, active INTEGER NOT NULL);
+
+-- name: stage_poll
+INSERT INTO temp.{table} (store_id, at_us, active) VALUES (?, ?, ?);
+
+-- name: merge_poll_stage
+-- The staged polls in key order, so that the primary key is walked once from end to end
+-- instead of sought at random once per row; rows for one instant in staging order, so
+-- the later wins and changes() counts every row that is new or changes the status stored
+-- at its instant (the same row again changes nothing and is not counted).
+-- ("WHERE true": without a WHERE, ON CONFLICT would read as a join constraint.)
+INSERT INTO polls (store_id, at_us, active)
+SELECT store_id, at_us, active FROM temp.{table} WHERE true ORDER BY store_id, at_us, rowid
 ON CONFLICT (store_id, at_us) DO UPDATE SET active = excluded.active
 WHERE polls.active IS NOT excluded.active;
+
+-- name: clear_poll_stage
+DELETE FROM temp.{table};
+
+-- name: drop_poll_stage
+DROP TABLE IF EXISTS temp.{table};
 
 -- name: ping
 SELECT 1;
@@ -42,53 +62,68 @@ SELECT store_id FROM stores WHERE store_id IS NOT NULL AND store_id <= :last;
 -- previous one. Per store:
 -- "<length of id>:<length of times>:<length of statuses>:<id><times><statuses>", where
 -- times writes every instant as at_us + 10^18 (19 digits for any instant from 1970 to
--- 2255, so no separators) and statuses is one character per poll. Both aggregates read
--- the primary key in order (no temporary B-tree: a test checks the plan), so both strings
--- are in time order; Python then parses only the polls next to a change of status.
+-- 2255, so no separators) and statuses is one character per poll.
+-- Each store costs three primary-key seeks (the next store id, its latest poll before
+-- since, the start of its range) and one range scan from that poll to as_of: older polls
+-- are never read, so weeks of history cost the report nothing (a test counts the steps).
+-- The stores come from the skip scan in order and each range is read in key order (no
+-- temporary B-tree: a test checks the plan), so every string is in time order; Python
+-- then parses only the polls next to a change of status.
+WITH RECURSIVE stores (store_id) AS (
+    SELECT min(store_id) FROM polls WHERE store_id >= :first
+    UNION ALL
+    SELECT (SELECT min(p.store_id) FROM polls AS p WHERE p.store_id > stores.store_id)
+    FROM stores WHERE stores.store_id IS NOT NULL AND stores.store_id < :last
+), ranges (store_id, start_us) AS (
+    SELECT store_id, coalesce(
+        (SELECT max(q.at_us) FROM polls AS q WHERE q.store_id = stores.store_id AND q.at_us < :since),
+        :since
+    )
+    FROM stores WHERE store_id IS NOT NULL AND store_id <= :last
+)
 SELECT group_concat(
-    length(store_id) || ':' || length(times) || ':' || length(statuses) || ':'
-    || store_id || times || statuses,
+    (SELECT length(r.store_id) || ':' || length(times) || ':' || length(statuses) || ':'
+            || r.store_id || times || statuses
+     FROM (
+        SELECT group_concat(p.at_us + 1000000000000000000, '') AS times,
+               group_concat(p.active, '') AS statuses
+        FROM polls AS p
+        WHERE p.store_id = r.store_id AND p.at_us >= r.start_us AND p.at_us <= :as_of
+     )),
     ''
 )
-FROM (
-    SELECT store_id, group_concat(at_us + 1000000000000000000, '') AS times,
-           group_concat(active, '') AS statuses
-    FROM polls AS p
-    WHERE store_id BETWEEN :first AND :last
-      AND at_us <= :as_of
-      AND (
-        at_us >= :since
-        OR at_us = (
-          SELECT max(q.at_us) FROM polls AS q WHERE q.store_id = p.store_id AND q.at_us < :since
-        )
-      )
-    GROUP BY store_id
-);
+FROM ranges AS r;
 
 -- name: snapshot_changes_gaps
 -- snapshot_changes for a report with a maximum gap, with every instant written as 16
 -- hexadecimal digits (two's complement: any instant) instead of 19 decimal ones: finding
 -- the gaps needs every instant, and Python reads hexadecimal text into integers in one
--- step (bytes.fromhex) where decimal costs a call per instant.
+-- step (bytes.fromhex) where decimal costs a call per instant. The same reads per store:
+-- one seek for its latest poll before since and one range from it, never older polls.
+WITH RECURSIVE stores (store_id) AS (
+    SELECT min(store_id) FROM polls WHERE store_id >= :first
+    UNION ALL
+    SELECT (SELECT min(p.store_id) FROM polls AS p WHERE p.store_id > stores.store_id)
+    FROM stores WHERE stores.store_id IS NOT NULL AND stores.store_id < :last
+), ranges (store_id, start_us) AS (
+    SELECT store_id, coalesce(
+        (SELECT max(q.at_us) FROM polls AS q WHERE q.store_id = stores.store_id AND q.at_us < :since),
+        :since
+    )
+    FROM stores WHERE store_id IS NOT NULL AND store_id <= :last
+)
 SELECT group_concat(
-    length(store_id) || ':' || length(times) || ':' || length(statuses) || ':'
-    || store_id || times || statuses,
+    (SELECT length(r.store_id) || ':' || length(times) || ':' || length(statuses) || ':'
+            || r.store_id || times || statuses
+     FROM (
+        SELECT group_concat(printf('%016x', p.at_us), '') AS times,
+               group_concat(p.active, '') AS statuses
+        FROM polls AS p
+        WHERE p.store_id = r.store_id AND p.at_us >= r.start_us AND p.at_us <= :as_of
+     )),
     ''
 )
-FROM (
-    SELECT store_id, group_concat(printf('%016x', at_us), '') AS times,
-           group_concat(active, '') AS statuses
-    FROM polls AS p
-    WHERE store_id BETWEEN :first AND :last
-      AND at_us <= :as_of
-      AND (
-        at_us >= :since
-        OR at_us = (
-          SELECT max(q.at_us) FROM polls AS q WHERE q.store_id = p.store_id AND q.at_us < :since
-        )
-      )
-    GROUP BY store_id
-);
+FROM ranges AS r;
 
 -- name: snapshot_hours
 SELECT store_id, day, start_us, end_us FROM hours ORDER BY store_id;
@@ -298,17 +333,15 @@ WHERE schedule.last_at <= :now - :every
 RETURNING last_at;
 
 -- name: store_polls
--- One store's polls in [since, as_of] and its latest poll before since (primary-key range).
+-- One store's polls in [since, as_of] and its latest poll before since: one seek for that
+-- poll, then a primary-key range from it (older polls are never read).
 SELECT at_us, active
 FROM polls
 WHERE store_id = :store_id
-  AND at_us <= :as_of
-  AND (
-    at_us >= :since
-    OR at_us = (
-      SELECT max(at_us) FROM polls WHERE store_id = :store_id AND at_us < :since
-    )
+  AND at_us >= coalesce(
+    (SELECT max(at_us) FROM polls WHERE store_id = :store_id AND at_us < :since), :since
   )
+  AND at_us <= :as_of
 ORDER BY at_us;
 
 -- name: store_hours
