@@ -52,23 +52,3 @@ def difference(left: Iterable[Span], right: Iterable[Span]) -> Iterator[Span]:
             cut = next(right_iter, None)
         if cursor < end:
             yield (cursor, end)
-
-
-def intersection(left: Iterable[Span], right: Iterable[Span]) -> Iterator[Span]:
-    """
-    Yield the points in both ``left`` and ``right``, both sorted, disjoint span sequences.
-
-    One merge pass, for the hot path (the business time inside unknown stretches).
-    """
-    right_iter = iter(right)
-    cut = next(right_iter, None)
-    for start, end in left:
-        # Spans of ``right`` that end before this span starts overlap nothing more.
-        while cut is not None and cut[1] <= start:
-            cut = next(right_iter, None)
-        while cut is not None and cut[0] < end:
-            yield (max(start, cut[0]), min(end, cut[1]))
-            if cut[1] > end:
-                # This span of ``right`` may reach into the next span of ``left``: keep it.
-                break
-            cut = next(right_iter, None)

@@ -38,7 +38,7 @@ from collections.abc import Sequence
 import attrs
 
 from storemon.errors import DataError
-from storemon.interval import Span, intersection
+from storemon.interval import Span, difference
 from storemon.model import DAY_US, HOUR_US, WEEK_US
 
 #: Half-microsecond ticks per microsecond.
@@ -342,61 +342,22 @@ def summarise_ticks(
         business_totals = window_business_ticks(business_week, now_tick)
     if not timeline.unknown:
         return _summarise_known(business_week, timeline, now_tick, business_totals)
-    return _summarise_with_unknown(business_week, timeline, now_tick, business_totals)
-
-
-def _summarise_with_unknown(
-    business_week: Sequence[Span],
-    timeline: StatusTimeline,
-    now_tick: int,
-    business_totals: Sequence[int],
-) -> UptimeTicks:
-    """
-    ``summarise_ticks`` with unknown stretches: the measure without them, less what of it
-    falls in the business time inside the stretches (usually a few spans, the gaps within
-    the week), which is disjoint from the known business time.
-    """
-    known = _summarise_known(business_week, timeline, now_tick, business_totals)
-    lo_day = now_tick - DAY_US * TICKS_PER_US
-    lo_hour = now_tick - HOUR_US * TICKS_PER_US
-    flips = timeline.flips
-    unknown = [0, 0, 0]  # week, day, hour
-    unknown_up = [0, 0, 0]
-    for start, end in intersection(business_week, timeline.unknown):
-        _add_in_windows(unknown, start, end, lo_day, lo_hour)
-        index = bisect.bisect_right(flips, start)
-        active = timeline.first_active ^ (index % 2 == 1)
-        while index < len(flips) and flips[index] < end:
-            if active:
-                _add_in_windows(unknown_up, start, flips[index], lo_day, lo_hour)
-            start = flips[index]
-            active = not active
-            index += 1
-        if active:
-            _add_in_windows(unknown_up, start, end, lo_day, lo_hour)
-    if not unknown[0]:
-        return known  # the stretches miss the week's business time
-    uptime = tuple(up - up_unknown for up, up_unknown in zip(known.uptime, unknown_up, strict=True))
+    known = tuple(difference(business_week, timeline.unknown))
+    uptime: list[int] = []
+    downtime: list[int] = []
+    unknown: list[int] = []
+    for length_us, business in zip(WINDOW_LENGTHS_US, business_totals, strict=True):
+        lo = now_tick - length_us * TICKS_PER_US
+        up = active_ticks(known, timeline, lo)
+        known_total = business_ticks(known, lo)
+        uptime.append(up)
+        downtime.append(known_total - up)
+        unknown.append(business - known_total)
     return UptimeTicks(
         uptime=(uptime[0], uptime[1], uptime[2]),
-        downtime=(
-            known.downtime[0] - unknown[0] + unknown_up[0],
-            known.downtime[1] - unknown[1] + unknown_up[1],
-            known.downtime[2] - unknown[2] + unknown_up[2],
-        ),
+        downtime=(downtime[0], downtime[1], downtime[2]),
         unknown=(unknown[0], unknown[1], unknown[2]),
     )
-
-
-def _add_in_windows(totals: list[int], start: int, end: int, lo_day: int, lo_hour: int) -> None:
-    """
-    Add the span ``[start, end)`` (inside the week) to the week's, day's and hour's totals.
-    """
-    totals[0] += end - start
-    if end > lo_day:
-        totals[1] += end - max(start, lo_day)
-        if end > lo_hour:
-            totals[2] += end - max(start, lo_hour)
 
 
 def _summarise_known(

@@ -9,7 +9,7 @@ import itertools
 
 from hypothesis import given
 
-from storemon.interval import difference, intersection, normalise
+from storemon.interval import difference, normalise
 from tests.strategies import span_lists
 
 Spans = list[tuple[int, int]]
@@ -50,14 +50,5 @@ def test_difference_is_the_set_difference(left: Spans, right: Spans) -> None:
     """difference() of two normal forms covers exactly the cells of left not in right."""
     result = list(difference(normalise(left), normalise(right)))
     assert cells(result) == cells(left) - cells(right)
-    assert all(start < end for start, end in result)
-    assert all(a[1] <= b[0] for a, b in itertools.pairwise(result))
-
-
-@given(left=span_lists(), right=span_lists())
-def test_intersection_is_the_set_intersection(left: Spans, right: Spans) -> None:
-    """intersection() of two normal forms covers exactly the cells in both, in normal form."""
-    result = list(intersection(normalise(left), normalise(right)))
-    assert cells(result) == cells(left) & cells(right)
     assert all(start < end for start, end in result)
     assert all(a[1] <= b[0] for a, b in itertools.pairwise(result))
