@@ -25,6 +25,7 @@ import asyncio
 import csv
 import datetime as dt
 import hashlib
+import itertools
 import json
 import os
 import platform
@@ -38,7 +39,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,9 +80,10 @@ def cached_set(folder: Path, what: str, generate: Callable[[Path], None]) -> Pat
     return folder
 
 
-def data_set(cache: Path, stores: int, seed: int = SEED) -> Path:
+def data_set(cache: Path, stores: int, seed: int = SEED, weeks: int = 1) -> Path:
     """
-    Return a directory holding the sample of ``stores`` stores, generating it if needed.
+    Return a directory holding the sample of ``stores`` stores (``weeks`` weeks of polls,
+    rows in no order), generating it if needed.
     """
 
     def generate(partial: Path) -> None:
@@ -89,15 +91,16 @@ def data_set(cache: Path, stores: int, seed: int = SEED) -> Path:
             [
                 *storemon_command(),
                 *("sample", "--output", str(partial), "--stores", str(stores)),
-                *("--seed", str(seed)),
+                *("--seed", str(seed), "--weeks", str(weeks)),
             ],
             check=True,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
 
-    folder = cache / f"sample-{generator_key()}-stores{stores}-seed{seed}"
-    return cached_set(folder, f"{stores} stores", generate)
+    history = f"-weeks{weeks}" if weeks > 1 else ""
+    folder = cache / f"sample-{generator_key()}-stores{stores}-seed{seed}{history}"
+    return cached_set(folder, f"{stores} stores, {weeks} week(s)", generate)
 
 
 def default_real_dir() -> Path | None:
@@ -133,24 +136,41 @@ def real_store_ids(real: Path, count: int) -> list[str]:
     return list(seen)[:count]
 
 
-def real_data_set(cache: Path, real: Path, stores: int, seed: int = SEED) -> Path:
+def real_data_set(cache: Path, real: Path, stores: int, seed: int = SEED, weeks: int = 1) -> Path:
     """
     Return a directory holding the real business hours and time zones, and generated
-    polls (``storemon.sample.write_status``) for ``stores`` real store ids.
+    polls (``storemon.sample.write_status``, rows in no order, ``weeks`` weeks) for
+    ``stores`` real store ids.
     """
-    from storemon.sample import write_status
-
     digest = hashlib.sha256()
     for name in FILES[1:]:
         digest.update((real / name).read_bytes())
 
     def generate(partial: Path) -> None:
-        write_status(partial / FILES[0], real_store_ids(real, stores), seed=seed)
+        # In a child process: the kernel's peak RSS of every later child includes this
+        # process's size when it forked, so this process must stay small.
+        ids = partial / "store_ids.txt"
+        ids.write_text("\n".join(real_store_ids(real, stores)), encoding="utf-8")
+        script = (
+            "import sys; from pathlib import Path; from storemon.sample import write_status; "
+            "ids = Path(sys.argv[2]).read_text(encoding='utf-8').split('\\n'); "
+            "write_status(Path(sys.argv[1]), ids, seed=int(sys.argv[3]), weeks=int(sys.argv[4]))"
+        )
+        subprocess.run(
+            [sys.executable, "-c", script, str(partial / FILES[0]), str(ids), str(seed),
+             str(weeks)],
+            check=True,
+        )  # fmt: skip
+        ids.unlink()
         for name in FILES[1:]:
             shutil.copyfile(real / name, partial / name)
 
-    folder = cache / f"real-{generator_key()}-{digest.hexdigest()[:12]}-stores{stores}-seed{seed}"
-    return cached_set(folder, f"polls for {stores} real stores", generate)
+    history = f"-weeks{weeks}" if weeks > 1 else ""
+    folder = (
+        cache / f"real-{generator_key()}-{digest.hexdigest()[:12]}-stores{stores}-seed{seed}"
+        f"{history}"
+    )
+    return cached_set(folder, f"polls for {stores} real stores, {weeks} week(s)", generate)
 
 
 class Run:
@@ -469,6 +489,323 @@ def measure_postgres(
     return figures, [check]
 
 
+# ---------------------------------------------------------------------------- history
+
+
+def count_rows(path: Path) -> int:
+    """
+    The data rows of a CSV file (its lines but the header).
+    """
+    with path.open("rb") as handle:
+        return sum(1 for _ in handle) - 1
+
+
+def status_store_ids(path: Path) -> list[str]:
+    """
+    The distinct store ids of a status file, in order of first appearance.
+    """
+    seen: dict[str, None] = {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        next(handle)
+        for line in handle:
+            seen.setdefault(line.split(",", 1)[0], None)
+    return list(seen)
+
+
+def next_hour_lines(store_ids: Sequence[str], hour: int) -> list[str]:
+    """
+    One poll per store in the ``hour``-th hour after the data's last one (1 = the next),
+    at a random minute of its first quarter, 92% active: what an hourly export adds.
+    """
+    import random
+
+    from storemon.sample import LAST_POLL_AT, format_timestamp
+
+    start = LAST_POLL_AT.replace(minute=0, second=0, microsecond=0)
+    start += dt.timedelta(hours=hour)
+    rng = random.Random(hour)
+    lines = []
+    for store_id in store_ids:
+        at = start + dt.timedelta(microseconds=rng.randrange(15 * 60 * 1_000_000))
+        status = "active" if rng.random() < 0.92 else "inactive"
+        lines.append(f"{store_id},{status},{format_timestamp(at)}\n")
+    return lines
+
+
+def append_hour(path: Path, store_ids: Sequence[str], hour: int) -> None:
+    """
+    Append the ``hour``-th next hour to a status file: the file grows, as an export does.
+    """
+    with path.open("a", encoding="utf-8", newline="") as handle:
+        handle.writelines(next_hour_lines(store_ids, hour))
+
+
+def reexport(original: Path, target: Path, store_ids: Sequence[str], hours: int) -> None:
+    """
+    Write ``target`` as ``original`` plus its next ``hours`` hours, every row in a new
+    order (a warehouse export of the whole history, redone every hour).
+    """
+    import random
+
+    from storemon.sample import STATUS_HEADER, write_shuffled
+
+    def chunks() -> Iterator[list[str]]:
+        with original.open(encoding="utf-8", newline="") as handle:
+            next(handle)
+            while lines := list(itertools.islice(handle, 100_000)):
+                yield lines
+        for hour in range(1, hours + 1):
+            yield next_hour_lines(store_ids, hour)
+
+    with original.open("rb") as counted:
+        rows = sum(1 for _ in counted) + hours * len(store_ids)
+    scratch = Path(tempfile.mkdtemp(prefix="reexport-", dir=target.parent))
+    try:
+        with target.open("w", encoding="utf-8", newline="", buffering=1 << 20) as handle:
+            handle.write(STATUS_HEADER + "\n")
+            write_shuffled(
+                handle, chunks(), random.Random(1000 + hours), expected_rows=rows, scratch=scratch
+            )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+class Database:
+    """
+    One benchmark database per history length, on SQLite or in a PostgreSQL schema.
+    """
+
+    def __init__(self, kind: str, work: Path, pg: str | None = None) -> None:
+        self.kind = kind
+        self.work = work
+        self.pg = pg
+        self.schemas: list[str] = []
+
+    def url(self, weeks: int) -> str:
+        if self.kind == "sqlite":
+            return f"sqlite:///{self.work / f'history-{weeks}w.db'}"
+        assert self.pg is not None
+        schema = f"storemon_bench_{os.getpid()}_{weeks}w"
+        return f"{self.pg}{'&' if '?' in self.pg else '?'}schema={schema}"
+
+    def reset(self, weeks: int) -> None:
+        if self.kind == "sqlite":
+            remove_db(self.work / f"history-{weeks}w.db")
+            return
+        assert self.pg is not None
+        schema = f"storemon_bench_{os.getpid()}_{weeks}w"
+        drop_schema(self.pg, schema)
+        if schema not in self.schemas:
+            self.schemas.append(schema)
+
+    def size_mb(self, weeks: int) -> float:
+        """
+        The database's size on disk: the SQLite file (and its WAL), or the schema's
+        tables and indexes.
+        """
+        if self.kind == "sqlite":
+            base = self.work / f"history-{weeks}w.db"
+            paths = [base, Path(f"{base}-wal")]
+            return sum(path.stat().st_size for path in paths if path.exists()) / 1e6
+        assert self.pg is not None
+        schema = f"storemon_bench_{os.getpid()}_{weeks}w"
+        size = _pg_value(
+            self.pg,
+            "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class AS c "
+            "JOIN pg_namespace AS n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = $1 AND c.relkind IN ('r', 'm')",
+            schema,
+        )
+        return float(size) / 1e6
+
+    def close(self) -> None:
+        if self.pg is not None:
+            for schema in self.schemas:
+                drop_schema(self.pg, schema)
+
+
+def _pg_value(url: str, query: str, *args: object) -> object:
+    import asyncpg
+
+    dsn = url.split("?", 1)[0]
+
+    async def go() -> object:
+        connection = await asyncpg.connect(dsn, timeout=10)
+        try:
+            return await connection.fetchval(query, *args)
+        finally:
+            await connection.close()
+
+    return asyncio.run(go())
+
+
+def measure_history(
+    db: Database,
+    sets: dict[int, Path],
+    runs: int,
+    work: Path,
+    keep_weeks: int,
+    numbers: dict[str, float],
+) -> tuple[list[Figure], list[str]]:
+    """
+    The history figures of one backend: ingest of each history length into an empty
+    database, report ``--db`` on each, the growing file (one hour appended) and the
+    whole re-export (a new order, one more hour) as refreshes, and retention.
+
+    ``numbers`` receives the measured values (for the projection, and for PostgreSQL's
+    figures beside SQLite's).
+    """
+    storemon = storemon_command()
+    name = "SQLite" if db.kind == "sqlite" else "PostgreSQL"
+    weeks = sorted(sets)
+    one, most = weeks[0], weeks[-1]
+    # The refreshes grow and rewrite status files: work on copies, never on the cache.
+    copies = {w: work / f"status-{w}w.csv" for w in (one, most)}
+    for w, path in copies.items():
+        shutil.copyfile(sets[w] / FILES[0], path)
+    store_ids = status_store_ids(sets[one] / FILES[0])
+
+    def ingest(w: int) -> list[str]:
+        status = copies.get(w, sets[w] / FILES[0])
+        return [
+            *storemon, "ingest", "--db", db.url(w), "--status", str(status),
+            "--business-hours", str(sets[w] / FILES[1]), "--timezones", str(sets[w] / FILES[2]),
+        ]  # fmt: skip
+
+    def report(w: int) -> list[str]:
+        return [*storemon, "report", "--db", db.url(w), "--output", str(work / f"h{w}.csv")]
+
+    figures: list[Figure] = []
+    checks: list[str] = []
+    key = db.kind
+    for w in weeks:
+        print(f"{name}: ingesting {w} week(s) ...", file=sys.stderr, flush=True)
+        seconds, peak = measure(runs, lambda _: ingest(w), before=lambda _: db.reset(w))  # noqa: B023
+        numbers[f"{key}_ingest_{w}"] = seconds
+        numbers[f"{key}_ingest_mb_{w}"] = peak
+        numbers[f"{key}_size_{w}"] = db.size_mb(w)
+        numbers[f"{key}_report_{w}"], numbers[f"{key}_report_mb_{w}"] = measure(
+            runs,
+            lambda _: report(w),  # noqa: B023
+        )
+    base_ingest = numbers[f"{key}_ingest_{one}"]
+    rows = {w: count_rows(sets[w] / FILES[0]) for w in weeks}
+    for w in weeks:
+        ingest_s = numbers[f"{key}_ingest_{w}"]
+        # Proportional to the rows: a copied week leaves out the generated week's last day.
+        linear = ingest_s / (rows[w] / rows[one] * base_ingest)
+        goal = "(base)" if w == one else "<= 1.25x proportional to the rows"
+        met = None if w == one else linear <= 1.25
+        figures.append(
+            Figure(f"{name}: ingest {w} week(s), empty database", goal, ingest_s, "s", met,
+                   note=f"{rows[w]} rows, {linear:.2f}x proportional; peak "
+                        f"{numbers[f'{key}_ingest_mb_{w}']:.0f} MB; "
+                        f"{numbers[f'{key}_size_{w}']:.0f} MB on disk")
+        )  # fmt: skip
+    base_report = numbers[f"{key}_report_{one}"]
+    for w in weeks:
+        report_s = numbers[f"{key}_report_{w}"]
+        ratio = report_s / base_report
+        figures.append(
+            Figure(f"{name}: report --db on {w} week(s)",
+                   "(base)" if w == one else f"<= 1.15x the {one}-week figure", report_s, "s",
+                   None if w == one else ratio <= 1.15,
+                   note=f"{ratio:.2f}x; peak {numbers[f'{key}_report_mb_{w}']:.0f} MB")
+        )  # fmt: skip
+    same = (work / f"h{one}.csv").read_text().splitlines()
+    more = (work / f"h{most}.csv").read_text().splitlines()
+    equal = sum(1 for a, b in zip(same, more, strict=False) if a == b)
+    checks.append(
+        f"{name}: report on {most} weeks and on {one} week, rows equal: {equal} of {len(same)} "
+        "(a store without a poll between the week's start and its first poll in the week "
+        "takes its status from the week before, which only the longer history has)"
+    )
+
+    # The file grows by one hour, ``runs`` times: each ingest reads only the new rows.
+    hour = itertools.count(1)
+    append_s, append_mb = measure(
+        runs,
+        lambda _: ingest(most),
+        before=lambda _: append_hour(copies[most], store_ids, next(hour)),
+    )
+    numbers[f"{key}_append"] = append_s
+    figures.append(
+        Figure(f"{name}: append of one hour into {most} weeks", "<= 0.5 s", append_s, "s",
+               append_s <= 0.5, note=f"peak {append_mb:.0f} MB")
+    )  # fmt: skip
+
+    # The week re-exported whole in a new order, with one more hour each time, into the
+    # database the week filled.
+    hours = itertools.count(1)
+    reexport_s, reexport_mb = measure(
+        runs,
+        lambda _: ingest(one),
+        before=lambda _: reexport(sets[one] / FILES[0], copies[one], store_ids, next(hours)),
+    )
+    numbers[f"{key}_reexport"] = reexport_s
+    ratio = reexport_s / base_ingest
+    figures.append(
+        Figure(f"{name}: re-export of the week, new order, one more hour, filled database",
+               "<= 0.5x the first ingest", reexport_s, "s", ratio <= 0.5,
+               note=f"{ratio:.2f}x the first ingest; peak {reexport_mb:.0f} MB")
+    )  # fmt: skip
+
+    # Retention on the longest history: the first prune deletes every week past
+    # ``keep_weeks``; then one more hour arrives and the next prune is the hourly one.
+    prune = [*storemon, "prune", "--db", db.url(most), "--keep", f"{keep_weeks}w"]
+    first = run(prune)
+    numbers[f"{key}_prune_first"] = first.seconds
+    numbers[f"{key}_size_pruned"] = db.size_mb(most)
+    pruned_report_s, _ = measure(runs, lambda _: report(most))
+    numbers[f"{key}_report_pruned"] = pruned_report_s
+
+    def one_more_hour(_: int) -> None:
+        append_hour(copies[most], store_ids, next(hour))
+        run(ingest(most))
+
+    hourly_s, _ = measure(runs, lambda _: prune, before=one_more_hour)
+    numbers[f"{key}_prune_hourly"] = hourly_s
+    figures += [
+        Figure(f"{name}: prune {most} weeks to {keep_weeks} (first prune)", "(info)",
+               first.seconds, "s", None,
+               note=f"{numbers[f'{key}_size_pruned']:.0f} MB on disk after (the space is "
+                    "reused, not returned)"),
+        Figure(f"{name}: report --db after the prune ({keep_weeks} weeks kept)",
+               f"<= 1.15x the {one}-week figure", pruned_report_s, "s",
+               pruned_report_s / base_report <= 1.15,
+               note=f"{pruned_report_s / base_report:.2f}x"),
+        Figure(f"{name}: hourly prune (one hour more to delete)", "(info)", hourly_s, "s", None),
+    ]  # fmt: skip
+    return figures, checks
+
+
+def projection(numbers: dict[str, float], weeks: Sequence[int], keep_weeks: int) -> list[str]:
+    """
+    A year of hourly refreshes, from the measured figures: with retention (``keep_weeks``
+    weeks kept, pruned every hour) and without (52 weeks kept), on SQLite.
+    """
+    one, most = weeks[0], weeks[-1]
+
+    def at(figure: str, w: float) -> float:
+        # Straight line through the shortest and longest histories measured.
+        low, high = numbers[f"sqlite_{figure}_{one}"], numbers[f"sqlite_{figure}_{most}"]
+        return low + (high - low) * (w - one) / (most - one)
+
+    hourly_refresh = numbers["sqlite_append"] + numbers["sqlite_prune_hourly"]
+    return [
+        f"projection, a year of hourly refreshes on SQLite (from the figures above; lines "
+        f"through {one} and {most} weeks):",
+        f"- with --retention {keep_weeks}w: about {at('size', keep_weeks):.0f} MB on disk "
+        f"(the {most}-week file pruned stays at {numbers['sqlite_size_pruned']:.0f} MB: freed "
+        f"pages are reused), report --db {numbers['sqlite_report_pruned']:.2f} s (measured "
+        f"after the prune), prune {numbers['sqlite_prune_hourly']:.2f} s an hour, "
+        f"append + prune {hourly_refresh:.2f} s an hour ({hourly_refresh * 8760 / 3600:.1f} "
+        "h of the year)",
+        f"- without retention (52 weeks): about {at('size', 52):.0f} MB on disk, report "
+        f"--db about {at('report', 52):.1f} s",
+    ]
+
+
 def machine() -> dict[str, str]:
     cpu = "unknown"
     with open("/proc/cpuinfo", encoding="utf-8") as info:
@@ -531,188 +868,245 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="PostgreSQL to measure beside SQLite (a scratch schema is created and dropped)",
     )
     parser.add_argument("--no-pg", action="store_true", help="skip PostgreSQL")
+    parser.add_argument(
+        "--only",
+        choices=("all", "main", "history"),
+        default="all",
+        help="main: the one-week figures (ingest, report, server, naive, scaling); "
+        "history: 1, 4 and 12 weeks of history, refreshes and retention; all (default)",
+    )
+    parser.add_argument(
+        "--stores", type=int, help=f"stores in the data sets (default {FULL_STORES}; --quick 1000)"
+    )
+    parser.add_argument(
+        "--history-weeks",
+        default="1,4,12",
+        help="weeks of history measured, comma-separated (default 1,4,12)",
+    )
+    parser.add_argument(
+        "--keep-weeks",
+        type=int,
+        default=8,
+        help="weeks the retention figures keep (storemon prune --keep Nw; default 8)",
+    )
     args = parser.parse_args(argv)
     runs = args.runs or (1 if args.quick else 3)
-    stores = 1_000 if args.quick else FULL_STORES
+    stores = args.stores or (1_000 if args.quick else FULL_STORES)
     factors = (2, 5) if args.quick else (4, 10)
     storemon = storemon_command()
     cache: Path = args.cache
     real = None if args.quick or args.synthetic else (args.real or default_real_dir())
-    folder = real_data_set(cache, real, stores) if real else data_set(cache, stores)
+    if args.only == "history":
+        folder = None
+    else:
+        folder = real_data_set(cache, real, stores) if real else data_set(cache, stores)
     work = Path(tempfile.mkdtemp(prefix="storemon-bench-"))
     figures: list[Figure] = []
     checks: list[str] = []
+    projected: list[str] = []
     try:
-        db = work / "bench.db"
+        if args.only in ("all", "main"):
+            db = work / "bench.db"
 
-        # Ingest into an empty database, then again with the sources unchanged.
-        ingest_s, ingest_mb = measure(
-            runs,
-            lambda _: [*storemon, "ingest", "--db", f"sqlite:///{db}", *sources(folder)],
-            before=lambda _: remove_db(db),
-        )
-        again_s, again_mb = measure(
-            runs, lambda _: [*storemon, "ingest", "--db", f"sqlite:///{db}", *sources(folder)]
-        )
-        db_csv = work / "report-db.csv"
-        report_db_s, report_db_mb = measure(
-            runs,
-            lambda _: [*storemon, "report", "--db", f"sqlite:///{db}", "--output", str(db_csv)],
-        )
-        # The same database with special days, reported with a maximum gap.
-        special_db = work / "bench-special.db"
-        shutil.copyfile(db, special_db)
-        special_csv = work / "special_hours.csv"
-        special_rows = write_special_hours(special_db, folder, special_csv)
-        run([*storemon, "ingest", "--db", f"sqlite:///{special_db}",
-             "--special-hours", str(special_csv)])  # fmt: skip
-        report_gap_s, _ = measure(
-            runs,
-            lambda _: [
-                *storemon, "report", "--db", f"sqlite:///{special_db}", "--max-gap", "2h",
-                "--output", str(work / "report-gap.csv"),
-            ],
-        )  # fmt: skip
-        direct_csv = work / "report-csv.csv"
-        report_csv_s, report_csv_mb = measure(
-            runs,
-            lambda _: [*storemon, "report", *sources(folder), "--output", str(direct_csv)],
-        )
-        server_times = server_trigger_to_complete(folder, f"sqlite:///{db}", runs)
-        server_s = statistics.median(server_times)
-
-        same = db_csv.read_bytes() == direct_csv.read_bytes()
-        rows = db_csv.read_text(encoding="utf-8").count("\n") - 1
-        checks.append(
-            f"report from SQLite == report from the CSV files, value for value: "
-            f"{'yes' if same else 'NO'} ({rows} rows)"
-        )
-
-        naive: dict[str, float] = {}
-        if not args.no_naive:
-            naive_py = [sys.executable, str(ROOT / "benchmarks" / "naive.py")]
-            naive_db = work / "naive.db"
-            naive_ingest = run([*naive_py, "ingest", str(naive_db), *sources(folder)])
-            naive_report_db = run(
-                [*naive_py, "report-db", str(naive_db), "--output", str(work / "naive-db.csv")]
+            # Ingest into an empty database, then again with the sources unchanged.
+            ingest_s, ingest_mb = measure(
+                runs,
+                lambda _: [*storemon, "ingest", "--db", f"sqlite:///{db}", *sources(folder)],
+                before=lambda _: remove_db(db),
             )
-            naive_report_csv = run(
-                [*naive_py, "report", *sources(folder), "--output", str(work / "naive-csv.csv")]
+            again_s, again_mb = measure(
+                runs, lambda _: [*storemon, "ingest", "--db", f"sqlite:///{db}", *sources(folder)]
             )
-            naive = {
-                "ingest": naive_ingest.seconds,
-                "report_db": naive_report_db.seconds,
-                "report_csv": naive_report_csv.seconds,
-                "report_mb": max(naive_report_db.peak_mb, naive_report_csv.peak_mb),
-                "ingest_mb": naive_ingest.peak_mb,
-            }
-            for name in ("naive-db.csv", "naive-csv.csv"):
-                equal = (work / name).read_bytes() == direct_csv.read_bytes()
-                checks.append(
-                    f"naive reference ({name}) == storemon report: {'yes' if equal else 'NO'}"
-                )
-
-        if not args.no_pg:
-            pg_figures, pg_checks = measure_postgres(
-                args.pg, folder, runs, direct_csv, work,
-                sqlite={"ingest": ingest_s, "again": again_s, "report": report_db_s,
-                        "server": server_s, "ingest_mb": ingest_mb, "report_mb": report_db_mb},
+            db_csv = work / "report-db.csv"
+            report_db_s, report_db_mb = measure(
+                runs,
+                lambda _: [*storemon, "report", "--db", f"sqlite:///{db}", "--output", str(db_csv)],
+            )
+            # The same database with special days, reported with a maximum gap.
+            special_db = work / "bench-special.db"
+            shutil.copyfile(db, special_db)
+            special_csv = work / "special_hours.csv"
+            special_rows = write_special_hours(special_db, folder, special_csv)
+            run([*storemon, "ingest", "--db", f"sqlite:///{special_db}",
+                 "--special-hours", str(special_csv)])  # fmt: skip
+            report_gap_s, _ = measure(
+                runs,
+                lambda _: [
+                    *storemon, "report", "--db", f"sqlite:///{special_db}", "--max-gap", "2h",
+                    "--output", str(work / "report-gap.csv"),
+                ],
             )  # fmt: skip
-            checks += pg_checks
+            direct_csv = work / "report-csv.csv"
+            report_csv_s, report_csv_mb = measure(
+                runs,
+                lambda _: [*storemon, "report", *sources(folder), "--output", str(direct_csv)],
+            )
+            server_times = server_trigger_to_complete(folder, f"sqlite:///{db}", runs)
+            server_s = statistics.median(server_times)
 
-        report_mb = max(report_db_mb, report_csv_mb)
-        figures += [
-            Figure("ingest, empty SQLite", "<= 6 s", ingest_s, "s", ingest_s <= 6,
-                   naive.get("ingest")),
-            Figure("ingest again, unchanged", "<= 0.3 s", again_s, "s", again_s <= 0.3),
-            Figure("report --db sqlite", "<= 1.5 s", report_db_s, "s", report_db_s <= 1.5,
-                   naive.get("report_db")),
-            Figure("report --db, special days + --max-gap 2h", "<= 1.1x report --db",
-                   report_gap_s, "s", report_gap_s <= 1.1 * report_db_s,
-                   note=f"{report_gap_s / report_db_s:.2f}x; {special_rows} special rows"),
-            Figure("server trigger -> Complete", "<= 2 s", server_s, "s", server_s <= 2),
-            Figure("report from the CSV files", "<= 4 s", report_csv_s, "s",
-                   report_csv_s <= 4, naive.get("report_csv")),
-            Figure("peak memory, report", "<= 250 MB", report_mb, "MB", report_mb <= 250,
-                   naive.get("report_mb"),
-                   f"db {report_db_mb:.0f}, csv {report_csv_mb:.0f}"),
-            Figure("peak memory, ingest", "<= 150 MB", ingest_mb, "MB", ingest_mb <= 150,
-                   naive.get("ingest_mb"), f"again {again_mb:.0f}"),
-        ]  # fmt: skip
+            same = db_csv.read_bytes() == direct_csv.read_bytes()
+            rows = db_csv.read_text(encoding="utf-8").count("\n") - 1
+            checks.append(
+                f"report from SQLite == report from the CSV files, value for value: "
+                f"{'yes' if same else 'NO'} ({rows} rows)"
+            )
 
-        if not args.no_pg:
-            figures += pg_figures
+            naive: dict[str, float] = {}
+            if not args.no_naive:
+                naive_py = [sys.executable, str(ROOT / "benchmarks" / "naive.py")]
+                naive_db = work / "naive.db"
+                naive_ingest = run([*naive_py, "ingest", str(naive_db), *sources(folder)])
+                naive_report_db = run(
+                    [*naive_py, "report-db", str(naive_db), "--output", str(work / "naive-db.csv")]
+                )
+                naive_report_csv = run(
+                    [*naive_py, "report", *sources(folder), "--output", str(work / "naive-csv.csv")]
+                )
+                naive = {
+                    "ingest": naive_ingest.seconds,
+                    "report_db": naive_report_db.seconds,
+                    "report_csv": naive_report_csv.seconds,
+                    "report_mb": max(naive_report_db.peak_mb, naive_report_csv.peak_mb),
+                    "ingest_mb": naive_ingest.peak_mb,
+                }
+                for name in ("naive-db.csv", "naive-csv.csv"):
+                    equal = (work / name).read_bytes() == direct_csv.read_bytes()
+                    checks.append(
+                        f"naive reference ({name}) == storemon report: {'yes' if equal else 'NO'}"
+                    )
 
-        if not args.no_scaling:
-            # Scaling of the SQLite report (the streaming path), each set ingested into a
-            # new database once (its time and peak memory are reported too). The larger
-            # sets are generated, so with real hours the base is the generated 1x set.
-            base_s, base_mb = report_db_s, report_db_mb
-            if real:
-                base = data_set(cache, stores)
-                base_db = work / "bench-1x.db"
-                run([*storemon, "ingest", "--db", f"sqlite:///{base_db}", *sources(base)])
-                base_s, base_mb = measure(
-                    runs,
-                    lambda _: [
-                        *storemon, "report", "--db", f"sqlite:///{base_db}",
-                        "--output", str(work / "base.csv"),
-                    ],
+            if not args.no_pg:
+                pg_figures, pg_checks = measure_postgres(
+                    args.pg, folder, runs, direct_csv, work,
+                    sqlite={"ingest": ingest_s, "again": again_s, "report": report_db_s,
+                            "server": server_s, "ingest_mb": ingest_mb, "report_mb": report_db_mb},
                 )  # fmt: skip
-                figures.append(
-                    Figure(
-                        "report --db, generated 1x set",
-                        "(scaling base)",
-                        base_s,
-                        "s",
-                        None,
-                        note=f"{base.name}, peak {base_mb:.0f} MB",
+                checks += pg_checks
+
+            report_mb = max(report_db_mb, report_csv_mb)
+            figures += [
+                Figure("ingest, empty SQLite", "<= 6 s", ingest_s, "s", ingest_s <= 6,
+                       naive.get("ingest")),
+                Figure("ingest again, unchanged", "<= 0.3 s", again_s, "s", again_s <= 0.3),
+                Figure("report --db sqlite", "<= 1.5 s", report_db_s, "s", report_db_s <= 1.5,
+                       naive.get("report_db")),
+                Figure("report --db, special days + --max-gap 2h", "<= 1.1x report --db",
+                       report_gap_s, "s", report_gap_s <= 1.1 * report_db_s,
+                       note=f"{report_gap_s / report_db_s:.2f}x; {special_rows} special rows"),
+                Figure("server trigger -> Complete", "<= 2 s", server_s, "s", server_s <= 2),
+                Figure("report from the CSV files", "<= 4 s", report_csv_s, "s",
+                       report_csv_s <= 4, naive.get("report_csv")),
+                Figure("peak memory, report", "<= 250 MB", report_mb, "MB", report_mb <= 250,
+                       naive.get("report_mb"),
+                       f"db {report_db_mb:.0f}, csv {report_csv_mb:.0f}"),
+                Figure("peak memory, ingest", "<= 150 MB", ingest_mb, "MB", ingest_mb <= 150,
+                       naive.get("ingest_mb"), f"again {again_mb:.0f}"),
+            ]  # fmt: skip
+
+            if not args.no_pg:
+                figures += pg_figures
+
+            if not args.no_scaling:
+                # Scaling of the SQLite report (the streaming path), each set ingested into a
+                # new database once (its time and peak memory are reported too). The larger
+                # sets are generated, so with real hours the base is the generated 1x set.
+                base_s, base_mb = report_db_s, report_db_mb
+                if real:
+                    base = data_set(cache, stores)
+                    base_db = work / "bench-1x.db"
+                    run([*storemon, "ingest", "--db", f"sqlite:///{base_db}", *sources(base)])
+                    base_s, base_mb = measure(
+                        runs,
+                        lambda _: [
+                            *storemon, "report", "--db", f"sqlite:///{base_db}",
+                            "--output", str(work / "base.csv"),
+                        ],
+                    )  # fmt: skip
+                    figures.append(
+                        Figure(
+                            "report --db, generated 1x set",
+                            "(scaling base)",
+                            base_s,
+                            "s",
+                            None,
+                            note=f"{base.name}, peak {base_mb:.0f} MB",
+                        )
                     )
-                )
-            for factor in factors:
-                big = data_set(cache, stores * factor)
-                big_db = work / f"bench-{factor}x.db"
-                print(f"ingesting {big} ...", file=sys.stderr, flush=True)
-                big_ingest = run(
-                    [*storemon, "ingest", "--db", f"sqlite:///{big_db}", *sources(big)]
-                )
-                big_report = [
-                    *storemon, "report", "--db", f"sqlite:///{big_db}",
-                    "--output", str(work / "big.csv"),
-                ]  # fmt: skip
-                seconds, peak = measure(runs, lambda _: big_report)  # noqa: B023 (run now)
-                ratio = seconds / base_s
-                figures.append(
-                    Figure(
-                        f"report --db at {factor}x stores",
-                        f"time <= ~{factor}x",
-                        seconds,
-                        "s",
-                        ratio <= factor * 1.25,
-                        note=f"{ratio:.1f}x the 1x time",
+                for factor in factors:
+                    big = data_set(cache, stores * factor)
+                    big_db = work / f"bench-{factor}x.db"
+                    print(f"ingesting {big} ...", file=sys.stderr, flush=True)
+                    big_ingest = run(
+                        [*storemon, "ingest", "--db", f"sqlite:///{big_db}", *sources(big)]
                     )
-                )
-                limit = 2 if factor == factors[-1] else factor
-                figures.append(
-                    Figure(
-                        f"peak memory, report at {factor}x",
-                        f"<= {limit}x the 1x peak" if factor == factors[-1] else "(info)",
-                        peak,
-                        "MB",
-                        peak <= 2 * base_mb if factor == factors[-1] else None,
-                        note=f"{peak / base_mb:.2f}x the 1x peak",
+                    big_report = [
+                        *storemon, "report", "--db", f"sqlite:///{big_db}",
+                        "--output", str(work / "big.csv"),
+                    ]  # fmt: skip
+                    seconds, peak = measure(runs, lambda _: big_report)  # noqa: B023 (run now)
+                    ratio = seconds / base_s
+                    figures.append(
+                        Figure(
+                            f"report --db at {factor}x stores",
+                            f"time <= ~{factor}x",
+                            seconds,
+                            "s",
+                            ratio <= factor * 1.25,
+                            note=f"{ratio:.1f}x the 1x time",
+                        )
                     )
-                )
-                figures.append(
-                    Figure(
-                        f"peak memory, ingest at {factor}x",
-                        "<= 150 MB",
-                        big_ingest.tree_mb,
-                        "MB",
-                        big_ingest.tree_mb <= 150,
-                        note=f"into an empty database, {big_ingest.seconds:.1f} s",
+                    limit = 2 if factor == factors[-1] else factor
+                    figures.append(
+                        Figure(
+                            f"peak memory, report at {factor}x",
+                            f"<= {limit}x the 1x peak" if factor == factors[-1] else "(info)",
+                            peak,
+                            "MB",
+                            peak <= 2 * base_mb if factor == factors[-1] else None,
+                            note=f"{peak / base_mb:.2f}x the 1x peak",
+                        )
                     )
-                )
+                    figures.append(
+                        Figure(
+                            f"peak memory, ingest at {factor}x",
+                            "<= 150 MB",
+                            big_ingest.tree_mb,
+                            "MB",
+                            big_ingest.tree_mb <= 150,
+                            note=f"into an empty database, {big_ingest.seconds:.1f} s",
+                        )
+                    )
+        if args.only in ("all", "history"):
+            history_weeks = sorted({int(w) for w in args.history_weeks.split(",")})
+            if real:
+                sets = {w: real_data_set(cache, real, stores, weeks=w) for w in history_weeks}
+            else:
+                sets = {w: data_set(cache, stores, weeks=w) for w in history_weeks}
+            keep_weeks = min(args.keep_weeks, history_weeks[-1])
+            numbers: dict[str, float] = {}
+            sqlite_db = Database("sqlite", work)
+            found, found_checks = measure_history(sqlite_db, sets, runs, work, keep_weeks, numbers)
+            figures += found
+            checks += found_checks
+            for w in history_weeks:
+                remove_db(work / f"history-{w}w.db")
+            if not args.no_pg:
+                reason = pg_unavailable(args.pg)
+                if reason is None:
+                    pg_db = Database("postgres", work, args.pg)
+                    try:
+                        found, found_checks = measure_history(
+                            pg_db, sets, runs, work, keep_weeks, numbers
+                        )
+                    finally:
+                        pg_db.close()
+                    for figure in found:
+                        figure.goal, figure.met = "(beside SQLite)", None
+                    figures += found
+                    checks += found_checks
+                else:
+                    checks.append(f"PostgreSQL history not measured: {reason}")
+            projected = projection(numbers, history_weeks, keep_weeks)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -720,7 +1114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     origin = f"real hours and zones from {real}" if real else "generated hours and zones"
     print(
         f"\nstoremon benchmark, {info['date']}, commit {info['commit']}; {stores} stores "
-        f"({folder.name}: {origin}); {runs} run(s) per figure, median time, largest peak RSS"
+        f"({folder.name if folder else 'history sets'}: {origin}, status rows in no order); "
+        f"{runs} run(s) per figure, median time, largest peak RSS"
     )
     print(
         f"machine: {info['nproc']} CPUs, {info['cpu']}, {info['ram']} RAM, "
@@ -745,6 +1140,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     for check in checks:
         print(check)
+    if projected:
+        print()
+        print("\n".join(projected))
     missed = [figure.name for figure in figures if figure.met is False]
     bad = [check for check in checks if "NO" in check]
     print(f"\n{'every goal met' if not missed else 'missed: ' + ', '.join(missed)}")

@@ -1,5 +1,6 @@
 """
-The ``storemon`` command line: ingest, report, explain, sample (and serve, from the server).
+The ``storemon`` command line: ingest, report, explain, prune, sample (and serve, from the
+server).
 
 How every command behaves:
 
@@ -724,7 +725,7 @@ async def _report_from_db(
     # for a full-size Report costs 0.15 s.
     from storemon.service import build_csv_report
 
-    async with _open_for_reading(url) as repository:
+    async with _open_existing(url) as repository:
         latest = await repository.latest_poll_at()
         if as_of is None:
             if latest is None:
@@ -742,7 +743,7 @@ async def _report_from_db(
 
 
 @contextlib.asynccontextmanager
-async def _open_for_reading(url: str) -> AsyncIterator[Any]:
+async def _open_existing(url: str) -> AsyncIterator[Any]:
     """
     ``open_repository(url, create=False)``, its refusals named by ``--db``.
     """
@@ -813,7 +814,7 @@ async def _explain_from_db(
 ) -> Any:
     from storemon.service import explain
 
-    async with _open_for_reading(url) as repository:
+    async with _open_existing(url) as repository:
         if as_of is None and await repository.latest_poll_at() is None:
             raise CommandError(f"--db {shown_url(url)}: the database has no polls; give --as-of")
         return await explain(repository, store_id, as_of=as_of, max_gap=max_gap)
@@ -870,6 +871,86 @@ def _timeline_json(timeline: Any) -> dict[str, Any]:
     }
 
 
+# prune
+
+
+def _add_prune(commands: Any) -> None:
+    prune = commands.add_parser(
+        "prune",
+        help="delete old polls (and old finished reports) from a database",
+        description="Delete the polls older than --keep before the newest stored poll, "
+        "except each store's latest poll before that cut, so that every report whose week "
+        "starts at or after the cut stays exactly as it was. With --keep-reports, also "
+        "delete the finished (Complete or Failed) reports that finished more than that "
+        "long ago by this machine's clock; Pending and Running ones are never deleted. "
+        "Deletes run a range of stores at a time, in short transactions, so a server "
+        "using the database keeps working.",
+        epilog="""\
+DURATION: whole weeks, days, hours, minutes and seconds in this order, e.g. 8w, 30d,
+  1w2d, 36h, 90m, or ISO 8601 P8W, P30D, PT36H
+
+exit status:
+  0  done (also when there was nothing to delete)
+  1  nothing was done: the database is missing or refused
+  2  the command line is wrong""",
+        formatter_class=_HelpFormatter,
+    )
+    prune.add_argument(
+        "--db", metavar="URL", required=True, help="database URL (never created by prune)"
+    )
+    prune.add_argument(
+        "--keep",
+        type=_duration,
+        required=True,
+        metavar="DURATION",
+        help="keep the polls of this long before the newest poll (e.g. 8w)",
+    )
+    prune.add_argument(
+        "--keep-reports",
+        type=_duration,
+        metavar="DURATION",
+        help="also delete finished reports that finished more than DURATION ago (e.g. 30d; "
+        "default: keep every report)",
+    )
+    prune.add_argument("--json", action="store_true", help="print the summary as JSON")
+    _add_quiet(prune)
+    prune.set_defaults(run=_run_prune, check=_check_prune)
+
+
+def _check_prune(args: argparse.Namespace) -> None:
+    _check_url(args.db)
+
+
+def _run_prune(args: argparse.Namespace, console: Console) -> int:
+    summary = asyncio.run(_prune(args.db, args.keep, args.keep_reports))
+    if args.json:
+        document = {"database": shown_url(args.db), **summary.to_json()}
+        write_result(json.dumps(document, indent=2) + "\n", None, console)
+    if summary.polls_before is None:
+        # No poll at all (or a --keep reaching before year 1): nothing to cut from.
+        console.note("nothing to cut: the database has no polls; no poll deleted")
+    else:
+        console.note(
+            f"deleted {summary.polls_deleted} polls before {_instant_text(summary.polls_before)} "
+            "(each store's latest poll before it kept)"
+        )
+    if summary.reports_before is not None:
+        console.note(
+            f"deleted {summary.reports_deleted} finished reports that finished before "
+            f"{_instant_text(summary.reports_before)}"
+        )
+    return EXIT_OK
+
+
+async def _prune(url: str, keep: dt.timedelta, keep_reports: dt.timedelta | None) -> Any:
+    from storemon.retention import prune
+
+    async with _open_existing(url) as repository:
+        return await prune(
+            repository, keep=keep, keep_reports=keep_reports, now=dt.datetime.now(dt.UTC)
+        )
+
+
 # sample
 
 
@@ -893,6 +974,21 @@ exit status:
         "--stores", type=_positive_int, default=500, help="number of stores (default 500)"
     )
     sample.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    sample.add_argument(
+        "--order",
+        choices=("unordered", "grouped", "store"),
+        default="unordered",
+        help="order of the status rows: unordered (the whole file shuffled, like the real "
+        "export; the default), grouped (shuffled within chunks of 400 stores) or store "
+        "(each store's rows together, in time order)",
+    )
+    sample.add_argument(
+        "--weeks",
+        type=_positive_int,
+        default=1,
+        help="weeks of polls (default 1); earlier weeks are copies of the last one shifted "
+        "back by whole weeks",
+    )
     sample.add_argument("--json", action="store_true", help="print the files and rows as JSON")
     _add_quiet(sample)
     sample.set_defaults(run=_run_sample, check=_check_sample)
@@ -906,7 +1002,9 @@ def _run_sample(args: argparse.Namespace, console: Console) -> int:
     from storemon.sample import write_sample
 
     try:
-        counts = write_sample(args.output, stores=args.stores, seed=args.seed)
+        counts = write_sample(
+            args.output, stores=args.stores, seed=args.seed, order=args.order, weeks=args.weeks
+        )
     except OSError as error:
         where = error.filename or args.output
         raise CommandError(
@@ -938,6 +1036,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_ingest(commands)
     _add_report(commands)
     _add_explain(commands)
+    _add_prune(commands)
     _add_sample(commands)
     # ``serve`` is parsed by the server package itself (see ``_run_plugin``); it is listed
     # here so that ``storemon --help`` shows it.

@@ -24,9 +24,20 @@ _INSTANT = re.compile(
 _TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?", re.ASCII)
 _DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)
 #: ``1h30m``-style durations, and ISO 8601 ``PT1H30M`` ones (time part only).
-_DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", re.ASCII | re.IGNORECASE)
-_ISO_DURATION = re.compile(r"PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?", re.ASCII | re.IGNORECASE)
-_DURATION_FORMS = "90m, 2h, 1h30m or 45s, or ISO 8601 PT2H, PT1H30M or PT45S"
+_DURATION = re.compile(
+    r"(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", re.ASCII | re.IGNORECASE
+)
+# ISO 8601: P, then weeks and days, then T and hours, minutes, seconds (a T needs a part).
+_ISO_DURATION = re.compile(
+    r"P(?:(\d+)W)?(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?",
+    re.ASCII | re.IGNORECASE,
+)
+_DURATION_FORMS = (
+    "90m, 2h, 1h30m, 45s, 30d, 8w or 1w2d, or ISO 8601 PT2H, PT1H30M, PT45S, P30D or P8W"
+)
+#: The longest duration read (about 27,000 years: a longer one is surely a mistake, and
+#: would not fit a ``timedelta``).
+MAX_DURATION_US = 10_000_000 * 24 * 3600 * SECOND_US
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 
 #: Characters of a bad value quoted in its message; a longer value is cut (a field can be
@@ -241,10 +252,12 @@ def parse_duration_us(text: str) -> int:
     """
     Parse a positive duration into microseconds.
 
-    Accepts whole hours, minutes and seconds in this order, each optional but at least one:
-    ``90m``, ``2h``, ``1h30m``, ``45s``, and the same in ISO 8601, ``PT2H``, ``PT1H30M``,
-    ``PT45S``. Letters may be in any case. Anything else, and zero, is refused with a
-    ``DataError`` that names the accepted forms.
+    Accepts whole weeks, days, hours, minutes and seconds in this order, each optional but
+    at least one: ``90m``, ``2h``, ``1h30m``, ``45s``, ``30d``, ``8w``, ``1w2d``, and the
+    same in ISO 8601, ``PT2H``, ``PT1H30M``, ``PT45S``, ``P30D``, ``P8W``, ``P1DT12H``. A
+    day is 24 hours and a week 7 days (durations are elapsed time, not calendar dates).
+    Letters may be in any case. Anything else, zero, and more than ``MAX_DURATION_US`` are
+    refused with a ``DataError`` that names the accepted forms.
     """
     value = text.strip()
     if value.startswith("-"):
@@ -252,13 +265,18 @@ def parse_duration_us(text: str) -> int:
             f"a duration must be positive, got {quoted(text)} (write {_DURATION_FORMS})"
         )
     match = _DURATION.fullmatch(value) or _ISO_DURATION.fullmatch(value)
-    if match is None or match.groups() == (None, None, None):
+    if match is None or not any(match.groups()):
         raise DataError(f"cannot read {quoted(text)} as a duration (write {_DURATION_FORMS})")
-    hours, minutes, seconds = (int(part) if part else 0 for part in match.groups())
-    total_us = ((hours * 60 + minutes) * 60 + seconds) * SECOND_US
+    weeks, days, hours, minutes, seconds = (int(part) if part else 0 for part in match.groups())
+    total_us = ((((weeks * 7 + days) * 24 + hours) * 60 + minutes) * 60 + seconds) * SECOND_US
     if total_us == 0:
         raise DataError(
             f"a duration must be positive, got {quoted(text)} (write {_DURATION_FORMS})"
+        )
+    if total_us > MAX_DURATION_US:
+        raise DataError(
+            f"a duration must be at most 10,000,000 days, got {quoted(text)} "
+            f"(write {_DURATION_FORMS})"
         )
     return total_us
 

@@ -137,6 +137,20 @@ class PollSink(Protocol):
         """
         ...
 
+    async def prune_polls(self, before: dt.datetime) -> int:
+        """
+        Delete every poll earlier than ``before`` except each store's latest one earlier
+        than it; return how many were deleted.
+
+        What is kept is all that a report whose week starts at or after ``before`` reads
+        (its polls in the week and each store's latest poll before the week), so every
+        such report is unchanged, byte for byte. The deletes run in short transactions,
+        one range of stores at a time, so ingests and report claims never wait long; a
+        prune stopped halfway has finished some ranges, and the next one does the rest.
+        Inside a caller's ``transaction()`` the ranges join it.
+        """
+        ...
+
 
 class MetadataSink(Protocol):
     """

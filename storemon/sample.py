@@ -5,21 +5,25 @@ A synthetic data set shaped like the real (v1, January 2023) store-monitoring da
 with the shapes measured in the real files (``docs/sample.md`` explains each choice): 15-19
 digit ids, BigQuery-style timestamps with trimmed fractions, about one poll per store per
 hour clustered early in the hour, the global polling holes (including the 35-hour gap),
-unsorted rows, outages lasting several polls, split-at-midnight and all-day business hours,
-missing days, and stores without a zone or hours. The output depends only on ``stores``,
-``seed`` and ``exotic``: the same arguments always give the same bytes.
+rows in no order (a whole-file shuffle in bounded memory), outages lasting several polls,
+split-at-midnight and all-day business hours, missing days, and stores without a zone or
+hours. The output depends only on the arguments (``stores``, ``seed``, ``exotic``,
+``order``, ``weeks``): the same arguments always give the same bytes.
 
-The status file is generated and written one chunk of stores at a time, so memory stays
-small at full size (14,092 stores, about 1.84M rows).
+The status file is generated one chunk of stores at a time and shuffled through temporary
+bucket files, so memory stays small at full size (14,092 stores, about 1.84M rows) and with
+weeks of history.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Mapping, Sequence
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack
 from pathlib import Path
-from typing import TypeAlias
+from typing import TextIO, TypeAlias
 
 import attrs
 
@@ -311,13 +315,115 @@ def _store_polls(
         )
 
 
-#: Stores generated (then shuffled and written) together; bounds memory.
+#: Stores generated together (and, in the ``grouped`` order, shuffled together); bounds memory.
 _CHUNK_STORES = 400
 
+#: The orders ``write_status`` can write rows in. ``unordered``: the whole file shuffled,
+#: as the real export is; ``grouped``: shuffled within each chunk of 400 stores (the
+#: generator's order before it wrote unordered rows); ``store``: each store's rows
+#: together and in time order, stores in generated order.
+ORDERS = ("unordered", "grouped", "store")
 
-def _write_status(
-    path: Path, rng: random.Random, store_ids: Sequence[str], whole_second_stores: int
-) -> int:
+#: At most about this many rows are held in memory at once by the ``unordered`` order
+#: (one bucket), whatever the size of the file: about 10 MB of text.
+BUCKET_ROWS = 150_000
+
+_WEEK = dt.timedelta(weeks=1)
+
+
+def bucket_count(expected_rows: int, bucket_rows: int = BUCKET_ROWS) -> int:
+    """
+    Return how many buckets ``write_shuffled`` scatters ``expected_rows`` rows into, so that
+    each bucket holds about ``bucket_rows`` rows or fewer (at least one bucket).
+    """
+    if bucket_rows < 1:
+        raise ValueError(f"bucket_rows must be at least 1, got {bucket_rows}")
+    return max(1, -(-expected_rows // bucket_rows))
+
+
+def write_shuffled(
+    handle: TextIO,
+    chunks: Iterable[Sequence[str]],
+    rng: random.Random,
+    *,
+    expected_rows: int,
+    scratch: Path,
+    bucket_rows: int = BUCKET_ROWS,
+) -> tuple[int, int]:
+    """
+    Write the lines of ``chunks`` to ``handle`` in a uniformly random order, in bounded memory.
+
+    Each line goes to one of ``bucket_count(expected_rows, bucket_rows)`` temporary files
+    in ``scratch`` (a folder the caller owns) chosen at random; then each bucket in turn is
+    read, shuffled in memory and written. A random bucket per line followed by a uniform
+    shuffle of each bucket is a uniform shuffle of the whole (the scatter shuffle), and
+    only one bucket is in memory at a time: about ``bucket_rows`` lines when
+    ``expected_rows`` is about right. The same ``rng`` state and lines give the same order.
+
+    Returns:
+        The lines written, and the most lines held in memory at once (the largest bucket).
+    """
+    count = bucket_count(expected_rows, bucket_rows)
+    paths = [scratch / f"bucket-{index:05d}.txt" for index in range(count)]
+    rows = 0
+    with ExitStack() as stack:
+        buckets = [
+            stack.enter_context(path.open("w", encoding="utf-8", newline="", buffering=1 << 16))
+            for path in paths
+        ]
+        pick = rng.randrange
+        for chunk in chunks:
+            for line in chunk:
+                buckets[pick(count)].write(line)
+            rows += len(chunk)
+    largest = 0
+    for path in paths:
+        with path.open(encoding="utf-8", newline="") as bucket:
+            lines = bucket.readlines()
+        path.unlink()
+        largest = max(largest, len(lines))
+        rng.shuffle(lines)
+        handle.writelines(lines)
+    return rows, largest
+
+
+#: The generated week runs from ``FIRST_HOUR`` to ``LAST_POLL_AT``, 7 days and 18 hours:
+#: a copy one week earlier keeps only its polls before this day, so that copies do not
+#: overlap each other or the generated week.
+_COPY_BEFORE_DAY = (FIRST_HOUR + dt.timedelta(weeks=1)).date().isoformat()
+
+
+def _shift_weeks(lines: Sequence[str], weeks: int, cache: dict[str, str]) -> list[str]:
+    """
+    Return copies of status ``lines`` ``weeks`` weeks earlier (same statuses and offsets),
+    but for those of the generated week's last day and after (``_COPY_BEFORE_DAY``),
+    which would fall on the first day of the week after the copy.
+    """
+    shifted: list[str] = []
+    for line in lines:
+        head, stamp = line.rsplit(",", 1)
+        day = stamp[:10]
+        if day >= _COPY_BEFORE_DAY:
+            continue
+        earlier = cache.get(day)
+        if earlier is None:
+            earlier = (dt.date.fromisoformat(day) - weeks * _WEEK).isoformat()
+            cache[day] = earlier
+        shifted.append(f"{head},{earlier}{stamp[10:]}")
+    return shifted
+
+
+def _status_chunks(
+    rng: random.Random,
+    store_ids: Sequence[str],
+    whole_second_stores: int,
+    weeks: int,
+) -> Iterator[list[str]]:
+    """
+    Yield the status lines of each chunk of stores, each store's rows together and in
+    time order (its earliest week first). The rows depend only on the arguments, never on
+    the order they are written in.
+    """
     plan = polling_plan()
     prefixes = [hour.prefix for hour in plan]
     kinds = _allocate(rng, len(store_ids), _BEHAVIOUR_WEIGHTS, each=True)
@@ -325,24 +431,56 @@ def _write_status(
     # (the real file has about 2 such rows in 1.84M; a parser must not need a fraction).
     last_store = rng.randrange(len(store_ids))
     whole = set(rng.sample(range(len(store_ids)), min(whole_second_stores, len(store_ids))))
+    shift_caches: list[dict[str, str]] = [{} for _ in range(weeks)]
+    for chunk_start in range(0, len(store_ids), _CHUNK_STORES):
+        lines: list[str] = []
+        for index in range(chunk_start, min(chunk_start + _CHUNK_STORES, len(store_ids))):
+            week: list[str] = []
+            _store_polls(
+                rng,
+                store_ids[index],
+                _behaviour(kinds[index], rng),
+                plan,
+                prefixes,
+                whole_second_at=rng.randrange(len(plan)) if index in whole else len(plan),
+                is_last=index == last_store,
+                out=week,
+            )
+            for earlier in range(weeks - 1, 0, -1):
+                lines.extend(_shift_weeks(week, earlier, shift_caches[earlier]))
+            lines.extend(week)
+        yield lines
+
+
+def _write_status(
+    path: Path,
+    rng: random.Random,
+    store_ids: Sequence[str],
+    whole_second_stores: int,
+    *,
+    order: str,
+    order_rng: random.Random,
+    weeks: int,
+) -> int:
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {', '.join(ORDERS)}, got {order!r}")
+    if weeks < 1:
+        raise ValueError(f"weeks must be at least 1, got {weeks}")
+    chunks = _status_chunks(rng, store_ids, whole_second_stores, weeks)
     rows = 0
     with path.open("w", encoding="utf-8", newline="", buffering=1 << 20) as handle:
         handle.write(STATUS_HEADER + "\n")
-        for chunk_start in range(0, len(store_ids), _CHUNK_STORES):
-            lines: list[str] = []
-            for index in range(chunk_start, min(chunk_start + _CHUNK_STORES, len(store_ids))):
-                behaviour = _behaviour(kinds[index], rng)
-                _store_polls(
-                    rng,
-                    store_ids[index],
-                    behaviour,
-                    plan,
-                    prefixes,
-                    whole_second_at=rng.randrange(len(plan)) if index in whole else len(plan),
-                    is_last=index == last_store,
-                    out=lines,
+        if order == "unordered":
+            # About 1.05 rows per store and planned hour (extra polls, few misses).
+            expected = len(store_ids) * len(polling_plan()) * weeks * 21 // 20
+            with tempfile.TemporaryDirectory(prefix=".shuffle-", dir=path.parent) as scratch:
+                rows, _ = write_shuffled(
+                    handle, chunks, order_rng, expected_rows=expected, scratch=Path(scratch)
                 )
-            rng.shuffle(lines)
+            return rows
+        for lines in chunks:
+            if order == "grouped":
+                order_rng.shuffle(lines)
             handle.writelines(lines)
             rows += len(lines)
     return rows
@@ -520,23 +658,35 @@ def _hours_rows(rng: random.Random, store_ids: Sequence[str], exotic: bool) -> l
 # ------------------------------------------------------------------------------ the set
 
 
-def write_status(path: Path, store_ids: Sequence[str], *, seed: int) -> int:
+def write_status(
+    path: Path,
+    store_ids: Sequence[str],
+    *,
+    seed: int,
+    order: str = "unordered",
+    weeks: int = 1,
+) -> int:
     """
     Write a status file of polls shaped like the real ones for the given stores.
 
     For pairing generated polls with hours and zones from elsewhere, such as the real
     files (the benchmark does): the polls follow the same plan and behaviours as
-    ``write_sample``'s. The same ids and seed always give the same bytes.
+    ``write_sample``'s. ``order`` is one of ``ORDERS`` (rows in no order by default, as
+    the real export); ``weeks`` above 1 adds that many weeks of history in all, the earlier
+    weeks as copies of the generated week shifted back by whole weeks. The same arguments
+    always give the same bytes, and every ``order`` gives the same rows.
 
     Returns:
         The number of rows written (the header not counted).
 
     Raises:
-        ValueError: ``store_ids`` is empty.
+        ValueError: ``store_ids`` is empty, ``order`` is unknown or ``weeks`` below 1.
     """
     if not store_ids:
         raise ValueError("store_ids is empty")
-    return _write_status(path, random.Random(seed), store_ids, whole_second_stores=5)
+    rng = random.Random(seed)
+    order_rng = random.Random(rng.getrandbits(64))
+    return _write_status(path, rng, store_ids, 5, order=order, order_rng=order_rng, weeks=weeks)
 
 
 def _write_lines(path: Path, header: str, lines: Sequence[str]) -> int:
@@ -547,7 +697,13 @@ def _write_lines(path: Path, header: str, lines: Sequence[str]) -> int:
 
 
 def write_sample(
-    output_dir: Path, *, stores: int, seed: int, exotic: bool = False
+    output_dir: Path,
+    *,
+    stores: int,
+    seed: int,
+    exotic: bool = False,
+    order: str = "unordered",
+    weeks: int = 1,
 ) -> dict[str, int]:
     """
     Write a synthetic data set for ``stores`` polled stores into ``output_dir``.
@@ -556,21 +712,27 @@ def write_sample(
     (they fall back to America/Chicago and 24x7). A few more stores have hours but no
     polls, with or without a zone. With ``exotic``, some hours rows run past midnight
     (start > end) or last 24 hours (start == end), which the real files never do.
+    ``order`` and ``weeks`` shape the status file as in ``write_status``.
 
     Returns:
         Rows written per file name (headers not counted).
 
     Raises:
-        ValueError: ``stores`` is less than 1.
+        ValueError: ``stores`` is less than 1, ``order`` is unknown or ``weeks`` below 1.
     """
     if stores < 1:
         raise ValueError(f"stores must be at least 1, got {stores}")
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {', '.join(ORDERS)}, got {order!r}")
+    if weeks < 1:
+        raise ValueError(f"weeks must be at least 1, got {weeks}")
     output_dir.mkdir(parents=True, exist_ok=True)
     master = random.Random(seed)
     ids_rng = random.Random(master.getrandbits(64))
     status_rng = random.Random(master.getrandbits(64))
     hours_rng = random.Random(master.getrandbits(64))
     zones_rng = random.Random(master.getrandbits(64))
+    order_rng = random.Random(master.getrandbits(64))
 
     unpolled_both = max(1, stores // 2000)  # zone and hours, never polled
     unpolled_hours = max(1, stores // 5000)  # hours without a zone, never polled
@@ -590,7 +752,13 @@ def write_sample(
 
     counts = {
         STATUS_FILE: _write_status(
-            output_dir / STATUS_FILE, status_rng, polled, whole_second_stores=5
+            output_dir / STATUS_FILE,
+            status_rng,
+            polled,
+            5,
+            order=order,
+            order_rng=order_rng,
+            weeks=weeks,
         )
     }
     hours_order = list(with_hours)

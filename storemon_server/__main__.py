@@ -149,6 +149,22 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
     )
     option(
+        "--retention",
+        "retention",
+        "after each refresh, delete the polls older than DURATION before the newest poll, "
+        "keeping each store's latest one before that cut (e.g. 8w; default: keep every poll)",
+        type=_duration,
+        metavar="DURATION",
+    )
+    option(
+        "--keep-reports",
+        "keep_reports",
+        "after each refresh, delete the finished reports that finished more than DURATION "
+        "ago (default 30d)",
+        type=_duration,
+        metavar="DURATION",
+    )
+    option(
         "--max-push-bytes",
         "max_push_bytes",
         f"the largest body of POST /api/polls, in bytes; larger ones are answered 413 "

@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from storemon.model import ReportJob
+from storemon.retention import prune
 from storemon.storage import open_repository
 from storemon_server import handlers
 from storemon_server.compression import compression_middleware
@@ -29,6 +30,7 @@ from storemon_server.jobs import (
     Ingest,
     IngestLoop,
     JobRunner,
+    Prune,
     ServerRepository,
     Sleep,
     utc_now,
@@ -133,6 +135,19 @@ def _default_ingest(
     return run
 
 
+def _default_prune(settings: Settings, repository: ServerRepository, clock: Clock) -> Prune:
+    keep = None if settings.retention is None else dt.timedelta(seconds=settings.retention)
+    keep_reports = dt.timedelta(seconds=settings.keep_reports)
+
+    async def run() -> dict[str, Any]:
+        # In this process even when reports and ingests run in a child: the deletes are
+        # short transactions that never hold a database lock for long (``prune_polls``).
+        summary = await prune(repository, keep=keep, keep_reports=keep_reports, now=clock())
+        return summary.to_json()
+
+    return run
+
+
 async def _lifecycle(
     app: web.Application,
     *,
@@ -165,6 +180,7 @@ async def _lifecycle(
             claim=repository.claim_refresh,
             every=dt.timedelta(seconds=settings.refresh_interval),
             clock=clock,
+            prune=_default_prune(settings, repository, clock),
             **({} if sleep is None else {"sleep": sleep}),
         )
         app[REPOSITORY] = repository
@@ -182,6 +198,8 @@ async def _lifecycle(
                 workers=settings.workers,
                 max_queue=settings.max_queue,
                 refresh_interval=settings.refresh_interval,
+                retention=settings.retention,
+                keep_reports=settings.keep_reports,
                 auth=settings.api_token is not None,
                 reports_in="thread" if in_process else "process",
             )

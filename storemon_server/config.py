@@ -35,6 +35,8 @@ DEFAULT_BODY_TIMEOUT = 30.0
 #: Seconds a poll may be later than this machine's clock (``storemon ingest
 #: --future-tolerance``).
 DEFAULT_FUTURE_TOLERANCE = 3600.0
+#: Seconds a finished report is kept after it finished: 30 days.
+DEFAULT_KEEP_REPORTS = 30 * 24 * 3600.0
 
 #: Largest request body accepted, but for pushed polls (``max_push_bytes``): a store's
 #: hours or zone is a few hundred bytes.
@@ -64,6 +66,8 @@ ENV = {
     "future_tolerance": "STOREMON_FUTURE_TOLERANCE",
     "max_line_bytes": "STOREMON_MAX_LINE_BYTES",
     "body_timeout": "STOREMON_BODY_TIMEOUT",
+    "retention": "STOREMON_RETENTION",
+    "keep_reports": "STOREMON_KEEP_REPORTS",
     "max_gap": "STOREMON_MAX_GAP",
     "max_push_bytes": "STOREMON_MAX_PUSH_BYTES",
     "metrics_public": "STOREMON_METRICS_PUBLIC",
@@ -87,7 +91,7 @@ MAX_MAX_GAP = dt.timedelta(days=10_000)
 
 def max_gap(text: str) -> dt.timedelta:
     """
-    Read a maximum gap: ``90m``, ``2h``, ``1h30m``, ``45s`` or ISO 8601 ``PT2H``.
+    Read a maximum gap: ``90m``, ``2h``, ``1h30m``, ``45s``, ``2d`` or ISO 8601 ``PT2H``.
 
     Raises:
         DataError: anything else (the message names the accepted forms), or more than
@@ -136,6 +140,12 @@ class Settings:
     max_line_bytes: int = MAX_LINE_BYTES
     #: Seconds a request's body may take to arrive before the connection is closed.
     body_timeout: float = DEFAULT_BODY_TIMEOUT
+    #: After each refresh, delete the polls older than this many seconds before the
+    #: newest poll (each store's latest one before the cut stays); ``None`` keeps every poll.
+    retention: float | None = None
+    #: After each refresh, delete the finished reports that finished more than this many
+    #: seconds ago.
+    keep_reports: float = DEFAULT_KEEP_REPORTS
     #: The maximum gap of a report triggered without its own (``?max_gap=``): time
     #: further than half of it from every poll is unknown. ``None``: nothing is unknown,
     #: and reports have the six columns.
@@ -175,6 +185,12 @@ class Settings:
             raise ConfigError(
                 f"body timeout must be a positive number of seconds, got {self.body_timeout}"
             )
+        if self.retention is not None and not (
+            math.isfinite(self.retention) and self.retention > 0
+        ):
+            raise ConfigError(f"retention must be a positive duration, got {self.retention}")
+        if not (math.isfinite(self.keep_reports) and self.keep_reports > 0):
+            raise ConfigError(f"keep reports must be a positive duration, got {self.keep_reports}")
         if self.max_gap is not None and self.max_gap <= dt.timedelta(0):
             raise ConfigError(f"max gap must be positive, got {self.max_gap}")
         if self.api_token is not None and (
@@ -211,7 +227,7 @@ class Settings:
 
 _INT_FIELDS = {"port", "workers", "max_queue", "max_line_bytes", "max_push_bytes"}
 _FLOAT_FIELDS = {"refresh_interval", "report_lease", "body_timeout"}
-_DURATION_FIELDS = {"future_tolerance"}
+_DURATION_FIELDS = {"future_tolerance", "retention", "keep_reports"}
 _BOOL_FIELDS = {"allow_shrink", "metrics_public"}
 _BOOLS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 

@@ -71,6 +71,8 @@ Compute = Callable[[ReportJob], Awaitable[str]]
 Ingest = Callable[[], Awaitable[dict[str, Any]]]
 #: Whether this process should refresh now (``IngestStore.claim_refresh``).
 ClaimRefresh = Callable[[dt.timedelta], Awaitable[bool]]
+#: Delete what retention allows after a refresh; returns the JSON summary.
+Prune = Callable[[], Awaitable[dict[str, Any]]]
 
 
 class ServerRepository(
@@ -86,7 +88,7 @@ class ServerRepository(
     """
     What the server reads and writes: stores for reports (all, or one to explain its
     row), pushed polls, hours and zones, the report jobs and their queue, the refresh
-    schedule, and a health check.
+    schedule, retention (old polls and reports), and a health check.
     """
 
 
@@ -379,6 +381,10 @@ class IngestLoop:
     A failed refresh is logged and recorded in ``last``; the next tick tries again. The
     server is ``ready`` once the first ingest has finished, successfully or not: reports
     then read whatever is stored.
+
+    After each refresh ``prune`` runs when given: retention (``storemon.retention``), its
+    outcome in ``last_prune``; a failed prune is logged and tried again at the next tick.
+    Without sources there is no refresh, and so no prune (``storemon prune`` does it).
     """
 
     def __init__(
@@ -389,8 +395,12 @@ class IngestLoop:
         every: dt.timedelta,
         clock: Clock = utc_now,
         sleep: Sleep = asyncio.sleep,
+        prune: Prune | None = None,
     ) -> None:
         self.ingest = ingest
+        self.prune = prune
+        #: The outcome of the latest prune (``PruneSummary.to_json`` and ``ok``/``error``).
+        self.last_prune: dict[str, Any] | None = None
         #: Whether this process refreshes now; over the processes on one database, one
         #: per interval does, the others skip the tick.
         self.claim = claim
@@ -407,7 +417,8 @@ class IngestLoop:
 
     def start(self) -> None:
         """
-        Start the loop in an owned task (nothing to do without sources).
+        Start the loop in an owned task (nothing to do without sources: no refresh, so
+        no prune either).
         """
         if self.ingest is not None and self._task is None:
             self._task = asyncio.create_task(self.run(), name="storemon-refresh")
@@ -435,7 +446,7 @@ class IngestLoop:
 
     async def refresh(self) -> None:
         """
-        Ingest once; record the outcome; never raise (but for cancellation).
+        Ingest once, then prune; record the outcomes; never raise (but for cancellation).
         """
         assert self.ingest is not None
         slack = min(self.every / 10, MAX_REFRESH_SLACK)
@@ -449,12 +460,17 @@ class IngestLoop:
         if not claimed:
             logger.info(kv("ingest.skipped", reason="a refresh ran within this interval"))
             return
+        await self._ingest(self.ingest)
+        if self.prune is not None:
+            await self._prune(self.prune)
+
+    async def _ingest(self, ingest: Ingest) -> None:
         started_at = self.clock()
         started = time.perf_counter()
         logger.info(kv("ingest.started"))
         outcome: dict[str, Any] = {"started_at": started_at.isoformat()}
         try:
-            summary = await self.ingest()
+            summary = await ingest()
         except asyncio.CancelledError:
             raise
         except Exception as error:
@@ -473,3 +489,18 @@ class IngestLoop:
         outcome.update(finished_at=self.clock().isoformat(), seconds=round(seconds, 3))
         self.last = outcome
         logger.info(kv("ingest.finished", ok=outcome["ok"], seconds=seconds))
+
+    async def _prune(self, prune: Prune) -> None:
+        try:
+            summary = await prune()
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            if isinstance(error, StoremonError):
+                logger.warning(kv("prune.failed", error=str(error)))
+            else:
+                logger.exception(kv("prune.failed"))
+            self.last_prune = {"ok": False, "error": public_error(error, what="prune")}
+            return
+        self.last_prune = {"ok": True, "error": None, **summary}
+        logger.info(kv("prune.finished", **summary))

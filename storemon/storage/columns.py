@@ -40,6 +40,22 @@ SNAPSHOT_TABLES = {
 }
 
 
+#: Stores per transaction of ``prune_polls``: at 12 weeks of hourly polls, about 150,000
+#: rows deleted per transaction, a fraction of a second of SQLite's write lock.
+PRUNE_STORES = 100
+
+
+def store_ranges(store_ids: Sequence[str], size: int) -> list[tuple[str, str]]:
+    """
+    Return the first and last of each run of ``size`` consecutive ``store_ids`` (sorted),
+    the bounds of the ranges a backend works through one transaction at a time.
+    """
+    return [
+        (store_ids[start], store_ids[min(start + size, len(store_ids)) - 1])
+        for start in range(0, len(store_ids), size)
+    ]
+
+
 def snapshot_table(kind: str) -> str:
     """
     Return the table of a snapshot kind.

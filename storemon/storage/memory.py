@@ -234,6 +234,17 @@ class InMemoryRepository(Lifecycle):
                     store[at_us] = active
             return changed
 
+    async def prune_polls(self, before: dt.datetime) -> int:
+        before_us = to_epoch_us(before)
+        async with self.transaction():
+            deleted = 0
+            for polls in self._view().polls.values():
+                older = sorted(at for at in polls if at < before_us)
+                for at in older[:-1]:  # the latest before the cut stays
+                    del polls[at]
+                deleted += max(len(older) - 1, 0)
+            return deleted
+
     # MetadataSink
 
     async def replace_hours(self, rows: Iterable[model.HoursRecord]) -> int:

@@ -543,6 +543,22 @@ class PostgresRepository(Lifecycle):
                 with contextlib.suppress(*_CONNECTION_LOST, asyncpg.PostgresError):
                     await connection.execute("DROP TABLE IF EXISTS stage_polls")
 
+    async def prune_polls(self, before: dt.datetime) -> int:
+        """
+        Delete ``PRUNE_STORES`` stores at a time, each range its own transaction (after
+        the schema's other writers, as every write). Autovacuum makes the dead rows'
+        space reusable; the files do not shrink (docs/storage.md).
+        """
+        ids = [row[0] for row in await self._fetch("list stores", "store_ids")]
+        deleted = 0
+        for first, last in columns.store_ranges(ids, columns.PRUNE_STORES):
+            async with self.transaction():
+                status = await self._execute(
+                    "prune polls", "prune_polls", first, last, to_epoch_us(before)
+                )
+            deleted += _rowcount(status)
+        return deleted
+
     # MetadataSink
 
     async def replace_hours(self, rows: Iterable[model.HoursRecord]) -> int:

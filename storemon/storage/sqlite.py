@@ -775,6 +775,20 @@ class SQLiteRepository(Lifecycle):
         async with self._write_lock:
             yield
 
+    async def prune_polls(self, before: dt.datetime) -> int:
+        """
+        Delete ``PRUNE_STORES`` stores at a time, each range its own write transaction,
+        so the write lock is released between ranges (an ingest or a claim waits for one
+        range at most). Freed pages are reused by later inserts; the file does not shrink
+        (docs/storage.md).
+        """
+        ids = [row[0] for row in await self._fetchall("store_ids")]
+        deleted = 0
+        for first, last in columns.store_ranges(ids, columns.PRUNE_STORES):
+            bounds = {"first": first, "last": last, "before": to_epoch_us(before)}
+            deleted += await self._changed("prune polls", "prune_polls", bounds)
+        return deleted
+
     # MetadataSink
 
     async def replace_hours(self, rows: Iterable[model.HoursRecord]) -> int:

@@ -33,7 +33,7 @@ def test_report_help_lists_exit_statuses_and_as_of_forms(
     assert "  1  nothing was done: an input cannot be read, the output cannot be written" in text
 
 
-@pytest.mark.parametrize("command", ["ingest", "report", "explain", "sample"])
+@pytest.mark.parametrize("command", ["ingest", "report", "explain", "prune", "sample"])
 def test_every_option_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     """Every command's help has an exit-status section and a line for --quiet."""
     text = help_of(command, capsys=capsys)
@@ -44,5 +44,5 @@ def test_every_option_has_help(command: str, capsys: pytest.CaptureFixture[str])
 def test_top_level_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
     """storemon --help names every command."""
     text = help_of(capsys=capsys)
-    for command in ("ingest", "report", "explain", "sample", "serve"):
+    for command in ("ingest", "report", "explain", "prune", "sample", "serve"):
         assert f"    {command} " in text

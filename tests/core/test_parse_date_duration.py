@@ -14,7 +14,8 @@ from storemon.errors import DataError
 from storemon.parsing import parse_date, parse_duration_us
 
 SECOND_US = 1_000_000
-FORMS = "90m, 2h, 1h30m or 45s, or ISO 8601 PT2H, PT1H30M or PT45S"
+FORMS = "90m, 2h, 1h30m, 45s, 30d, 8w or 1w2d, or ISO 8601 PT2H, PT1H30M, PT45S, P30D or P8W"
+DAY_S = 24 * 3600
 
 
 @pytest.mark.parametrize(
@@ -75,6 +76,17 @@ def test_parse_date_reads_every_date_it_is_given_as_iso(date: dt.date) -> None:
         ("2H", 2 * 3600),
         (" 2h ", 2 * 3600),
         ("1h90m", 150 * 60),
+        ("30d", 30 * DAY_S),
+        ("8w", 8 * 7 * DAY_S),
+        ("1w2d", 9 * DAY_S),
+        ("2d12h", 2 * DAY_S + 12 * 3600),
+        ("1w1d1h1m1s", 8 * DAY_S + 3661),
+        ("8W", 8 * 7 * DAY_S),
+        ("P30D", 30 * DAY_S),
+        ("P8W", 8 * 7 * DAY_S),
+        ("P1D", DAY_S),
+        ("P1DT2H", DAY_S + 2 * 3600),
+        ("p1dt30m", DAY_S + 30 * 60),
     ],
 )
 def test_parse_duration_reads_the_accepted_forms(text: str, seconds: int) -> None:
@@ -84,7 +96,26 @@ def test_parse_duration_reads_the_accepted_forms(text: str, seconds: int) -> Non
 
 @pytest.mark.parametrize(
     "text",
-    ["", "2", "h", "PT", "P1D", "P1DT2H", "1.5h", "PT1.5H", "2h 30m", "30m1h", "2 h", "2hours"],
+    [
+        "",
+        "2",
+        "h",
+        "PT",
+        "P",
+        "P1DT",
+        "PT1D",
+        "1.5h",
+        "PT1.5H",
+        "2h 30m",
+        "30m1h",
+        "2 h",
+        "2hours",
+        "1d1w",
+        "8 w",
+        "2weeks",
+        "P2H",
+        "1.5d",
+    ],
 )
 def test_parse_duration_refuses_other_forms_naming_the_accepted_ones(text: str) -> None:
     """Any other text raises DataError naming the accepted forms."""
@@ -93,7 +124,7 @@ def test_parse_duration_refuses_other_forms_naming_the_accepted_ones(text: str) 
     assert str(raised.value) == f"cannot read {text!r} as a duration (write {FORMS})"
 
 
-@pytest.mark.parametrize("text", ["0h", "0m0s", "PT0S", "-2h", "-PT2H"])
+@pytest.mark.parametrize("text", ["0h", "0m0s", "PT0S", "-2h", "-PT2H", "0w", "P0D", "-8w"])
 def test_parse_duration_refuses_zero_and_negative_durations(text: str) -> None:
     """Zero and negative durations are refused: a maximum gap must be positive."""
     with pytest.raises(DataError) as raised:
@@ -112,3 +143,31 @@ def test_parse_duration_adds_up_its_parts(parts: tuple[int, int, int], iso: bool
     text = "".join(f"{value}{unit}" for value, unit in zip(parts, units, strict=True) if value)
     text = ("PT" + text) if iso else text
     assert parse_duration_us(text) == ((hours * 60 + minutes) * 60 + seconds) * SECOND_US
+
+
+@given(st.tuples(*(st.integers(0, 99) for _ in range(5))).filter(any), st.booleans())
+def test_parse_duration_adds_up_weeks_and_days_too(
+    parts: tuple[int, int, int, int, int], iso: bool
+) -> None:
+    """Weeks, days, hours, minutes and seconds parse to their total (a day 24 h, a week
+    7 days), compact or ISO 8601 (P..W..DT..H..M..S)."""
+    weeks, days, hours, minutes, seconds = parts
+    if iso:
+        date = "".join(f"{v}{u}" for v, u in zip(parts[:2], "WD", strict=True) if v)
+        time = "".join(f"{v}{u}" for v, u in zip(parts[2:], "HMS", strict=True) if v)
+        text = "P" + date + ("T" + time if time else "")
+    else:
+        text = "".join(f"{v}{u}" for v, u in zip(parts, "wdhms", strict=True) if v)
+    expected = dt.timedelta(
+        weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds
+    ) // dt.timedelta(microseconds=1)
+    assert parse_duration_us(text) == expected
+
+
+def test_parse_duration_refuses_absurdly_long_durations() -> None:
+    """More than 10,000,000 days is refused (an instant minus it would not be a date)."""
+    assert parse_duration_us("10000000d") == 10_000_000 * DAY_S * SECOND_US
+    with pytest.raises(DataError, match="at most 10,000,000 days"):
+        parse_duration_us("10000001d")
+    with pytest.raises(DataError, match="at most 10,000,000 days"):
+        parse_duration_us("99999999999999999w")

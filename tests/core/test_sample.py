@@ -18,17 +18,21 @@ import pytest
 import storemon
 from storemon.cli import main
 from storemon.sample import (
+    BUCKET_ROWS,
     FIRST_HOUR,
     HOURS_FILE,
     LAST_POLL_AT,
+    ORDERS,
     POLLING_HOLES,
     STATUS_FILE,
     ZONE_WEIGHTS,
     ZONES_FILE,
+    bucket_count,
     format_timestamp,
     polling_plan,
     random_store_id,
     write_sample,
+    write_shuffled,
     write_status,
 )
 
@@ -353,3 +357,157 @@ def test_cli_sample_writes_the_files(tmp_path: Path) -> None:
 def _bytes_of(directory: Path, name: str) -> bytes:
     write_sample(directory, stores=50, seed=1)
     return (directory / name).read_bytes()
+
+
+# ------------------------------------------------------------------- order and history
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines()[1:]
+
+
+@pytest.fixture(scope="module")
+def ordered_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The status file of 900 stores (three chunks of 400 and a rest) in every order."""
+    folder = tmp_path_factory.mktemp("orders")
+    ids = [f"s{index:04d}" for index in range(900)]
+    files = {}
+    for order in ORDERS:
+        files[order] = folder / f"{order}.csv"
+        write_status(files[order], ids, seed=11, order=order)
+    return files
+
+
+def test_every_order_writes_the_same_rows(ordered_files: dict[str, Path]) -> None:
+    """Only the order differs: the same multiset of rows in every order, none lost."""
+    rows = {order: collections.Counter(_lines(path)) for order, path in ordered_files.items()}
+    assert rows["unordered"] == rows["grouped"] == rows["store"]
+    assert sum(rows["store"].values()) > 900 * 120
+
+
+def test_each_order_is_deterministic_per_seed(tmp_path: Path) -> None:
+    """The same seed gives the same bytes in each order; another seed another order."""
+    ids = [f"s{index}" for index in range(60)]
+    for order in ORDERS:
+        write_status(tmp_path / "a.csv", ids, seed=5, order=order)
+        write_status(tmp_path / "b.csv", ids, seed=5, order=order)
+        assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+    write_status(tmp_path / "c.csv", ids, seed=6, order="unordered")
+    assert (tmp_path / "a.csv").read_bytes() != (tmp_path / "c.csv").read_bytes()
+    assert not list(tmp_path.glob(".shuffle-*")), "the scratch folder is removed"
+
+
+def test_unordered_rows_mostly_change_store_and_go_back_in_time(
+    ordered_files: dict[str, Path],
+) -> None:
+    """Like the real export: consecutive rows are from different stores and time goes
+    backwards about half the time; the store order keeps each store's rows together."""
+    for order in ("unordered", "grouped"):
+        rows = [line.split(",") for line in _lines(ordered_files[order])]
+        same_store = sum(1 for a, b in itertools.pairwise(rows) if a[0] == b[0])
+        backwards = sum(1 for a, b in itertools.pairwise(rows) if b[2] < a[2])
+        assert same_store < len(rows) // 100, order
+        assert 0.4 * len(rows) < backwards < 0.6 * len(rows), order
+    rows = [line.split(",") for line in _lines(ordered_files["store"])]
+    changes = sum(1 for a, b in itertools.pairwise(rows) if a[0] != b[0])
+    assert changes == 900 - 1
+    for a, b in itertools.pairwise(rows):
+        assert a[0] != b[0] or a[2] < b[2], "a store's rows in time order"
+
+
+def test_unordered_shuffles_the_whole_file_not_chunks(ordered_files: dict[str, Path]) -> None:
+    """The last chunk's stores (ids 800-899) are spread over the whole unordered file,
+    while the grouped order keeps them in its last part."""
+    for order, first_quarter_share in (("unordered", (0.05, 0.17)), ("grouped", (0.0, 0.0))):
+        lines = _lines(ordered_files[order])
+        head = lines[: len(lines) // 4]
+        share = sum(1 for line in head if line >= "s0800") / len(head)
+        assert first_quarter_share[0] <= share <= first_quarter_share[1], (order, share)
+
+
+def test_weeks_of_history_are_shifted_copies(tmp_path: Path) -> None:
+    """With ``weeks=3`` the rows of the week before its last day (2023-01-25) appear again
+    7 and 14 days earlier, same store and status, so the copies cover 2023-01-04 to
+    2023-01-18 without overlapping each other or the week; nothing else is added."""
+    ids = [f"s{index}" for index in range(30)]
+    write_status(tmp_path / "one.csv", ids, seed=2)
+    one = _lines(tmp_path / "one.csv")
+    count = write_status(tmp_path / "three.csv", ids, seed=2, weeks=3)
+    three = _lines(tmp_path / "three.csv")
+    copied = [line for line in one if line.split(",")[2] < "2023-01-25"]
+    assert 0 < len(copied) < len(one)
+    assert count == len(three) == len(one) + 2 * len(copied)
+    expected = collections.Counter(one)
+    for weeks in (1, 2):
+        for line in copied:
+            store, status, stamp = line.split(",")
+            at = _instant(stamp) - dt.timedelta(weeks=weeks)
+            expected[f"{store},{status},{format_timestamp(at)}"] += 1
+    assert collections.Counter(three) == expected
+    stamps = sorted(line.split(",")[2] for line in three)
+    assert stamps[0] >= "2023-01-04"
+    in_the_week = [stamp for stamp in stamps if stamp >= "2023-01-18"]
+    assert len(in_the_week) == len(one), "no copy reaches into the generated week"
+
+
+def test_bucket_count_bounds_the_rows_held_at_once() -> None:
+    """Buckets of at most ``bucket_rows`` expected rows each, and at least one."""
+    assert bucket_count(0) == 1
+    assert bucket_count(BUCKET_ROWS) == 1
+    assert bucket_count(BUCKET_ROWS + 1) == 2
+    assert bucket_count(22_000_000, 150_000) == 147
+    assert bucket_count(10, 3) == 4
+    with pytest.raises(ValueError, match="at least 1"):
+        bucket_count(10, 0)
+
+
+def test_write_shuffled_holds_one_bucket_and_permutes(tmp_path: Path) -> None:
+    """20,000 lines through buckets of about 1,000: the output is a permutation of the
+    input, the most lines held at once stays near one bucket, and the order is fixed by
+    the random state."""
+    lines = [f"{index}\n" for index in range(20_000)]
+    chunks = [lines[start : start + 700] for start in range(0, len(lines), 700)]
+    outputs = []
+    for _ in range(2):
+        out = io.StringIO()
+        written, largest = write_shuffled(
+            out, chunks, random.Random(4), expected_rows=20_000, scratch=tmp_path, bucket_rows=1_000
+        )
+        assert written == 20_000
+        assert 1_000 * 0.8 < largest < 1_000 * 1.3  # binomial: mean 1,000, sd about 31
+        assert sorted(out.getvalue().splitlines(), key=int) == [str(i) for i in range(20_000)]
+        outputs.append(out.getvalue())
+    assert outputs[0] == outputs[1]
+    assert outputs[0].splitlines()[:100] != [str(i) for i in range(100)]
+    assert not list(tmp_path.iterdir()), "every bucket file is removed"
+
+
+def test_bad_order_or_weeks_is_refused(tmp_path: Path) -> None:
+    """An unknown order or fewer than one week is a ValueError, and a usage error (exit 2)
+    on the command line, which names every one of ``ORDERS``."""
+    with pytest.raises(ValueError, match="order must be one of"):
+        write_status(tmp_path / "a.csv", ["s"], seed=0, order="sorted")
+    with pytest.raises(ValueError, match="weeks must be at least 1"):
+        write_sample(tmp_path / "b", stores=5, seed=0, weeks=0)
+    for option, value in (("--order", "sorted"), ("--weeks", "0")):
+        err = io.StringIO()
+        status = main(
+            ["sample", "--output", str(tmp_path / "c"), option, value], out=io.StringIO(), err=err
+        )
+        assert status == 2
+        assert option in err.getvalue()
+        if option == "--order":
+            assert all(repr(order) in err.getvalue() for order in ORDERS)
+
+
+def test_cli_sample_order_and_weeks(tmp_path: Path) -> None:
+    """``storemon sample --order store --weeks 2`` writes what ``write_sample`` does."""
+    status = main(
+        ["sample", "--output", str(tmp_path / "cli"), "--stores", "20", "--seed", "3",
+         "--order", "store", "--weeks", "2"],
+        out=io.StringIO(), err=io.StringIO(),
+    )  # fmt: skip
+    assert status == 0
+    write_sample(tmp_path / "direct", stores=20, seed=3, order="store", weeks=2)
+    for name in FILES:
+        assert (tmp_path / "cli" / name).read_bytes() == (tmp_path / "direct" / name).read_bytes()

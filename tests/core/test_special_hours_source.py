@@ -337,7 +337,7 @@ def test_cli_max_gap_adds_the_unknown_columns(inputs: dict[str, Path], gap: str)
     )
 
 
-@pytest.mark.parametrize("gap", ["2x", "0h", "-2h", "two hours", "P1D", ""])
+@pytest.mark.parametrize("gap", ["2x", "0h", "-2h", "two hours", "P1.5D", ""])
 def test_cli_bad_max_gap_is_a_usage_error_naming_the_forms(
     inputs: dict[str, Path], gap: str
 ) -> None:

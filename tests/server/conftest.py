@@ -71,6 +71,8 @@ def make_client(aiohttp_client: Any, data_repository: InMemoryRepository) -> Mak
                 "max_queue",
                 "api_token",
                 "refresh_interval",
+                "retention",
+                "keep_reports",
                 "max_push_bytes",
                 "metrics_public",
                 "future_tolerance",

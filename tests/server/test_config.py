@@ -29,6 +29,8 @@ def test_defaults_are_safe() -> None:
     assert settings.refresh_interval == 3600
     assert settings.api_token is None
     assert settings.db_url == "sqlite:///storemon.db"
+    assert settings.retention is None  # every poll kept unless asked
+    assert settings.keep_reports == 30 * 24 * 3600
     assert settings.max_push_bytes == 8 * 1024 * 1024
     assert settings.metrics_public is False
 
@@ -43,10 +45,14 @@ def test_environment_is_read_and_options_win() -> None:
         "STOREMON_WORKERS": "3",
         "STOREMON_MAX_QUEUE": "0",
         "STOREMON_HOST": "",
+        "STOREMON_RETENTION": "8w",
+        "STOREMON_KEEP_REPORTS": "P7D",
         "STOREMON_MAX_PUSH_BYTES": "1024",
         "STOREMON_METRICS_PUBLIC": "yes",
     }
     settings = Settings.from_env(environ, port=9000, workers=None)
+    assert settings.retention == 8 * 7 * 24 * 3600
+    assert settings.keep_reports == 7 * 24 * 3600
     assert settings.db_url == "memory://"
     assert settings.api_token == "t" * 20
     assert settings.port == 9000
@@ -72,6 +78,9 @@ def test_environment_is_read_and_options_win() -> None:
         ({"STOREMON_METRICS_PUBLIC": "maybe"}, "STOREMON_METRICS_PUBLIC"),
         ({"STOREMON_API_TOKEN": "short"}, "token"),
         ({"STOREMON_DB": "storemon.db"}, "not a URL"),
+        ({"STOREMON_RETENTION": "8 weeks"}, "STOREMON_RETENTION: cannot read '8 weeks'"),
+        ({"STOREMON_RETENTION": "0"}, "retention must be a positive duration"),
+        ({"STOREMON_KEEP_REPORTS": "-1"}, "keep reports must be a positive duration"),
         ({"STOREMON_MAX_GAP": "2 hours"}, r"STOREMON_MAX_GAP: cannot read .*90m, 2h, 1h30m"),
         ({"STOREMON_MAX_GAP": "0h"}, "must be positive"),
         ({"STOREMON_MAX_GAP": "240001h"}, "at most 10000 days"),
@@ -119,7 +128,7 @@ def test_bad_max_gap_option_is_a_usage_error(capsys: pytest.CaptureFixture[str])
     assert main(["--db", "memory://", "--max-gap", "two hours"]) == 2
     err = capsys.readouterr().err
     assert "--max-gap" in err
-    assert "90m, 2h, 1h30m or 45s, or ISO 8601 PT2H" in err
+    assert "90m, 2h, 1h30m, 45s, 30d, 8w or 1w2d, or ISO 8601 PT2H" in err
 
 
 def test_data_dir_picks_up_special_hours_when_present(tmp_path: Path) -> None:
@@ -149,7 +158,7 @@ def test_parser_knows_every_option() -> None:
             "--host 0.0.0.0 --port 1 --refresh-interval 5 --api-token T --workers 4 "
             "--max-queue 7 --allow-shrink --future-tolerance 90m --max-line-bytes 4096 "
             "--body-timeout 2.5 --max-push-bytes 1000 --metrics-public "
-            "--special-hours sp --max-gap 1h30m"
+            "--special-hours sp --max-gap 1h30m --retention 8w --keep-reports 30d"
         )
     )
     assert vars(args) == {
@@ -168,6 +177,8 @@ def test_parser_knows_every_option() -> None:
         "future_tolerance": 5400.0,
         "max_line_bytes": 4096,
         "body_timeout": 2.5,
+        "retention": 8 * 7 * 24 * 3600.0,
+        "keep_reports": 30 * 24 * 3600.0,
         "max_push_bytes": 1000,
         "metrics_public": True,
         "special_hours_source": "sp",
@@ -181,6 +192,10 @@ def test_bad_configuration_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture
     assert main(["--db", "memory://", "--data-dir", str(tmp_path / "none")]) == 1
     assert "not a folder" in capsys.readouterr().err
     assert main(["--port", "nope"]) == 2
+    assert main(["--retention", "8 weeks"]) == 2
+    err = capsys.readouterr().err
+    assert "argument --retention: duration: cannot read '8 weeks' as a duration" in err
+    assert "30d, 8w" in err  # the accepted forms are named
 
 
 def test_python_m_storemon_server_help() -> None:

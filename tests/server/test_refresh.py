@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 
 from storemon.errors import SourceError
+from storemon.model import from_epoch_us, to_epoch_us
 from storemon.testing import InMemoryRepository, ManualClock
 from storemon_server.jobs import IngestLoop
+from storemon_server.keys import INGEST
 from storemon_server.schedule import next_run
 from tests.server.conftest import wait_for
 
@@ -146,3 +148,89 @@ async def test_a_tick_within_the_interval_of_another_refresh_is_skipped(
     assert ingested == [T0 + dt.timedelta(minutes=59)]
     assert loop.last is not None
     assert loop.last["ok"] is True
+
+
+async def test_a_refresh_prunes_after_ingesting_and_survives_a_failed_prune() -> None:
+    """Each refresh runs the prune after the ingest; a failing prune is recorded and the
+    next tick prunes again."""
+    clock = ManualClock(T0)
+    driver = Driver(clock)
+    calls: list[str] = []
+    outcomes: list[Any] = [SourceError("the database is busy"), {"polls_deleted": 7}]
+
+    async def ingest() -> dict[str, Any]:
+        calls.append("ingest")
+        return {}
+
+    async def prune() -> dict[str, Any]:
+        calls.append("prune")
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return dict(outcome)
+
+    claim = InMemoryRepository(clock=clock).claim_refresh
+    loop = IngestLoop(ingest, claim=claim, every=HOUR, clock=clock, sleep=driver, prune=prune)
+    loop.start()
+    await wait_for(lambda: len(driver.sleeps) == 1)
+    assert calls == ["ingest", "prune"]
+    assert loop.last_prune == {"ok": False, "error": "the database is busy"}
+    driver.step.set()
+    await wait_for(lambda: len(driver.sleeps) == 2)
+    assert calls == ["ingest", "prune"] * 2
+    assert loop.last_prune == {"ok": True, "error": None, "polls_deleted": 7}
+    await loop.stop()
+
+
+async def test_without_sources_there_is_no_refresh_and_no_prune() -> None:
+    """Retention runs after a refresh: a server without sources starts no loop at all."""
+    pruned: list[bool] = []
+
+    async def prune() -> dict[str, Any]:
+        pruned.append(True)
+        return {}
+
+    loop = IngestLoop(None, claim=InMemoryRepository().claim_refresh, every=HOUR, prune=prune)
+    assert loop.ready.is_set()
+    loop.start()
+    await asyncio.sleep(0.05)
+    await loop.stop()
+    assert pruned == []
+    assert loop.last_prune is None
+
+
+async def test_a_server_with_retention_prunes_after_its_refresh(make_client: Any) -> None:
+    """storemon serve --retention 1w --keep-reports 30d: the refresh deletes the polls
+    more than a week before the newest (but each store's latest before that) and the
+    reports that finished over 30 days ago; the newer ones stay."""
+    repository = InMemoryRepository()
+    start = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    polls = [
+        ("s", to_epoch_us(start + day * dt.timedelta(days=1)), day % 3 != 0) for day in range(21)
+    ]
+    await repository.add_polls(polls)
+    now = dt.datetime.now(dt.UTC)
+    for name, age in (("old", 45), ("new", 2)):
+        await repository.create_report(name, as_of=None, created_at=now - dt.timedelta(days=age))
+        await repository.finish_report(
+            name, csv="store_id\n", finished_at=now - dt.timedelta(days=age)
+        )
+
+    async def no_sources() -> dict[str, Any]:
+        return {}
+
+    client = await make_client(
+        repository=repository,
+        ingest_sources=no_sources,
+        retention=7 * 24 * 3600.0,
+        keep_reports=30 * 24 * 3600.0,
+    )
+    loop = client.app[INGEST]
+    await wait_for(lambda: loop.last_prune is not None)
+    assert loop.last_prune["ok"] is True
+    assert loop.last_prune["polls_deleted"] == 12  # days 0-12 are before day 13; 12 stays
+    assert loop.last_prune["reports_deleted"] == 1
+    snapshot = await repository.snapshot("s", since=start, as_of=start + dt.timedelta(days=30))
+    assert snapshot is not None
+    assert [from_epoch_us(at).day for at in snapshot.poll_at_us] == list(range(13, 22))
+    assert [job.report_id for job in await repository.list_reports(10)] == ["new"]

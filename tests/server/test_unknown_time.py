@@ -26,7 +26,7 @@ from tests.server.support import HOLE, holey_data
 Client = TestClient[Any, Any]
 
 UNITS = {"last_hour": MINUTE_US, "last_day": HOUR_US, "last_week": HOUR_US}
-FORMS = "90m, 2h, 1h30m or 45s, or ISO 8601 PT2H, PT1H30M or PT45S"
+FORMS = "90m, 2h, 1h30m, 45s, 30d, 8w or 1w2d, or ISO 8601 PT2H, PT1H30M, PT45S, P30D or P8W"
 
 
 async def holey_repository() -> InMemoryRepository:

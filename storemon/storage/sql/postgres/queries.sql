@@ -77,6 +77,27 @@ WHERE z.zone_key IS DISTINCT FROM s.zone_key;
 INSERT INTO zones (store_id, zone_key)
 SELECT DISTINCT ON (store_id) store_id, zone_key FROM stage_zones ORDER BY store_id, seq DESC;
 
+-- name: store_ids
+-- Every store with polls, in order, by one primary-key seek per store (a skip scan: a
+-- DISTINCT would read every poll).
+WITH RECURSIVE stores (store_id) AS (
+    (SELECT store_id FROM polls ORDER BY store_id LIMIT 1)
+    UNION ALL
+    SELECT (SELECT p.store_id FROM polls AS p WHERE p.store_id > s.store_id
+            ORDER BY p.store_id LIMIT 1)
+    FROM stores AS s WHERE s.store_id IS NOT NULL
+)
+SELECT store_id FROM stores WHERE store_id IS NOT NULL;
+
+-- name: prune_polls
+-- The polls of the stores $1 to $2 (inclusive) before $3, but for each store's latest one
+-- before $3 (what a report whose week starts at or after $3 reads of the past).
+DELETE FROM polls AS p
+WHERE p.store_id BETWEEN $1 AND $2
+  AND p.at_us < $3
+  AND p.at_us < (
+    SELECT max(q.at_us) FROM polls AS q WHERE q.store_id = p.store_id AND q.at_us < $3
+  );
 -- name: create_special_hours_stage
 CREATE TEMP TABLE IF NOT EXISTS stage_special_hours (
     store_id text COLLATE "C" NOT NULL, day integer NOT NULL, start_us bigint NOT NULL,

@@ -27,6 +27,17 @@ DELETE FROM temp.{table};
 -- name: drop_poll_stage
 DROP TABLE IF EXISTS temp.{table};
 
+-- name: prune_polls
+-- The polls of the stores :first to :last (inclusive) before :before, but for each
+-- store's latest one before :before (what a report whose week starts at or after
+-- :before reads of the past). The subquery is one primary-key seek per row.
+DELETE FROM polls
+WHERE store_id BETWEEN :first AND :last
+  AND at_us < :before
+  AND at_us < (
+    SELECT max(q.at_us) FROM polls AS q WHERE q.store_id = polls.store_id AND q.at_us < :before
+  );
+
 -- name: ping
 SELECT 1;
 
