@@ -36,7 +36,6 @@ import functools
 import itertools
 import operator
 import os
-import re
 import sqlite3
 import sys
 import urllib.parse
@@ -221,8 +220,14 @@ async def _thinned(
                     continue
                 if max_gap_us is None:
                     yield store_id, *_kept(times, statuses), None
-                else:
-                    yield store_id, *_kept_with_gaps(times, statuses, max_gap_us)
+                    continue
+                try:
+                    kept = _kept_with_gaps(times, statuses, max_gap_us)
+                except ValueError:
+                    # Not hexadecimal: read this store row by row, as above.
+                    yield await _store_polls(connection, bounds, store_id)
+                    continue
+                yield store_id, *kept
     finally:
         if following is not None and not following.done():
             following.cancel()
@@ -247,8 +252,8 @@ def _split_changes(
     """
     Split a ``snapshot_changes`` string of the stores ``first`` to ``last`` into
     ``(store id, times, statuses)``; ``(None, "", "")`` where it cannot be read on (a
-    length that does not fit, a store out of order or out of the range, a time that is
-    not digits, a status that is not 0 or 1), after which it yields nothing more.
+    length that does not fit, a store out of order or out of the range, a decimal time
+    that is not digits, a status that is not 0 or 1), after which it yields nothing more.
     """
     position = 0
     previous: str | None = None
@@ -272,9 +277,9 @@ def _split_changes(
             position > len(text)
             or not first <= store_id <= last
             or (previous is not None and store_id <= previous)
-            or not (
-                _HEX_TIMES.fullmatch(times) if hex_times else times.isascii() and times.isdigit()
-            )
+            # Hexadecimal times are checked where they are read (``_kept_with_gaps``):
+            # ``bytes.fromhex`` refuses what is not hexadecimal at no extra pass.
+            or not (hex_times or (times.isascii() and times.isdigit()))
             or statuses.strip("0123")
         ):
             yield None, "", ""
@@ -294,7 +299,6 @@ def _kept(times: str, statuses: str) -> tuple[list[int], list[bool]]:
 
 #: Hexadecimal digits per instant in ``snapshot_changes_gaps``: 64 bits.
 _HEX_WIDTH = 16
-_HEX_TIMES = re.compile("[0-9a-f]*")
 
 
 def _kept_with_gaps(
@@ -304,11 +308,15 @@ def _kept_with_gaps(
     ``kept_polls_with_gaps`` of a store's ``snapshot_changes_gaps`` string: the kept
     instants and statuses, and where the gaps are among them (``StoreSnapshot.gap_after``).
 
+    Raises ``ValueError`` when the times are not hexadecimal digits.
+
     The instants are read at once (``bytes.fromhex`` into a signed 64-bit array) and the
     gaps found by ``_gaps_over``: one Python step per poll would cost more than the rest
     of the report's work on it.
     """
     packed = bytes.fromhex(times)
+    if 2 * len(packed) != len(times):
+        raise ValueError("the times hold whitespace")  # which bytes.fromhex skips
     instants = array.array("q", packed)
     if sys.byteorder == "little":
         instants.byteswap()  # printf wrote them most significant digit first

@@ -290,3 +290,23 @@ def test_gaps_found_on_packed_lanes_are_every_step_over_the_gap(
     packed = b"".join(instant.to_bytes(8, "big", signed=True) for instant in instants)
     expected = [i for i in range(len(instants) - 1) if instants[i + 1] - instants[i] > max_gap_us]
     assert sqlite_backend._gaps_over(packed, instants, max_gap_us) == expected
+
+
+@pytest.mark.parametrize("times", ["000000000000000g", "00000000 0000000", "+000000000000001"])
+def test_the_gap_reader_refuses_times_that_are_not_hexadecimal(times: str) -> None:
+    """
+    A store whose times are not 16 hexadecimal digits each is refused (and then read row
+    by row), never read as other instants.
+    """
+    with pytest.raises(ValueError, match=r"hexadecimal|whitespace"):
+        sqlite_backend._kept_with_gaps(times, "1", 7_200_000_000)
+
+
+def test_the_gap_reader_reads_hexadecimal_times() -> None:
+    """Two polls three hours apart, one status: both kept, the gap between them."""
+    times = f"{3_600_000_000:016x}{3 * 3_600_000_000 + 3_600_000_000:016x}"
+    assert sqlite_backend._kept_with_gaps(times, "11", 7_200_000_000) == (
+        [3_600_000_000, 14_400_000_000],
+        [True, True],
+        (0,),
+    )
