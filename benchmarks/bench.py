@@ -489,6 +489,135 @@ def measure_postgres(
     return figures, [check]
 
 
+def start_server(db_url: str, log: Path, *options: str) -> tuple[subprocess.Popen[bytes], str]:
+    """
+    Start ``storemon serve`` on ``db_url`` (no sources: it serves what the database
+    holds), its log in ``log``; return the process and its base URL once it is ready.
+    """
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with log.open("ab") as output:
+        server = subprocess.Popen(
+            [*storemon_command(), "serve", "--db", db_url, "--port", str(port), *options],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if _get_json(f"{base}/api/health").get("ready"):
+                return server, base
+        except OSError:
+            pass
+        if time.monotonic() > deadline or server.poll() is not None:
+            stop_server(server)
+            raise SystemExit(f"storemon serve did not become ready:\n{log.read_text()}")
+        time.sleep(0.05)
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def trigger_to_complete(base: str) -> tuple[float, bytes]:
+    """
+    Trigger a report on the server at ``base``; return the seconds to Complete and its CSV.
+    """
+    started = time.perf_counter()
+    report_id = _get_json(f"{base}/api/trigger_report", "POST")["report_id"]
+    while True:
+        state = _get_json(f"{base}/api/get_report?report_id={report_id}&format=json")
+        if state.get("status") == "Complete":
+            seconds = time.perf_counter() - started
+            break
+        if state.get("status") == "Failed":
+            raise SystemExit(f"the server's report failed: {state}")
+        time.sleep(0.01)
+    with urllib.request.urlopen(f"{base}/api/get_report?report_id={report_id}", timeout=60) as got:
+        return seconds, got.read()
+
+
+def shard_seconds(log: Path) -> list[float]:
+    """
+    The seconds of every shard a server log says it computed (``report.shard_done``).
+    """
+    found = []
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        if "event=report.shard_done" in line:
+            for field in line.split():
+                if field.startswith("seconds="):
+                    found.append(float(field.removeprefix("seconds=")))
+    return found
+
+
+def measure_scale_out(
+    pg: str, folder: Path, runs: int, work: Path, filled: str | None = None
+) -> tuple[list[Figure], list[str]]:
+    """
+    One report of the set in ``folder`` (the 4x set) computed by 1 and by 2 ``storemon
+    serve`` processes (one worker each) on one PostgreSQL schema: the median seconds from
+    trigger to Complete of each, the per-shard cost from the servers' logs, and whether
+    both reports equal ``storemon report --db`` (computed in one piece) byte for byte.
+    The set is ingested into a scratch schema, dropped afterwards, unless ``filled`` is
+    the URL of a database already holding it.
+    """
+    reason = pg_unavailable(pg)
+    if reason is not None:
+        return [], [f"scale-out not measured: {reason}"]
+    storemon = storemon_command()
+    schema = f"storemon_scale_{os.getpid()}"
+    url = filled or f"{pg}{'&' if '?' in pg else '?'}schema={schema}"
+    options = ("--workers", "1")
+    whole_csv = work / "report-scale.csv"
+    try:
+        if filled is None:
+            drop_schema(pg, schema)
+            print(f"ingesting {folder} into PostgreSQL ...", file=sys.stderr, flush=True)
+            run([*storemon, "ingest", "--db", url, *sources(folder)])
+            # As autovacuum leaves a table some time after a load: its statistics and
+            # visibility map current, as in a database that has been running a while.
+            _pg_admin(pg, f'VACUUM ANALYZE "{schema}".polls')
+        run([*storemon, "report", "--db", url, "--output", str(whole_csv)])
+        expected = whole_csv.read_bytes()
+        seconds: dict[int, list[float]] = {1: [], 2: []}
+        same = True
+        shards: list[float] = []
+        for count in (1, 2):
+            logs = [work / f"scale-{count}-{number}.log" for number in range(count)]
+            servers = [start_server(url, log, *options) for log in logs]
+            try:
+                for _ in range(runs):
+                    taken, csv_bytes = trigger_to_complete(servers[0][1])
+                    seconds[count].append(taken)
+                    same = same and csv_bytes == expected
+            finally:
+                for server, _ in servers:
+                    stop_server(server)
+            if count == 1:
+                shards = shard_seconds(logs[0])
+    finally:
+        if filled is None:
+            drop_schema(pg, schema)
+    one, two = statistics.median(seconds[1]), statistics.median(seconds[2])
+    per_shard = statistics.median(shards) if shards else None
+    figures = [
+        Figure("scale-out: 1 server, trigger -> Complete", "(base)", one, "s", None,
+               note=f"{len(shards) // max(runs, 1)} shards, median {per_shard or 0:.2f} s each"),
+        Figure("scale-out: 2 servers, trigger -> Complete", "<= 0.65x 1 server", two, "s",
+               two <= 0.65 * one, note=f"{two / one:.2f}x 1 server"),
+    ]  # fmt: skip
+    check = (
+        f"sharded reports (1 and 2 servers) == report --db in one piece, byte for byte: "
+        f"{'yes' if same else 'NO'}"
+    )
+    return figures, [check]
+
+
 # ---------------------------------------------------------------------------- history
 
 
@@ -869,6 +998,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--no-pg", action="store_true", help="skip PostgreSQL")
     parser.add_argument(
+        "--scale-out-only",
+        action="store_true",
+        help="measure only one report of the 4x set by 1 and 2 servers on PostgreSQL",
+    )
+    parser.add_argument(
+        "--scale-out-db",
+        help="a PostgreSQL URL already holding the 4x set, used instead of ingesting it",
+    )
+    parser.add_argument(
         "--only",
         choices=("all", "main", "history"),
         default="all",
@@ -890,6 +1028,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="weeks the retention figures keep (storemon prune --keep Nw; default 8)",
     )
     args = parser.parse_args(argv)
+    if args.scale_out_only:
+        return scale_out_only(args)
     runs = args.runs or (1 if args.quick else 3)
     stores = args.stores or (1_000 if args.quick else FULL_STORES)
     factors = (2, 5) if args.quick else (4, 10)
@@ -1006,6 +1146,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not args.no_pg:
                 figures += pg_figures
 
+            if not args.no_pg and not args.no_scaling:
+                scale_figures, scale_checks = measure_scale_out(
+                    args.pg, data_set(cache, stores * 4), runs, work, args.scale_out_db
+                )
+                figures += scale_figures
+                checks += scale_checks
+
             if not args.no_scaling:
                 # Scaling of the SQLite report (the streaming path), each set ingested into a
                 # new database once (its time and peak memory are reported too). The larger
@@ -1110,6 +1257,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
+    return print_table(figures, checks, stores, folder, runs, real, projected)
+
+
+def scale_out_only(args: argparse.Namespace) -> int:
+    """
+    ``--scale-out-only``: the scale-out figures alone.
+    """
+    runs = args.runs or 3
+    folder = data_set(args.cache, FULL_STORES * 4)
+    work = Path(tempfile.mkdtemp(prefix="storemon-bench-"))
+    try:
+        figures, checks = measure_scale_out(args.pg, folder, runs, work, args.scale_out_db)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return print_table(figures, checks, FULL_STORES * 4, folder, runs, None)
+
+
+def print_table(
+    figures: list[Figure],
+    checks: list[str],
+    stores: int,
+    folder: Path | None,
+    runs: int,
+    real: Path | None,
+    projected: Sequence[str] = (),
+) -> int:
+    """
+    Print the figures and checks as one table; return 1 when a check failed.
+    """
     info = machine()
     origin = f"real hours and zones from {real}" if real else "generated hours and zones"
     print(

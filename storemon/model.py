@@ -451,6 +451,62 @@ class ReportSummary:
         return ReportPosition(self.created_at, self.report_id)
 
 
+@attrs.frozen
+class StoreRange:
+    """
+    The store ids from ``first`` (included) up to ``end`` (left out), compared character by
+    character (code point order, the report's row order, on every backend); ``None`` leaves
+    that side open. ``StoreRange()`` holds every store.
+    """
+
+    first: str | None = None
+    end: str | None = None
+
+    def __contains__(self, store_id: object) -> bool:
+        return (
+            isinstance(store_id, str)
+            and (self.first is None or store_id >= self.first)
+            and (self.end is None or store_id < self.end)
+        )
+
+
+def store_ranges(starts: Sequence[str]) -> list[StoreRange]:
+    """
+    Return the ranges that start at each of ``starts`` (sorted, the first store of each
+    range) and together hold every store id: the first range is open below, the last
+    above, so a store the ranges were not planned with still falls in exactly one.
+    """
+    bounds: list[str | None] = [None, *starts[1:], None]
+    return [StoreRange(bounds[index], bounds[index + 1]) for index in range(len(starts))]
+
+
+@attrs.frozen
+class ReportShard:
+    """
+    A part of a report job: the stores of one range, at the job's ``as_of``; ``number``
+    orders a job's shards as their ranges (and their report lines) are ordered.
+    """
+
+    report_id: str
+    number: int
+    stores: StoreRange
+    as_of: dt.datetime | None
+    #: The job's maximum gap (``ReportJob.max_gap``): the shard is computed with it.
+    max_gap: dt.timedelta | None = None
+
+
+@attrs.frozen
+class ShardResult:
+    """
+    A computed shard: its report lines (each ended by ``\n``, in store order, no header),
+    and the stores it left out because their rows cannot be read (``str(SkippedStore)``).
+    """
+
+    number: int
+    lines: str
+    skipped: tuple[str, ...] = ()
+
+
 @attrs.frozen(order=True)
 class ReportPosition:
     """

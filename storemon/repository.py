@@ -23,9 +23,12 @@ from storemon.model import (
     Rejected,
     ReportJob,
     ReportPosition,
+    ReportShard,
     ReportSummary,
+    ShardResult,
     SourceState,
     SpecialHoursRecord,
+    StoreRange,
     StoreSnapshot,
     ZoneRecord,
 )
@@ -48,10 +51,17 @@ class StoreSource(Protocol):
         ...
 
     def snapshots(
-        self, *, since: dt.datetime, as_of: dt.datetime, max_gap_us: int | None = None
+        self,
+        *,
+        since: dt.datetime,
+        as_of: dt.datetime,
+        max_gap_us: int | None = None,
+        stores: StoreRange | None = None,
     ) -> AsyncIterator[StoreSnapshot]:
         """
-        Yield one snapshot per store that has a poll at or before ``as_of``.
+        Yield one snapshot per store that has a poll at or before ``as_of`` (and whose id
+        is in ``stores``, when given: a shard of a report reads its range only, its
+        polls, hours, special hours and zones alike).
 
         Each holds the store's zone key (or ``None``), its hours rows (empty if none), its
         special-hours rows (at least those whose date can touch ``[since, as_of]``, see
@@ -382,6 +392,64 @@ class ReportStore(Protocol):
     async def queued_reports(self) -> int:
         """
         Return how many jobs are Pending, over every process.
+        """
+        ...
+
+    # Shards: a job's stores split into ranges that workers of every process compute.
+
+    async def plan_shards(self, report_id: str, *, max_stores: int) -> int:
+        """
+        Split the job into shards of at most ``max_stores`` stores each (every store with
+        a poll, in code point order of ids; ``storemon.model.store_ranges``), numbered
+        from 0, all Pending, and return how many; a job already split keeps its shards
+        (and their count is returned), so planning again after a takeover changes
+        nothing. A job with no store gets none. Raises ``ReportNotFound``.
+        """
+        ...
+
+    async def claim_shard(
+        self, worker_id: str, *, lease: dt.timedelta, report_id: str | None = None
+    ) -> ReportShard | None:
+        """
+        Move a Pending shard of an unfinished job, or a Running one whose lease has run
+        out, to Running held by ``worker_id`` for ``lease`` and return it (of the oldest
+        job first, its lowest number first; of ``report_id`` only, when given); ``None``
+        when there is none. Each shard is returned to one caller at a time.
+        """
+        ...
+
+    async def renew_shard(
+        self, report_id: str, number: int, worker_id: str, *, lease: dt.timedelta
+    ) -> bool:
+        """
+        Hold the shard for ``lease`` from now; ``False`` when it is no longer Running for
+        ``worker_id``.
+        """
+        ...
+
+    async def release_shard(self, report_id: str, number: int, worker_id: str) -> None:
+        """
+        Put a shard ``worker_id`` holds back to Pending (on shutdown); nothing happens when
+        it no longer holds it.
+        """
+        ...
+
+    async def finish_shard(self, result: ShardResult, *, report_id: str) -> int:
+        """
+        Store a computed shard as Done, whoever holds it (every computation of a shard
+        gives the same lines); a shard already Done, or gone with its job, is left as it
+        is. Return how many of the job's shards are not Done then: finishers of one job
+        take turns, so exactly one of them (the last) sees 0, and assembles the report.
+        A job gone (ended) has none left either.
+        """
+        ...
+
+    async def shard_results(self, report_id: str) -> list[ShardResult] | None:
+        """
+        Return the job's shards in number order once every one is Done (``[]`` for a job
+        not split or split into none), ``None`` while one is not, cheaply (no shard's
+        lines are read until all are Done). Ending the job (``finish_report``,
+        ``fail_report``) deletes its shards.
         """
         ...
 

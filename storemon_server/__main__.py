@@ -30,6 +30,7 @@ from storemon_server.config import (
     DEFAULT_MAX_QUEUE,
     DEFAULT_PORT,
     DEFAULT_REFRESH_INTERVAL,
+    DEFAULT_REPORT_SHARD_STORES,
     DEFAULT_WORKERS,
     ENV,
     MAX_FIELD_SIZE,
@@ -107,6 +108,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-queue",
         "max_queue",
         f"reports waiting before a trigger answers 503 (default {DEFAULT_MAX_QUEUE})",
+        type=int,
+        metavar="N",
+    )
+    option(
+        "--report-shard-stores",
+        "report_shard_stores",
+        "at most N stores in a shard of a report; every server on the database computes "
+        f"the shards of a report (default {DEFAULT_REPORT_SHARD_STORES})",
         type=int,
         metavar="N",
     )

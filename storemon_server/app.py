@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from storemon.model import ReportJob
+from storemon.model import ReportShard, ShardResult
 from storemon.retention import prune
 from storemon.storage import open_repository
 from storemon_server import handlers
@@ -27,6 +27,7 @@ from storemon_server.ingest import Guards, Sources, ingest, resolve_sources
 from storemon_server.jobs import (
     Clock,
     Compute,
+    ComputeShard,
     Ingest,
     IngestLoop,
     JobRunner,
@@ -39,7 +40,7 @@ from storemon_server.keys import INGEST, JOBS, METRICS, REPOSITORY, SETTINGS
 from storemon_server.logs import kv, redact_url
 from storemon_server.metrics import Metrics, metrics_middleware
 from storemon_server.middleware import auth_middleware, error_middleware, limits_middleware
-from storemon_server.worker import compute_in_child, compute_in_thread, ingest_in_child
+from storemon_server.worker import compute_shard_in_child, compute_shard_in_thread, ingest_in_child
 
 logger = logging.getLogger(__name__)
 
@@ -103,16 +104,16 @@ def create_app(
     return app
 
 
-def _default_compute(settings: Settings, repository: Any, in_process: bool) -> Compute:
+def _default_compute_shard(settings: Settings, repository: Any, in_process: bool) -> ComputeShard:
     if in_process:
 
-        async def compute(job: ReportJob) -> str:
-            return await compute_in_thread(repository, job)
+        async def compute(shard: ReportShard) -> ShardResult:
+            return await compute_shard_in_thread(repository, shard)
 
     else:
 
-        async def compute(job: ReportJob) -> str:
-            return await compute_in_child(settings.db_url, job)
+        async def compute(shard: ReportShard) -> ShardResult:
+            return await compute_shard_in_child(settings.db_url, shard)
 
     return compute
 
@@ -169,12 +170,18 @@ async def _lifecycle(
         ingest_now = ingest_sources or _default_ingest(settings, repository, sources, in_process)
         runner = JobRunner(
             repository,
-            metrics.measured_compute(compute or _default_compute(settings, repository, in_process)),
+            compute,
             workers=settings.workers,
             max_queue=settings.max_queue,
+            compute_shard=metrics.measured_shard(
+                _default_compute_shard(settings, repository, in_process)
+            ),
+            shard_stores=settings.report_shard_stores,
             clock=clock,
             lease=dt.timedelta(seconds=settings.report_lease),
         )
+        # Count each report this process's workers compute as the holder of its job.
+        runner.compute = metrics.measured_compute(runner.compute)
         refresh = IngestLoop(
             None if ingest_now is None else metrics.measured_ingest(ingest_now, clock),
             claim=repository.claim_refresh,

@@ -29,6 +29,8 @@ DEFAULT_REFRESH_INTERVAL = 3600.0
 DEFAULT_WORKERS = 2
 DEFAULT_MAX_QUEUE = 100
 DEFAULT_REPORT_LEASE = 30.0
+#: At most this many stores in a shard of a report (``docs/operations.md`` on choosing it).
+DEFAULT_REPORT_SHARD_STORES = 10_000
 #: Seconds a request's body may take to arrive; a client that announces a body and sends
 #: nothing holds a connection no longer than this.
 DEFAULT_BODY_TIMEOUT = 30.0
@@ -62,6 +64,7 @@ ENV = {
     "workers": "STOREMON_WORKERS",
     "max_queue": "STOREMON_MAX_QUEUE",
     "report_lease": "STOREMON_REPORT_LEASE",
+    "report_shard_stores": "STOREMON_REPORT_SHARD_STORES",
     "allow_shrink": "STOREMON_ALLOW_SHRINK",
     "future_tolerance": "STOREMON_FUTURE_TOLERANCE",
     "max_line_bytes": "STOREMON_MAX_LINE_BYTES",
@@ -131,6 +134,9 @@ class Settings:
     #: Seconds a report job claimed from a shared database (PostgreSQL) stays with its
     #: process without a renewal; another process takes it over after that.
     report_lease: float = DEFAULT_REPORT_LEASE
+    #: At most this many stores in a shard of a report: the shards of one report are
+    #: computed by every worker of every process on the database.
+    report_shard_stores: int = DEFAULT_REPORT_SHARD_STORES
     #: Store a business-hours or time-zone file at a refresh even when it removes more
     #: than half of the stored rows of its kind (refused otherwise).
     allow_shrink: bool = False
@@ -173,6 +179,10 @@ class Settings:
             raise ConfigError(f"max queue must be at least 0, got {self.max_queue}")
         if not (math.isfinite(self.report_lease) and self.report_lease >= 1):
             raise ConfigError(f"report lease must be at least 1 second, got {self.report_lease}")
+        if self.report_shard_stores < 1:
+            raise ConfigError(
+                f"report shard stores must be at least 1, got {self.report_shard_stores}"
+            )
         if not (math.isfinite(self.future_tolerance) and self.future_tolerance >= 0):
             raise ConfigError(
                 f"future tolerance must be a number of seconds, got {self.future_tolerance}"
@@ -225,7 +235,14 @@ class Settings:
         return cls(**values)
 
 
-_INT_FIELDS = {"port", "workers", "max_queue", "max_line_bytes", "max_push_bytes"}
+_INT_FIELDS = {
+    "port",
+    "workers",
+    "max_queue",
+    "max_line_bytes",
+    "max_push_bytes",
+    "report_shard_stores",
+}
 _FLOAT_FIELDS = {"refresh_interval", "report_lease", "body_timeout"}
 _DURATION_FIELDS = {"future_tolerance", "retention", "keep_reports"}
 _BOOL_FIELDS = {"allow_shrink", "metrics_public"}

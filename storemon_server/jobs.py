@@ -10,6 +10,11 @@ died (its lease ran out) is claimed again by any worker of any process sharing t
 database; a job held at shutdown is handed back at once. So jobs survive restarts and
 kills with no resuming step, and several servers on one database share the queue.
 
+A job is computed in shards, ranges of stores, the same way on every backend: its holder
+splits it, and every worker of every process claims its shards, each with a lease of its
+own, so that one report is spread over all of them and a worker that dies loses its
+shard only (``JobRunner``, and docs/design.md for the flow).
+
 The refresh runs at most once per interval over every process on the database
 (``IngestStore.claim_refresh``). Every task is owned (a set, cancelled and awaited on
 shutdown): nothing is fire-and-forget.
@@ -26,10 +31,11 @@ import secrets
 import socket
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-from storemon.errors import ReportNotFound, StoremonError
-from storemon.model import ReportJob
+from storemon.csvformat import csv_text, report_header
+from storemon.errors import DataError, ReportNotFound, StoremonError
+from storemon.model import ReportJob, ReportShard, ReportStatus, ShardResult
 from storemon.repository import (
     Health,
     IngestStore,
@@ -39,9 +45,11 @@ from storemon.repository import (
     StoreLookup,
     StoreSource,
 )
+from storemon_server.config import DEFAULT_REPORT_SHARD_STORES
 from storemon_server.errors import Busy, NoData, QueueFull
 from storemon_server.logs import kv
 from storemon_server.schedule import next_run
+from storemon_server.worker import log_skipped
 
 logger = logging.getLogger(__name__)
 
@@ -63,10 +71,14 @@ ADMISSION_WAIT_S = 0.5
 #: tenth of the interval, at most this, so that timers firing a little early still count.
 MAX_REFRESH_SLACK = dt.timedelta(seconds=60)
 
+#: Seconds between two looks of a job's holder at the shards other workers compute.
+SHARD_WAIT_S = 0.05
 Clock = Callable[[], dt.datetime]
 Sleep = Callable[[float], Awaitable[None]]
 #: Computes a job's report; returns the CSV text.
 Compute = Callable[[ReportJob], Awaitable[str]]
+#: Computes one shard of a job: the report lines of its stores, and those left out.
+ComputeShard = Callable[[ReportShard], Awaitable[ShardResult]]
 #: Ingests the configured sources; returns a JSON-able summary.
 Ingest = Callable[[], Awaitable[dict[str, Any]]]
 #: Whether this process should refresh now (``IngestStore.claim_refresh``).
@@ -86,10 +98,22 @@ class ServerRepository(
     Protocol,
 ):
     """
-    What the server reads and writes: stores for reports (all, or one to explain its
-    row), pushed polls, hours and zones, the report jobs and their queue, the refresh
-    schedule, retention (old polls and reports), and a health check.
+    What the server reads and writes: stores for reports (all, a range for a shard, or
+    one to explain its row), pushed polls, hours and zones, the report jobs, their shards
+    and their queue, the refresh schedule, retention (old polls and reports), and a
+    health check.
     """
+
+
+_Done = TypeVar("_Done")
+
+
+def _empty_csv(max_gap: dt.timedelta | None) -> str:
+    """
+    Return the CSV of a report without rows: its header (with the unknown columns when
+    it has a maximum gap).
+    """
+    return csv_text([], header=report_header(unknown=max_gap is not None))
 
 
 def utc_now() -> dt.datetime:
@@ -117,23 +141,42 @@ def public_error(error: BaseException, *, what: str = "report") -> str:
 
 class JobRunner:
     """
-    A fixed number of workers that claim report jobs from the database and compute them.
+    A fixed number of workers that claim report jobs and their shards from the database
+    and compute them.
+
+    A job's holder splits it into shards (``ReportStore.plan_shards``: at most
+    ``shard_stores`` stores each) and computes the ones it can claim. Idle workers, of
+    this process (woken at once) or of any process on the database (within
+    ``poll_every``), claim the job's other shards meanwhile, each with its own lease: a
+    worker that dies loses its shard only, which is claimed again once the lease runs
+    out. The worker that stores the last shard assembles the report from their lines in
+    store order.
     """
 
     def __init__(
         self,
         repository: ServerRepository,
-        compute: Compute,
+        compute: Compute | None = None,
         *,
         workers: int,
         max_queue: int,
+        compute_shard: ComputeShard | None = None,
+        shard_stores: int = DEFAULT_REPORT_SHARD_STORES,
         clock: Clock = utc_now,
         lease: dt.timedelta = DEFAULT_LEASE,
         poll_every: float = POLL_EVERY_S,
         retry_after: float = RETRY_AFTER_S,
     ) -> None:
+        """
+        ``compute`` computes a whole job instead of the shards (tests gate it);
+        ``compute_shard`` computes one shard (needed unless ``compute`` is given).
+        """
+        if compute is None and compute_shard is None:
+            raise ValueError("JobRunner needs compute or compute_shard")
         self.repository = repository
-        self.compute = compute
+        self.compute: Compute = compute or self.compute_sharded
+        self.compute_shard = compute_shard
+        self.shard_stores = shard_stores
         self.workers = workers
         self.max_queue = max_queue
         self.clock = clock
@@ -250,15 +293,23 @@ class JobRunner:
     async def _work(self) -> None:
         while True:
             self._busy += 1
+            worked = False
             try:
-                job = await self._claim()
-                if job is not None:
-                    await self._run(job)
+                # Shards of jobs already started first: the oldest report ends first.
+                shard = await self._claim_shard()
+                if shard is not None:
+                    worked = True
+                    await self._help(shard)
+                else:
+                    job = await self._claim()
+                    if job is not None:
+                        worked = True
+                        await self._run(job)
             finally:
                 self._busy -= 1
                 if not self._busy:
                     self._settled.set()
-            if job is None:
+            if not worked:
                 # asyncio.timeout, not wait_for: wait_for of Python 3.11 swallows a
                 # cancellation that arrives as the event is set, and stop() would hang.
                 with contextlib.suppress(TimeoutError):
@@ -284,6 +335,181 @@ class JobRunner:
             with contextlib.suppress(Exception):  # only a figure for health; the job is ours
                 self._queued = await self.repository.queued_reports()
         return job
+
+    async def _claim_shard(self, report_id: str | None = None) -> ReportShard | None:
+        if self.compute_shard is None:
+            return None
+        try:
+            return await self.repository.claim_shard(
+                self.worker_id, lease=self.lease, report_id=report_id
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # the database is down: look again later
+            if report_id is not None:  # the job's holder: its job fails or is retried
+                raise
+            if not self._claims_failing:
+                logger.warning(kv("report.claim_failed", error=public_error(error, what="claim")))
+            self._claims_failing = True
+            return None
+
+    async def _help(self, shard: ReportShard) -> None:
+        """
+        Compute a shard of another worker's job, and store the report when it was the
+        job's last shard. A failed computation fails the job (it would fail again); a
+        failure to record it leaves the shard to its lease.
+        """
+        report_id = shard.report_id
+        try:
+            computed = await self._compute_shard(shard)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            if isinstance(error, StoremonError):
+                logger.warning(kv("report.shard_failed", report_id=report_id, error=str(error)))
+            else:
+                logger.exception(kv("report.shard_failed", report_id=report_id))
+            with contextlib.suppress(Exception):  # if this fails too, the job's lease runs out
+                await self.repository.fail_report(
+                    report_id, error=public_error(error), finished_at=self.clock()
+                )
+            return
+        if computed is None:
+            return
+        try:
+            csv = await self._store_shard(shard, *computed)
+            if csv is not None:
+                await self.repository.finish_report(report_id, csv=csv, finished_at=self.clock())
+                logger.info(kv("report.assembled", report_id=report_id))
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # the database failed: the shard's lease runs out
+            logger.warning(
+                kv("report.shard_not_stored", report_id=report_id, error=public_error(error))
+            )
+
+    async def _run_shard(self, shard: ReportShard) -> str | None:
+        """
+        Compute a claimed shard and store it; return the report's CSV when it was the
+        job's last shard to be Done, else ``None``.
+        """
+        computed = await self._compute_shard(shard)
+        return None if computed is None else await self._store_shard(shard, *computed)
+
+    async def _compute_shard(self, shard: ReportShard) -> tuple[ShardResult, float] | None:
+        """
+        Compute a claimed shard under its lease; return it and the seconds it took, or
+        ``None`` when the lease was lost.
+        """
+        assert self.compute_shard is not None
+        report_id, number = shard.report_id, shard.number
+        logger.info(kv("report.shard_started", report_id=report_id, shard=number))
+        started = time.perf_counter()
+        result = await self._hold(
+            self.compute_shard(shard),
+            renew=lambda: self.repository.renew_shard(
+                report_id, number, self.worker_id, lease=self.lease
+            ),
+            release=lambda: self.repository.release_shard(report_id, number, self.worker_id),
+            what=f"{report_id}/{number}",
+        )
+        return None if result is None else (result, time.perf_counter() - started)
+
+    async def _store_shard(
+        self, shard: ReportShard, result: ShardResult, seconds: float
+    ) -> str | None:
+        """
+        Store a computed shard; return the report's CSV when it was the job's last shard
+        to be Done (its worker assembles the report), else ``None``.
+        """
+        report_id = shard.report_id
+        left = await self.repository.finish_shard(result, report_id=report_id)
+        logger.info(
+            kv("report.shard_done", report_id=report_id, shard=shard.number, seconds=seconds)
+        )
+        return None if left else await self._assemble(report_id, shard.max_gap)
+
+    async def _assemble(self, report_id: str, max_gap: dt.timedelta | None) -> str | None:
+        """
+        Return the report's CSV from its shards once every one is Done (its header with
+        the unknown columns when the job has a maximum gap), logging the stores they left
+        out; ``None`` while one is not, or when the job has ended (its shards are gone).
+        """
+        results = await self.repository.shard_results(report_id)
+        if not results:
+            return None
+        log_skipped(report_id, [item for result in results for item in result.skipped])
+        return _empty_csv(max_gap) + "".join(result.lines for result in results)
+
+    async def compute_sharded(self, job: ReportJob) -> str:
+        """
+        Compute a job as its holder: split it, compute the shards this worker can claim
+        (others claim the rest), and return the CSV once every shard is Done. Whoever
+        stores the last shard assembles the report: this worker (the CSV is returned), or
+        another, which stores it (then this one returns the stored CSV).
+        """
+        report_id = job.report_id
+        if job.as_of is None:
+            raise DataError("the report has no 'now': there were no polls when it was triggered")
+        count = await self.repository.plan_shards(report_id, max_stores=self.shard_stores)
+        self._wake.set()  # this process's idle workers help at once
+        logger.info(kv("report.split", report_id=report_id, shards=count))
+        if count == 0:
+            return _empty_csv(job.max_gap)
+        while True:
+            shard = await self._claim_shard(report_id)
+            if shard is not None:
+                csv = await self._run_shard(shard)
+                if csv is not None:
+                    return csv
+                continue
+            # Every shard is claimed: wait for the others to store theirs. The last one's
+            # worker stores the report; if it died right after storing its shard, this
+            # worker assembles what is there.
+            stored = await self.repository.get_report(report_id)
+            if stored.status == ReportStatus.COMPLETE and stored.csv is not None:
+                return stored.csv
+            if stored.status == ReportStatus.FAILED:
+                raise StoremonError(stored.error or "the report failed")
+            csv = await self._assemble(report_id, job.max_gap)
+            if csv is not None:
+                return csv
+            await asyncio.sleep(SHARD_WAIT_S)
+
+    async def _hold(
+        self,
+        work: Awaitable[_Done],
+        *,
+        renew: Callable[[], Awaitable[bool]],
+        release: Callable[[], Awaitable[None]],
+        what: str,
+    ) -> _Done | None:
+        """
+        Await ``work`` while renewing its lease every third of it; return its result, or
+        ``None`` when the lease was lost (the work is cancelled). Cancelled, the work is
+        cancelled too and the lease handed back (``release``).
+        """
+        task = asyncio.ensure_future(work)
+        renew_every = self.lease.total_seconds() / 3
+        try:
+            while not (await asyncio.wait({task}, timeout=renew_every))[0]:
+                try:
+                    held = await renew()
+                except Exception as error:  # keep computing; the lease may still hold
+                    logger.warning(kv("report.renew_failed", report_id=what, error=error))
+                    continue
+                if not held:
+                    logger.warning(kv("report.lease_lost", report_id=what))
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
+                    return None
+            return task.result()
+        except asyncio.CancelledError:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await release()
+            raise
 
     async def _run(self, job: ReportJob) -> None:
         report_id = job.report_id
@@ -314,29 +540,13 @@ class JobRunner:
         """
         Compute a claimed job, renewing its lease every third of it; stop if it is lost.
         """
-        task = asyncio.create_task(self._compute(job), name=f"storemon-report-{job.report_id}")
-        renew_every = self.lease.total_seconds() / 3
-        try:
-            while not (await asyncio.wait({task}, timeout=renew_every))[0]:
-                try:
-                    held = await self.repository.renew_lease(
-                        job.report_id, self.worker_id, lease=self.lease
-                    )
-                except Exception as error:  # keep computing; the lease may still hold
-                    logger.warning(kv("report.renew_failed", report_id=job.report_id, error=error))
-                    continue
-                if not held:
-                    logger.warning(kv("report.lease_lost", report_id=job.report_id))
-                    task.cancel()
-                    await asyncio.gather(task, return_exceptions=True)
-                    return
-            task.result()
-        except asyncio.CancelledError:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-            with contextlib.suppress(Exception):
-                await self.repository.release_report(job.report_id, self.worker_id)
-            raise
+        report_id = job.report_id
+        await self._hold(
+            asyncio.create_task(self._compute(job), name=f"storemon-report-{report_id}"),
+            renew=lambda: self.repository.renew_lease(report_id, self.worker_id, lease=self.lease),
+            release=lambda: self.repository.release_report(report_id, self.worker_id),
+            what=report_id,
+        )
 
     async def _compute(self, job: ReportJob) -> None:
         report_id = job.report_id

@@ -32,9 +32,9 @@ from prometheus_client import (
 )
 
 from storemon.errors import StorageError
-from storemon.model import ReportJob
+from storemon.model import ReportJob, ReportShard, ShardResult
 from storemon.sources import SourceKind
-from storemon_server.jobs import Clock, Compute, Ingest, ServerRepository
+from storemon_server.jobs import Clock, Compute, ComputeShard, Ingest, ServerRepository
 
 #: ``storemon_reports_total`` statuses.
 COMPLETE, FAILED = "complete", "failed"
@@ -83,8 +83,8 @@ class Metrics:
         )
         self.shards = Counter(
             "storemon_report_shards",
-            "Report shards this process computed (one per complete report while reports "
-            "are not sharded).",
+            "Report shards this process computed (a report is split into shards of at "
+            "most --report-shard-stores stores, computed by every server's workers).",
             registry=registry,
         )
         self.ingest_rows = Counter(
@@ -124,12 +124,22 @@ class Metrics:
 
     def report_finished(self, *, ok: bool, seconds: float) -> None:
         """
-        Count a report this process computed (one shard: reports are not sharded).
+        Count a report whose job this process held, and its duration.
         """
         self.reports.labels(COMPLETE if ok else FAILED).inc()
         self.report_duration.observe(seconds)
-        if ok:
+
+    def measured_shard(self, compute_shard: ComputeShard) -> ComputeShard:
+        """
+        Return ``compute_shard`` counting each shard it computes.
+        """
+
+        async def measured(shard: ReportShard) -> ShardResult:
+            result = await compute_shard(shard)
             self.shards.inc()
+            return result
+
+        return measured
 
     def rows_ingested(self, kind: str, *, stored: int, present: int, rejected: int) -> None:
         """

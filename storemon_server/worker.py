@@ -26,13 +26,21 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import attrs
 
 from storemon.errors import DataError, StoremonError, bounded
-from storemon.model import ReportJob, SkippedStore, from_epoch_us
+from storemon.model import (
+    ReportJob,
+    ReportShard,
+    ShardResult,
+    SkippedStore,
+    StoreRange,
+    StoreSnapshot,
+    from_epoch_us,
+)
 from storemon.parsing import parse_instant_us
 from storemon.report import ReportBuilder, report_line, window_start
 from storemon.repository import StoreSource
@@ -60,7 +68,7 @@ class WorkerFailed(StoremonError):
     """The report or ingest process failed."""
 
 
-def job_as_of(job: ReportJob) -> dt.datetime:
+def job_as_of(job: ReportJob | ReportShard) -> dt.datetime:
     """
     Return the job's fixed "now".
 
@@ -104,6 +112,56 @@ async def compute_in_thread(source: StoreSource, job: ReportJob) -> str:
     csv = await asyncio.to_thread(lambda: builder.extend(snapshots).csv())
     log_skipped(job.report_id, [str(item) for item in builder.skipped])
     return csv
+
+
+async def compute_shard_in_thread(source: StoreSource, shard: ReportShard) -> ShardResult:
+    """
+    Read a shard's snapshots from an in-process repository, compute in a thread.
+    """
+    as_of = job_as_of(shard)
+    builder = ReportBuilder(as_of, keep=report_line, max_gap=shard.max_gap)
+    snapshots = [
+        item
+        async for item in source.snapshots(
+            since=window_start(as_of),
+            as_of=as_of,
+            max_gap_us=builder.max_gap_us,
+            stores=shard.stores,
+        )
+    ]
+    return await asyncio.to_thread(shard_result, shard.number, builder, snapshots)
+
+
+def shard_result(
+    number: int, builder: ReportBuilder[str], snapshots: Iterable[StoreSnapshot]
+) -> ShardResult:
+    """
+    Return a shard's report lines (in store order, each ended by ``\n``) and the stores
+    it left out, computed by a new ``builder`` (``keep=report_line``) as the whole report
+    computes them.
+    """
+    lines = "".join(line + "\n" for line in builder.extend(snapshots).kept())
+    return ShardResult(number, lines, tuple(str(item) for item in builder.skipped))
+
+
+async def compute_shard_in_child(url: str, shard: ReportShard) -> ShardResult:
+    """
+    Compute a shard in a child process reading the database at ``url``.
+    """
+    args = ["shard", f"--as-of={job_as_of(shard).isoformat()}"]
+    if shard.stores.first is not None:
+        args.append(f"--first={shard.stores.first}")
+    if shard.stores.end is not None:
+        args.append(f"--end={shard.stores.end}")
+    if shard.max_gap is not None:
+        args.append(f"--max-gap-us={shard.max_gap // dt.timedelta(microseconds=1)}")
+    lines, stderr = await run_child(url, args)
+    skipped = tuple(
+        line[len(SKIPPED_PREFIX) :]
+        for line in stderr.splitlines()
+        if line.startswith(SKIPPED_PREFIX)
+    )
+    return ShardResult(shard.number, lines, skipped)
 
 
 async def run_child(
@@ -200,6 +258,20 @@ async def _report(url: str, as_of: dt.datetime, max_gap: dt.timedelta | None) ->
         return await build_csv_report(repository, as_of=as_of, max_gap=max_gap)
 
 
+async def _shard(
+    url: str, as_of: dt.datetime, stores: StoreRange, max_gap: dt.timedelta | None
+) -> ShardResult:
+    builder = ReportBuilder(as_of, keep=report_line, max_gap=max_gap)
+    async with open_repository(url) as repository:
+        snapshots = repository.snapshots(
+            since=window_start(as_of),
+            as_of=as_of,
+            max_gap_us=builder.max_gap_us,
+            stores=stores,
+        )
+        return shard_result(0, builder, [item async for item in snapshots])
+
+
 async def _ingest(url: str, sources: Sources, guards: Guards) -> dict[str, Any]:
     async with open_repository(url) as repository:
         try:
@@ -216,6 +288,11 @@ def _parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report")
     report.add_argument("--as-of", required=True)
     report.add_argument("--max-gap-us", type=int)
+    shard = commands.add_parser("shard")
+    shard.add_argument("--as-of", required=True)
+    shard.add_argument("--first")
+    shard.add_argument("--end")
+    shard.add_argument("--max-gap-us", type=int)
     ingest_ = commands.add_parser("ingest")
     ingest_.add_argument("--allow-shrink", action="store_true")
     ingest_.add_argument("--future-tolerance", type=float, required=True)
@@ -264,6 +341,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             report = asyncio.run(_report(url, as_of, max_gap))
             sys.stdout.write(report.csv)
             _write_skipped(report.skipped)
+        elif args.command == "shard":
+            as_of = from_epoch_us(parse_instant_us(args.as_of))
+            max_gap = None
+            if args.max_gap_us is not None:
+                max_gap = dt.timedelta(microseconds=args.max_gap_us)
+            result = asyncio.run(_shard(url, as_of, StoreRange(args.first, args.end), max_gap))
+            sys.stdout.write(result.lines)
+            for item in result.skipped:
+                print(f"{SKIPPED_PREFIX}{bounded(item)}", file=sys.stderr)
         else:
             sources = Sources(**json.loads(os.environ.get(SOURCES_ENV, "{}")))
             guards = Guards(args.allow_shrink, args.future_tolerance, args.max_line_bytes)

@@ -9,6 +9,7 @@ same columns in the same order, so one mapping serves both.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -21,10 +22,13 @@ from storemon.model import (
     Rejected,
     ReportJob,
     ReportPosition,
+    ReportShard,
     ReportSummary,
+    ShardResult,
     SourceState,
     SpecialHoursRecord,
     SpecialHoursRow,
+    StoreRange,
     from_epoch_us,
     to_epoch_us,
 )
@@ -364,4 +368,46 @@ def reject_values(
     at_us = to_epoch_us(ingested_at)
     return [
         (item.source, item.line, item.column, item.reason, item.text, at_us) for item in rejects
+    ]
+
+
+#: The state of a computed shard, in both SQL dialects (the others are the job's).
+SHARD_DONE = "Done"
+
+
+def range_values(stores: StoreRange | None) -> dict[str, str | None]:
+    """
+    Return a range of stores as the queries' ``first`` and ``end`` (``None``: open).
+    """
+    stores = StoreRange() if stores is None else stores
+    return {"first": stores.first, "end": stores.end}
+
+
+def report_shard(row: Sequence[Any], as_of: int | None, max_gap_us: int | None) -> ReportShard:
+    """
+    Return the shard of a row ``(report_id, number, first_store, end_store)`` of a job
+    whose ``as_of`` and maximum gap are given in microseconds.
+    """
+    report_id, number, first, end = row
+    return ReportShard(
+        report_id, number, StoreRange(first, end), instant(as_of), max_gap=_gap(max_gap_us)
+    )
+
+
+def skipped_text(skipped: Sequence[str]) -> str:
+    """
+    Return the stores a shard left out as stored: a JSON array of their reasons.
+    """
+    return json.dumps(list(skipped))
+
+
+def shard_results(rows: Sequence[Sequence[Any]]) -> list[ShardResult] | None:
+    """
+    Return a job's shards from rows ``(number, status, lines, skipped)`` in number order,
+    or ``None`` while one of them is not Done.
+    """
+    if any(status != SHARD_DONE for _, status, _, _ in rows):
+        return None
+    return [
+        ShardResult(number, lines, tuple(json.loads(skipped))) for number, _, lines, skipped in rows
     ]

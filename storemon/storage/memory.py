@@ -89,6 +89,21 @@ def _store_snapshot(
     )
 
 
+@attrs.define
+class _Shard:
+    """
+    A shard of a job: its range, its state, who holds it until when, and its result.
+    """
+
+    stores: model.StoreRange
+    status: str = model.ReportStatus.PENDING
+    lease: _Lease | None = None
+    result: model.ShardResult | None = None
+
+
+_DONE = "Done"
+
+
 class _PollStage:
     """
     Polls staged in a list, merged in staging order: the reference for the SQL backends,
@@ -132,6 +147,8 @@ class InMemoryRepository(Lifecycle):
         self._data = _Tables()
         self._reports: dict[str, model.ReportJob] = {}
         self._leases: dict[str, _Lease] = {}
+        #: Per split job, its shards in number order.
+        self._shards: dict[str, list[_Shard]] = {}
         self._schedule: dict[str, dt.datetime] = {}
         self._write_lock = asyncio.Lock()
         self._working: contextvars.ContextVar[_Tables | None] = contextvars.ContextVar(
@@ -336,14 +353,19 @@ class InMemoryRepository(Lifecycle):
         return None if latest is None else model.from_epoch_us(latest)
 
     async def snapshots(
-        self, *, since: dt.datetime, as_of: dt.datetime, max_gap_us: int | None = None
+        self,
+        *,
+        since: dt.datetime,
+        as_of: dt.datetime,
+        max_gap_us: int | None = None,
+        stores: model.StoreRange | None = None,
     ) -> AsyncIterator[model.StoreSnapshot]:
         # Every poll and every special row: ``max_gap_us`` thins nothing here.
-        for snapshot in self.snapshots_now(since=since, as_of=as_of):
+        for snapshot in self.snapshots_now(since=since, as_of=as_of, stores=stores):
             yield snapshot
 
     def snapshots_now(
-        self, *, since: dt.datetime, as_of: dt.datetime
+        self, *, since: dt.datetime, as_of: dt.datetime, stores: model.StoreRange | None = None
     ) -> Iterable[model.StoreSnapshot]:
         """
         The snapshots of ``snapshots`` (every poll), synchronously, for notebooks and the CLI.
@@ -351,6 +373,8 @@ class InMemoryRepository(Lifecycle):
         tables = self._view()  # committed tables are replaced, never changed in place
         since_us, as_of_us = to_epoch_us(since), to_epoch_us(as_of)
         for store_id in list(tables.polls):
+            if stores is not None and store_id not in stores:
+                continue
             snapshot = _store_snapshot(tables, store_id, since_us, as_of_us)
             if snapshot is not None:
                 yield snapshot
@@ -389,6 +413,7 @@ class InMemoryRepository(Lifecycle):
         if job.status in _UNFINISHED:  # a late worker cannot end a job twice
             self._reports[report_id] = attrs.evolve(job, **changes)
             self._leases.pop(report_id, None)
+            self._shards.pop(report_id, None)
 
     async def get_report(self, report_id: str) -> model.ReportJob:
         return self._job(report_id)
@@ -469,3 +494,71 @@ class InMemoryRepository(Lifecycle):
 
     async def queued_reports(self) -> int:
         return sum(job.status == model.ReportStatus.PENDING for job in self._reports.values())
+
+    # ReportStore: shards
+
+    async def plan_shards(self, report_id: str, *, max_stores: int) -> int:
+        self._job(report_id)
+        if report_id not in self._shards:
+            ids = sorted(store_id for store_id, times in self._view().polls.items() if times)
+            ranges = model.store_ranges(ids[:: max(max_stores, 1)])
+            self._shards[report_id] = [_Shard(stores) for stores in ranges]
+        return len(self._shards[report_id])
+
+    async def claim_shard(
+        self, worker_id: str, *, lease: dt.timedelta, report_id: str | None = None
+    ) -> model.ReportShard | None:
+        now = self.clock()
+        for job in sorted(self._reports.values(), key=lambda job: job.created_at):
+            if job.status not in _UNFINISHED or report_id not in (None, job.report_id):
+                continue
+            for number, shard in enumerate(self._shards.get(job.report_id, ())):
+                if shard.status == model.ReportStatus.PENDING or (
+                    shard.status == model.ReportStatus.RUNNING
+                    and (shard.lease is None or shard.lease.until < now)
+                ):
+                    shard.status = model.ReportStatus.RUNNING
+                    shard.lease = _Lease(worker_id, now + lease)
+                    return model.ReportShard(
+                        job.report_id, number, shard.stores, job.as_of, max_gap=job.max_gap
+                    )
+        return None
+
+    def _held_shard(self, report_id: str, number: int, worker_id: str) -> _Shard | None:
+        shards = self._shards.get(report_id, [])
+        shard = shards[number] if 0 <= number < len(shards) else None
+        if (
+            shard is not None
+            and shard.status == model.ReportStatus.RUNNING
+            and shard.lease is not None
+            and shard.lease.worker_id == worker_id
+        ):
+            return shard
+        return None
+
+    async def renew_shard(
+        self, report_id: str, number: int, worker_id: str, *, lease: dt.timedelta
+    ) -> bool:
+        shard = self._held_shard(report_id, number, worker_id)
+        if shard is None:
+            return False
+        shard.lease = _Lease(worker_id, self.clock() + lease)
+        return True
+
+    async def release_shard(self, report_id: str, number: int, worker_id: str) -> None:
+        shard = self._held_shard(report_id, number, worker_id)
+        if shard is not None:
+            shard.status, shard.lease = model.ReportStatus.PENDING, None
+
+    async def finish_shard(self, result: model.ShardResult, *, report_id: str) -> int:
+        shards = self._shards.get(report_id, [])
+        if 0 <= result.number < len(shards) and shards[result.number].status != _DONE:
+            shard = shards[result.number]
+            shard.status, shard.lease, shard.result = _DONE, None, result
+        return sum(shard.status != _DONE for shard in shards)
+
+    async def shard_results(self, report_id: str) -> list[model.ShardResult] | None:
+        results = [shard.result for shard in self._shards.get(report_id, [])]
+        if any(result is None for result in results):
+            return None
+        return [result for result in results if result is not None]

@@ -202,6 +202,7 @@ class _PollStage:
                     await stack.enter_async_context(repository._transaction_on(connection))
                 changed: int = await connection.fetchval(SQL.queries["count_changed_polls"])
                 await connection.execute(SQL.queries["merge_polls"])
+                await connection.execute(SQL.queries["merge_stores"])
                 await connection.execute("TRUNCATE stage_polls")
                 if changed >= ANALYZE_AFTER_ROWS:
                     await connection.execute("ANALYZE polls")
@@ -635,7 +636,12 @@ class PostgresRepository(Lifecycle):
         return columns.instant(latest)
 
     async def snapshots(
-        self, *, since: dt.datetime, as_of: dt.datetime, max_gap_us: int | None = None
+        self,
+        *,
+        since: dt.datetime,
+        as_of: dt.datetime,
+        max_gap_us: int | None = None,
+        stores: model.StoreRange | None = None,
     ) -> AsyncIterator[model.StoreSnapshot]:
         """
         Stream one row per store, every poll, through a server-side cursor in one
@@ -646,6 +652,7 @@ class PostgresRepository(Lifecycle):
         since_us, as_of_us = to_epoch_us(since), to_epoch_us(as_of)
         first_day, last_day = columns.special_days_around(since_us, as_of_us)
         made = columns.HoursRows()
+        shard = columns.range_values(stores)
         action = "read the report's snapshot"
         with translate_errors(action):
             pool = self._open_pool
@@ -661,12 +668,14 @@ class PostgresRepository(Lifecycle):
                     as_of_us,
                     first_day,
                     last_day,
+                    shard["first"] or "",
+                    shard["end"],
                     prefetch=1000,
                 )
-                stores = cursor.__aiter__()
+                found = cursor.__aiter__()
                 while True:
                     with translate_errors(action):
-                        row = await anext(stores, None)
+                        row = await anext(found, None)
                     if row is None:
                         break
                     store_id, times, actives, zone_key, days, starts, ends, *special = row
@@ -746,7 +755,11 @@ class PostgresRepository(Lifecycle):
 
     async def _end_report(self, name: str, report_id: str, *args: Any) -> None:
         # Only an unfinished job changes; none changed: no such job, or already ended.
-        status = await self._execute("end a report", name, *args, report_id)
+        # Its shards go with it, in the same transaction.
+        with translate_errors("end a report"):
+            async with self._acquire() as connection, connection.transaction():
+                status = await connection.execute(SQL.queries[name], *args, report_id)
+                await connection.execute(SQL.queries["delete_shards"], report_id)
         if not _rowcount(status):
             await self.get_report(report_id)  # ReportNotFound when there is no such job
 
@@ -797,6 +810,89 @@ class PostgresRepository(Lifecycle):
     async def queued_reports(self) -> int:
         [[count]] = await self._fetch("count queued reports", "queued_reports")
         return int(count)
+
+    # ReportStore: shards, claimed like jobs
+
+    async def plan_shards(self, report_id: str, *, max_stores: int) -> int:
+        """
+        Plan under the job's row lock: two planners of one job (after a takeover) take
+        turns, and the second finds the first one's shards.
+        """
+        with translate_errors("plan a report's shards"):
+            async with self._acquire() as connection, connection.transaction():
+                if not await connection.fetch(SQL.queries["lock_report"], report_id):
+                    await self.get_report(report_id)  # ReportNotFound
+                count = await connection.fetchval(SQL.queries["shard_count"], report_id)
+                if count:
+                    return int(count)
+                starts = await connection.fetch(SQL.queries["store_starts"], max(max_stores, 1))
+                ranges = model.store_ranges([row[0] for row in starts])
+                await connection.copy_records_to_table(
+                    "report_shards",
+                    records=[
+                        (report_id, number, stores.first, stores.end, model.ReportStatus.PENDING)
+                        for number, stores in enumerate(ranges)
+                    ],
+                    columns=["report_id", "number", "first_store", "end_store", "status"],
+                    schema_name=self.schema,
+                )
+        return len(ranges)
+
+    async def claim_shard(
+        self, worker_id: str, *, lease: dt.timedelta, report_id: str | None = None
+    ) -> model.ReportShard | None:
+        """
+        Claim with ``FOR UPDATE SKIP LOCKED``: claimers never wait for each other.
+        """
+        claimed = await self._fetch_write(
+            "claim a shard", "claim_shard", worker_id, lease.total_seconds(), report_id
+        )
+        if not claimed:
+            return None
+        *row, as_of, max_gap_us = claimed[0]
+        return columns.report_shard(row, as_of, max_gap_us)
+
+    async def renew_shard(
+        self, report_id: str, number: int, worker_id: str, *, lease: dt.timedelta
+    ) -> bool:
+        status = await self._execute(
+            "renew a shard's lease",
+            "renew_shard",
+            report_id,
+            number,
+            worker_id,
+            lease.total_seconds(),
+        )
+        return _rowcount(status) == 1
+
+    async def release_shard(self, report_id: str, number: int, worker_id: str) -> None:
+        await self._execute("hand back a shard", "release_shard", report_id, number, worker_id)
+
+    async def finish_shard(self, result: model.ShardResult, *, report_id: str) -> int:
+        """
+        Store and count under the job's row lock: finishers of one job take turns, so the
+        last one counts every other shard Done (each alone would miss the others' writes
+        not yet committed).
+        """
+        with translate_errors("store a shard"):
+            async with self._acquire() as connection, connection.transaction():
+                await connection.execute(SQL.queries["lock_report"], report_id)
+                await connection.execute(
+                    SQL.queries["finish_shard"],
+                    report_id,
+                    result.number,
+                    result.lines,
+                    columns.skipped_text(result.skipped),
+                )
+                left = await connection.fetchval(SQL.queries["shards_left"], report_id)
+        return int(left)
+
+    async def shard_results(self, report_id: str) -> list[model.ShardResult] | None:
+        [[left]] = await self._fetch("count a report's shards", "shards_left", report_id)
+        if left:
+            return None
+        found = await self._fetch("read a report's shards", "shard_results", report_id)
+        return columns.shard_results(found)
 
     async def _fetch_write(self, action: str, name: str, *args: Any) -> list[Any]:
         with translate_errors(action):

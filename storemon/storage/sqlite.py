@@ -153,20 +153,28 @@ _StorePolls = tuple[str, list[int], list[bool], tuple[int, ...] | None]
 
 
 async def _thinned(
-    connection: aiosqlite.Connection, bounds: dict[str, int], max_gap_us: int | None = None
+    connection: aiosqlite.Connection,
+    bounds: dict[str, int],
+    max_gap_us: int | None = None,
+    stores: model.StoreRange | None = None,
 ) -> AsyncGenerator[_StorePolls, None]:
     """
     Yield ``(store id, instants, statuses, gap_after)`` of the polls that decide each
     store's numbers, in store-id order, from ``snapshot_changes`` run on ranges of
-    ``CHANGE_STORES`` stores: ``kept_polls``, or ``kept_polls_with_gaps`` when the report
-    has a maximum gap ``max_gap_us``.
+    ``CHANGE_STORES`` stores (of ``stores`` only, when given): ``kept_polls``, or
+    ``kept_polls_with_gaps`` when the report has a maximum gap ``max_gap_us``.
 
     While this thread turns one range into snapshots (and the engine runs on them), SQLite
     builds the next range's string in aiosqlite's thread. That is one step of C code
     without the GIL, so the two overlap on two cores (a query with a row per store would
     need the GIL back for every row, and wait for it while this thread computes).
     """
-    ids = [row[0] for row in await connection.execute_fetchall(SQL.queries["store_ids"])]
+    ids = [
+        row[0]
+        for row in await connection.execute_fetchall(
+            SQL.queries["store_ids"], columns.range_values(stores)
+        )
+    ]
     ranges = [
         (ids[start], ids[min(start + CHANGE_STORES, len(ids)) - 1])
         for start in range(0, len(ids), CHANGE_STORES)
@@ -790,7 +798,7 @@ class SQLiteRepository(Lifecycle):
         range at most). Freed pages are reused by later inserts; the file does not shrink
         (docs/storage.md).
         """
-        ids = [row[0] for row in await self._fetchall("store_ids")]
+        ids = [row[0] for row in await self._fetchall("store_ids", columns.range_values(None))]
         deleted = 0
         for first, last in columns.store_ranges(ids, columns.PRUNE_STORES):
             bounds = {"first": first, "last": last, "before": to_epoch_us(before)}
@@ -849,12 +857,17 @@ class SQLiteRepository(Lifecycle):
         made = columns.HoursRows()
         return [
             (store_id, made.row(day, start, end))
-            for store_id, day, start, end in await self._fetchall("snapshot_hours")
+            for store_id, day, start, end in await self._fetchall(
+                "snapshot_hours", columns.range_values(None)
+            )
         ]
 
     async def zone_rows(self) -> list[model.ZoneRecord]:
         return [
-            (store_id, zone_key) for store_id, zone_key in await self._fetchall("snapshot_zones")
+            (store_id, zone_key)
+            for store_id, zone_key in await self._fetchall(
+                "snapshot_zones", columns.range_values(None)
+            )
         ]
 
     async def special_hours_rows(self) -> list[model.SpecialHoursRecord]:
@@ -874,7 +887,12 @@ class SQLiteRepository(Lifecycle):
         return columns.instant(latest)
 
     async def snapshots(
-        self, *, since: dt.datetime, as_of: dt.datetime, max_gap_us: int | None = None
+        self,
+        *,
+        since: dt.datetime,
+        as_of: dt.datetime,
+        max_gap_us: int | None = None,
+        stores: model.StoreRange | None = None,
     ) -> AsyncIterator[model.StoreSnapshot]:
         """
         Stream stores in store-id order from one read transaction on its own connection,
@@ -889,17 +907,18 @@ class SQLiteRepository(Lifecycle):
         try:
             with translate_errors("read the report's snapshot"):
                 await connection.execute("BEGIN")
-                polls = _thinned(connection, bounds, max_gap_us)
+                polls = _thinned(connection, bounds, max_gap_us, stores)
+                shard = columns.range_values(stores)
                 hours = _grouped(
-                    await connection.execute(SQL.queries["snapshot_hours"]), BATCH_ROWS
+                    await connection.execute(SQL.queries["snapshot_hours"], shard), BATCH_ROWS
                 )
                 zones = _grouped(
-                    await connection.execute(SQL.queries["snapshot_zones"]), BATCH_ROWS
+                    await connection.execute(SQL.queries["snapshot_zones"], shard), BATCH_ROWS
                 )
                 special = _grouped(
                     await connection.execute(
                         SQL.queries["snapshot_special_hours"],
-                        {"first": first_day, "last": last_day},
+                        {"first_day": first_day, "last_day": last_day, **shard},
                     ),
                     BATCH_ROWS,
                 )
@@ -1033,13 +1052,19 @@ class SQLiteRepository(Lifecycle):
 
     async def finish_report(self, report_id: str, *, csv: str, finished_at: dt.datetime) -> None:
         values = (csv, columns.csv_rows(csv), to_epoch_us(finished_at), report_id)
-        if not await self._changed("finish a report", "finish_report", values):
-            await self.get_report(report_id)  # ReportNotFound when there is no such job
+        await self._end_report("finish a report", "finish_report", values, report_id)
 
     async def fail_report(self, report_id: str, *, error: str, finished_at: dt.datetime) -> None:
         values = (error, to_epoch_us(finished_at), report_id)
-        if not await self._changed("fail a report", "fail_report", values):
-            await self.get_report(report_id)
+        await self._end_report("fail a report", "fail_report", values, report_id)
+
+    async def _end_report(self, action: str, name: str, values: Any, report_id: str) -> None:
+        # The job's shards go with it, in the same transaction.
+        async with self.transaction():
+            changed = await self._changed(action, name, values)
+            await self._changed("delete a report's shards", "delete_shards", (report_id,))
+        if not changed:
+            await self.get_report(report_id)  # ReportNotFound when there is no such job
 
     async def get_report(self, report_id: str) -> model.ReportJob:
         return columns.found_job(await self._fetchall("get_report", (report_id,)), report_id)
@@ -1082,6 +1107,90 @@ class SQLiteRepository(Lifecycle):
     async def queued_reports(self) -> int:
         [[count]] = await self._fetchall("queued_reports")
         return int(count)
+
+    # ReportStore: shards
+
+    async def plan_shards(self, report_id: str, *, max_stores: int) -> int:
+        async with self.transaction():
+            await self.get_report(report_id)  # ReportNotFound
+            [[count]] = await self._fetchall("shard_count", (report_id,))
+            if count:
+                return int(count)
+            with translate_errors("plan a report's shards"):
+                ids = await self._db.execute_fetchall(
+                    SQL.queries["store_ids"], columns.range_values(None)
+                )
+                starts = [row[0] for row in ids][:: max(max_stores, 1)]
+                ranges = model.store_ranges(starts)
+                await self._db.executemany(
+                    SQL.queries["insert_shard"],
+                    [
+                        (report_id, number, stores.first, stores.end)
+                        for number, stores in enumerate(ranges)
+                    ],
+                )
+        return len(ranges)
+
+    async def claim_shard(
+        self, worker_id: str, *, lease: dt.timedelta, report_id: str | None = None
+    ) -> model.ReportShard | None:
+        """
+        Claim in a write transaction, but only after a read (no lock) found a shard.
+        """
+        now_us = _now_us()
+        [[claimable]] = await self._fetchall(
+            "claimable_shard", {"now": now_us, "report_id": report_id}
+        )
+        if not claimable:
+            return None
+        parameters = {
+            "worker_id": worker_id,
+            "now": now_us,
+            "until": now_us + lease // _MICROSECOND,
+            "report_id": report_id,
+        }
+        async with self.transaction():
+            returned, _ = await self._write("claim a shard", "claim_shard", parameters)
+            if not returned:
+                return None
+            [[as_of, max_gap_us]] = await self._fetchall("report_as_of", (returned[0][0],))
+        return columns.report_shard(returned[0], as_of, max_gap_us)
+
+    async def renew_shard(
+        self, report_id: str, number: int, worker_id: str, *, lease: dt.timedelta
+    ) -> bool:
+        holder = {
+            "report_id": report_id,
+            "number": number,
+            "worker_id": worker_id,
+            "until": _now_us() + lease // _MICROSECOND,
+        }
+        return await self._changed("renew a shard's lease", "renew_shard", holder) == 1
+
+    async def release_shard(self, report_id: str, number: int, worker_id: str) -> None:
+        holder = {"report_id": report_id, "number": number, "worker_id": worker_id}
+        await self._changed("hand back a shard", "release_shard", holder)
+
+    async def finish_shard(self, result: model.ShardResult, *, report_id: str) -> int:
+        """
+        Store and count in one write transaction: finishers take turns on the write lock.
+        """
+        values = {
+            "report_id": report_id,
+            "number": result.number,
+            "lines": result.lines,
+            "skipped": columns.skipped_text(result.skipped),
+        }
+        async with self.transaction():
+            await self._changed("store a shard", "finish_shard", values)
+            [[left]] = await self._fetchall("shards_left", (report_id,))
+        return int(left)
+
+    async def shard_results(self, report_id: str) -> list[model.ShardResult] | None:
+        [[left]] = await self._fetchall("shards_left", (report_id,))
+        if left:
+            return None
+        return columns.shard_results(await self._fetchall("shard_results", (report_id,)))
 
 
 _MICROSECOND = dt.timedelta(microseconds=1)

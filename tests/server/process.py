@@ -34,7 +34,8 @@ SLOW_SERVE = Path(__file__).with_name("slow_serve.py")
 class Server:
     """
     A ``storemon serve`` child process on a free port, its log in a file; with
-    ``report_delay``, each report computation first sleeps that many seconds.
+    ``report_delay``, each report computation first sleeps that many seconds (with
+    ``shard_delay``, each shard's computation).
     """
 
     def __init__(
@@ -44,6 +45,7 @@ class Server:
         env: dict[str, str] | None = None,
         port: int | None = None,
         report_delay: float | None = None,
+        shard_delay: float | None = None,
     ) -> None:
         # A given port starts a server where an earlier one was (a restart).
         self.port = free_port() if port is None else port
@@ -54,6 +56,8 @@ class Server:
         command = [sys.executable, "-m", "storemon", "serve"]
         if report_delay is not None:
             command = [sys.executable, str(SLOW_SERVE), str(report_delay)]
+        if shard_delay is not None:
+            command = [sys.executable, str(SLOW_SERVE), "--shards", str(shard_delay)]
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 [*command, "--port", str(self.port), *args],

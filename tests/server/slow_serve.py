@@ -17,16 +17,20 @@ from collections.abc import Sequence
 from typing import Any
 
 import storemon_server.__main__ as serve
-from storemon.model import ReportJob
+from storemon.model import ReportJob, ReportShard, ShardResult
 from storemon_server import app
 from storemon_server.config import Settings
-from storemon_server.worker import compute_in_child
+from storemon_server.worker import compute_in_child, compute_shard_in_child
 
 
 def main(argv: Sequence[str]) -> int:
     """
     Run the server with reports delayed by ``argv[0]`` seconds; the rest are its options.
+    With ``--shards SECONDS`` first, reports are sharded as usual and each shard's
+    computation is delayed instead.
     """
+    if argv[0] == "--shards":
+        return _slow_shards(float(argv[1]), argv[2:])
     delay = float(argv[0])
     create_app = app.create_app
 
@@ -39,6 +43,15 @@ def main(argv: Sequence[str]) -> int:
 
     app.create_app = slow_create_app  # ``serve.main`` imports it when it runs
     return serve.main(argv[1:])
+
+
+def _slow_shards(delay: float, argv: Sequence[str]) -> int:
+    async def slow_shard(url: str, shard: ReportShard) -> ShardResult:
+        await asyncio.sleep(delay)
+        return await compute_shard_in_child(url, shard)
+
+    app.compute_shard_in_child = slow_shard  # type: ignore[assignment]  # read at each app
+    return serve.main(argv)
 
 
 if __name__ == "__main__":

@@ -76,6 +76,7 @@ def test_environment_is_read_and_options_win() -> None:
         ({"STOREMON_MAX_QUEUE": "-1"}, "max queue"),
         ({"STOREMON_MAX_PUSH_BYTES": "0"}, "max push bytes"),
         ({"STOREMON_METRICS_PUBLIC": "maybe"}, "STOREMON_METRICS_PUBLIC"),
+        ({"STOREMON_REPORT_SHARD_STORES": "0"}, "report shard stores must be at least 1"),
         ({"STOREMON_API_TOKEN": "short"}, "token"),
         ({"STOREMON_DB": "storemon.db"}, "not a URL"),
         ({"STOREMON_RETENTION": "8 weeks"}, "STOREMON_RETENTION: cannot read '8 weeks'"),
@@ -158,7 +159,8 @@ def test_parser_knows_every_option() -> None:
             "--host 0.0.0.0 --port 1 --refresh-interval 5 --api-token T --workers 4 "
             "--max-queue 7 --allow-shrink --future-tolerance 90m --max-line-bytes 4096 "
             "--body-timeout 2.5 --max-push-bytes 1000 --metrics-public "
-            "--special-hours sp --max-gap 1h30m --retention 8w --keep-reports 30d"
+            "--special-hours sp --max-gap 1h30m --retention 8w --keep-reports 30d "
+            "--report-shard-stores 500"
         )
     )
     assert vars(args) == {
@@ -183,6 +185,7 @@ def test_parser_knows_every_option() -> None:
         "metrics_public": True,
         "special_hours_source": "sp",
         "max_gap": dt.timedelta(hours=1, minutes=30),
+        "report_shard_stores": 500,
         "log_level": "INFO",
     }
 

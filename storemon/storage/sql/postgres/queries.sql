@@ -41,6 +41,12 @@ FROM latest AS l
 WHERE NOT EXISTS (SELECT 1 FROM polls AS p WHERE p.store_id = l.store_id AND p.at_us = l.at_us)
 ORDER BY l.store_id, l.at_us;
 
+-- name: merge_stores
+-- The stores of the staged polls that the stores table does not hold yet.
+INSERT INTO stores (store_id)
+SELECT DISTINCT store_id FROM stage_polls
+ON CONFLICT DO NOTHING;
+
 -- name: create_hours_stage
 CREATE TEMP TABLE IF NOT EXISTS stage_hours (
     store_id text COLLATE "C" NOT NULL, day smallint NOT NULL, start_us bigint NOT NULL,
@@ -142,16 +148,19 @@ SELECT max(at_us) FROM polls;
 -- name: snapshots
 -- One row per store with a poll at or before as_of ($2): its polls in [since ($1), as_of]
 -- and its latest poll before since, in time order, with its zone, hours rows and the
--- special rows of days $3 to $4 (those whose dates can touch the window).
+-- special rows of days $3 to $4 (those whose dates can touch the window); of the stores
+-- from $5 (included) up to $6 (left out) only: '' and NULL for every store, a range for a
+-- shard of a report, which reads nothing of the other stores.
 -- Per store, from a skip scan of the primary key (one seek for the next store id): one
 -- seek for its latest poll before since, then one range of the primary key from that
 -- poll to as_of. Older polls are never read, so weeks of history cost nothing.
 WITH RECURSIVE stores (store_id) AS (
-    (SELECT store_id FROM polls ORDER BY store_id LIMIT 1)
+    (SELECT store_id FROM polls WHERE store_id >= $5 ORDER BY store_id LIMIT 1)
     UNION ALL
     SELECT (SELECT p.store_id FROM polls AS p WHERE p.store_id > s.store_id
             ORDER BY p.store_id LIMIT 1)
-    FROM stores AS s WHERE s.store_id IS NOT NULL
+    FROM stores AS s
+    WHERE s.store_id IS NOT NULL AND ($6::text IS NULL OR s.store_id < $6)
 ), by_store AS (
     SELECT s.store_id, w.times, w.actives
     FROM stores AS s
@@ -166,16 +175,20 @@ WITH RECURSIVE stores (store_id) AS (
             $1)
           AND p.at_us <= $2
     ) AS w
-    WHERE s.store_id IS NOT NULL AND w.times IS NOT NULL
+    WHERE s.store_id IS NOT NULL AND ($6::text IS NULL OR s.store_id < $6)
+      AND w.times IS NOT NULL
 ), store_hours AS (
     SELECT store_id, array_agg(day) AS days, array_agg(start_us) AS starts,
            array_agg(end_us) AS ends
-    FROM hours GROUP BY store_id
+    FROM hours WHERE store_id >= $5 AND ($6::text IS NULL OR store_id < $6)
+    GROUP BY store_id
 ), store_special AS (
     SELECT store_id, array_agg(day ORDER BY day, start_us, end_us) AS special_days,
            array_agg(start_us ORDER BY day, start_us, end_us) AS special_starts,
            array_agg(end_us ORDER BY day, start_us, end_us) AS special_ends
-    FROM special_hours WHERE day BETWEEN $3 AND $4 GROUP BY store_id
+    FROM special_hours
+    WHERE day BETWEEN $3 AND $4 AND store_id >= $5 AND ($6::text IS NULL OR store_id < $6)
+    GROUP BY store_id
 )
 SELECT b.store_id, b.times, b.actives, z.zone_key, h.days, h.starts, h.ends,
        s.special_days, s.special_starts, s.special_ends
@@ -267,6 +280,9 @@ UPDATE reports SET status = 'Failed', error = $1, finished_at = $2, claimed_by =
                    lease_until = NULL
 WHERE report_id = $3 AND status IN ('Pending', 'Running');
 
+-- name: delete_shards
+DELETE FROM report_shards WHERE report_id = $1;
+
 -- name: get_report
 SELECT report_id, status, as_of, created_at, finished_at, csv, error, max_gap_us
 FROM reports WHERE report_id = $1;
@@ -319,3 +335,56 @@ INSERT INTO schedule AS s (name, last_at) VALUES ($1, now())
 ON CONFLICT (name) DO UPDATE SET last_at = now()
 WHERE s.last_at <= now() - make_interval(secs => $2)
 RETURNING last_at;
+
+-- name: store_starts
+-- The first store of each run of $1 stores with polls, in byte order: one ordered scan
+-- of the stores table's primary key.
+SELECT store_id FROM (
+    SELECT store_id, row_number() OVER (ORDER BY store_id) - 1 AS n FROM stores
+) AS numbered
+WHERE n % $1 = 0
+ORDER BY store_id;
+
+-- name: lock_report
+SELECT as_of FROM reports WHERE report_id = $1 FOR UPDATE;
+
+-- name: shard_count
+SELECT count(*) FROM report_shards WHERE report_id = $1;
+
+-- name: claim_shard
+-- A Pending shard, or a Running one with its lease run out, of an unfinished job ($3:
+-- of that job only, when not NULL): the oldest job first, its lowest number first;
+-- shards other processes are claiming right now are skipped, never waited for.
+UPDATE report_shards AS s
+SET status = 'Running', claimed_by = $1, lease_until = now() + make_interval(secs => $2)
+FROM reports AS r
+WHERE (s.report_id, s.number) = (
+    SELECT c.report_id, c.number FROM report_shards AS c JOIN reports AS j USING (report_id)
+    WHERE c.status IN ('Pending', 'Running')
+      AND (c.status = 'Pending' OR c.lease_until IS NULL OR c.lease_until < now())
+      AND j.status IN ('Pending', 'Running')
+      AND ($3::text IS NULL OR c.report_id = $3)
+    ORDER BY j.created_at, j.report_id, c.number
+    LIMIT 1
+    FOR UPDATE OF c SKIP LOCKED
+) AND r.report_id = s.report_id
+RETURNING s.report_id, s.number, s.first_store, s.end_store, r.as_of, r.max_gap_us;
+
+-- name: renew_shard
+UPDATE report_shards SET lease_until = now() + make_interval(secs => $4)
+WHERE report_id = $1 AND number = $2 AND claimed_by = $3 AND status = 'Running';
+
+-- name: release_shard
+UPDATE report_shards SET status = 'Pending', claimed_by = NULL, lease_until = NULL
+WHERE report_id = $1 AND number = $2 AND claimed_by = $3 AND status = 'Running';
+
+-- name: finish_shard
+UPDATE report_shards SET status = 'Done', lines = $3, skipped = $4, claimed_by = NULL,
+                         lease_until = NULL
+WHERE report_id = $1 AND number = $2 AND status <> 'Done';
+
+-- name: shards_left
+SELECT count(*) FROM report_shards WHERE report_id = $1 AND status IN ('Pending', 'Running');
+
+-- name: shard_results
+SELECT number, status, lines, skipped FROM report_shards WHERE report_id = $1 ORDER BY number;

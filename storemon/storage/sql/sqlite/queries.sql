@@ -45,14 +45,16 @@ SELECT 1;
 SELECT max(at_us) FROM polls;
 
 -- name: store_ids
--- Every store with polls, in order, by one primary-key seek per store (a skip scan).
+-- Every store with polls from :first (included; NULL: from the first) up to :end (left
+-- out; NULL: to the last), in order, by one primary-key seek per store (a skip scan).
 WITH RECURSIVE stores (store_id) AS (
-    SELECT min(store_id) FROM polls
+    SELECT min(store_id) FROM polls WHERE store_id >= coalesce(:first, '')
     UNION ALL
     SELECT (SELECT min(p.store_id) FROM polls AS p WHERE p.store_id > stores.store_id)
-    FROM stores WHERE stores.store_id IS NOT NULL
+    FROM stores WHERE stores.store_id IS NOT NULL AND (:end IS NULL OR stores.store_id < :end)
 )
-SELECT store_id FROM stores WHERE store_id IS NOT NULL;
+SELECT store_id FROM stores
+WHERE store_id IS NOT NULL AND (:end IS NULL OR store_id < :end);
 
 -- name: store_ids_between
 -- The stores :first to :last (inclusive) after :after (none when NULL), in order, by one
@@ -137,15 +139,22 @@ SELECT group_concat(
 FROM ranges AS r;
 
 -- name: snapshot_hours
-SELECT store_id, day, start_us, end_us FROM hours ORDER BY store_id;
+-- The rows of the stores from :first up to :end (as in store_ids).
+SELECT store_id, day, start_us, end_us FROM hours
+WHERE store_id >= coalesce(:first, '') AND (:end IS NULL OR store_id < :end)
+ORDER BY store_id;
 
 -- name: snapshot_zones
-SELECT store_id, zone_key FROM zones ORDER BY store_id;
+SELECT store_id, zone_key FROM zones
+WHERE store_id >= coalesce(:first, '') AND (:end IS NULL OR store_id < :end)
+ORDER BY store_id;
 
 -- name: snapshot_special_hours
--- The special rows whose dates can touch the report's window (days :first to :last).
+-- The special rows whose dates can touch the report's window (days :first_day to
+-- :last_day), of the stores from :first up to :end (as in store_ids).
 SELECT store_id, day, start_us, end_us FROM special_hours
-WHERE day BETWEEN :first AND :last
+WHERE day BETWEEN :first_day AND :last_day
+  AND store_id >= coalesce(:first, '') AND (:end IS NULL OR store_id < :end)
 ORDER BY store_id;
 
 -- name: special_hours_rows
@@ -360,6 +369,65 @@ SELECT day, start_us, end_us FROM hours WHERE store_id = ?;
 
 -- name: store_zone
 SELECT zone_key FROM zones WHERE store_id = ?;
+
+-- name: shard_count
+SELECT count(*) FROM report_shards WHERE report_id = ?;
+
+-- name: insert_shard
+INSERT INTO report_shards (report_id, number, first_store, end_store, status)
+VALUES (?, ?, ?, ?, 'Pending');
+
+-- name: claimable_shard
+-- Whether claim_shard would find a shard: a read, so that idle workers never take the
+-- write lock to find nothing.
+SELECT EXISTS (
+    SELECT 1 FROM report_shards
+    WHERE status IN ('Pending', 'Running')
+      AND (:report_id IS NULL OR report_id = :report_id)
+      AND (status = 'Pending' OR lease_until IS NULL OR lease_until < :now)
+);
+
+-- name: claim_shard
+-- A Pending shard, or a Running one with its lease run out, of an unfinished job: the
+-- oldest job first, its lowest number first; run inside the write lock.
+UPDATE report_shards SET status = 'Running', claimed_by = :worker_id, lease_until = :until
+WHERE rowid = (
+    SELECT s.rowid FROM report_shards AS s JOIN reports AS r USING (report_id)
+    WHERE s.status IN ('Pending', 'Running')
+      AND (s.status = 'Pending' OR s.lease_until IS NULL OR s.lease_until < :now)
+      AND r.status IN ('Pending', 'Running')
+      AND (:report_id IS NULL OR s.report_id = :report_id)
+    ORDER BY r.created_at, r.rowid, s.number
+    LIMIT 1
+)
+RETURNING report_id, number, first_store, end_store;
+
+-- name: report_as_of
+SELECT as_of, max_gap_us FROM reports WHERE report_id = ?;
+
+-- name: renew_shard
+UPDATE report_shards SET lease_until = :until
+WHERE report_id = :report_id AND number = :number AND claimed_by = :worker_id
+  AND status = 'Running';
+
+-- name: release_shard
+UPDATE report_shards SET status = 'Pending', claimed_by = NULL, lease_until = NULL
+WHERE report_id = :report_id AND number = :number AND claimed_by = :worker_id
+  AND status = 'Running';
+
+-- name: finish_shard
+UPDATE report_shards SET status = 'Done', lines = :lines, skipped = :skipped,
+                         claimed_by = NULL, lease_until = NULL
+WHERE report_id = :report_id AND number = :number AND status <> 'Done';
+
+-- name: shards_left
+SELECT count(*) FROM report_shards WHERE report_id = ? AND status IN ('Pending', 'Running');
+
+-- name: shard_results
+SELECT number, status, lines, skipped FROM report_shards WHERE report_id = ? ORDER BY number;
+
+-- name: delete_shards
+DELETE FROM report_shards WHERE report_id = ?;
 
 -- name: delete_store_hours
 DELETE FROM hours WHERE store_id = ?;
