@@ -82,6 +82,13 @@ def status_changes(
     count = bisect.bisect_right(poll_at_us, now_us)
     if count == 0:
         return None
+    return StatusTimeline(bool(poll_active[0]), _flips(poll_at_us, poll_active, count))
+
+
+def _flips(poll_at_us: Sequence[int], poll_active: Sequence[bool], count: int) -> tuple[int, ...]:
+    """
+    The ticks where the status of the first ``count`` polls flips (``count >= 1``).
+    """
     flips: list[int] = []
     previous_at = poll_at_us[0]
     previous_active = poll_active[0]
@@ -93,7 +100,7 @@ def status_changes(
             flips.append(previous_at + at)
             previous_active = active
         previous_at = at
-    return StatusTimeline(bool(poll_active[0]), tuple(flips))
+    return tuple(flips)
 
 
 def kept_polls(statuses: str) -> list[int]:
@@ -165,7 +172,12 @@ def unknown_stretches(
     first, last = poll_at_us[0], poll_at_us[count - 1]
     if gap_after is None:
         gap_after = gaps_over(poll_at_us, count, max_gap_us)
-    stretches: list[Span] = [(BEFORE_ALL_TICKS, 2 * first - half)]
+    # A gap's stretch is never empty (its polls are more than G apart); the one before
+    # the first poll and the one after the last are empty for a gap longer than all of
+    # time, which leaves nothing unknown there.
+    stretches: list[Span] = []
+    if 2 * first - half > BEFORE_ALL_TICKS:
+        stretches.append((BEFORE_ALL_TICKS, 2 * first - half))
     for index in gap_after:
         if index + 1 >= count:
             break  # a gap that ends after now: its later poll does not exist yet
@@ -176,9 +188,9 @@ def unknown_stretches(
                 f"not a gap over {max_gap_us}"
             )
         stretches.append((2 * before + half, 2 * after - half))
-    stretches.append((2 * last + half, AFTER_ALL_TICKS))
-    # A gap longer than all of time leaves nothing unknown before or after the polls.
-    return tuple((start, end) for start, end in stretches if start < end)
+    if 2 * last + half < AFTER_ALL_TICKS:
+        stretches.append((2 * last + half, AFTER_ALL_TICKS))
+    return tuple(stretches)
 
 
 def status_timeline(
@@ -197,13 +209,14 @@ def status_timeline(
     increasing. ``gap_after`` is for polls thinned by ``kept_polls_with_gaps`` (its
     ``gap_after``); leave it ``None`` for complete polls.
     """
-    timeline = status_changes(poll_at_us, poll_active, now_us)
-    if timeline is None or max_gap_us is None:
-        return timeline
+    if max_gap_us is None:
+        return status_changes(poll_at_us, poll_active, now_us)
     count = bisect.bisect_right(poll_at_us, now_us)
+    if count == 0:
+        return None
     return StatusTimeline(
-        timeline.first_active,
-        timeline.flips,
+        bool(poll_active[0]),
+        _flips(poll_at_us, poll_active, count),
         unknown_stretches(poll_at_us, count, max_gap_us, gap_after),
     )
 

@@ -28,13 +28,14 @@ from __future__ import annotations
 
 import array
 import asyncio
+import bisect
 import contextlib
 import contextvars
 import datetime as dt
+import functools
 import itertools
 import operator
 import os
-import re
 import sqlite3
 import sys
 import urllib.parse
@@ -228,8 +229,14 @@ async def _thinned(
                     continue
                 if max_gap_us is None:
                     yield store_id, *_kept(times, statuses), None
-                else:
-                    yield store_id, *_kept_with_gaps(times, statuses, max_gap_us)
+                    continue
+                try:
+                    kept = _kept_with_gaps(times, statuses, max_gap_us)
+                except ValueError:
+                    # Not hexadecimal: read this store row by row, as above.
+                    yield await _store_polls(connection, bounds, store_id)
+                    continue
+                yield store_id, *kept
     finally:
         if following is not None and not following.done():
             following.cancel()
@@ -254,8 +261,8 @@ def _split_changes(
     """
     Split a ``snapshot_changes`` string of the stores ``first`` to ``last`` into
     ``(store id, times, statuses)``; ``(None, "", "")`` where it cannot be read on (a
-    length that does not fit, a store out of order or out of the range, a time that is
-    not digits, a status that is not 0 or 1), after which it yields nothing more.
+    length that does not fit, a store out of order or out of the range, a decimal time
+    that is not digits, a status that is not 0 or 1), after which it yields nothing more.
     """
     position = 0
     previous: str | None = None
@@ -279,9 +286,9 @@ def _split_changes(
             position > len(text)
             or not first <= store_id <= last
             or (previous is not None and store_id <= previous)
-            or not (
-                _HEX_TIMES.fullmatch(times) if hex_times else times.isascii() and times.isdigit()
-            )
+            # Hexadecimal times are checked where they are read (``_kept_with_gaps``):
+            # ``bytes.fromhex`` refuses what is not hexadecimal at no extra pass.
+            or not (hex_times or (times.isascii() and times.isdigit()))
             or statuses.strip("0123")
         ):
             yield None, "", ""
@@ -301,7 +308,6 @@ def _kept(times: str, statuses: str) -> tuple[list[int], list[bool]]:
 
 #: Hexadecimal digits per instant in ``snapshot_changes_gaps``: 64 bits.
 _HEX_WIDTH = 16
-_HEX_TIMES = re.compile("[0-9a-f]*")
 
 
 def _kept_with_gaps(
@@ -311,26 +317,74 @@ def _kept_with_gaps(
     ``kept_polls_with_gaps`` of a store's ``snapshot_changes_gaps`` string: the kept
     instants and statuses, and where the gaps are among them (``StoreSnapshot.gap_after``).
 
+    Raises ``ValueError`` when the times are not hexadecimal digits.
+
     The instants are read at once (``bytes.fromhex`` into a signed 64-bit array) and the
-    gaps found by C-level iteration: one Python step per poll would cost more than the
-    rest of the report's work on it.
+    gaps found by ``_gaps_over``: one Python step per poll would cost more than the rest
+    of the report's work on it.
     """
-    instants = array.array("q", bytes.fromhex(times))
+    packed = bytes.fromhex(times)
+    if 2 * len(packed) != len(times):
+        raise ValueError("the times hold whitespace")  # which bytes.fromhex skips
+    instants = array.array("q", packed)
     if sys.byteorder == "little":
         instants.byteswap()  # printf wrote them most significant digit first
-    steps = map(operator.sub, itertools.islice(instants, 1, None), instants)
-    gaps = list(itertools.compress(itertools.count(), map(max_gap_us.__lt__, steps)))
+    gaps = _gaps_over(packed, instants, max_gap_us)
     kept: Sequence[int] = kept_polls(statuses)
     gap_after: tuple[int, ...] = ()
     if gaps:
-        kept = sorted(set(kept).union(gaps, [index + 1 for index in gaps]))
-        place = {index: position for position, index in enumerate(kept)}
-        gap_after = tuple(place[index] for index in gaps)
+        kept = sorted({*kept, *gaps, *map((1).__add__, gaps)})
+        gap_after = tuple(map(bisect.bisect_left, itertools.repeat(kept), gaps))
     return (
-        [instants[index] for index in kept],
-        [statuses[index] == "1" for index in kept],
+        list(map(instants.__getitem__, kept)),
+        list(map("1".__eq__, map(statuses.__getitem__, kept))),
         gap_after,
     )
+
+
+#: One 64-bit lane of ``_gaps_over``'s packed integer: its top bit, and the bytes of it.
+_LANE_BITS = 64
+_LANE_TOP = b"\x80" + bytes(7)
+
+
+def _gaps_over(packed: bytes, instants: Sequence[int], max_gap_us: int) -> list[int]:
+    """
+    Return the indices ``i`` where ``instants[i + 1] - instants[i] > max_gap_us``, given
+    the same instants as ``packed``, 64-bit big-endian two's complement each.
+
+    Those bytes read as one integer holds the instants in 64-bit lanes, the first on top, so
+    a few operations on it act on every lane at once: less itself shifted down one lane,
+    each lane below the top holds one step between consecutive instants (increasing and
+    not negative, so no lane borrows from the next); adding ``2**63 - 1 - max_gap_us`` to
+    every lane sets a lane's top bit exactly when its step is over the maximum gap (a step
+    is under ``2**63``, so no lane carries into the next). Instants before 1970 or a gap of
+    ``2**62`` microseconds or more take one step per poll instead.
+    """
+    count = len(instants)
+    if count < 2 or instants[-1] - instants[0] <= max_gap_us:
+        return []
+    if instants[0] < 0 or max_gap_us >= 2**62:
+        steps = map(operator.sub, itertools.islice(instants, 1, None), instants)
+        return list(itertools.compress(itertools.count(), map(max_gap_us.__lt__, steps)))
+    lanes = int.from_bytes(packed, "big")
+    add, top = _lane_constants(count, max_gap_us)
+    flags = (((lanes - (lanes >> _LANE_BITS)) + add) & top).to_bytes(8 * count, "big")
+    # Lane 0 holds the first instant itself, not a step: start at lane 1 (byte 8).
+    gaps: list[int] = []
+    found = flags.find(0x80, 8)
+    while found != -1:
+        gaps.append(found // 8 - 1)
+        found = flags.find(0x80, found + 8)
+    return gaps
+
+
+@functools.lru_cache(maxsize=256)
+def _lane_constants(count: int, max_gap_us: int) -> tuple[int, int]:
+    """
+    ``_gaps_over``'s ``2**63 - 1 - max_gap_us`` and top bit in each of ``count`` lanes.
+    """
+    add = (2**63 - 1 - max_gap_us).to_bytes(8, "big")
+    return int.from_bytes(add * count, "big"), int.from_bytes(_LANE_TOP * count, "big")
 
 
 class _PollStage:

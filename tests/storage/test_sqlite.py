@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import sqlite3
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from storemon.errors import BackendUnavailable, StorageError
 from storemon.model import Rejected, ReportStatus
 from storemon.service import build_csv_report, build_report
 from storemon.storage import default_url, open_repository, scheme_of, sqlite_path
+from storemon.storage import sqlite as sqlite_backend
 from storemon.storage.memory import InMemoryRepository
 from storemon.storage.sqlite import SQL, SQLiteRepository, split_statements
 
@@ -265,3 +269,44 @@ async def test_default_url_comes_from_the_environment(
     async with open_repository() as repo:
         await repo.add_polls([("a", 1, True)])
     assert (tmp_path / "env.db").is_file()
+
+
+@given(
+    steps=st.lists(st.integers(min_value=1, max_value=2**40), min_size=0, max_size=60),
+    first=st.integers(min_value=-(2**45), max_value=2**60),
+    max_gap_us=st.one_of(
+        st.integers(min_value=1, max_value=2**41), st.integers(min_value=2**61, max_value=2**63)
+    ),
+)
+def test_gaps_found_on_packed_lanes_are_every_step_over_the_gap(
+    steps: list[int], first: int, max_gap_us: int
+) -> None:
+    """
+    The gaps the SQLite reader finds on the instants packed in one integer are exactly
+    the consecutive pairs further apart than the gap, counted one by one: instants before
+    1970 and huge gaps (the step-by-step fallback) included.
+    """
+    instants = list(itertools.accumulate(steps, initial=first))
+    packed = b"".join(instant.to_bytes(8, "big", signed=True) for instant in instants)
+    expected = [i for i in range(len(instants) - 1) if instants[i + 1] - instants[i] > max_gap_us]
+    assert sqlite_backend._gaps_over(packed, instants, max_gap_us) == expected
+
+
+@pytest.mark.parametrize("times", ["000000000000000g", "00000000 0000000", "+000000000000001"])
+def test_the_gap_reader_refuses_times_that_are_not_hexadecimal(times: str) -> None:
+    """
+    A store whose times are not 16 hexadecimal digits each is refused (and then read row
+    by row), never read as other instants.
+    """
+    with pytest.raises(ValueError, match=r"hexadecimal|whitespace"):
+        sqlite_backend._kept_with_gaps(times, "1", 7_200_000_000)
+
+
+def test_the_gap_reader_reads_hexadecimal_times() -> None:
+    """Two polls three hours apart, one status: both kept, the gap between them."""
+    times = f"{3_600_000_000:016x}{3 * 3_600_000_000 + 3_600_000_000:016x}"
+    assert sqlite_backend._kept_with_gaps(times, "11", 7_200_000_000) == (
+        [3_600_000_000, 14_400_000_000],
+        [True, True],
+        (0,),
+    )
