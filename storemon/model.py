@@ -470,6 +470,21 @@ class StoreRange:
         )
 
 
+def shard_stride(store_count: int, max_stores: int) -> int:
+    """
+    Return how many stores each shard holds (the last may hold fewer) so that
+    ``store_count`` stores make the fewest shards of at most ``max_stores``, as equal as
+    they can be: 56,368 stores at most 10,000 a shard make 6 shards of 9,395 (the last
+    9,393), not five of 10,000 and one of 6,368, so that two workers taking three shards
+    each finish together.
+    """
+    max_stores = max(max_stores, 1)
+    if store_count <= 0:
+        return max_stores
+    shards = -(-store_count // max_stores)
+    return -(-store_count // shards)
+
+
 def store_ranges(starts: Sequence[str]) -> list[StoreRange]:
     """
     Return the ranges that start at each of ``starts`` (sorted, the first store of each

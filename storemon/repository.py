@@ -411,7 +411,8 @@ class ReportStore(Protocol):
 
     async def plan_shards(self, report_id: str, *, max_stores: int) -> int:
         """
-        Split the job into shards of at most ``max_stores`` stores each (every store with
+        Split the job into the fewest shards of at most ``max_stores`` stores each, as
+        equal as they can be (``storemon.model.shard_stride``; every store with
         a poll, in code point order of ids; ``storemon.model.store_ranges``), numbered
         from 0, all Pending, and return how many; a job already split keeps its shards
         (and their count is returned), so planning again after a takeover changes

@@ -506,7 +506,7 @@ class InMemoryRepository(Lifecycle):
         self._job(report_id)
         if report_id not in self._shards:
             ids = sorted(store_id for store_id, times in self._view().polls.items() if times)
-            ranges = model.store_ranges(ids[:: max(max_stores, 1)])
+            ranges = model.store_ranges(ids[:: model.shard_stride(len(ids), max_stores)])
             self._shards[report_id] = [_Shard(stores) for stores in ranges]
             self._work.wake()
         return len(self._shards[report_id])

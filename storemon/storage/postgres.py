@@ -856,7 +856,9 @@ class PostgresRepository(Lifecycle):
                 count = await connection.fetchval(SQL.queries["shard_count"], report_id)
                 if count:
                     return int(count)
-                starts = await connection.fetch(SQL.queries["store_starts"], max(max_stores, 1))
+                stores = await connection.fetchval(SQL.queries["count_stores"])
+                stride = model.shard_stride(stores, max_stores)
+                starts = await connection.fetch(SQL.queries["store_starts"], stride)
                 ranges = model.store_ranges([row[0] for row in starts])
                 await connection.copy_records_to_table(
                     "report_shards",

@@ -1126,7 +1126,8 @@ class SQLiteRepository(Lifecycle):
                 ids = await self._db.execute_fetchall(
                     SQL.queries["store_ids"], columns.range_values(None)
                 )
-                starts = [row[0] for row in ids][:: max(max_stores, 1)]
+                store_ids = [row[0] for row in ids]
+                starts = store_ids[:: model.shard_stride(len(store_ids), max_stores)]
                 ranges = model.store_ranges(starts)
                 await self._db.executemany(
                     SQL.queries["insert_shard"],

@@ -340,6 +340,9 @@ ON CONFLICT (name) DO UPDATE SET last_at = now()
 WHERE s.last_at <= now() - make_interval(secs => $2)
 RETURNING last_at;
 
+-- name: count_stores
+SELECT count(*) FROM stores;
+
 -- name: store_starts
 -- The first store of each run of $1 stores with polls, in byte order: one ordered scan
 -- of the stores table's primary key.
