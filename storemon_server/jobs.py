@@ -540,7 +540,7 @@ class JobRunner:
         except ReportNotFound:
             self._attempts.pop(report_id, None)
             logger.warning(kv("report.vanished", report_id=report_id))
-        except Exception:
+        except Exception as error:
             # The repository failed while recording the job's state: the job stays as it
             # was (Running). Hold it only for a pause that doubles up to a minute, after
             # which any worker claims it again: a database that comes back finishes it
@@ -548,9 +548,13 @@ class JobRunner:
             attempt = self._attempts.get(report_id, 0) + 1
             self._attempts[report_id] = attempt
             delay = min(self.retry_after * 2 ** (attempt - 1), MAX_RETRY_AFTER_S)
-            logger.exception(
-                kv("report.retry", report_id=report_id, attempt=attempt, seconds=delay)
-            )
+            fields = {"report_id": report_id, "attempt": attempt, "seconds": delay}
+            if isinstance(error, StoremonError):
+                # Expected (a database away): one line with its bounded reason, like a
+                # failed ingest; a traceback only for what is a bug.
+                logger.warning(kv("report.retry", **fields, error=public_error(error)))
+            else:
+                logger.exception(kv("report.retry", **fields))
             with contextlib.suppress(Exception):
                 pause = dt.timedelta(seconds=delay)
                 await self.repository.renew_lease(report_id, self.worker_id, lease=pause)

@@ -78,16 +78,20 @@ async def test_a_job_whose_end_could_not_be_recorded_is_run_again(
     )
     await runner.start()
     try:
-        with caplog.at_level(logging.ERROR, logger="storemon_server.jobs"):
+        with caplog.at_level(logging.WARNING, logger="storemon_server.jobs"):
             job = await runner.trigger()
             done = await _wait_status(repository, job.report_id, ReportStatus.COMPLETE)
         assert left == [0]
         assert done.csv == f"report of {job.report_id}\n"
-        retries = [record.getMessage() for record in caplog.records]
-        retries = [message for message in retries if "report.retry" in message]
+        records = [record for record in caplog.records if "report.retry" in record.getMessage()]
+        retries = [record.getMessage() for record in records]
         assert len(retries) == 2
         assert "attempt=1 seconds=0.05" in retries[0]
         assert "attempt=2 seconds=0.1" in retries[1]
+        # A database away is expected: one warning line with its reason, no traceback.
+        assert all("database is locked" in message for message in retries)
+        assert all(record.levelno == logging.WARNING for record in records)
+        assert all(record.exc_info is None for record in records)
     finally:
         await runner.stop()
 
