@@ -27,11 +27,9 @@ Every driver exception leaves this module as ``StorageError`` (``translate_error
 from __future__ import annotations
 
 import asyncio
-import bisect
 import contextlib
 import contextvars
 import datetime as dt
-import functools
 import itertools
 import operator
 import os
@@ -50,7 +48,6 @@ from storemon.storage import columns, polldays
 from storemon.storage.lifecycle import Lifecycle
 from storemon.storage.sqlfiles import SqlFiles
 from storemon.storage.wake import WorkSignal
-from storemon.uptime import kept_polls
 
 #: Rows per ``executemany`` when storing polls, and per
 #: ``fetchmany`` when reading them: large enough to amortise the thread hops, small
@@ -232,7 +229,9 @@ async def _thinned(
                     break
                 after = store_id
                 try:
-                    kept = _kept(times, statuses, bounds, max_gap_us)
+                    kept = polldays.kept(
+                        times, statuses, bounds["since"], bounds["as_of"], max_gap_us
+                    )
                 except ValueError:
                     # Not what this version stores: read this store's days one by one,
                     # in the same read transaction, which says what is wrong.
@@ -302,84 +301,6 @@ def _split_changes(
             return
         previous = store_id
         yield store_id, times, statuses
-
-
-def _kept(
-    times: str, statuses: str, bounds: dict[str, int], max_gap_us: int | None
-) -> tuple[list[int], list[bool], tuple[int, ...] | None] | None:
-    """
-    The polls that decide a store's numbers, from its days as ``snapshot_changes`` sends
-    them: ``kept_polls`` of its polls in the report's range (``polldays.window``), or with a
-    maximum gap ``kept_polls_with_gaps``, with where the gaps are among the kept polls
-    (``StoreSnapshot.gap_after``); ``None`` when it has no poll in the range.
-
-    Raises ``ValueError`` when the times cannot be read.
-
-    The instants are read at once (``bytes.fromhex`` into a signed 64-bit array) and the
-    gaps found by ``_gaps_over``: one Python step per poll would cost more than the rest
-    of the report's work on it.
-    """
-    instants, packed, flags = polldays.window(times, statuses, bounds["since"], bounds["as_of"])
-    if not instants:
-        return None
-    kept: Sequence[int] = kept_polls(flags)
-    gap_after: tuple[int, ...] | None = None
-    if max_gap_us is not None:
-        gap_after = ()
-        gaps = _gaps_over(packed, instants, max_gap_us)
-        if gaps:
-            kept = sorted({*kept, *gaps, *map((1).__add__, gaps)})
-            gap_after = tuple(map(bisect.bisect_left, itertools.repeat(kept), gaps))
-    return (
-        list(map(instants.__getitem__, kept)),
-        list(map("1".__eq__, map(flags.__getitem__, kept))),
-        gap_after,
-    )
-
-
-#: One 64-bit lane of ``_gaps_over``'s packed integer: its top bit, and the bytes of it.
-_LANE_BITS = 64
-_LANE_TOP = b"\x80" + bytes(7)
-
-
-def _gaps_over(packed: bytes, instants: Sequence[int], max_gap_us: int) -> list[int]:
-    """
-    Return the indices ``i`` where ``instants[i + 1] - instants[i] > max_gap_us``, given
-    the same instants as ``packed``, 64-bit big-endian two's complement each.
-
-    Those bytes read as one integer holds the instants in 64-bit lanes, the first on top, so
-    a few operations on it act on every lane at once: less itself shifted down one lane,
-    each lane below the top holds one step between consecutive instants (increasing and
-    not negative, so no lane borrows from the next); adding ``2**63 - 1 - max_gap_us`` to
-    every lane sets a lane's top bit exactly when its step is over the maximum gap (a step
-    is under ``2**63``, so no lane carries into the next). Instants before 1970 or a gap of
-    ``2**62`` microseconds or more take one step per poll instead.
-    """
-    count = len(instants)
-    if count < 2 or instants[-1] - instants[0] <= max_gap_us:
-        return []
-    if instants[0] < 0 or max_gap_us >= 2**62:
-        steps = map(operator.sub, itertools.islice(instants, 1, None), instants)
-        return list(itertools.compress(itertools.count(), map(max_gap_us.__lt__, steps)))
-    lanes = int.from_bytes(packed, "big")
-    add, top = _lane_constants(count, max_gap_us)
-    flags = (((lanes - (lanes >> _LANE_BITS)) + add) & top).to_bytes(8 * count, "big")
-    # Lane 0 holds the first instant itself, not a step: start at lane 1 (byte 8).
-    gaps: list[int] = []
-    found = flags.find(0x80, 8)
-    while found != -1:
-        gaps.append(found // 8 - 1)
-        found = flags.find(0x80, found + 8)
-    return gaps
-
-
-@functools.lru_cache(maxsize=256)
-def _lane_constants(count: int, max_gap_us: int) -> tuple[int, int]:
-    """
-    ``_gaps_over``'s ``2**63 - 1 - max_gap_us`` and top bit in each of ``count`` lanes.
-    """
-    add = (2**63 - 1 - max_gap_us).to_bytes(8, "big")
-    return int.from_bytes(add * count, "big"), int.from_bytes(_LANE_TOP * count, "big")
 
 
 class _PollStage:

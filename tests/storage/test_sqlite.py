@@ -17,8 +17,7 @@ from hypothesis import strategies as st
 from storemon.errors import BackendUnavailable, StorageError
 from storemon.model import Rejected, ReportStatus
 from storemon.service import build_csv_report, build_report
-from storemon.storage import default_url, open_repository, scheme_of, sqlite_path
-from storemon.storage import sqlite as sqlite_backend
+from storemon.storage import default_url, open_repository, polldays, scheme_of, sqlite_path
 from storemon.storage.memory import InMemoryRepository
 from storemon.storage.sqlite import SQL, SQLiteRepository, split_statements
 
@@ -289,11 +288,11 @@ def test_gaps_found_on_packed_lanes_are_every_step_over_the_gap(
     instants = list(itertools.accumulate(steps, initial=first))
     packed = b"".join(instant.to_bytes(8, "big", signed=True) for instant in instants)
     expected = [i for i in range(len(instants) - 1) if instants[i + 1] - instants[i] > max_gap_us]
-    assert sqlite_backend._gaps_over(packed, instants, max_gap_us) == expected
+    assert polldays.gaps_over(packed, instants, max_gap_us) == expected
 
 
 #: Report bounds that take every poll from 1970 to 2286.
-_EVERY_INSTANT = {"since": 0, "as_of": 10**16}
+_EVERY_INSTANT = (0, 10**16)
 
 
 @pytest.mark.parametrize("times", ["000000000000000g", "00000000 0000000", "+000000000000001"])
@@ -303,13 +302,13 @@ def test_the_gap_reader_refuses_times_that_are_not_hexadecimal(times: str) -> No
     by row), never read as other instants.
     """
     with pytest.raises(ValueError, match=r"hexadecimal|whitespace"):
-        sqlite_backend._kept(times, "1", _EVERY_INSTANT, 7_200_000_000)
+        polldays.kept(times, "1", *_EVERY_INSTANT, 7_200_000_000)
 
 
 def test_the_gap_reader_reads_hexadecimal_times() -> None:
     """Two polls three hours apart, one status: both kept, the gap between them."""
     times = f"{3_600_000_000:016x}{3 * 3_600_000_000 + 3_600_000_000:016x}"
-    assert sqlite_backend._kept(times, "11", _EVERY_INSTANT, 7_200_000_000) == (
+    assert polldays.kept(times, "11", *_EVERY_INSTANT, 7_200_000_000) == (
         [3_600_000_000, 14_400_000_000],
         [True, True],
         (0,),
