@@ -36,22 +36,25 @@ import contextlib
 import contextvars
 import datetime as dt
 import itertools
+import operator
 import os
 import re
 import time
 import urllib.parse
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from typing import Any, TypeVar
 
 import asyncpg  # type: ignore[import-untyped]  # no stubs, no py.typed
 
 from storemon import model
 from storemon.errors import BackendUnavailable, DatabaseNotFound, StorageBusy, StorageError
 from storemon.model import to_epoch_us
-from storemon.storage import columns
+from storemon.storage import columns, polldays
 from storemon.storage.lifecycle import Lifecycle
 from storemon.storage.sqlfiles import SqlFiles
 from storemon.storage.wake import WorkSignal
+
+T = TypeVar("T")
 
 #: The schema when neither the URL (``?schema=``) nor ``SCHEMA_ENV`` names one.
 DEFAULT_SCHEMA = "storemon"
@@ -67,9 +70,13 @@ PING_TIMEOUT_S = 3.0
 #: Seconds one statement may run; a report's cursor fetch or an ingest's merge is far
 #: less even at full size.
 COMMAND_TIMEOUT_S = 600.0
+#: Polls a stage gathers in Python (``polldays.PollBuffer``, 9 bytes each: about 27 MB)
+#: before it COPYs them to its temporary table as day rows. A week of the full-size fleet
+#: (1.8M polls) is one piece per day row, which the merge then writes as it is.
+STAGE_FLUSH_POLLS = 3_000_000
 #: Rows changed by one ``add_polls`` after which the planner's statistics are refreshed
-#: at once (``ANALYZE polls``, about 0.2 s): right after a first load, the planner took
-#: 1.5M polls in the week for 9,000 until autovacuum came by, and chose its plans so.
+#: at once (``ANALYZE poll_days``): right after a first load, the planner would take the
+#: table for a tiny one until autovacuum came by, and choose its plans so.
 ANALYZE_AFTER_ROWS = 100_000
 #: Pooled connections per process: a server's report workers, its refresh and its
 #: requests share them.
@@ -174,30 +181,69 @@ def _special(
     return columns.store_special_rows(zip(days, starts, ends, strict=True))
 
 
+#: The columns of a stored day row, in ``polldays.StoredDay`` order.
+_DAY_COLUMNS = ["store_id", "day", "times", "statuses", "last_us"]
+#: The columns of a staged day row: a stored one's, the piece, and whether every instant
+#: is there once.
+_STAGED_COLUMNS = [*_DAY_COLUMNS, "piece", "distinct_times"]
+
+
+def _stored_polls(store_id: str, read: Callable[..., T], *args: Any) -> T:
+    """
+    ``read(*args)`` on a store's stored days (a ``polldays`` reader); ``StorageError``
+    saying which store when they cannot be read.
+    """
+    try:
+        return read(*args)
+    except ValueError as error:
+        raise StorageError(f"PostgreSQL: the stored polls of store {store_id!r}: {error}") from None
+
+
 class _PollStage:
     """
-    Polls COPYed into a temporary table, numbered in staging order, then counted and
-    merged in key order in one transaction.
+    Polls gathered by store in Python (``polldays.PollBuffer``), COPYed as day rows into a
+    temporary table of the stage's connection whenever ``STAGE_FLUSH_POLLS`` are gathered,
+    then merged with the stored days in one transaction.
     """
 
     def __init__(self, repository: PostgresRepository, connection: asyncpg.Connection) -> None:
         self._repository = repository
         self._connection = connection
+        self._buffer = polldays.PollBuffer()
+        #: Flushes of the buffer since the last merge: the piece number of the next one.
+        self._pieces = 0
+        #: Polls staged since the last merge (in the table or the buffer).
         self._staged = 0
 
     async def add(self, polls: Iterable[model.PollRecord]) -> int:
-        with translate_errors("stage polls"):
-            staged = await _copy_batches(
-                self._connection,
-                "stage_polls",
-                ["store_id", "at_us", "active", "seq"],
-                iter(polls),
-                start=self._staged,
-            )
+        """
+        Pull batches from ``polls`` (the parsing, for an ingest) into the buffer in a
+        worker thread; nothing waits for the parsing.
+        """
+        rows = iter(polls)
+        staged = 0
+        while taken := await asyncio.to_thread(self._buffer.take, rows, BATCH_ROWS):
+            staged += taken
+            if self._buffer.size >= STAGE_FLUSH_POLLS:
+                await self._flush()
         self._staged += staged
         return staged
 
+    async def _flush(self) -> None:
+        if not self._buffer.size:
+            return
+        records = await asyncio.to_thread(_staged_records, self._buffer, self._pieces)
+        self._pieces += 1
+        with translate_errors("stage polls"):
+            await self._connection.copy_records_to_table(
+                "stage_poll_days", records=records, columns=_STAGED_COLUMNS
+            )
+
     async def merge(self) -> int:
+        """
+        Merge the staged days with the stored ones (``polldays.merge_day``) in one
+        transaction; return the rows new or changed.
+        """
         if not self._staged:
             return 0
         connection, repository = self._connection, self._repository
@@ -207,18 +253,97 @@ class _PollStage:
                 "PostgreSQL: a poll stage merges in a transaction on its own connection: "
                 "open it inside the stage's block, with no other stage open"
             )
+        await self._flush()  # outside the transaction, unless the caller is in one
         with translate_errors("store polls"):
             async with contextlib.AsyncExitStack() as stack:
                 if current is None:
                     await stack.enter_async_context(repository._transaction_on(connection))
-                changed: int = await connection.fetchval(SQL.queries["count_changed_polls"])
-                await connection.execute(SQL.queries["merge_polls"])
+                changed = await _merge_staged(connection, repository.schema)
                 await connection.execute(SQL.queries["merge_stores"])
-                await connection.execute("TRUNCATE stage_polls")
+                await connection.execute("TRUNCATE stage_poll_days")
                 if changed >= ANALYZE_AFTER_ROWS:
-                    await connection.execute("ANALYZE polls")
-        self._staged = 0
+                    await connection.execute("ANALYZE poll_days")
+        self._staged = self._pieces = 0
         return changed
+
+
+def _staged_records(buffer: polldays.PollBuffer, piece: int) -> list[tuple[Any, ...]]:
+    """
+    Drain ``buffer`` into the rows of ``stage_poll_days`` (``_STAGED_COLUMNS``).
+    """
+    return [
+        (store_id, day, times, statuses, last_us, piece, distinct)
+        for store_id, day, times, statuses, last_us, distinct in buffer.drain()
+    ]
+
+
+async def _merge_staged(connection: asyncpg.Connection, schema: str) -> int:
+    """
+    Merge the staged pieces into the stored days, in the caller's transaction, reading
+    them in key order a batch at a time; return the rows new or changed. Days not stored
+    yet are COPYed into ``poll_days`` at once (nobody else writes meanwhile: the writers'
+    advisory lock), changed ones over the stored rows in one ``UPDATE`` at the end.
+    """
+    await connection.execute(SQL.queries["create_poll_day_writes"])
+    # A cursor of SQL's own, to close it when read: a portal left open keeps the stage's
+    # table in use (no TRUNCATE, no DROP) until the caller's transaction ends.
+    await connection.execute(
+        f"DECLARE staged_days NO SCROLL CURSOR FOR {SQL.queries['staged_poll_days']}"
+    )
+    changed = 0
+    key: tuple[str, int] | None = None
+    stored: tuple[str, str, int] | None = None
+    pieces: list[tuple[str, str, bool]] = []
+    new: list[polldays.StoredDay] = []
+    rewritten: list[polldays.StoredDay] = []
+
+    def merged() -> int:
+        assert key is not None
+        count, row = polldays.merge_day(stored, pieces)
+        if row is not None:
+            (rewritten if stored is not None else new).append((*key, *row))
+        return count
+
+    while batch := await connection.fetch(f"FETCH {BATCH_ROWS:d} FROM staged_days"):
+        for store_id, day, times, statuses, distinct, *old in batch:
+            if (store_id, day) != key:
+                if key is not None:
+                    changed += merged()
+                key, pieces = (store_id, day), []
+                stored = None if old[0] is None else (old[0], old[1], old[2])
+            pieces.append((times, statuses, distinct))
+        new, rewritten = await _write_days(connection, schema, new, rewritten, BATCH_ROWS)
+    await connection.execute("CLOSE staged_days")
+    if key is not None:
+        changed += merged()
+    await _write_days(connection, schema, new, rewritten, 0)
+    await connection.execute(SQL.queries["update_poll_days"])
+    await connection.execute("TRUNCATE write_poll_days")
+    return changed
+
+
+async def _write_days(
+    connection: asyncpg.Connection,
+    schema: str,
+    new: list[polldays.StoredDay],
+    rewritten: list[polldays.StoredDay],
+    at_least: int,
+) -> tuple[list[polldays.StoredDay], list[polldays.StoredDay]]:
+    """
+    COPY ``new`` into ``poll_days`` and ``rewritten`` into ``write_poll_days``, each when
+    it holds more than ``at_least`` rows; return what is left to write.
+    """
+    if len(new) > at_least:
+        await connection.copy_records_to_table(
+            "poll_days", records=new, columns=_DAY_COLUMNS, schema_name=schema
+        )
+        new = []
+    if len(rewritten) > at_least:
+        await connection.copy_records_to_table(
+            "write_poll_days", records=rewritten, columns=_DAY_COLUMNS
+        )
+        rewritten = []
+    return new, rewritten
 
 
 class PostgresRepository(Lifecycle):
@@ -535,7 +660,7 @@ class PostgresRepository(Lifecycle):
     @contextlib.asynccontextmanager
     async def stage_polls(self) -> AsyncIterator[_PollStage]:
         """
-        A stage in the temporary table ``stage_polls`` of a connection this task holds
+        A stage in the temporary table ``stage_poll_days`` of a connection this task holds
         until the end of the block: a new one from the pool, or its transaction's (one
         stage at a time there: the table has one name). The COPYs run outside any
         transaction, and a ``transaction()`` opened inside the block, like ``merge``'s
@@ -553,7 +678,7 @@ class PostgresRepository(Lifecycle):
                     else await stack.enter_async_context(self._open_pool.acquire())
                 )
                 await connection.execute(SQL.queries["create_poll_stage"])
-                await connection.execute("TRUNCATE stage_polls")
+                await connection.execute("TRUNCATE stage_poll_days")
             self._staging.add(connection)
             token = self._held.set(connection)
             try:
@@ -562,23 +687,47 @@ class PostgresRepository(Lifecycle):
                 self._held.reset(token)
                 self._staging.discard(connection)
                 with contextlib.suppress(*_CONNECTION_LOST, asyncpg.PostgresError):
-                    await connection.execute("DROP TABLE IF EXISTS stage_polls")
+                    await connection.execute("DROP TABLE IF EXISTS stage_poll_days")
 
     async def prune_polls(self, before: dt.datetime) -> int:
         """
-        Delete ``PRUNE_STORES`` stores at a time, each range its own transaction (after
-        the schema's other writers, as every write). Autovacuum makes the dead rows'
-        space reusable; the files do not shrink (docs/storage.md).
+        Prune ``PRUNE_STORES`` stores at a time (``polldays.pruned``), each range its own
+        transaction (after the schema's other writers, as every write). Autovacuum makes
+        the dead rows' space reusable; the files do not shrink (docs/storage.md).
         """
+        before_us = to_epoch_us(before)
         ids = [row[0] for row in await self._fetch("list stores", "store_ids")]
-        deleted = 0
+        removed = 0
         for first, last in columns.store_ranges(ids, columns.PRUNE_STORES):
-            async with self.transaction():
-                status = await self._execute(
-                    "prune polls", "prune_polls", first, last, to_epoch_us(before)
-                )
-            deleted += _rowcount(status)
-        return deleted
+            async with self.transaction(), self._acquire() as connection:
+                with translate_errors("read polls to prune"):
+                    rows = await connection.fetch(
+                        SQL.queries["prune_poll_days"], first, last, before_us // polldays.DAY_US
+                    )
+                deleted: list[tuple[str, int]] = []
+                rewritten: list[polldays.StoredDay] = []
+                for store_id, days in itertools.groupby(rows, operator.itemgetter(0)):
+                    try:
+                        count, gone, kept = polldays.pruned([row[1:] for row in days], before_us)
+                    except ValueError as error:
+                        raise StorageError(
+                            f"PostgreSQL: the stored polls of store {store_id!r}: {error}"
+                        ) from None
+                    removed += count
+                    deleted += [(store_id, day) for day in gone]
+                    rewritten += [(store_id, *day) for day in kept]
+                with translate_errors("prune polls"):
+                    if deleted:
+                        gone_ids, gone_days = zip(*deleted, strict=True)
+                        await connection.execute(
+                            SQL.queries["delete_poll_days"], list(gone_ids), list(gone_days)
+                        )
+                    if rewritten:
+                        await connection.execute(SQL.queries["create_poll_day_writes"])
+                        await _write_days(connection, self.schema, [], rewritten, 0)
+                        await connection.execute(SQL.queries["update_poll_days"])
+                        await connection.execute("TRUNCATE write_poll_days")
+        return removed
 
     # MetadataSink
 
@@ -664,10 +813,11 @@ class PostgresRepository(Lifecycle):
         stores: model.StoreRange | None = None,
     ) -> AsyncIterator[model.StoreSnapshot]:
         """
-        Stream one row per store, every poll, through a server-side cursor in one
-        read-only snapshot (the thinner stream SQLite sends costs PostgreSQL more CPU
-        than it saves: ``docs/storage.md``). Every poll is sent, so ``max_gap_us`` thins
-        nothing and the engine finds the gaps itself.
+        Stream one row per store, its days as one string (``polldays``), through a
+        server-side cursor in one read-only snapshot; send the polls that decide its
+        numbers (``polldays.kept``: ``kept_polls``, or ``kept_polls_with_gaps`` with
+        ``max_gap_us``), as SQLite does. The thinning is Python's: PostgreSQL only
+        concatenates each store's day rows.
         """
         since_us, as_of_us = to_epoch_us(since), to_epoch_us(as_of)
         first_day, last_day = columns.special_days_around(since_us, as_of_us)
@@ -684,8 +834,8 @@ class PostgresRepository(Lifecycle):
             try:
                 cursor = connection.cursor(
                     SQL.queries["snapshots"],
-                    since_us,
-                    as_of_us,
+                    since_us // polldays.DAY_US,
+                    as_of_us // polldays.DAY_US,
                     first_day,
                     last_day,
                     shard["first"] or "",
@@ -698,7 +848,13 @@ class PostgresRepository(Lifecycle):
                         row = await anext(found, None)
                     if row is None:
                         break
-                    store_id, times, actives, zone_key, days, starts, ends, *special = row
+                    store_id, times, statuses, zone_key, days, starts, ends, *special = row
+                    kept = _stored_polls(
+                        store_id, polldays.kept, times, statuses, since_us, as_of_us, max_gap_us
+                    )
+                    if kept is None:
+                        continue  # its days hold polls after as_of only
+                    poll_at_us, poll_active, gap_after = kept
                     hours, problem = made.store_rows(
                         zip(days, starts, ends, strict=True) if days else ()
                     )
@@ -708,8 +864,9 @@ class PostgresRepository(Lifecycle):
                         zone_key=zone_key,
                         hours=hours,
                         special=special_rows,
-                        poll_at_us=times,
-                        poll_active=actives,
+                        poll_at_us=poll_at_us,
+                        poll_active=poll_active,
+                        gap_after=gap_after,
                         problem=problem or special_problem,
                     )
             finally:
@@ -728,13 +885,18 @@ class PostgresRepository(Lifecycle):
         [found] = await self._fetch(
             "read a store's snapshot",
             "store_snapshot",
-            since_us,
-            as_of_us,
+            since_us // polldays.DAY_US,
+            as_of_us // polldays.DAY_US,
             store_id,
             *columns.special_days_around(since_us, as_of_us),
         )
-        times, actives, zone_key, days, starts, ends, *special = found
-        if not times:
+        times, statuses, zone_key, days, starts, ends, *special = found
+        if times is None:
+            return None
+        poll_at_us, poll_active = _stored_polls(
+            store_id, polldays.polls_of, [(times, statuses)], since_us, as_of_us
+        )
+        if not poll_at_us:
             return None
         hours, problem = columns.HoursRows().store_rows(
             zip(days, starts, ends, strict=True) if days else ()
@@ -745,8 +907,8 @@ class PostgresRepository(Lifecycle):
             zone_key=zone_key,
             hours=hours,
             special=special_rows,
-            poll_at_us=times,
-            poll_active=actives,
+            poll_at_us=poll_at_us,
+            poll_active=poll_active,
             problem=problem or special_problem,
         )
 

@@ -21,7 +21,7 @@ import asyncpg
 
 from storemon.errors import StorageError
 from storemon.model import SpecialHoursRow
-from storemon.storage import columns
+from storemon.storage import columns, polldays
 from storemon.storage import postgres as backend
 from storemon.storage.postgres import PostgresRepository
 from tests.integration.conftest import STATUS_HEADER, cli, write_inputs
@@ -254,11 +254,11 @@ def test_schema_names_are_checked() -> None:
 
 def _polls_read(plan: dict[str, Any]) -> int:
     """
-    Rows the index and table scans of ``polls`` returned or filtered out, over every loop
-    of every node of an ``EXPLAIN (ANALYZE, FORMAT JSON)`` plan.
+    Rows the index and table scans of ``poll_days`` returned or filtered out, over every
+    loop of every node of an ``EXPLAIN (ANALYZE, FORMAT JSON)`` plan.
     """
     read = 0
-    if plan.get("Relation Name") == "polls":
+    if plan.get("Relation Name") == "poll_days":
         rows = plan["Actual Rows"] + plan.get("Rows Removed by Filter", 0)
         read += rows * plan.get("Actual Loops", 1)
     return read + sum(_polls_read(child) for child in plan.get("Plans", []))
@@ -268,25 +268,33 @@ def _polls_read(plan: dict[str, Any]) -> int:
 async def test_snapshot_reads_never_touch_polls_before_the_week(
     pg: PostgresRepository, name: str
 ) -> None:
-    """Eleven more weeks of polls before the week make the report's queries read no more rows."""
+    """
+    Eleven more weeks of polls before the week make the report's queries read no more day
+    rows (one store's week is eight of them, and one seek for its last day before).
+    """
     hour, week = 3_600_000_000, 7 * 24 * 3_600_000_000
     since = backend.to_epoch_us(BASE)
     stores = [f"s{store:02d}" for store in range(20)]
     days = list(columns.special_days_around(since, since + week))
-    arguments = [since, since + week] + (["s07"] if name == "store_snapshot" else []) + days
+    arguments = [since // polldays.DAY_US, (since + week) // polldays.DAY_US]
+    arguments += (["s07"] if name == "store_snapshot" else []) + days
     if name == "snapshots":
         arguments += ["", None]  # every store (a shard's range of stores otherwise)
     await pg.add_polls([(s, since + h * hour, h % 5 != 0) for s in stores for h in range(-1, 168)])
 
     async def rows_read() -> int:
         async with pg._acquire() as connection:
-            await connection.execute("ANALYZE polls")
+            await connection.execute("ANALYZE poll_days")
             [[plan]] = await connection.fetch(
                 "EXPLAIN (ANALYZE, FORMAT JSON) " + backend.SQL.queries[name], *arguments
             )
         return _polls_read(json.loads(plan)[0]["Plan"])
 
     one_week = await rows_read()
+    # Per store: one seek for its last day before the week, the range from that day
+    # through the week (eight rows), and for a report the skip scan's seek (and one past
+    # the last store).
+    assert one_week == (len(stores) * 10 + 1 if name == "snapshots" else 9)
     await pg.add_polls(
         [(s, since - h * hour, h % 3 != 0) for s in stores for h in range(2, 11 * 168)]
     )

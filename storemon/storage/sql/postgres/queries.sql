@@ -2,49 +2,40 @@
 -- Tables are unqualified: every connection's search_path is the configured schema.
 
 -- name: create_poll_stage
--- Rows of one stage (stage_polls), in file order (seq), COPYed here outside any
--- transaction before one merge; dropped when the stage ends.
-CREATE TEMP TABLE IF NOT EXISTS stage_polls (
-    store_id text COLLATE "C" NOT NULL, at_us bigint NOT NULL, active boolean NOT NULL, seq bigint NOT NULL
+-- The polls of one stage (stage_polls) as day rows (storemon.storage.polldays), a piece
+-- per flush of the stage's buffer, COPYed here outside any transaction before one merge;
+-- dropped when the stage ends.
+CREATE TEMP TABLE IF NOT EXISTS stage_poll_days (
+    store_id text COLLATE "C" NOT NULL, day integer NOT NULL, piece integer NOT NULL,
+    times text NOT NULL, statuses text NOT NULL, last_us bigint NOT NULL,
+    distinct_times boolean NOT NULL
 );
 
--- name: count_changed_polls
--- Rows that change what is stored at their instant: the stored status, or the previous
--- row for the same instant in this call (each row counts, as in the other backends).
-SELECT count(*)
-FROM (
-    SELECT store_id, at_us, active,
-           lag(active) OVER (PARTITION BY store_id, at_us ORDER BY seq) AS before
-    FROM stage_polls
-) AS s
-LEFT JOIN polls AS p USING (store_id, at_us)
-WHERE s.active IS DISTINCT FROM coalesce(s.before, p.active);
+-- name: staged_poll_days
+-- The staged day rows in key order, pieces in staging order, each with the day as stored
+-- (a merge join of both primary-key orders: no lookup per row).
+SELECT s.store_id, s.day, s.times, s.statuses, s.distinct_times, d.times, d.statuses, d.last_us
+FROM stage_poll_days AS s
+LEFT JOIN poll_days AS d ON d.store_id = s.store_id AND d.day = s.day
+ORDER BY s.store_id, s.day, s.piece;
 
--- name: merge_polls
--- The last row per instant wins: stored rows whose status differs are updated, new ones
--- inserted (no ON CONFLICT: its per-row speculative insertion took twice as long on 1.8M
--- rows, and the writers' advisory lock means nobody inserts the same keys meanwhile).
--- New rows go in in key order, so that the primary key's pages are filled one after
--- another instead of at random.
-WITH latest AS (
-    SELECT DISTINCT ON (store_id, at_us) store_id, at_us, active
-    FROM stage_polls
-    ORDER BY store_id, at_us, seq DESC
-), changed AS (
-    UPDATE polls AS p SET active = l.active
-    FROM latest AS l
-    WHERE p.store_id = l.store_id AND p.at_us = l.at_us AND p.active <> l.active
-)
-INSERT INTO polls (store_id, at_us, active)
-SELECT l.store_id, l.at_us, l.active
-FROM latest AS l
-WHERE NOT EXISTS (SELECT 1 FROM polls AS p WHERE p.store_id = l.store_id AND p.at_us = l.at_us)
-ORDER BY l.store_id, l.at_us;
+-- name: create_poll_day_writes
+-- Stored days that a merge or a prune rewrites, COPYed here inside its transaction, then
+-- written over the stored rows in one statement (update_poll_days).
+CREATE TEMP TABLE IF NOT EXISTS write_poll_days (
+    store_id text COLLATE "C" NOT NULL, day integer NOT NULL, times text NOT NULL,
+    statuses text NOT NULL, last_us bigint NOT NULL
+) ON COMMIT DROP;
+
+-- name: update_poll_days
+UPDATE poll_days AS d SET times = w.times, statuses = w.statuses, last_us = w.last_us
+FROM write_poll_days AS w
+WHERE d.store_id = w.store_id AND d.day = w.day;
 
 -- name: merge_stores
 -- The stores of the staged polls that the stores table does not hold yet.
 INSERT INTO stores (store_id)
-SELECT DISTINCT store_id FROM stage_polls
+SELECT DISTINCT store_id FROM stage_poll_days
 ON CONFLICT DO NOTHING;
 
 -- name: create_hours_stage
@@ -85,25 +76,29 @@ SELECT DISTINCT ON (store_id) store_id, zone_key FROM stage_zones ORDER BY store
 
 -- name: store_ids
 -- Every store with polls, in order, by one primary-key seek per store (a skip scan: a
--- DISTINCT would read every poll).
+-- DISTINCT would read every day row).
 WITH RECURSIVE stores (store_id) AS (
-    (SELECT store_id FROM polls ORDER BY store_id LIMIT 1)
+    (SELECT store_id FROM poll_days ORDER BY store_id LIMIT 1)
     UNION ALL
-    SELECT (SELECT p.store_id FROM polls AS p WHERE p.store_id > s.store_id
+    SELECT (SELECT p.store_id FROM poll_days AS p WHERE p.store_id > s.store_id
             ORDER BY p.store_id LIMIT 1)
     FROM stores AS s WHERE s.store_id IS NOT NULL
 )
 SELECT store_id FROM stores WHERE store_id IS NOT NULL;
 
--- name: prune_polls
--- The polls of the stores $1 to $2 (inclusive) before $3, but for each store's latest one
--- before $3 (what a report whose week starts at or after $3 reads of the past).
-DELETE FROM polls AS p
-WHERE p.store_id BETWEEN $1 AND $2
-  AND p.at_us < $3
-  AND p.at_us < (
-    SELECT max(q.at_us) FROM polls AS q WHERE q.store_id = p.store_id AND q.at_us < $3
-  );
+-- name: prune_poll_days
+-- The day rows of the stores $1 to $2 (inclusive) up to the day $3, in key order: what a
+-- prune at an instant of that day may change.
+SELECT store_id, day, times, statuses
+FROM poll_days
+WHERE store_id BETWEEN $1 AND $2 AND day <= $3
+ORDER BY store_id, day;
+
+-- name: delete_poll_days
+DELETE FROM poll_days AS d
+USING unnest($1::text[], $2::integer[]) AS gone (store_id, day)
+WHERE d.store_id = gone.store_id AND d.day = gone.day;
+
 -- name: create_special_hours_stage
 CREATE TEMP TABLE IF NOT EXISTS stage_special_hours (
     store_id text COLLATE "C" NOT NULL, day integer NOT NULL, start_us bigint NOT NULL,
@@ -143,37 +138,40 @@ INSERT INTO zones (store_id, zone_key) VALUES ($1, $2)
 ON CONFLICT (store_id) DO UPDATE SET zone_key = excluded.zone_key;
 
 -- name: latest_poll
-SELECT max(at_us) FROM polls;
+SELECT max(last_us) FROM poll_days;
 
 -- name: snapshots
--- One row per store with a poll at or before as_of ($2): its polls in [since ($1), as_of]
--- and its latest poll before since, in time order, with its zone, hours rows and the
--- special rows of days $3 to $4 (those whose dates can touch the window); of the stores
--- from $5 (included) up to $6 (left out) only: '' and NULL for every store, a range for a
--- shard of a report, which reads nothing of the other stores.
+-- One row per store with a day row from the day of since ($1) to the day of as_of ($2)
+-- or one before: the times and statuses of its day rows from the last one before since's
+-- day (or since's day) to as_of's day, concatenated in day order (cut to [its latest poll
+-- before since, as_of] in Python: storemon.storage.polldays), with its zone, hours rows
+-- and the special rows of days $3 to $4 (those whose dates can touch the window); of the
+-- stores from $5 (included) up to $6 (left out) only: '' and NULL for every store, a
+-- range for a shard of a report, which reads nothing of the other stores.
 -- Per store, from a skip scan of the primary key (one seek for the next store id): one
--- seek for its latest poll before since, then one range of the primary key from that
--- poll to as_of. Older polls are never read, so weeks of history cost nothing.
+-- seek for its last day before since's day, then one range of the primary key from that
+-- day to as_of's day, about eight rows. Older days are never read, so weeks of history
+-- cost nothing.
 WITH RECURSIVE stores (store_id) AS (
-    (SELECT store_id FROM polls WHERE store_id >= $5 ORDER BY store_id LIMIT 1)
+    (SELECT store_id FROM poll_days WHERE store_id >= $5 ORDER BY store_id LIMIT 1)
     UNION ALL
-    SELECT (SELECT p.store_id FROM polls AS p WHERE p.store_id > s.store_id
+    SELECT (SELECT p.store_id FROM poll_days AS p WHERE p.store_id > s.store_id
             ORDER BY p.store_id LIMIT 1)
     FROM stores AS s
     WHERE s.store_id IS NOT NULL AND ($6::text IS NULL OR s.store_id < $6)
 ), by_store AS (
-    SELECT s.store_id, w.times, w.actives
+    SELECT s.store_id, w.times, w.statuses
     FROM stores AS s
     CROSS JOIN LATERAL (
-        SELECT array_agg(p.at_us ORDER BY p.at_us) AS times,
-               array_agg(p.active ORDER BY p.at_us) AS actives
-        FROM polls AS p
+        SELECT string_agg(p.times, '' ORDER BY p.day) AS times,
+               string_agg(p.statuses, '' ORDER BY p.day) AS statuses
+        FROM poll_days AS p
         WHERE p.store_id = s.store_id
-          AND p.at_us >= coalesce(
-            (SELECT q.at_us FROM polls AS q WHERE q.store_id = s.store_id AND q.at_us < $1
-             ORDER BY q.at_us DESC LIMIT 1),
+          AND p.day >= coalesce(
+            (SELECT q.day FROM poll_days AS q WHERE q.store_id = s.store_id AND q.day < $1
+             ORDER BY q.day DESC LIMIT 1),
             $1)
-          AND p.at_us <= $2
+          AND p.day <= $2
     ) AS w
     WHERE s.store_id IS NOT NULL AND ($6::text IS NULL OR s.store_id < $6)
       AND w.times IS NOT NULL
@@ -190,7 +188,7 @@ WITH RECURSIVE stores (store_id) AS (
     WHERE day BETWEEN $3 AND $4 AND store_id >= $5 AND ($6::text IS NULL OR store_id < $6)
     GROUP BY store_id
 )
-SELECT b.store_id, b.times, b.actives, z.zone_key, h.days, h.starts, h.ends,
+SELECT b.store_id, b.times, b.statuses, z.zone_key, h.days, h.starts, h.ends,
        s.special_days, s.special_starts, s.special_ends
 FROM by_store AS b
 LEFT JOIN zones AS z USING (store_id)
@@ -198,18 +196,18 @@ LEFT JOIN store_hours AS h USING (store_id)
 LEFT JOIN store_special AS s USING (store_id);
 
 -- name: store_snapshot
--- The row of "snapshots" for one store ($3): one seek for its latest poll before since,
--- then one range of the primary key from it.
-WITH window_polls AS (
-    SELECT at_us, active FROM polls
+-- The row of "snapshots" for one store ($3): one seek for its last day before since's
+-- day ($1), then one range of the primary key from it to as_of's day ($2).
+WITH window_days AS (
+    SELECT day, times, statuses FROM poll_days
     WHERE store_id = $3
-      AND at_us >= coalesce(
-        (SELECT at_us FROM polls WHERE store_id = $3 AND at_us < $1 ORDER BY at_us DESC LIMIT 1),
+      AND day >= coalesce(
+        (SELECT day FROM poll_days WHERE store_id = $3 AND day < $1 ORDER BY day DESC LIMIT 1),
         $1)
-      AND at_us <= $2
+      AND day <= $2
 )
-SELECT (SELECT array_agg(at_us ORDER BY at_us) FROM window_polls) AS times,
-       (SELECT array_agg(active ORDER BY at_us) FROM window_polls) AS actives,
+SELECT (SELECT string_agg(times, '' ORDER BY day) FROM window_days) AS times,
+       (SELECT string_agg(statuses, '' ORDER BY day) FROM window_days) AS statuses,
        (SELECT zone_key FROM zones WHERE store_id = $3) AS zone_key,
        (SELECT array_agg(day) FROM hours WHERE store_id = $3) AS days,
        (SELECT array_agg(start_us) FROM hours WHERE store_id = $3) AS starts,
