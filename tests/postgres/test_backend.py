@@ -20,9 +20,10 @@ pytest.importorskip("asyncpg", reason="the [postgres] extra is not installed")
 import asyncpg
 
 from storemon.errors import StorageError
-from storemon.model import SpecialHoursRow
+from storemon.model import SpecialHoursRow, from_epoch_us
 from storemon.storage import columns, polldays
 from storemon.storage import postgres as backend
+from storemon.storage.memory import InMemoryRepository
 from storemon.storage.postgres import PostgresRepository
 from tests.integration.conftest import STATUS_HEADER, cli, write_inputs
 from tests.server.process import free_port
@@ -136,6 +137,75 @@ async def test_version_1_schema_is_upgraded_in_place() -> None:
         assert sorted(row[0] for row in versions) == [
             migration.version for migration in backend.SQL.migrations
         ]
+    finally:
+        drop_schema(url)
+
+
+async def test_polls_of_a_version_5_schema_become_days() -> None:
+    """
+    Migration 6 turns polls stored in no order (1969 included) into the day rows an ingest
+    writes, with the snapshots of the memory backend; the stores table stays as it was.
+    """
+    require_postgres()
+    schema = new_schema()
+    url = schema_url(schema)
+    hour, day = 3_600_000_000, polldays.DAY_US
+    start = backend.to_epoch_us(BASE)
+    polls = [
+        (store, start + ((h * 7919) % 200) * hour + 17 * h, (h * 31 + len(store)) % 3 != 0)
+        for store in ("s1", "s2:x", "s3")
+        for h in range(200)
+    ]
+    polls += [("old", -day - 5, True), ("old", -5, False), ("old", 3, True), ("old", -day, False)]
+    try:
+        connection = await asyncpg.connect(base_url())
+        try:
+            await connection.execute(
+                f"CREATE SCHEMA {schema}; SET search_path = {schema};"
+                "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
+                " applied_at timestamptz NOT NULL DEFAULT now());"
+            )
+            for migration in backend.SQL.migrations[:5]:
+                await connection.execute(migration.script)
+                await connection.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                    migration.version,
+                    migration.name,
+                )
+            await connection.copy_records_to_table(
+                "polls", records=polls, columns=["store_id", "at_us", "active"], schema_name=schema
+            )
+            await connection.execute("INSERT INTO stores SELECT DISTINCT store_id FROM polls")
+        finally:
+            await connection.close()
+        memory = InMemoryRepository()
+        await memory.add_polls(polls)
+        since, as_of = start + 30 * hour, start + 200 * hour
+        async with PostgresRepository(url) as repo:
+            assert await repo.latest_poll_at() == await memory.latest_poll_at()
+            for store_id in ("s1", "s2:x", "s3", "old"):
+                for first, last in ((since, as_of), (-2 * day, day), (-day, -1)):
+                    window = {"since": from_epoch_us(first), "as_of": from_epoch_us(last)}
+                    got = await repo.snapshot(store_id, **window)
+                    want = await memory.snapshot(store_id, **window)
+                    assert (got is None) == (want is None)
+                    if got is not None and want is not None:
+                        assert list(got.poll_at_us) == list(want.poll_at_us)
+                        assert list(got.poll_active) == list(want.poll_active)
+            # The same rows again change nothing: the days hold exactly the polls.
+            assert await repo.add_polls(polls) == 0
+            async with repo._acquire() as connection:
+                stored = await connection.fetch(
+                    "SELECT store_id, day, times, statuses, last_us FROM poll_days"
+                    " ORDER BY store_id, day"
+                )
+                polls_table = await connection.fetchval("SELECT to_regclass('polls')")
+                stores = await connection.fetch("SELECT store_id FROM stores ORDER BY store_id")
+        buffer = polldays.PollBuffer()
+        buffer.take(iter(polls), len(polls))
+        assert [tuple(row) for row in stored] == [day[:5] for day in buffer.drain()]
+        assert polls_table is None
+        assert [row[0] for row in stores] == ["old", "s1", "s2:x", "s3"]
     finally:
         drop_schema(url)
 
