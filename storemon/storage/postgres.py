@@ -41,7 +41,7 @@ import os
 import re
 import time
 import urllib.parse
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import asyncpg  # type: ignore[import-untyped]  # no stubs, no py.typed
@@ -63,6 +63,8 @@ SCHEMA_ENV = "STOREMON_PG_SCHEMA"
 
 #: Rows per COPY batch pulled from the parser (in a worker thread), and per cursor fetch.
 BATCH_ROWS = 50_000
+#: Stores per fetch of a report's cursor: one fetch's rows are about 3 MB for a week.
+SNAPSHOT_ROWS = 1000
 #: Seconds to wait for a connection to the server.
 CONNECT_TIMEOUT_S = 10.0
 #: Seconds a health check waits for the database to answer.
@@ -832,7 +834,9 @@ class PostgresRepository(Lifecycle):
                 transaction = connection.transaction(isolation="repeatable_read", readonly=True)
                 await transaction.start()
             try:
-                cursor = connection.cursor(
+                batches = _read_ahead(
+                    connection,
+                    action,
                     SQL.queries["snapshots"],
                     since_us // polldays.DAY_US,
                     as_of_us // polldays.DAY_US,
@@ -840,35 +844,37 @@ class PostgresRepository(Lifecycle):
                     last_day,
                     shard["first"] or "",
                     shard["end"],
-                    prefetch=1000,
                 )
-                found = cursor.__aiter__()
-                while True:
-                    with translate_errors(action):
-                        row = await anext(found, None)
-                    if row is None:
-                        break
-                    store_id, times, statuses, zone_key, days, starts, ends, *special = row
-                    kept = _stored_polls(
-                        store_id, polldays.kept, times, statuses, since_us, as_of_us, max_gap_us
-                    )
-                    if kept is None:
-                        continue  # its days hold polls after as_of only
-                    poll_at_us, poll_active, gap_after = kept
-                    hours, problem = made.store_rows(
-                        zip(days, starts, ends, strict=True) if days else ()
-                    )
-                    special_rows, special_problem = _special(*special)
-                    yield model.StoreSnapshot(
-                        store_id=store_id,
-                        zone_key=zone_key,
-                        hours=hours,
-                        special=special_rows,
-                        poll_at_us=poll_at_us,
-                        poll_active=poll_active,
-                        gap_after=gap_after,
-                        problem=problem or special_problem,
-                    )
+                async with contextlib.aclosing(batches):
+                    async for batch in batches:
+                        for row in batch:
+                            store_id, times, statuses, zone_key, days, starts, ends, *special = row
+                            kept = _stored_polls(
+                                store_id,
+                                polldays.kept,
+                                times,
+                                statuses,
+                                since_us,
+                                as_of_us,
+                                max_gap_us,
+                            )
+                            if kept is None:
+                                continue  # its days hold polls after as_of only
+                            poll_at_us, poll_active, gap_after = kept
+                            hours, problem = made.store_rows(
+                                zip(days, starts, ends, strict=True) if days else ()
+                            )
+                            special_rows, special_problem = _special(*special)
+                            yield model.StoreSnapshot(
+                                store_id=store_id,
+                                zone_key=zone_key,
+                                hours=hours,
+                                special=special_rows,
+                                poll_at_us=poll_at_us,
+                                poll_active=poll_active,
+                                gap_after=gap_after,
+                                problem=problem or special_problem,
+                            )
             finally:
                 with contextlib.suppress(*_CONNECTION_LOST, asyncpg.PostgresError):
                     await transaction.rollback()
@@ -1156,6 +1162,32 @@ class PostgresRepository(Lifecycle):
         with translate_errors(action):
             async with self._acquire() as connection:
                 return list(await connection.fetch(SQL.queries[name], *args))
+
+
+async def _read_ahead(
+    connection: asyncpg.Connection, action: str, query: str, *args: Any
+) -> AsyncGenerator[list[Any], None]:
+    """
+    Yield the rows of ``query`` in batches of ``SNAPSHOT_ROWS`` through a server-side
+    cursor (in the caller's transaction), asking for the next batch before yielding one:
+    PostgreSQL builds the next stores' rows while the caller computes on these.
+    """
+    with translate_errors(action):
+        cursor = await connection.cursor(query, *args)
+    following: asyncio.Future[list[Any]] = asyncio.ensure_future(cursor.fetch(SNAPSHOT_ROWS))
+    try:
+        while True:
+            with translate_errors(action):
+                batch = await following
+            if not batch:
+                return
+            following = asyncio.ensure_future(cursor.fetch(SNAPSHOT_ROWS))
+            await asyncio.sleep(0)  # send the request now: the caller computes without awaiting
+            yield batch
+    finally:
+        if not following.done():
+            following.cancel()
+            await asyncio.wait([following])  # never raises; the transaction is rolled back
 
 
 async def _copy_batches(
