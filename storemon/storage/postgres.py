@@ -281,10 +281,15 @@ def _staged_records(buffer: polldays.PollBuffer, piece: int) -> list[tuple[Any, 
 
 async def _merge_staged(connection: asyncpg.Connection, schema: str) -> int:
     """
-    Merge the staged pieces into the stored days, in the caller's transaction, reading
-    them in key order a batch at a time; return the rows new or changed. Days not stored
-    yet are COPYed into ``poll_days`` at once (nobody else writes meanwhile: the writers'
-    advisory lock), changed ones over the stored rows in one ``UPDATE`` at the end.
+    Merge the staged pieces into the stored days, in the caller's transaction; return the
+    rows new or changed.
+
+    A day not stored yet whose one piece has each instant once is written as it is, in
+    SQL (``insert_new_poll_days``: a first load is nothing else). The other days are read
+    with their stored rows in key order, a batch at a time, and merged in Python
+    (``polldays.merge_day``); those not stored yet are COPYed into ``poll_days`` at once
+    (nobody else writes meanwhile: the writers' advisory lock), changed ones over the
+    stored rows in one ``UPDATE`` at the end.
     """
     await connection.execute(SQL.queries["create_poll_day_writes"])
     # A cursor of SQL's own, to close it when read: a portal left open keeps the stage's
@@ -321,6 +326,9 @@ async def _merge_staged(connection: asyncpg.Connection, schema: str) -> int:
     await _write_days(connection, schema, new, rewritten, 0)
     await connection.execute(SQL.queries["update_poll_days"])
     await connection.execute("TRUNCATE write_poll_days")
+    # After the merge: the days it COPYed in are other days (of several pieces, or with
+    # an instant twice), so "not stored yet" still means the same.
+    changed += await connection.fetchval(SQL.queries["insert_new_poll_days"])
     return changed
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -208,6 +209,46 @@ async def test_polls_of_a_version_5_schema_become_days() -> None:
         assert [row[0] for row in stores] == ["old", "s1", "s2:x", "s3"]
     finally:
         drop_schema(url)
+
+
+async def test_pieces_merge_as_a_row_per_poll(
+    pg: PostgresRepository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """
+    Polls staged in many pieces (a flush every five rows) and merged in small batches store
+    every poll and count as a row-per-poll upsert does: duplicates in and across batches,
+    1969 instants, midnights, days new, appended to, and rewritten.
+    """
+    monkeypatch.setattr(backend, "BATCH_ROWS", 5)
+    monkeypatch.setattr(backend, "STAGE_FLUSH_POLLS", 5)
+    day = polldays.DAY_US
+    pick = random.Random(6)
+    instants = [
+        *range(-2 * day, 2 * day, day // 5),
+        -1,
+        0,
+        day,
+        day - 1,
+        *(d * day for d in (-1, 1)),
+    ]
+    model: dict[tuple[str, int], bool] = {}
+    for _ in range(6):
+        batch = [
+            (pick.choice(["a", "b", "c:1"]), pick.choice(instants), pick.random() < 0.5)
+            for _ in range(pick.randrange(1, 40))
+        ]
+        changed = 0
+        for store_id, at_us, active in batch:
+            if model.get((store_id, at_us)) is not active:
+                model[(store_id, at_us)] = active
+                changed += 1
+        assert await pg.add_polls(batch) == changed
+        async with pg._acquire() as connection:
+            rows = await connection.fetch("SELECT store_id, day, times, statuses FROM poll_days")
+        stored = {
+            (store_id, at_us): flag == 1 for store_id, at_us, flag in polldays.each_poll(rows)
+        }
+        assert stored == model
 
 
 async def test_newer_schema_is_refused(pg_url: str) -> None:

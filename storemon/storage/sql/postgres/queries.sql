@@ -12,12 +12,32 @@ CREATE TEMP TABLE IF NOT EXISTS stage_poll_days (
 );
 
 -- name: staged_poll_days
--- The staged day rows in key order, pieces in staging order, each with the day as stored
--- (a merge join of both primary-key orders: no lookup per row).
+-- The staged day rows that Python merges (polldays.merge_day), in key order, pieces in
+-- staging order, each with the day as stored: all but those insert_new_poll_days writes.
 SELECT s.store_id, s.day, s.times, s.statuses, s.distinct_times, d.times, d.statuses, d.last_us
-FROM stage_poll_days AS s
+FROM (
+    SELECT *, count(*) OVER (PARTITION BY store_id, day) AS pieces FROM stage_poll_days
+) AS s
 LEFT JOIN poll_days AS d ON d.store_id = s.store_id AND d.day = s.day
+WHERE d.store_id IS NOT NULL OR s.pieces > 1 OR NOT s.distinct_times
 ORDER BY s.store_id, s.day, s.piece;
+
+-- name: insert_new_poll_days
+-- The staged days not stored yet that are one piece with each instant once, as they are
+-- (what merge_day makes of such a day, without the round trip through Python; a first
+-- load is nothing else), in key order; returns the polls they hold, which all count.
+WITH new AS (
+    INSERT INTO poll_days (store_id, day, times, statuses, last_us)
+    SELECT s.store_id, s.day, s.times, s.statuses, s.last_us
+    FROM (
+        SELECT *, count(*) OVER (PARTITION BY store_id, day) AS pieces FROM stage_poll_days
+    ) AS s
+    WHERE s.pieces = 1 AND s.distinct_times
+      AND NOT EXISTS (SELECT 1 FROM poll_days AS d WHERE d.store_id = s.store_id AND d.day = s.day)
+    ORDER BY s.store_id, s.day
+    RETURNING length(statuses) AS polls
+)
+SELECT coalesce(sum(polls), 0) FROM new;
 
 -- name: create_poll_day_writes
 -- Stored days that a merge or a prune rewrites, COPYed here inside its transaction, then
