@@ -328,7 +328,7 @@ async def _merge_staged(connection: asyncpg.Connection, schema: str) -> int:
     await connection.execute("TRUNCATE write_poll_days")
     # After the merge: the days it COPYed in are other days (of several pieces, or with
     # an instant twice), so "not stored yet" still means the same.
-    changed += await connection.fetchval(SQL.queries["insert_new_poll_days"])
+    changed += int(await connection.fetchval(SQL.queries["insert_new_poll_days"]))
     return changed
 
 
