@@ -588,7 +588,7 @@ def measure_scale_out(
             run([*storemon, "ingest", "--db", url, *sources(folder)])
             # As autovacuum leaves a table some time after a load: its statistics and
             # visibility map current, as in a database that has been running a while.
-            _pg_admin(pg, f'VACUUM ANALYZE "{schema}".polls')
+            _pg_admin(pg, f'VACUUM ANALYZE "{schema}".poll_days')
         run([*storemon, "report", "--db", url, "--output", str(whole_csv)])
         expected = whole_csv.read_bytes()
         seconds: dict[int, list[float]] = {1: [], 2: []}

@@ -4,7 +4,8 @@ The PostgreSQL backend (asyncpg): ``postgresql://user@host:port/dbname[?schema=N
 Everything lives in one schema (``?schema=`` in the URL, else ``$STOREMON_PG_SCHEMA``, else
 ``storemon``), made and upgraded by the numbered scripts of ``sql/postgres/migrations``;
 the applied versions are rows of ``schema_migrations``. The tables are SQLite's, in
-PostgreSQL types (the rows map to model values through ``storemon.storage.columns``);
+PostgreSQL types (the rows map to model values through ``storemon.storage.columns``), polls
+a store and UTC day per row (``poll_days``, schema version 6, ``storemon.storage.polldays``);
 leases and the schedule use the server's clock, which every host sharing it agrees on.
 
 Connections come from one asyncpg pool whose ``search_path`` is the schema.
@@ -12,11 +13,14 @@ Connections come from one asyncpg pool whose ``search_path`` is the schema.
 - ``transaction()`` holds one pooled connection for the task and takes a transaction-level
   advisory lock, so that writers of the data take turns across every process, as
   SQLite's one writer does (two ingests of one source never interleave).
-- ``add_polls``, ``replace_hours``, ``replace_zones`` and ``replace_special_hours`` COPY the
-  rows into a temporary table in batches (``copy_records_to_table``), then count and merge
-  them in SQL.
+- ``add_polls`` gathers the polls by store in Python (``polldays.PollBuffer``), COPYs them
+  as day rows into a temporary table outside any transaction, then merges them with the
+  stored days in one transaction (``polldays.merge_day``). ``replace_hours``,
+  ``replace_zones`` and ``replace_special_hours`` COPY the rows into a temporary table in
+  batches (``copy_records_to_table``), then count and merge them in SQL.
 - ``snapshots`` reads in a ``REPEATABLE READ, READ ONLY`` transaction through a server-side
-  cursor, one row per store: one consistent state, and flat memory.
+  cursor, one row per store (its days as one string, thinned in Python as SQLite's are),
+  a batch ahead: one consistent state, and flat memory.
 - Report jobs are claimed with ``FOR UPDATE SKIP LOCKED`` and a lease (``claim_report``);
   the refresh runs once per interval (``claim_refresh``).
 - Queuing report work (a job, a job's shards, a job or shard handed back) sends a
