@@ -20,6 +20,7 @@ from __future__ import annotations
 import array
 import bisect
 import itertools
+import operator
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 
@@ -170,8 +171,16 @@ def merge_day(
     if stored is not None:
         merged.update(zip(decode_times(stored[0])[0], stored[1], strict=True))
     changed = 0
-    for times, statuses, _distinct in pieces:
-        for at_us, status in zip(decode_times(times)[0], statuses, strict=True):
+    for times, statuses, distinct in pieces:
+        instants = decode_times(times)[0]
+        if distinct:
+            # Each instant once: the rows that change something are those whose status
+            # differs from the one held, counted and applied without a Python step each.
+            same = sum(map(operator.eq, map(merged.get, instants), statuses))
+            changed += len(statuses) - same
+            merged.update(zip(instants, statuses, strict=True))
+            continue
+        for at_us, status in zip(instants, statuses, strict=True):
             if merged.get(at_us) != status:
                 merged[at_us] = status
                 changed += 1
