@@ -619,11 +619,15 @@ class SourceState:
     source: str
     #: Bytes read in total.
     size: int
-    #: SHA-256 (hex) of all ``size`` bytes.
+    #: The fingerprint of all ``size`` bytes: for a file, ``sampled1:`` and the SHA-256 of
+    #: the sampled ``prefix_hash`` and the bytes after ``offset``; for a URL (and a file
+    #: recorded by an older version) the SHA-256 (hex) of every byte (``storemon.refresh``).
     content_hash: str
     #: The end of the last complete line (one ending in a line feed) read.
     offset: int
-    #: SHA-256 (hex) of the bytes before ``offset``.
+    #: The fingerprint of the bytes before ``offset``: for a file, ``sampled1:`` and the
+    #: SHA-256 of samples of them (``storemon.refresh.sample_ranges``); for a URL the
+    #: SHA-256 (hex) of every one.
     prefix_hash: str
     #: How many lines (the header included) end at or before ``offset``.
     lines: int
