@@ -136,7 +136,7 @@ class _Reading:
     mode: str
     info: SourceInfo
     stream: Stream
-    #: The source's lines from where reading starts; they update ``digest``.
+    #: The source's lines from where reading starts; they update ``digest``, if any.
     lines: LineBuffer
     #: SHA-256 of the complete lines read so far, for a URL; ``None`` for a file, whose
     #: fingerprint is taken from samples of it once it is read (``_fingerprints``).
@@ -180,6 +180,10 @@ def _read_rest(stream: Stream) -> bytes:
     return rest
 
 
+#: Bytes read at a time while looking for the end of a file's header line.
+HEADER_READ_BYTES = 4 << 10
+
+
 def _header_at_start(stream: Stream, length: int) -> bytes:
     """
     Return a file's header line as found in its first ``length`` bytes (at most
@@ -188,15 +192,11 @@ def _header_at_start(stream: Stream, length: int) -> bytes:
     limit = min(length, MAX_LINE_BYTES + 1)
     header = b""
     while len(header) < limit and b"\n" not in header:
-        block = stream.read_at(len(header), min(SAMPLE_READ_BYTES, limit - len(header)))
+        block = stream.read_at(len(header), min(HEADER_READ_BYTES, limit - len(header)))
         if not block:
             break
         header += block
     return header[: header.find(b"\n") + 1 or len(header)]
-
-
-#: Bytes read at a time while looking for the end of the header line.
-SAMPLE_READ_BYTES = 4 << 10
 
 
 def _read_prefix(stream: Stream, length: int) -> tuple[hashlib._Hash, bytes, bytes] | None:
@@ -507,9 +507,7 @@ async def _ingest_once(
     shown = display_name(source)
     previous = await repository.source_state(kind.label, source)
     info, reading = await asyncio.to_thread(
-        functools.partial(
-            _open, kind, source, previous, options.max_line, options.progress, full=options.full
-        )
+        _open, kind, source, previous, options.max_line, options.progress, full=options.full
     )
     if reading is None:
         refreshed = refreshed_state(previous, info)

@@ -150,7 +150,7 @@ async def test_appended_file_reads_the_new_bytes_and_a_few_samples(
     summary = await _ingest(repository, status)
     assert (summary.mode, summary.read, summary.stored) == ("appended", 100, 100)
     sampled = sum(end - start for start, end in refresh.sample_ranges(state.offset))
-    header_read = ingest_module.SAMPLE_READ_BYTES  # the header line is looked for once more
+    header_read = ingest_module.HEADER_READ_BYTES  # the header line is looked for once more
     # Reading the new bytes and the samples of the old ones (twice: checked, then recorded).
     assert counter.read <= len(appended) + 2 * sampled + header_read
     assert counter.read < state.offset // 10
