@@ -320,7 +320,7 @@ def write_special_hours(db: Path, folder: Path, target: Path) -> int:
     """
     connection = sqlite3.connect(db)
     try:
-        [[latest_us]] = connection.execute("SELECT max(at_us) FROM polls").fetchall()
+        [[latest_us]] = connection.execute("SELECT max(last_us) FROM poll_days").fetchall()
     finally:
         connection.close()
     latest = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=latest_us)

@@ -26,7 +26,6 @@ Every driver exception leaves this module as ``StorageError`` (``translate_error
 
 from __future__ import annotations
 
-import array
 import asyncio
 import bisect
 import contextlib
@@ -37,7 +36,6 @@ import itertools
 import operator
 import os
 import sqlite3
-import sys
 import urllib.parse
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -48,7 +46,7 @@ from storemon import model
 from storemon.errors import DatabaseNotFound, StorageBusy, StorageError
 from storemon.model import to_epoch_us
 from storemon.repository import REQUEST_WAIT
-from storemon.storage import columns
+from storemon.storage import columns, polldays
 from storemon.storage.lifecycle import Lifecycle
 from storemon.storage.sqlfiles import SqlFiles
 from storemon.storage.wake import WorkSignal
@@ -58,6 +56,11 @@ from storemon.uptime import kept_polls
 #: ``fetchmany`` when reading them: large enough to amortise the thread hops, small
 #: enough to keep memory flat.
 BATCH_ROWS = 50_000
+
+#: Polls a stage gathers in Python before it writes them to its temporary table as day
+#: rows (9 bytes each: about 27 MB). A week of the full-size fleet (1.8M polls) is one
+#: piece per day row, which the merge then writes as it is.
+STAGE_FLUSH_POLLS = 3_000_000
 
 #: How long a writer waits for another process's write lock before SQLite gives up.
 BUSY_TIMEOUT_S = 30.0
@@ -140,10 +143,6 @@ async def _grouped(
         yield key, rows
 
 
-#: Added to every instant in ``snapshot_changes`` so that each is written with 19 digits.
-_FIXED_WIDTH_BIAS = 10**18
-_FIXED_WIDTH = 19
-
 #: Stores per ``snapshot_changes`` query: its one string holds all of their polls.
 CHANGE_STORES = 500
 
@@ -151,6 +150,18 @@ CHANGE_STORES = 500
 #: What ``_thinned`` yields per store: its id, kept instants and statuses, and the gaps
 #: among them (``StoreSnapshot.gap_after``; ``None``: every poll was sent).
 _StorePolls = tuple[str, list[int], list[bool], tuple[int, ...] | None]
+
+
+def _bounds(since_us: int, as_of_us: int) -> dict[str, int]:
+    """
+    The parameters of the snapshot queries: the report's range and its UTC days.
+    """
+    return {
+        "since": since_us,
+        "as_of": as_of_us,
+        "since_day": since_us // polldays.DAY_US,
+        "as_of_day": as_of_us // polldays.DAY_US,
+    }
 
 
 async def _thinned(
@@ -182,9 +193,7 @@ async def _thinned(
     ]
     del ids
 
-    with_gaps = max_gap_us is not None
-    query = SQL.queries["snapshot_changes_gaps" if with_gaps else "snapshot_changes"]
-    width = _HEX_WIDTH if with_gaps else _FIXED_WIDTH
+    query = SQL.queries["snapshot_changes"]
 
     async def fetch(first: str, last: str) -> str | None:
         cursor = await connection.execute(query, {**bounds, "first": first, "last": last})
@@ -210,7 +219,7 @@ async def _thinned(
             if text is None:
                 continue
             after: str | None = None  # the last store of the range yielded
-            for store_id, times, statuses in _split_changes(text, first, last, hex_times=with_gaps):
+            for store_id, times, statuses in _split_changes(text, first, last):
                 if store_id is None:
                     # The string cannot be read on from here: SQLite measures a store id
                     # with a NUL (stored by an older version) up to the NUL only. Read
@@ -222,21 +231,15 @@ async def _thinned(
                         yield await _store_polls(connection, bounds, rest[0])
                     break
                 after = store_id
-                if len(times) != width * len(statuses):
-                    # An instant before 1970 or after 2255 is not 19 digits wide: read
-                    # this store row by row, in the same read transaction.
-                    yield await _store_polls(connection, bounds, store_id)
-                    continue
-                if max_gap_us is None:
-                    yield store_id, *_kept(times, statuses), None
-                    continue
                 try:
-                    kept = _kept_with_gaps(times, statuses, max_gap_us)
+                    kept = _kept(times, statuses, bounds, max_gap_us)
                 except ValueError:
-                    # Not hexadecimal: read this store row by row, as above.
+                    # Not what this version stores: read this store's days one by one,
+                    # in the same read transaction, which says what is wrong.
                     yield await _store_polls(connection, bounds, store_id)
                     continue
-                yield store_id, *kept
+                if kept is not None:
+                    yield store_id, *kept
     finally:
         if following is not None and not following.done():
             following.cancel()
@@ -247,22 +250,27 @@ async def _store_polls(
     connection: aiosqlite.Connection, bounds: dict[str, int], store_id: str
 ) -> _StorePolls:
     """
-    One store's polls as ``_thinned`` yields them, read row by row (every poll).
+    One store's polls as ``_thinned`` yields them, read day by day (every poll).
     """
     rows = await connection.execute_fetchall(
         SQL.queries["store_polls"], {**bounds, "store_id": store_id}
     )
-    return store_id, [row[0] for row in rows], [row[1] == 1 for row in rows], None
+    try:
+        days = [(times, statuses) for times, statuses in rows]
+        instants, active = polldays.polls_of(days, bounds["since"], bounds["as_of"])
+    except ValueError as error:
+        raise StorageError(f"SQLite: the stored polls of store {store_id!r}: {error}") from None
+    return store_id, instants, active, None
 
 
 def _split_changes(
-    text: str, first: str, last: str, *, hex_times: bool = False
+    text: str, first: str, last: str
 ) -> Iterator[tuple[str, str, str] | tuple[None, str, str]]:
     """
     Split a ``snapshot_changes`` string of the stores ``first`` to ``last`` into
     ``(store id, times, statuses)``; ``(None, "", "")`` where it cannot be read on (a
-    length that does not fit, a store out of order or out of the range, a decimal time
-    that is not digits, a status that is not 0 or 1), after which it yields nothing more.
+    length that does not fit, a store out of order or out of the range, a status that is
+    not 0 or 1), after which it yields nothing more.
     """
     position = 0
     previous: str | None = None
@@ -286,10 +294,9 @@ def _split_changes(
             position > len(text)
             or not first <= store_id <= last
             or (previous is not None and store_id <= previous)
-            # Hexadecimal times are checked where they are read (``_kept_with_gaps``):
+            # The times are checked where they are read (``polldays.window``):
             # ``bytes.fromhex`` refuses what is not hexadecimal at no extra pass.
-            or not (hex_times or (times.isascii() and times.isdigit()))
-            or statuses.strip("0123")
+            or statuses.strip("01")
         ):
             yield None, "", ""
             return
@@ -297,47 +304,35 @@ def _split_changes(
         yield store_id, times, statuses
 
 
-def _kept(times: str, statuses: str) -> tuple[list[int], list[bool]]:
-    bias, width = _FIXED_WIDTH_BIAS, _FIXED_WIDTH
-    kept = kept_polls(statuses)
-    return (
-        [int(times[width * index : width * index + width]) - bias for index in kept],
-        [statuses[index] == "1" for index in kept],
-    )
-
-
-#: Hexadecimal digits per instant in ``snapshot_changes_gaps``: 64 bits.
-_HEX_WIDTH = 16
-
-
-def _kept_with_gaps(
-    times: str, statuses: str, max_gap_us: int
-) -> tuple[list[int], list[bool], tuple[int, ...]]:
+def _kept(
+    times: str, statuses: str, bounds: dict[str, int], max_gap_us: int | None
+) -> tuple[list[int], list[bool], tuple[int, ...] | None] | None:
     """
-    ``kept_polls_with_gaps`` of a store's ``snapshot_changes_gaps`` string: the kept
-    instants and statuses, and where the gaps are among them (``StoreSnapshot.gap_after``).
+    The polls that decide a store's numbers, from its days as ``snapshot_changes`` sends
+    them: ``kept_polls`` of its polls in the report's range (``polldays.window``), or with a
+    maximum gap ``kept_polls_with_gaps``, with where the gaps are among the kept polls
+    (``StoreSnapshot.gap_after``); ``None`` when it has no poll in the range.
 
-    Raises ``ValueError`` when the times are not hexadecimal digits.
+    Raises ``ValueError`` when the times cannot be read.
 
     The instants are read at once (``bytes.fromhex`` into a signed 64-bit array) and the
     gaps found by ``_gaps_over``: one Python step per poll would cost more than the rest
     of the report's work on it.
     """
-    packed = bytes.fromhex(times)
-    if 2 * len(packed) != len(times):
-        raise ValueError("the times hold whitespace")  # which bytes.fromhex skips
-    instants = array.array("q", packed)
-    if sys.byteorder == "little":
-        instants.byteswap()  # printf wrote them most significant digit first
-    gaps = _gaps_over(packed, instants, max_gap_us)
-    kept: Sequence[int] = kept_polls(statuses)
-    gap_after: tuple[int, ...] = ()
-    if gaps:
-        kept = sorted({*kept, *gaps, *map((1).__add__, gaps)})
-        gap_after = tuple(map(bisect.bisect_left, itertools.repeat(kept), gaps))
+    instants, packed, flags = polldays.window(times, statuses, bounds["since"], bounds["as_of"])
+    if not instants:
+        return None
+    kept: Sequence[int] = kept_polls(flags)
+    gap_after: tuple[int, ...] | None = None
+    if max_gap_us is not None:
+        gap_after = ()
+        gaps = _gaps_over(packed, instants, max_gap_us)
+        if gaps:
+            kept = sorted({*kept, *gaps, *map((1).__add__, gaps)})
+            gap_after = tuple(map(bisect.bisect_left, itertools.repeat(kept), gaps))
     return (
         list(map(instants.__getitem__, kept)),
-        list(map("1".__eq__, map(statuses.__getitem__, kept))),
+        list(map("1".__eq__, map(flags.__getitem__, kept))),
         gap_after,
     )
 
@@ -389,18 +384,23 @@ def _lane_constants(count: int, max_gap_us: int) -> tuple[int, int]:
 
 class _PollStage:
     """
-    Polls staged in a temporary table of the writer connection, then merged in key order.
+    Polls gathered by store in Python (``polldays.PollBuffer``), staged as day rows in a
+    temporary table of the writer connection whenever ``STAGE_FLUSH_POLLS`` are gathered,
+    then merged with the stored days in one write transaction.
     """
 
     def __init__(self, repository: SQLiteRepository, number: int) -> None:
         self._repository = repository
+        self._buffer = polldays.PollBuffer()
+        #: Flushes of the buffer so far: the piece number of the next one.
+        self._pieces = 0
         #: This stage's statements, on its own table.
         self._sql = {
             name: SQL.queries[name].format(table=f"stage_polls_{number:d}")
             for name in (
                 "create_poll_stage",
-                "stage_poll",
-                "merge_poll_stage",
+                "stage_poll_day",
+                "staged_poll_days",
                 "clear_poll_stage",
                 "drop_poll_stage",
             )
@@ -411,28 +411,62 @@ class _PollStage:
 
     async def add(self, polls: Iterable[model.PollRecord]) -> int:
         """
-        Pull batches from ``polls`` (the parsing, for an ingest) in a worker thread, each
-        inserted in a turn of the writer connection: other writers wait at most one
-        batch, and nothing waits for the parsing.
+        Pull batches from ``polls`` (the parsing, for an ingest) into the buffer in a
+        worker thread; nothing waits for the parsing, and other writers wait at most one
+        flush of the buffer.
         """
-        repository, sql = self._repository, self._sql["stage_poll"]
         rows = iter(polls)
         staged = 0
-        while batch := await asyncio.to_thread(_take, rows, BATCH_ROWS):
-            async with repository._turn():
-                with translate_errors("stage polls"):
-                    await repository._db.executemany(sql, batch)
-            staged += len(batch)
+        while taken := await asyncio.to_thread(self._buffer.take, rows, BATCH_ROWS):
+            staged += taken
+            if self._buffer.size >= STAGE_FLUSH_POLLS:
+                await self._flush()
         return staged
 
+    async def _flush(self) -> None:
+        if not self._buffer.size:
+            return
+        days = await asyncio.to_thread(self._buffer.drain)
+        piece = self._pieces
+        self._pieces += 1
+        rows = [(store_id, day, piece, *rest) for store_id, day, *rest in days]
+        del days
+        async with self._repository._turn():
+            with translate_errors("stage polls"):
+                await self._repository._db.executemany(self._sql["stage_poll_day"], rows)
+
     async def merge(self) -> int:
+        """
+        Merge the staged days with the stored ones (``polldays.merge_day``) in one write
+        transaction; return the rows new or changed.
+        """
+        await self._flush()
         repository = self._repository
+        changed = 0
         async with repository.transaction():
+            db = repository._db
             with translate_errors("store polls"):
-                cursor = await repository._db.execute(self._sql["merge_poll_stage"])
-                changed = cursor.rowcount
+                cursor = await db.execute(self._sql["staged_poll_days"])
+                key: tuple[str, int] | None = None
+                stored: tuple[str, str, int] | None = None
+                pieces: list[tuple[str, str, bool]] = []
+                writes: list[polldays.StoredDay] = []
+                while batch := await cursor.fetchmany(BATCH_ROWS):
+                    for store_id, day, times, statuses, distinct, *old in batch:
+                        if (store_id, day) != key:
+                            if key is not None:
+                                changed += _merged(key, stored, pieces, writes)
+                            key, pieces = (store_id, day), []
+                            stored = None if old[0] is None else (old[0], old[1], old[2])
+                        pieces.append((times, statuses, bool(distinct)))
+                    if len(writes) >= BATCH_ROWS:
+                        await db.executemany(SQL.queries["write_poll_day"], writes)
+                        writes = []
+                if key is not None:
+                    changed += _merged(key, stored, pieces, writes)
                 await cursor.close()
-                await repository._db.execute(self._sql["clear_poll_stage"])
+                await db.executemany(SQL.queries["write_poll_day"], writes)
+                await db.execute(self._sql["clear_poll_stage"])
         return changed
 
     async def drop(self) -> None:
@@ -443,6 +477,22 @@ class _PollStage:
         async with self._repository._turn():
             with translate_errors(action):
                 await self._repository._db.execute(self._sql[name])
+
+
+def _merged(
+    key: tuple[str, int],
+    stored: tuple[str, str, int] | None,
+    pieces: list[tuple[str, str, bool]],
+    writes: list[polldays.StoredDay],
+) -> int:
+    """
+    Merge one day's pieces into its stored row, queue the row to write if it changed, and
+    return the rows new or changed.
+    """
+    changed, row = polldays.merge_day(stored, pieces)
+    if row is not None:
+        writes.append((*key, *row))
+    return changed
 
 
 class SQLiteRepository(Lifecycle):
@@ -797,17 +847,35 @@ class SQLiteRepository(Lifecycle):
 
     async def prune_polls(self, before: dt.datetime) -> int:
         """
-        Delete ``PRUNE_STORES`` stores at a time, each range its own write transaction,
-        so the write lock is released between ranges (an ingest or a claim waits for one
-        range at most). Freed pages are reused by later inserts; the file does not shrink
-        (docs/storage.md).
+        Prune ``PRUNE_STORES`` stores at a time (``polldays.pruned``), each range its own
+        write transaction, so the write lock is released between ranges (an ingest or a
+        claim waits for one range at most). Freed pages are reused by later inserts; the
+        file does not shrink (docs/storage.md).
         """
+        before_us = to_epoch_us(before)
         ids = [row[0] for row in await self._fetchall("store_ids", columns.range_values(None))]
-        deleted = 0
+        removed = 0
         for first, last in columns.store_ranges(ids, columns.PRUNE_STORES):
-            bounds = {"first": first, "last": last, "before": to_epoch_us(before)}
-            deleted += await self._changed("prune polls", "prune_polls", bounds)
-        return deleted
+            bounds = {"first": first, "last": last, "before_day": before_us // polldays.DAY_US}
+            async with self.transaction():
+                with translate_errors("read polls to prune"):
+                    rows = await self._db.execute_fetchall(SQL.queries["prune_poll_days"], bounds)
+                deleted: list[tuple[str, int]] = []
+                rewritten: list[polldays.StoredDay] = []
+                for store_id, days in itertools.groupby(rows, operator.itemgetter(0)):
+                    try:
+                        count, gone, kept = polldays.pruned([row[1:] for row in days], before_us)
+                    except ValueError as error:
+                        raise StorageError(
+                            f"SQLite: the stored polls of store {store_id!r}: {error}"
+                        ) from None
+                    removed += count
+                    deleted += [(store_id, day) for day in gone]
+                    rewritten += [(store_id, *day) for day in kept]
+                with translate_errors("prune polls"):
+                    await self._db.executemany(SQL.queries["delete_poll_day"], deleted)
+                    await self._db.executemany(SQL.queries["write_poll_day"], rewritten)
+        return removed
 
     # MetadataSink
 
@@ -904,7 +972,7 @@ class SQLiteRepository(Lifecycle):
         or ``kept_polls_with_gaps`` with ``max_gap_us``): one string per range of stores
         comes from SQLite (``_thinned``).
         """
-        bounds = {"since": to_epoch_us(since), "as_of": to_epoch_us(as_of)}
+        bounds = _bounds(to_epoch_us(since), to_epoch_us(as_of))
         first_day, last_day = columns.special_days_around(bounds["since"], bounds["as_of"])
         connection = await self._connect()
         streams: list[AsyncGenerator[Any, None]] = []
@@ -988,12 +1056,12 @@ class SQLiteRepository(Lifecycle):
         Read one store, every poll, from one read transaction on its own connection.
         """
         since_us, as_of_us = to_epoch_us(since), to_epoch_us(as_of)
-        bounds = {"store_id": store_id, "since": since_us, "as_of": as_of_us}
+        bounds = _bounds(since_us, as_of_us)
         connection = await self._connect()
         try:
             with translate_errors("read a store's snapshot"):
                 await connection.execute("BEGIN")
-                polls = list(await connection.execute_fetchall(SQL.queries["store_polls"], bounds))
+                _, poll_at_us, poll_active, _ = await _store_polls(connection, bounds, store_id)
                 hours = await connection.execute_fetchall(SQL.queries["store_hours"], (store_id,))
                 first_day, last_day = columns.special_days_around(since_us, as_of_us)
                 special = await connection.execute_fetchall(
@@ -1009,7 +1077,7 @@ class SQLiteRepository(Lifecycle):
                     await connection.execute("ROLLBACK")
             with translate_errors("close the snapshot connection"):
                 await connection.close()
-        if not polls:
+        if not poll_at_us:
             return None
         store_hours, problem = columns.HoursRows().store_rows(
             (day, start, end) for day, start, end in hours
@@ -1022,8 +1090,8 @@ class SQLiteRepository(Lifecycle):
             zone_key=zones[0][0] if zones else None,
             hours=store_hours,
             special=store_special,
-            poll_at_us=[row[0] for row in polls],
-            poll_active=[row[1] == 1 for row in polls],
+            poll_at_us=poll_at_us,
+            poll_active=poll_active,
             problem=problem or special_problem,
         )
 

@@ -14,6 +14,7 @@ import attrs
 import pytest
 
 from storemon.cli import main
+from storemon.storage import polldays
 
 STATUS_HEADER = "store_id,status,timestamp_utc\n"
 HOURS_HEADER = "store_id,day,start_time_local,end_time_local\n"
@@ -166,9 +167,13 @@ def dump(url: str) -> dict[str, list[tuple[object, ...]]]:
     """
     connection = sqlite3.connect(url.removeprefix("sqlite:///"))
     try:
+        days = connection.execute("SELECT store_id, day, times, statuses FROM poll_days")
         return {
-            table: sorted(connection.execute(f"SELECT * FROM {table}").fetchall())
-            for table in ("polls", "hours", "zones", "rejects", "source_state")
+            "polls": sorted(polldays.each_poll(days)),
+            **{
+                table: sorted(connection.execute(f"SELECT * FROM {table}").fetchall())
+                for table in ("hours", "zones", "rejects", "source_state")
+            },
         }
     finally:
         connection.close()

@@ -5,13 +5,14 @@ in-process reader does.
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 from pathlib import Path
 
 import pytest
 
 from storemon import ingest as ingest_module
-from storemon.storage import open_repository
+from storemon.storage import open_repository, polldays
 
 STATUS = (
     "\ufeffstore_id,status,timestamp_utc\r\n"
@@ -31,13 +32,19 @@ STATUS = (
 )
 
 
+def _fixed_clock() -> dt.datetime:
+    # Both ingests judge "the future" from one instant, so their reasons read the same.
+    return dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
 async def _ingest(path: Path, db: Path) -> tuple[list[tuple[object, ...]], list[object]]:
     async with open_repository(f"sqlite:///{db}") as repository:
         summaries = await ingest_module.ingest(
-            repository, status=str(path), parse_aside=True, max_line=80
+            repository, status=str(path), parse_aside=True, max_line=80, clock=_fixed_clock
         )
     connection = sqlite3.connect(db)
-    rows = connection.execute("SELECT * FROM polls ORDER BY store_id, at_us").fetchall()
+    days = connection.execute("SELECT store_id, day, times, statuses FROM poll_days")
+    rows: list[tuple[object, ...]] = sorted(polldays.each_poll(days))
     connection.close()
     return rows, [(r.line, r.column, r.reason) for s in summaries for r in s.rejects]
 

@@ -14,7 +14,7 @@ import pytest
 from storemon.model import WEEK_US, from_epoch_us
 from storemon.report import compute_report
 from storemon.service import build_report
-from storemon.storage import sqlite
+from storemon.storage import polldays, sqlite
 from storemon.storage.memory import InMemoryRepository
 from storemon.storage.sqlite import SQL, SQLiteRepository
 
@@ -34,7 +34,7 @@ async def test_thin_snapshots_give_the_same_report(
         for _ in range(rng.randrange(1, 80)):
             at += rng.randrange(1, 4 * 3_600_000_000)
             polls.append((f"s{store:02d}:1:{store}", at, rng.random() < 0.8))
-    polls.append(("old", -5_000_000, True))  # 1969: not 19 digits wide, read row by row
+    polls.append(("old", -5_000_000, True))  # 1969: a negative instant, two's complement
     rng.shuffle(polls)
     as_of = from_epoch_us(max(at for _, at, _ in polls))
     since = from_epoch_us(max(at for _, at, _ in polls) - WEEK_US)
@@ -68,10 +68,10 @@ def _plan(sql: str, parameters: dict[str, object], tmp_path: Path) -> list[str]:
         connection.close()
 
 
-@pytest.mark.parametrize("name", ["snapshot_changes", "snapshot_changes_gaps"])
+@pytest.mark.parametrize("name", ["snapshot_changes", "store_polls"])
 def test_snapshot_changes_scans_the_primary_key_in_order(name: str, tmp_path: Path) -> None:
     """The per-store strings rely on ranges of the primary key read in order, without a sort."""
-    parameters = {"since": 0, "as_of": 1, "first": "a", "last": "b"}
+    parameters = {"since_day": 0, "as_of_day": 1, "first": "a", "last": "b", "store_id": "a"}
     plan = _plan(SQL.queries[name], parameters, tmp_path)
     assert not any("TEMP B-TREE" in step for step in plan), plan
 
@@ -119,12 +119,30 @@ def _steps(connection: sqlite3.Connection, sql: str, parameters: dict[str, objec
     return steps
 
 
-@pytest.mark.parametrize("name", ["snapshot_changes", "snapshot_changes_gaps", "store_polls"])
+def _insert_polls(connection: sqlite3.Connection, polls: list[tuple[str, int, bool]]) -> None:
+    """
+    Store polls as day rows, as an ingest does (each instant once).
+    """
+    buffer = polldays.PollBuffer()
+    buffer.take(iter(polls), len(polls))
+    for store_id, day, times, statuses, _last_us, distinct in buffer.drain():
+        assert distinct
+        stored = connection.execute(
+            "SELECT times, statuses, last_us FROM poll_days WHERE store_id = ? AND day = ?",
+            (store_id, day),
+        ).fetchone()
+        _count, row = polldays.merge_day(stored, [(times, statuses, distinct)])
+        assert row is not None
+        connection.execute(SQL.queries["write_poll_day"], (store_id, day, *row))
+
+
+@pytest.mark.parametrize("name", ["snapshot_changes", "store_polls"])
 def test_snapshot_reads_never_touch_polls_before_the_week(name: str, tmp_path: Path) -> None:
     """Eleven more weeks of polls before the week cost the report's queries no step."""
     hour = 3_600_000_000
     since = at_us("2024-03-04T00:00")
-    parameters = {"since": since, "as_of": since + WEEK_US, "first": "s00", "last": "s19"}
+    parameters = {"since_day": since // polldays.DAY_US, "first": "s00", "last": "s19"}
+    parameters["as_of_day"] = (since + WEEK_US) // polldays.DAY_US
     parameters["store_id"] = "s07"
     stores = [f"s{store:02d}" for store in range(20)]
     connection = sqlite3.connect(tmp_path / "steps.db")
@@ -132,17 +150,15 @@ def test_snapshot_reads_never_touch_polls_before_the_week(name: str, tmp_path: P
         for migration in SQL.migrations:
             for statement in sqlite.split_statements(migration.script):
                 connection.execute(statement)
-        insert = "INSERT INTO polls (store_id, at_us, active) VALUES (?, ?, ?)"
         # The week, and the last hour before it.
-        connection.executemany(
-            insert,
+        _insert_polls(
+            connection,
             [(s, since + h * hour, h % 5 != 0) for s in stores for h in range(-1, 7 * 24)],
         )
         connection.commit()
         one_week = _steps(connection, SQL.queries[name], parameters)
-        connection.executemany(
-            insert, [(s, since - h * hour, h % 3 != 0) for s in stores for h in range(2, 11 * 168)]
-        )
+        history = [(s, since - h * hour, h % 3 != 0) for s in stores for h in range(2, 11 * 168)]
+        _insert_polls(connection, history)
         connection.commit()
         twelve_weeks = _steps(connection, SQL.queries[name], parameters)
         result = connection.execute(SQL.queries[name], parameters).fetchall()

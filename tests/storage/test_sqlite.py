@@ -223,7 +223,7 @@ async def test_open_and_report_while_another_process_holds_the_write_lock(tmp_pa
         await repo.add_polls([("a", at_us("2024-01-01T00:00"), True)])
     writer = sqlite3.connect(tmp_path / "x.db", isolation_level=None)
     writer.execute("BEGIN IMMEDIATE")
-    writer.execute("INSERT INTO polls VALUES ('uncommitted', 1, 1)")
+    writer.execute("INSERT INTO poll_days VALUES ('uncommitted', 0, '0000000000000001', '1', 1)")
     try:
         async with asyncio.timeout(5), open_repository(url) as repo:
             report = await build_report(repo)
@@ -292,6 +292,10 @@ def test_gaps_found_on_packed_lanes_are_every_step_over_the_gap(
     assert sqlite_backend._gaps_over(packed, instants, max_gap_us) == expected
 
 
+#: Report bounds that take every poll from 1970 to 2286.
+_EVERY_INSTANT = {"since": 0, "as_of": 10**16}
+
+
 @pytest.mark.parametrize("times", ["000000000000000g", "00000000 0000000", "+000000000000001"])
 def test_the_gap_reader_refuses_times_that_are_not_hexadecimal(times: str) -> None:
     """
@@ -299,13 +303,13 @@ def test_the_gap_reader_refuses_times_that_are_not_hexadecimal(times: str) -> No
     by row), never read as other instants.
     """
     with pytest.raises(ValueError, match=r"hexadecimal|whitespace"):
-        sqlite_backend._kept_with_gaps(times, "1", 7_200_000_000)
+        sqlite_backend._kept(times, "1", _EVERY_INSTANT, 7_200_000_000)
 
 
 def test_the_gap_reader_reads_hexadecimal_times() -> None:
     """Two polls three hours apart, one status: both kept, the gap between them."""
     times = f"{3_600_000_000:016x}{3 * 3_600_000_000 + 3_600_000_000:016x}"
-    assert sqlite_backend._kept_with_gaps(times, "11", 7_200_000_000) == (
+    assert sqlite_backend._kept(times, "11", _EVERY_INSTANT, 7_200_000_000) == (
         [3_600_000_000, 14_400_000_000],
         [True, True],
         (0,),

@@ -1,25 +1,32 @@
 -- Named queries of the SQLite backend: each block starts with "-- name: NAME".
 
 -- name: create_poll_stage
--- The polls of one stage (stage_polls) in staging order (the rowid), in a temporary
--- table of the writer connection named after the stage ({table}: stage_polls_ and the
--- stage's number, the only text ever put into this backend's SQL). Written outside any
--- transaction on the main database, it takes none of its locks.
-CREATE TEMP TABLE {table} (store_id TEXT NOT NULL, at_us INTEGER NOT NULL, active INTEGER NOT NULL);
+-- The polls of one stage (stage_polls) as day rows (storemon.storage.polldays), a piece
+-- per flush of the stage's buffer, in a temporary table of the writer connection named
+-- after the stage ({table}: stage_polls_ and the stage's number, the only text ever put
+-- into this backend's SQL). Written outside any transaction on the main database, it
+-- takes none of its locks.
+CREATE TEMP TABLE {table} (
+    store_id TEXT NOT NULL,
+    day INTEGER NOT NULL,
+    piece INTEGER NOT NULL,
+    times TEXT NOT NULL,
+    statuses TEXT NOT NULL,
+    last_us INTEGER NOT NULL,
+    distinct_times INTEGER NOT NULL,
+    PRIMARY KEY (store_id, day, piece)
+) WITHOUT ROWID;
 
--- name: stage_poll
-INSERT INTO temp.{table} (store_id, at_us, active) VALUES (?, ?, ?);
+-- name: stage_poll_day
+INSERT INTO temp.{table} (store_id, day, piece, times, statuses, last_us, distinct_times)
+VALUES (?, ?, ?, ?, ?, ?, ?);
 
--- name: merge_poll_stage
--- The staged polls in key order, so that the primary key is walked once from end to end
--- instead of sought at random once per row; rows for one instant in staging order, so
--- the later wins and changes() counts every row that is new or changes the status stored
--- at its instant (the same row again changes nothing and is not counted).
--- ("WHERE true": without a WHERE, ON CONFLICT would read as a join constraint.)
-INSERT INTO polls (store_id, at_us, active)
-SELECT store_id, at_us, active FROM temp.{table} WHERE true ORDER BY store_id, at_us, rowid
-ON CONFLICT (store_id, at_us) DO UPDATE SET active = excluded.active
-WHERE polls.active IS NOT excluded.active;
+-- name: staged_poll_days
+-- The staged day rows in key order, pieces in staging order, each with the day as stored.
+SELECT s.store_id, s.day, s.times, s.statuses, s.distinct_times, d.times, d.statuses, d.last_us
+FROM temp.{table} AS s
+LEFT JOIN poll_days AS d ON d.store_id = s.store_id AND d.day = s.day
+ORDER BY s.store_id, s.day, s.piece;
 
 -- name: clear_poll_stage
 DELETE FROM temp.{table};
@@ -27,30 +34,35 @@ DELETE FROM temp.{table};
 -- name: drop_poll_stage
 DROP TABLE IF EXISTS temp.{table};
 
--- name: prune_polls
--- The polls of the stores :first to :last (inclusive) before :before, but for each
--- store's latest one before :before (what a report whose week starts at or after
--- :before reads of the past). The subquery is one primary-key seek per row.
-DELETE FROM polls
-WHERE store_id BETWEEN :first AND :last
-  AND at_us < :before
-  AND at_us < (
-    SELECT max(q.at_us) FROM polls AS q WHERE q.store_id = polls.store_id AND q.at_us < :before
-  );
+-- name: write_poll_day
+INSERT INTO poll_days (store_id, day, times, statuses, last_us) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (store_id, day) DO UPDATE
+SET times = excluded.times, statuses = excluded.statuses, last_us = excluded.last_us;
+
+-- name: delete_poll_day
+DELETE FROM poll_days WHERE store_id = ? AND day = ?;
+
+-- name: prune_poll_days
+-- The day rows of the stores :first to :last (inclusive) up to :before_day, in key order:
+-- what a prune at an instant of :before_day may change.
+SELECT store_id, day, times, statuses
+FROM poll_days
+WHERE store_id BETWEEN :first AND :last AND day <= :before_day
+ORDER BY store_id, day;
 
 -- name: ping
 SELECT 1;
 
 -- name: latest_poll
-SELECT max(at_us) FROM polls;
+SELECT max(last_us) FROM poll_days;
 
 -- name: store_ids
 -- Every store with polls from :first (included; NULL: from the first) up to :end (left
 -- out; NULL: to the last), in order, by one primary-key seek per store (a skip scan).
 WITH RECURSIVE stores (store_id) AS (
-    SELECT min(store_id) FROM polls WHERE store_id >= coalesce(:first, '')
+    SELECT min(store_id) FROM poll_days WHERE store_id >= coalesce(:first, '')
     UNION ALL
-    SELECT (SELECT min(p.store_id) FROM polls AS p WHERE p.store_id > stores.store_id)
+    SELECT (SELECT min(p.store_id) FROM poll_days AS p WHERE p.store_id > stores.store_id)
     FROM stores WHERE stores.store_id IS NOT NULL AND (:end IS NULL OR stores.store_id < :end)
 )
 SELECT store_id FROM stores
@@ -60,10 +72,10 @@ WHERE store_id IS NOT NULL AND (:end IS NULL OR store_id < :end);
 -- The stores :first to :last (inclusive) after :after (none when NULL), in order, by one
 -- primary-key seek per store.
 WITH RECURSIVE stores (store_id) AS (
-    SELECT min(store_id) FROM polls
+    SELECT min(store_id) FROM poll_days
     WHERE store_id >= :first AND (:after IS NULL OR store_id > :after)
     UNION ALL
-    SELECT (SELECT min(p.store_id) FROM polls AS p WHERE p.store_id > stores.store_id)
+    SELECT (SELECT min(p.store_id) FROM poll_days AS p WHERE p.store_id > stores.store_id)
     FROM stores WHERE stores.store_id IS NOT NULL AND stores.store_id < :last
 )
 SELECT store_id FROM stores WHERE store_id IS NOT NULL AND store_id <= :last;
@@ -73,24 +85,24 @@ SELECT store_id FROM stores WHERE store_id IS NOT NULL AND store_id <= :last;
 -- poll of each before since (which decides the status at the start of the week), as ONE
 -- string, so that SQLite builds it in one step without the GIL while Python works on the
 -- previous one. Per store:
--- "<length of id>:<length of times>:<length of statuses>:<id><times><statuses>", where
--- times writes every instant as at_us + 10^18 (19 digits for any instant from 1970 to
--- 2255, so no separators) and statuses is one character per poll.
--- Each store costs three primary-key seeks (the next store id, its latest poll before
--- since, the start of its range) and one range scan from that poll to as_of: older polls
--- are never read, so weeks of history cost the report nothing (a test counts the steps).
--- The stores come from the skip scan in order and each range is read in key order (no
--- temporary B-tree: a test checks the plan), so every string is in time order; Python
--- then parses only the polls next to a change of status.
+-- "<length of id>:<length of times>:<length of statuses>:<id><times><statuses>", the
+-- times and statuses of its day rows from the last one before :since_day (or :since_day)
+-- to :as_of_day, concatenated in day order; Python cuts them to [the latest poll before
+-- since, as_of] (storemon.storage.polldays.window).
+-- Each store costs three primary-key seeks (the next store id, its last day before
+-- :since_day, the start of its range) and one range scan of about eight day rows: older
+-- days are never read, so weeks of history cost the report nothing (a test counts the
+-- steps). The stores come from the skip scan in order and each range is read in key
+-- order (no temporary B-tree: a test checks the plan), so every string is in time order.
 WITH RECURSIVE stores (store_id) AS (
-    SELECT min(store_id) FROM polls WHERE store_id >= :first
+    SELECT min(store_id) FROM poll_days WHERE store_id >= :first
     UNION ALL
-    SELECT (SELECT min(p.store_id) FROM polls AS p WHERE p.store_id > stores.store_id)
+    SELECT (SELECT min(p.store_id) FROM poll_days AS p WHERE p.store_id > stores.store_id)
     FROM stores WHERE stores.store_id IS NOT NULL AND stores.store_id < :last
-), ranges (store_id, start_us) AS (
+), ranges (store_id, start_day) AS (
     SELECT store_id, coalesce(
-        (SELECT max(q.at_us) FROM polls AS q WHERE q.store_id = stores.store_id AND q.at_us < :since),
-        :since
+        (SELECT max(q.day) FROM poll_days AS q WHERE q.store_id = stores.store_id AND q.day < :since_day),
+        :since_day
     )
     FROM stores WHERE store_id IS NOT NULL AND store_id <= :last
 )
@@ -98,41 +110,9 @@ SELECT group_concat(
     (SELECT length(r.store_id) || ':' || length(times) || ':' || length(statuses) || ':'
             || r.store_id || times || statuses
      FROM (
-        SELECT group_concat(p.at_us + 1000000000000000000, '') AS times,
-               group_concat(p.active, '') AS statuses
-        FROM polls AS p
-        WHERE p.store_id = r.store_id AND p.at_us >= r.start_us AND p.at_us <= :as_of
-     )),
-    ''
-)
-FROM ranges AS r;
-
--- name: snapshot_changes_gaps
--- snapshot_changes for a report with a maximum gap, with every instant written as 16
--- hexadecimal digits (two's complement: any instant) instead of 19 decimal ones: finding
--- the gaps needs every instant, and Python reads hexadecimal text into integers in one
--- step (bytes.fromhex) where decimal costs a call per instant. The same reads per store:
--- one seek for its latest poll before since and one range from it, never older polls.
-WITH RECURSIVE stores (store_id) AS (
-    SELECT min(store_id) FROM polls WHERE store_id >= :first
-    UNION ALL
-    SELECT (SELECT min(p.store_id) FROM polls AS p WHERE p.store_id > stores.store_id)
-    FROM stores WHERE stores.store_id IS NOT NULL AND stores.store_id < :last
-), ranges (store_id, start_us) AS (
-    SELECT store_id, coalesce(
-        (SELECT max(q.at_us) FROM polls AS q WHERE q.store_id = stores.store_id AND q.at_us < :since),
-        :since
-    )
-    FROM stores WHERE store_id IS NOT NULL AND store_id <= :last
-)
-SELECT group_concat(
-    (SELECT length(r.store_id) || ':' || length(times) || ':' || length(statuses) || ':'
-            || r.store_id || times || statuses
-     FROM (
-        SELECT group_concat(printf('%016x', p.at_us), '') AS times,
-               group_concat(p.active, '') AS statuses
-        FROM polls AS p
-        WHERE p.store_id = r.store_id AND p.at_us >= r.start_us AND p.at_us <= :as_of
+        SELECT group_concat(p.times, '') AS times, group_concat(p.statuses, '') AS statuses
+        FROM poll_days AS p
+        WHERE p.store_id = r.store_id AND p.day >= r.start_day AND p.day <= :as_of_day
      )),
     ''
 )
@@ -353,16 +333,17 @@ WHERE schedule.last_at <= :now - :every
 RETURNING last_at;
 
 -- name: store_polls
--- One store's polls in [since, as_of] and its latest poll before since: one seek for that
--- poll, then a primary-key range from it (older polls are never read).
-SELECT at_us, active
-FROM polls
+-- One store's day rows from its last one before :since_day (or :since_day) to :as_of_day,
+-- in day order (cut to [its latest poll before since, as_of] in Python): one seek for
+-- that day, then a primary-key range from it (older days are never read).
+SELECT times, statuses
+FROM poll_days
 WHERE store_id = :store_id
-  AND at_us >= coalesce(
-    (SELECT max(at_us) FROM polls WHERE store_id = :store_id AND at_us < :since), :since
+  AND day >= coalesce(
+    (SELECT max(day) FROM poll_days WHERE store_id = :store_id AND day < :since_day), :since_day
   )
-  AND at_us <= :as_of
-ORDER BY at_us;
+  AND day <= :as_of_day
+ORDER BY day;
 
 -- name: store_hours
 SELECT day, start_us, end_us FROM hours WHERE store_id = ?;

@@ -1,0 +1,269 @@
+"""
+Polls a day per row: the pure part of the SQLite backend's ``poll_days`` table.
+
+A store's polls of one UTC day are one row: ``times``, the instants in increasing order,
+each once, as 16 hexadecimal digits (64-bit two's complement, most significant digit
+first); ``statuses``, one character per instant, ``1`` active and ``0`` inactive; and
+``last_us``, the day's latest instant. Hexadecimal text turns into integers in one step
+of C (``bytes.fromhex`` into an ``array``), SQLite can concatenate a store's days into
+one string without reading them, and the migration from a row per poll writes it in SQL
+(``printf('%016x')``).
+
+An ingest gathers its polls here by store (``PollBuffer``), cuts them into days in time
+order, and the merge with the stored days (``merge_day``) keeps the rule of a row per
+poll: rows for one instant are applied in file order, the later wins, and a row counts
+as changed when its instant is new or its status differs from the one stored.
+"""
+
+from __future__ import annotations
+
+import array
+import bisect
+import itertools
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+
+#: Microseconds in a UTC day: a poll's day is ``at_us // DAY_US``.
+DAY_US = 86_400_000_000
+
+#: Hexadecimal digits per instant.
+TIME_DIGITS = 16
+
+#: Status bytes (0 or 1) as the characters stored.
+_DIGITS = bytes.maketrans(b"\x00\x01", b"01")
+
+_LITTLE_ENDIAN = sys.byteorder == "little"
+
+#: A day row as staged: store id, day, times, statuses, latest instant, and whether
+#: every instant is there once (no two rows of the file for one instant).
+StagedDay = tuple[str, int, str, str, int, bool]
+
+#: A day row as stored: store id, day, times, statuses, latest instant.
+StoredDay = tuple[str, int, str, str, int]
+
+
+def encode_times(instants: array.array[int]) -> str:
+    """
+    The instants as stored (consumes ``instants``: it is byte-swapped in place).
+    """
+    if _LITTLE_ENDIAN:
+        instants.byteswap()
+    return instants.tobytes().hex()
+
+
+def decode_times(times: str) -> tuple[array.array[int], bytes]:
+    """
+    The stored instants as integers, and as their big-endian bytes.
+
+    Raises ``ValueError`` when ``times`` is not a whole number of 16-digit instants.
+    """
+    packed = bytes.fromhex(times)
+    if 2 * len(packed) != len(times) or len(packed) % 8:
+        raise ValueError("stored poll times are not 16 hexadecimal digits each")
+    instants = array.array("q", packed)
+    if _LITTLE_ENDIAN:
+        instants.byteswap()
+    return instants, packed
+
+
+def first_instant(times: str) -> int:
+    return int.from_bytes(bytes.fromhex(times[:TIME_DIGITS]), "big", signed=True)
+
+
+class PollBuffer:
+    """
+    Polls gathered by store in file order, then handed out as day rows.
+
+    Memory: 9 bytes per poll (an 8-byte instant and a status byte) and a little per store.
+    """
+
+    def __init__(self) -> None:
+        self._stores: dict[str, tuple[array.array[int], bytearray]] = {}
+        #: Polls gathered.
+        self.size = 0
+
+    def take(self, rows: Iterator[tuple[str, int, bool]], limit: int) -> int:
+        """
+        Gather up to ``limit`` rows from ``rows``; return how many there were.
+        """
+        stores = self._stores
+        taken = 0
+        for store_id, at_us, active in itertools.islice(rows, limit):
+            polls = stores.get(store_id)
+            if polls is None:
+                polls = stores[store_id] = (array.array("q"), bytearray())
+            polls[0].append(at_us)
+            polls[1].append(active)  # a bool is the int 0 or 1
+            taken += 1
+        self.size += taken
+        return taken
+
+    def drain(self) -> list[StagedDay]:
+        """
+        Hand out the gathered polls as day rows in key order (store id, day), and forget
+        them. Within a day, instants are in increasing order and rows for one instant in
+        the order they were gathered (the sort is stable).
+        """
+        days: list[StagedDay] = []
+        for store_id in sorted(self._stores):
+            instants, statuses = self._stores[store_id]
+            latest = dict(zip(instants, statuses, strict=True))
+            if len(latest) == len(instants):  # each instant once: sort the instants alone
+                ordered = array.array("q", sorted(latest))
+                flags = bytes(map(latest.__getitem__, ordered))
+                distinct = True
+            else:  # keep the rows for one instant in the order they came
+                order = sorted(range(len(instants)), key=instants.__getitem__)
+                ordered = array.array("q", map(instants.__getitem__, order))
+                flags = bytes(map(statuses.__getitem__, order))
+                distinct = False
+            text = flags.translate(_DIGITS).decode("ascii")
+            days += _days(store_id, ordered, text, distinct)
+        self._stores.clear()
+        self.size = 0
+        return days
+
+
+def _days(
+    store_id: str, instants: array.array[int], statuses: str, distinct: bool
+) -> Iterator[StagedDay]:
+    """
+    Cut one store's polls, in time order, into day rows; ``distinct``: every instant is
+    there once (else each day is checked).
+    """
+    start = 0
+    while start < len(instants):
+        day = instants[start] // DAY_US
+        end = bisect.bisect_left(instants, (day + 1) * DAY_US, start)
+        times = instants[start:end]
+        last_us = times[-1]
+        once = distinct or len(set(times)) == len(times)
+        yield store_id, day, encode_times(times), statuses[start:end], last_us, once
+        start = end
+
+
+def merge_day(
+    stored: tuple[str, str, int] | None, pieces: Sequence[tuple[str, str, bool]]
+) -> tuple[int, tuple[str, str, int] | None]:
+    """
+    Merge staged pieces of one store's day (in staging order) into its stored row.
+
+    Args:
+        stored: The stored ``(times, statuses, last_us)``, or ``None``.
+        pieces: ``(times, statuses, distinct)`` of each piece, as ``PollBuffer.drain``
+            made them.
+
+    Returns:
+        How many rows were new or changed the status stored at their instant (the rows
+        applied one by one in order), and the new ``(times, statuses, last_us)``, or
+        ``None`` when nothing changed.
+    """
+    if len(pieces) == 1 and pieces[0][2]:
+        times, statuses, _distinct = pieces[0]
+        if stored is None:
+            return len(statuses), (times, statuses, _last(times))
+        if (times, statuses) == stored[:2]:
+            return 0, None
+        if first_instant(times) > stored[2]:  # after every stored poll: an append
+            return len(statuses), (stored[0] + times, stored[1] + statuses, _last(times))
+    merged: dict[int, str] = {}
+    if stored is not None:
+        merged.update(zip(decode_times(stored[0])[0], stored[1], strict=True))
+    changed = 0
+    for times, statuses, _distinct in pieces:
+        for at_us, status in zip(decode_times(times)[0], statuses, strict=True):
+            if merged.get(at_us) != status:
+                merged[at_us] = status
+                changed += 1
+    if not changed:
+        return 0, None
+    instants = sorted(merged)
+    flags = "".join(map(merged.__getitem__, instants))
+    return changed, (encode_times(array.array("q", instants)), flags, instants[-1])
+
+
+def _last(times: str) -> int:
+    return int.from_bytes(bytes.fromhex(times[-TIME_DIGITS:]), "big", signed=True)
+
+
+def window(
+    times: str, statuses: str, since_us: int, as_of_us: int
+) -> tuple[array.array[int], bytes, str]:
+    """
+    The polls a report reads of one store's consecutive days: those in
+    ``[since_us, as_of_us]`` and the latest before ``since_us`` (which decides the status
+    at the start of the week), as instants, their big-endian bytes, and statuses.
+
+    Raises ``ValueError`` when the times cannot be read or do not match the statuses.
+    """
+    instants, packed = decode_times(times)
+    if len(instants) != len(statuses):
+        raise ValueError("stored poll times and statuses differ in number")
+    start = max(bisect.bisect_left(instants, since_us) - 1, 0)
+    end = bisect.bisect_right(instants, as_of_us)
+    if start == 0 and end == len(instants):
+        return instants, packed, statuses
+    return instants[start:end], packed[8 * start : 8 * end], statuses[start:end]
+
+
+def pruned(
+    days: Sequence[tuple[int, str, str]], before_us: int
+) -> tuple[int, list[int], list[tuple[int, str, str, int]]]:
+    """
+    One store's days up to the day of ``before_us``, in day order, without the polls
+    before ``before_us`` but the latest of them (what a report whose week starts at or
+    after the cut reads of the past).
+
+    Returns:
+        The polls removed, the days to delete, and the days to rewrite as
+        ``(day, times, statuses, last_us)``.
+    """
+    # The latest poll before the cut is in the last day that has a poll before it.
+    keep_day: int | None = None
+    keep_from = 0
+    for day, times, _statuses in reversed(days):
+        instants, _packed = decode_times(times)
+        if instants[0] < before_us:
+            keep_day = day
+            keep_from = bisect.bisect_left(instants, before_us) - 1
+            break
+    if keep_day is None:
+        return 0, [], []
+    removed = 0
+    deleted: list[int] = []
+    rewritten: list[tuple[int, str, str, int]] = []
+    for day, times, statuses in days:
+        if day < keep_day:
+            removed += len(statuses)
+            deleted.append(day)
+        elif day == keep_day and keep_from > 0:
+            removed += keep_from
+            kept = times[TIME_DIGITS * keep_from :]
+            rewritten.append((day, kept, statuses[keep_from:], _last(kept)))
+    return removed, deleted, rewritten
+
+
+def polls_of(
+    rows: Iterable[tuple[str, str]], since_us: int, as_of_us: int
+) -> tuple[list[int], list[bool]]:
+    """
+    Every poll a report reads of one store, from its day rows in day order (``window``).
+    """
+    rows = list(rows)
+    if not rows:
+        return [], []
+    times = "".join(row[0] for row in rows)
+    statuses = "".join(row[1] for row in rows)
+    instants, _packed, flags = window(times, statuses, since_us, as_of_us)
+    return list(instants), [flag == "1" for flag in flags]
+
+
+def each_poll(rows: Iterable[tuple[str, int, str, str]]) -> Iterator[tuple[str, int, int]]:
+    """
+    The polls of stored day rows ``(store id, day, times, statuses)``, a row per poll as
+    versions before 6 stored them: ``(store id, instant, 1 or 0)``.
+    """
+    for store_id, _day, times, statuses in rows:
+        instants, _packed = decode_times(times)
+        for at_us, flag in zip(instants, statuses, strict=True):
+            yield store_id, at_us, int(flag)

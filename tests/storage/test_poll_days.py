@@ -1,0 +1,210 @@
+"""
+Polls a day per row (``storemon.storage.polldays``, SQLite's ``poll_days``): the buffer,
+the merge, the report's window and the prune, each against a row-per-poll model written
+here, and the migration from a row per poll.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from storemon.model import from_epoch_us
+from storemon.storage import polldays, sqlite
+from storemon.storage.memory import InMemoryRepository
+from storemon.storage.sqlite import SQL, SQLiteRepository
+
+from .conftest import at_us
+
+DAY = polldays.DAY_US
+HOUR = 3_600_000_000
+
+#: Instants on a few days around 1970 (negative ones included) and in 2024, some equal.
+instants = st.one_of(
+    st.integers(-3 * DAY, 3 * DAY),
+    st.integers(-3, 3).map(lambda day: day * DAY),  # midnights: the edges of day rows
+    st.integers(at_us("2024-03-01T00:00"), at_us("2024-03-05T00:00")),
+)
+rows = st.lists(st.tuples(st.sampled_from(["a", "b", "c:1"]), instants, st.booleans()))
+
+
+def upsert(stored: dict[tuple[str, int], bool], batch: list[tuple[str, int, bool]]) -> int:
+    """
+    The rule of a row per poll: rows in order, the later wins, a row counts when its
+    instant is new or its status changes.
+    """
+    changed = 0
+    for store_id, at, active in batch:
+        if stored.get((store_id, at)) is not active:
+            stored[(store_id, at)] = active
+            changed += 1
+    return changed
+
+
+def stage_and_merge(
+    days: dict[tuple[str, int], tuple[str, str, int]],
+    batch: list[tuple[str, int, bool]],
+    flush_after: list[int],
+) -> int:
+    """
+    What the SQLite stage does with ``batch``, in Python: gather, drain into pieces after
+    the given numbers of rows, merge each day's pieces in order into ``days``.
+    """
+    buffer = polldays.PollBuffer()
+    pieces: dict[tuple[str, int], list[tuple[str, str, bool]]] = {}
+    remaining = iter(batch)
+    for size in [*flush_after, len(batch)]:
+        buffer.take(remaining, size)
+        for store_id, day, times, statuses, last_us, distinct in buffer.drain():
+            assert last_us == polldays.decode_times(times)[0][-1]
+            pieces.setdefault((store_id, day), []).append((times, statuses, distinct))
+    changed = 0
+    for key in sorted(pieces):
+        count, row = polldays.merge_day(days.get(key), pieces[key])
+        changed += count
+        if row is not None:
+            days[key] = row
+        else:
+            assert count == 0
+    return changed
+
+
+def as_polls(days: dict[tuple[str, int], tuple[str, str, int]]) -> dict[tuple[str, int], bool]:
+    polls: dict[tuple[str, int], bool] = {}
+    for (store_id, day), (times, statuses, last_us) in days.items():
+        decoded = list(polldays.decode_times(times)[0])
+        assert decoded == sorted(set(decoded)), "a day's instants are increasing, each once"
+        assert all(at // DAY == day for at in decoded), "every instant is of its row's day"
+        assert last_us == decoded[-1]
+        assert len(statuses) == len(decoded)
+        polls.update(
+            {(store_id, at): flag == "1" for at, flag in zip(decoded, statuses, strict=True)}
+        )
+    return polls
+
+
+@settings(max_examples=300)
+@given(
+    batches=st.lists(rows, min_size=1, max_size=4),
+    flushes=st.lists(st.integers(0, 30), max_size=3),
+)
+def test_days_keep_the_rule_of_a_row_per_poll(
+    batches: list[list[tuple[str, int, bool]]], flushes: list[int]
+) -> None:
+    """Batches staged in pieces and merged store every poll and count as a row per poll does."""
+    model: dict[tuple[str, int], bool] = {}
+    days: dict[tuple[str, int], tuple[str, str, int]] = {}
+    for batch in batches:
+        assert stage_and_merge(days, batch, sorted(flushes)) == upsert(model, batch)
+        assert as_polls(days) == model
+
+
+def test_an_hour_appended_to_a_day_is_added_at_its_end() -> None:
+    """Polls after every stored one of their day are appended to the row as they are."""
+    days: dict[tuple[str, int], tuple[str, str, int]] = {}
+    start = at_us("2024-03-01T00:10")
+    stage_and_merge(days, [("a", start + h * HOUR, h % 2 == 0) for h in range(5)], [])
+    before = days[("a", start // DAY)]
+    assert stage_and_merge(days, [("a", start + 5 * HOUR, True)], []) == 1
+    after = days[("a", start // DAY)]
+    assert after[0].startswith(before[0])
+    assert after[1] == before[1] + "1"
+    assert after[2] == start + 5 * HOUR
+    assert stage_and_merge(days, [("a", start + 5 * HOUR, True)], []) == 0  # a replay
+
+
+@given(
+    polls=st.dictionaries(instants, st.booleans(), min_size=1),
+    since=instants,
+    length=st.integers(0, 4 * DAY),
+)
+def test_the_window_is_the_week_and_the_latest_poll_before_it(
+    polls: dict[int, bool], since: int, length: int
+) -> None:
+    """window() keeps the polls in [since, as_of] and the latest one before since."""
+    as_of = since + length
+    ordered = sorted(polls)
+    times = polldays.encode_times(polldays.array.array("q", ordered))
+    statuses = "".join("1" if polls[at] else "0" for at in ordered)
+    got, packed, flags = polldays.window(times, statuses, since, as_of)
+    before = [at for at in ordered if at < since][-1:]
+    expected = before + [at for at in ordered if since <= at <= as_of]
+    assert list(got) == expected
+    assert flags == "".join("1" if polls[at] else "0" for at in expected)
+    assert packed == b"".join(at.to_bytes(8, "big", signed=True) for at in expected)
+
+
+@given(polls=st.dictionaries(instants, st.booleans(), min_size=1), cut=instants)
+def test_a_prune_keeps_the_latest_poll_before_the_cut(polls: dict[int, bool], cut: int) -> None:
+    """pruned() removes the polls before the cut but the latest, and nothing else."""
+    days: dict[tuple[str, int], tuple[str, str, int]] = {}
+    stage_and_merge(days, [("a", at, active) for at, active in polls.items()], [])
+    mine = sorted((day, times, statuses) for (_, day), (times, statuses, _) in days.items())
+    upto = [row for row in mine if row[0] <= cut // DAY]
+    removed, deleted, rewritten = polldays.pruned(upto, cut)
+    for day in deleted:
+        del days[("a", day)]
+    for day, times, statuses, last_us in rewritten:
+        days[("a", day)] = (times, statuses, last_us)
+    older = sorted(at for at in polls if at < cut)
+    latest_before = older[-1:]
+    kept = {at: active for at, active in polls.items() if at >= cut or at in latest_before}
+    assert removed == max(len(older) - 1, 0)
+    assert as_polls(days) == {("a", at): active for at, active in kept.items()}
+
+
+def test_times_that_are_not_sixteen_hex_digits_are_refused() -> None:
+    for times in ["000000000000000g", "00000000 0000000", "0" * 15]:
+        try:
+            polldays.decode_times(times)
+        except ValueError:
+            continue
+        raise AssertionError(f"{times!r} was read")
+
+
+async def test_polls_of_a_version_5_database_become_days(tmp_path: Path) -> None:
+    """The migration turns polls stored in no order (1969 included) into days, same report."""
+    path = tmp_path / "v5.db"
+    connection = sqlite3.connect(path)
+    for migration in SQL.migrations[:5]:
+        for statement in sqlite.split_statements(migration.script):
+            connection.execute(statement)
+    start = at_us("2024-03-01T00:00")
+    polls = [
+        (store, start + ((h * 7919) % 200) * HOUR + 17 * h, (h * 31 + len(store)) % 3 != 0)
+        for store in ("s1", "s2:x", "s3")
+        for h in range(200)
+    ]
+    polls += [("old", -DAY - 5, True), ("old", -5, False), ("old", 3, True)]
+    with connection:
+        connection.executemany("INSERT INTO polls VALUES (?, ?, ?)", polls)
+        connection.execute("PRAGMA user_version = 5")
+    connection.close()
+    memory = InMemoryRepository()
+    await memory.add_polls(polls)
+    as_of = from_epoch_us(start + 200 * HOUR)
+    since = from_epoch_us(start + 30 * HOUR)
+    async with SQLiteRepository(str(path)) as repo:
+        assert await repo.latest_poll_at() == await memory.latest_poll_at()
+        for store_id in ("s1", "s2:x", "s3", "old"):
+            for window in ((since, as_of), (from_epoch_us(-2 * DAY), from_epoch_us(DAY))):
+                got = await repo.snapshot(store_id, since=window[0], as_of=window[1])
+                want = await memory.snapshot(store_id, since=window[0], as_of=window[1])
+                assert (got is None) == (want is None)
+                if got is not None and want is not None:
+                    assert list(got.poll_at_us) == list(want.poll_at_us)
+                    assert list(got.poll_active) == list(want.poll_active)
+        # The same rows again change nothing: the days hold exactly the polls.
+        assert await repo.add_polls(polls) == 0
+    check = sqlite3.connect(path)
+    try:
+        tables = {row[0] for row in check.execute("SELECT name FROM sqlite_master")}
+        day_rows = check.execute("SELECT count(*) FROM poll_days").fetchone()[0]
+    finally:
+        check.close()
+    assert "polls" not in tables
+    assert "poll_days" in tables
+    assert day_rows == len({(store, at // DAY) for store, at, _ in polls})
