@@ -186,9 +186,9 @@ def merge_day(
                 changed += 1
     if not changed:
         return 0, None
-    instants = sorted(merged)
-    flags = "".join(map(merged.__getitem__, instants))
-    return changed, (encode_times(array.array("q", instants)), flags, instants[-1])
+    ordered = sorted(merged)
+    flags = "".join(map(merged.__getitem__, ordered))
+    return changed, (encode_times(array.array("q", ordered)), flags, ordered[-1])
 
 
 def _last(times: str) -> int:
