@@ -99,30 +99,29 @@ class PollBuffer:
         self.size += taken
         return taken
 
-    def drain(self) -> list[StagedDay]:
+    def drain(self) -> Iterator[StagedDay]:
         """
-        Hand out the gathered polls as day rows in key order (store id, day), and forget
-        them. Within a day, instants are in increasing order and rows for one instant in
-        the order they were gathered (the sort is stable).
+        Hand out the gathered polls as day rows in key order (store id, day), forgetting
+        each store's polls as its rows are made (the buffer is empty at the end). Within
+        a day, instants are in increasing order and rows for one instant in the order
+        they were gathered.
         """
-        days: list[StagedDay] = []
-        for store_id in sorted(self._stores):
-            instants, statuses = self._stores[store_id]
+        stores = self._stores
+        self.size = 0
+        for store_id in sorted(stores):
+            instants, statuses = stores.pop(store_id)
             latest = dict(zip(instants, statuses, strict=True))
             if len(latest) == len(instants):  # each instant once: sort the instants alone
                 ordered = array.array("q", sorted(latest))
                 flags = bytes(map(latest.__getitem__, ordered))
                 distinct = True
-            else:  # keep the rows for one instant in the order they came
+            else:  # a stable sort keeps the rows for one instant in the order they came
                 order = sorted(range(len(instants)), key=instants.__getitem__)
                 ordered = array.array("q", map(instants.__getitem__, order))
                 flags = bytes(map(statuses.__getitem__, order))
                 distinct = False
             text = flags.translate(_DIGITS).decode("ascii")
-            days += _days(store_id, ordered, text, distinct)
-        self._stores.clear()
-        self.size = 0
-        return days
+            yield from _days(store_id, ordered, text, distinct)
 
 
 def _days(
