@@ -469,6 +469,12 @@ exit status:
         help="store a business-hours, time-zone or special-hours file even when it removes "
         "more than half of the stored rows of its kind (refused otherwise)",
     )
+    ingest.add_argument(
+        "--full",
+        action="store_true",
+        help="read every source whole, even one that looks unchanged or only grown (that "
+        "check samples the bytes read before: docs/ingestion.md)",
+    )
     _add_read_guards(ingest)
     ingest.add_argument("--json", action="store_true", help="print the summary as JSON")
     _add_quiet(ingest)
@@ -545,6 +551,7 @@ async def _ingest(url: str, args: argparse.Namespace, progress: SourceProgress |
             future_tolerance=args.future_tolerance,
             max_line=args.max_line_bytes,
             progress=progress,
+            full=args.full,
         )
 
 

@@ -3,16 +3,17 @@ Opening sources: files, and http(s) URLs fetched with the standard library.
 
 Blocking I/O (call it in a thread from async code). A source opened here reads through
 ``Stream``, which turns every failure into a ``SourceError`` naming the source.
+
+The HTTP modules (``http.client``, ``urllib.request``, and ``ssl`` and ``email`` under
+them: about 40 ms) are imported when a URL is fetched, not by every command that only
+reads files.
 """
 
 from __future__ import annotations
 
-import http.client
 import os
 import re
-import urllib.error
 import urllib.parse
-import urllib.request
 from typing import Protocol
 
 from storemon.errors import SourceError
@@ -73,13 +74,35 @@ class Stream:
     An open source: its reads fail with a ``SourceError`` naming it, including an HTTP
     body that ends before its ``Content-Length`` (``http.client`` returns a short read
     silently when asked for a number of bytes).
+
+    A file can also be read at any offset (``read_at``, ``seek``): the check that a
+    status file only grew reads samples of it (``storemon.refresh``).
     """
 
-    def __init__(self, raw: ByteStream, source: str, *, length: int | None = None) -> None:
+    def __init__(
+        self,
+        raw: ByteStream,
+        source: str,
+        *,
+        length: int | None = None,
+        failures: tuple[type[Exception], ...] = (OSError, ValueError),
+        fileno: int | None = None,
+    ) -> None:
         self._raw = raw
         self.source = source
         self._length = length
         self._received = 0
+        #: What a read of ``raw`` raises when it fails.
+        self._failures = failures
+        #: The file descriptor of a file, read at offsets; ``None`` for a URL.
+        self._fileno = fileno
+
+    @property
+    def random_access(self) -> bool:
+        """
+        Whether the source can be read at any offset (a file, not a URL).
+        """
+        return self._fileno is not None
 
     def read(self, size: int = -1, /) -> bytes:
         """
@@ -87,7 +110,7 @@ class Stream:
         """
         try:
             data = self._raw.read(size)
-        except (OSError, http.client.HTTPException, ValueError) as error:
+        except self._failures as error:
             raise SourceError(f"{self.source}: cannot read: {error}") from None
         self._received += len(data)
         if not data and size != 0 and self._length is not None and self._received < self._length:
@@ -96,6 +119,32 @@ class Stream:
                 f"{self._received} of {self._length} bytes"
             )
         return data
+
+    def read_at(self, offset: int, size: int) -> bytes:
+        """
+        Return up to ``size`` bytes of a file from ``offset`` on, without moving where
+        ``read`` goes on (fewer at its end).
+        """
+        assert self._fileno is not None, "only a file is read at offsets"
+        parts: list[bytes] = []
+        try:
+            while size > 0 and (part := os.pread(self._fileno, size, offset)):
+                parts.append(part)
+                offset += len(part)
+                size -= len(part)
+        except OSError as error:
+            raise SourceError(f"{self.source}: cannot read: {error}") from None
+        return b"".join(parts)
+
+    def seek(self, offset: int) -> None:
+        """
+        Make ``read`` go on from ``offset`` of a file.
+        """
+        assert self._fileno is not None, "only a file is read at offsets"
+        try:
+            os.lseek(self._fileno, offset, os.SEEK_SET)
+        except OSError as error:
+            raise SourceError(f"{self.source}: cannot read: {error}") from None
 
     def close(self) -> None:
         """
@@ -112,11 +161,13 @@ def open_file(path: str) -> tuple[Stream, SourceInfo]:
         SourceError: the file cannot be opened.
     """
     try:
-        handle = open(path, "rb")  # noqa: SIM115 - closed by the caller
+        # Unbuffered, so that ``Stream.seek`` moves the very next read.
+        handle = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by the caller
         stat = os.fstat(handle.fileno())
     except OSError as error:
         raise SourceError(f"{path}: cannot open: {error.strerror or error}") from None
-    return Stream(handle, path), SourceInfo(size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+    info = SourceInfo(size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+    return Stream(handle, path, fileno=handle.fileno()), info
 
 
 def fetch_url(
@@ -129,6 +180,10 @@ def fetch_url(
     Raises:
         SourceError: the URL cannot be fetched or answers with an error status.
     """
+    import http.client  # for URLs only (the module docstring)
+    import urllib.error
+    import urllib.request
+
     headers = {"User-Agent": "storemon", "Accept-Encoding": "identity"}
     if etag:
         headers["If-None-Match"] = etag
@@ -152,7 +207,8 @@ def fetch_url(
         etag=response.headers.get("ETag"),
         last_modified=response.headers.get("Last-Modified"),
     )
-    return Stream(response, shown, length=info.size), info
+    failures = (OSError, http.client.HTTPException, ValueError)
+    return Stream(response, shown, length=info.size, failures=failures), info
 
 
 def open_source(

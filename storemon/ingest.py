@@ -20,8 +20,10 @@ unchanged, appended to or read in full (``docs/ingestion.md``), ``storemon.lines
 it into lines, ``storemon.sources`` parses them, ``storemon.parallel`` parses a large
 status file in a second process.
 
-Hashing every byte costs about 0.1 s per 100 MB, so the check is sound (a touched or
-rewritten file with the same size and time is still caught) and still quick.
+A file is recognised as unchanged or only grown by a sampled fingerprint of the bytes
+read last time (``storemon.refresh.sample_ranges``: about 5 MiB of it, read at their
+offsets) and every byte after them, so the hourly check of a file of months of history
+costs what the new hour costs; a URL, read whole anyway, by the SHA-256 of every byte.
 """
 
 from __future__ import annotations
@@ -46,9 +48,13 @@ from storemon.refresh import (
     APPENDED,
     FULL,
     UNCHANGED,
+    content_fingerprint,
+    is_sampled,
     plan_from_hashes,
     plan_from_info,
     refreshed_state,
+    sample_ranges,
+    sampled_fingerprint,
     shrinks_too_much,
 )
 from storemon.repository import IngestStore, MetadataSink, PollSink
@@ -130,12 +136,67 @@ class _Reading:
     mode: str
     info: SourceInfo
     stream: Stream
-    #: The source's lines from where reading starts; they update ``digest``.
+    #: The source's lines from where reading starts; they update ``digest``, if any.
     lines: LineBuffer
-    #: SHA-256 of the complete lines read so far.
-    digest: hashlib._Hash
+    #: SHA-256 of the complete lines read so far, for a URL; ``None`` for a file, whose
+    #: fingerprint is taken from samples of it once it is read (``_fingerprints``).
+    digest: hashlib._Hash | None
     #: The header's columns, when the header was read last time (``appended``).
     positions: dict[str, int] | None = None
+
+
+def _sampled_prefix(stream: Stream, length: int) -> str:
+    """
+    Return the sampled fingerprint of a file's first ``length`` bytes.
+    """
+    samples = (stream.read_at(start, end - start) for start, end in sample_ranges(length))
+    return sampled_fingerprint(length, samples)
+
+
+def _fingerprints(reading: _Reading) -> tuple[str, str]:
+    """
+    Return the fingerprints to record of what was read: of its complete lines, and of
+    all of it (blocking: a file's samples are read from it, so call it before closing).
+
+    The samples are read through the descriptor that was read, so a file replaced by a
+    new one meanwhile (renamed over it) does not mix into them.
+    """
+    lines = reading.lines
+    if reading.digest is None:
+        prefix_hash = _sampled_prefix(reading.stream, lines.offset)
+        return prefix_hash, content_fingerprint(prefix_hash, lines.tail)
+    whole = reading.digest.copy()
+    whole.update(lines.tail)
+    return reading.digest.hexdigest(), whole.hexdigest()
+
+
+def _read_rest(stream: Stream) -> bytes:
+    """
+    Read up to ``CHUNK_BYTES`` bytes: fewer means the source ends in them.
+    """
+    rest = b""
+    while len(rest) < CHUNK_BYTES and (more := stream.read(CHUNK_BYTES - len(rest))):
+        rest += more
+    return rest
+
+
+#: Bytes read at a time while looking for the end of a file's header line.
+HEADER_READ_BYTES = 4 << 10
+
+
+def _header_at_start(stream: Stream, length: int) -> bytes:
+    """
+    Return a file's header line as found in its first ``length`` bytes (at most
+    ``MAX_LINE_BYTES`` and a byte, which ``read_header`` refuses as too long).
+    """
+    limit = min(length, MAX_LINE_BYTES + 1)
+    header = b""
+    while len(header) < limit and b"\n" not in header:
+        block = stream.read_at(len(header), min(HEADER_READ_BYTES, limit - len(header)))
+        if not block:
+            break
+        header += block
+    return header[: header.find(b"\n") + 1 or len(header)]
 
 
 def _read_prefix(stream: Stream, length: int) -> tuple[hashlib._Hash, bytes, bytes] | None:
@@ -154,10 +215,7 @@ def _read_prefix(stream: Stream, length: int) -> tuple[hashlib._Hash, bytes, byt
             header += chunk[: chunk.find(b"\n") + 1 or len(chunk)]
         digest.update(chunk)
         length -= len(chunk)
-    rest = b""
-    while len(rest) < CHUNK_BYTES and (more := stream.read(CHUNK_BYTES - len(rest))):
-        rest += more
-    return digest, header, rest
+    return digest, header, _read_rest(stream)
 
 
 def _plan_from_bytes(
@@ -170,21 +228,35 @@ def _plan_from_bytes(
     progress: Callable[[int, int], object] | None = None,
 ) -> str | _Reading:
     """
-    Read the bytes read last time and hash them: return the reading of what was appended
-    to them, or the plan (``unchanged``, or ``full``: read it again from the start).
+    Fingerprint the bytes read last time the way they were recorded, and the bytes after
+    them: return the reading of what was appended to them, or the plan (``unchanged``, or
+    ``full``: read it again from the start).
+
+    A sampled fingerprint is checked by reading its samples and the header at their
+    offsets, then reading on from the end of what was read; a SHA-256 (a URL, or a file
+    recorded by an older version) by reading and hashing every byte before it.
     """
-    prefix = _read_prefix(stream, previous.offset)
-    if prefix is None:
-        return plan_from_hashes(kind, previous, prefix_hash=None, content_hash=None)
-    digest, header, rest = prefix
-    whole = digest.copy()
-    whole.update(rest)
-    plan = plan_from_hashes(
-        kind,
-        previous,
-        prefix_hash=digest.hexdigest(),
-        content_hash=whole.hexdigest() if len(rest) < CHUNK_BYTES else None,  # at the end
-    )
+    digest: hashlib._Hash | None
+    if is_sampled(previous.prefix_hash) and stream.random_access:
+        prefix_hash = _sampled_prefix(stream, previous.offset)
+        header = _header_at_start(stream, previous.offset)
+        stream.seek(previous.offset)
+        rest = _read_rest(stream)
+        at_end = len(rest) < CHUNK_BYTES
+        content_hash = content_fingerprint(prefix_hash, rest) if at_end else None
+        digest = None
+    else:
+        prefix = _read_prefix(stream, previous.offset)
+        if prefix is None:
+            return plan_from_hashes(kind, previous, prefix_hash=None, content_hash=None)
+        digest, header, rest = prefix
+        whole = digest.copy()
+        whole.update(rest)
+        prefix_hash = digest.hexdigest()
+        content_hash = whole.hexdigest() if len(rest) < CHUNK_BYTES else None  # at the end
+        if stream.random_access:
+            digest = None  # a file read by an older version: record a sampled fingerprint
+    plan = plan_from_hashes(kind, previous, prefix_hash=prefix_hash, content_hash=content_hash)
     if plan != APPENDED:
         return plan
     lines = LineBuffer(
@@ -193,7 +265,7 @@ def _plan_from_bytes(
         pending=rest,
         offset=previous.offset,
         lines=previous.lines,
-        on_lines=digest.update,
+        on_lines=None if digest is None else digest.update,
         progress=progress,
         max_line=max_line,
     )
@@ -219,12 +291,16 @@ def _open(
     previous: SourceState | None,
     max_line: int,
     progress: SourceProgress | None = None,
+    *,
+    full: bool = False,
 ) -> tuple[SourceInfo | None, _Reading | None]:
     """
     Open a source and plan how to read it (blocking: call it in a thread). Return what
     the source said about itself (``None`` after a 304), and how to read it (``None``:
-    it is unchanged, and closed).
+    it is unchanged, and closed). With ``full``, it is read whole whatever was recorded.
     """
+    if full:
+        previous = None  # planned as never read; the caller still compares the state
     validators = (
         {} if previous is None else {"etag": previous.etag, "last_modified": previous.last_modified}
     )
@@ -249,11 +325,12 @@ def _open(
         if plan == UNCHANGED:
             stream.close()
             return info, None
-        digest = hashlib.sha256()
+        # A file is fingerprinted from samples once read; a URL hashed as it streams.
+        digest = None if stream.random_access else hashlib.sha256()
         lines = LineBuffer(
             stream.read,
             chunk_size=CHUNK_BYTES,
-            on_lines=digest.update,
+            on_lines=None if digest is None else digest.update,
             progress=_told(progress, source, info),
             max_line=max_line,
         )
@@ -317,6 +394,7 @@ async def ingest_source(
     future_tolerance: dt.timedelta = DEFAULT_FUTURE_TOLERANCE,
     max_line: int = MAX_LINE_BYTES,
     progress: SourceProgress | None = None,
+    full: bool = False,
 ) -> SourceSummary:
     """
     Ingest one source and say what it did: all of it is stored in one transaction, or
@@ -338,6 +416,9 @@ async def ingest_source(
         max_line: Reject lines longer than this many bytes (without holding them).
         progress: Told how far the reading is, under the source's shown name (from
             another thread: call it only for what is thread-safe).
+        full: Read the source whole, even when its recorded state says it is unchanged
+            or only grew: the check of a grown file samples the bytes read before
+            (``storemon.refresh``), so an edit among them can go unseen until then.
 
     Raises:
         SourceError: the source was refused (nothing of it was stored).
@@ -354,6 +435,7 @@ async def ingest_source(
         allow_shrink=allow_shrink,
         max_line=max_line,
         progress=progress,
+        full=full,
     )
     source = source_name(location)
     if kind is not SourceKind.STATUS:
@@ -389,6 +471,7 @@ class _Options:
     allow_shrink: bool
     max_line: int
     progress: SourceProgress | None
+    full: bool
 
 
 def _batches(kind: SourceKind, reading: _Reading, shown: str, options: _Options) -> Iterable[Batch]:
@@ -424,7 +507,7 @@ async def _ingest_once(
     shown = display_name(source)
     previous = await repository.source_state(kind.label, source)
     info, reading = await asyncio.to_thread(
-        _open, kind, source, previous, options.max_line, options.progress
+        _open, kind, source, previous, options.max_line, options.progress, full=options.full
     )
     if reading is None:
         refreshed = refreshed_state(previous, info)
@@ -439,19 +522,21 @@ async def _ingest_once(
         async with repository.stage_polls() as stage:
             try:
                 await stage.add(tally.records(_batches(kind, reading, shown, options)))
+                hashes = await asyncio.to_thread(_fingerprints, reading)
             finally:
                 await asyncio.to_thread(reading.stream.close)
             async with repository.transaction():
                 if await repository.source_state(kind.label, source) != previous:
                     return None
                 stored = await stage.merge()
-                await _keep(repository, kind, source, reading, tally, options.clock())
+                await _keep(repository, kind, source, reading, hashes, tally, options.clock())
     else:
         guarded = not options.allow_shrink
         try:
             stored_before = await repository.snapshot_rows(kind.label) if guarded else 0
             records = tally.records(_batches(kind, reading, shown, options))
             stored = await _store(repository, kind, records)
+            hashes = await asyncio.to_thread(_fingerprints, reading)
         finally:
             await asyncio.to_thread(reading.stream.close)
         if guarded:
@@ -460,7 +545,7 @@ async def _ingest_once(
                 raise ShrinkRefused(
                     _shrink_message(kind, shown, stored_before, stored_after, tally)
                 )
-        await _keep(repository, kind, source, reading, tally, options.clock())
+        await _keep(repository, kind, source, reading, hashes, tally, options.clock())
     return SourceSummary(
         kind=kind.label,
         source=shown,
@@ -477,27 +562,28 @@ async def _keep(
     kind: SourceKind,
     source: str,
     reading: _Reading,
+    hashes: tuple[str, str],
     tally: _Tally,
     ingested_at: dt.datetime,
 ) -> None:
     """
     Keep what an ingest saw beside the data, in its transaction: the rejected rows (all
-    of them anew after a full read) and the source's state, for the next refresh.
+    of them anew after a full read) and the source's state, for the next refresh, with
+    its fingerprints (``_fingerprints``: of the complete lines, and of all of it).
     """
     lines = reading.lines
+    prefix_hash, content_hash = hashes
     if reading.mode == FULL:
         await repository.clear_rejects(display_name(source))
     await repository.add_rejects(tally.rejects, ingested_at=ingested_at)
-    whole = reading.digest.copy()
-    whole.update(lines.tail)
     await repository.save_source_state(
         SourceState(
             kind=kind.label,
             source=source,
             size=lines.offset + len(lines.tail),
-            content_hash=whole.hexdigest(),
+            content_hash=content_hash,
             offset=lines.offset,
-            prefix_hash=reading.digest.hexdigest(),
+            prefix_hash=prefix_hash,
             lines=lines.lines,
             ingested_at=ingested_at,
             mtime_ns=reading.info.mtime_ns,
@@ -520,12 +606,13 @@ async def ingest(
     future_tolerance: dt.timedelta = DEFAULT_FUTURE_TOLERANCE,
     max_line: int = MAX_LINE_BYTES,
     progress: SourceProgress | None = None,
+    full: bool = False,
 ) -> list[SourceSummary]:
     """
     Ingest the sources given, each in its own transaction, and summarise each.
 
-    ``parse_aside``, ``allow_shrink``, ``future_tolerance``, ``max_line``, ``progress``:
-    see ``ingest_source``.
+    ``parse_aside``, ``allow_shrink``, ``future_tolerance``, ``max_line``, ``progress``,
+    ``full``: see ``ingest_source``.
 
     A refused source (``SourceError``) is summarised with mode ``failed`` and its error;
     the other sources are still ingested.
@@ -555,6 +642,7 @@ async def ingest(
                     future_tolerance=future_tolerance,
                     max_line=max_line,
                     progress=progress,
+                    full=full,
                 )
             )
         except SourceError as error:

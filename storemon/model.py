@@ -20,8 +20,6 @@ from typing import Any, TypeAlias
 
 import attrs
 
-from storemon.csvformat import csv_line, csv_text, format_value, report_header
-from storemon.display import report_html
 from storemon.errors import DataError, bounded
 
 #: A store id is an opaque string: real ids are 19-digit decimals beyond 2**53 or UUIDs.
@@ -339,12 +337,16 @@ class Report:
         The report's columns: the six of SEMANTICS.md, and the three unknown ones after
         them when the report has a maximum gap.
         """
+        from storemon.csvformat import report_header  # for reports only, not every model user
+
         return report_header(unknown=self.max_gap is not None)
 
     def to_csv(self) -> str:
         """
         Return the report as CSV text with the header of SEMANTICS.md (``header``).
         """
+        from storemon.csvformat import csv_line, csv_text, format_value
+
         header = self.header
         measures = header[1:]
         return csv_text(
@@ -391,6 +393,8 @@ class Report:
 
     def _repr_html_(self) -> str:
         # Jupyter shows the summary and the first rows, not a repr of every row.
+        from storemon.display import report_html
+
         return report_html(self)
 
 
@@ -615,11 +619,15 @@ class SourceState:
     source: str
     #: Bytes read in total.
     size: int
-    #: SHA-256 (hex) of all ``size`` bytes.
+    #: The fingerprint of all ``size`` bytes: for a file, ``sampled1:`` and the SHA-256 of
+    #: the sampled ``prefix_hash`` and the bytes after ``offset``; for a URL (and a file
+    #: recorded by an older version) the SHA-256 (hex) of every byte (``storemon.refresh``).
     content_hash: str
     #: The end of the last complete line (one ending in a line feed) read.
     offset: int
-    #: SHA-256 (hex) of the bytes before ``offset``.
+    #: The fingerprint of the bytes before ``offset``: for a file, ``sampled1:`` and the
+    #: SHA-256 of samples of them (``storemon.refresh.sample_ranges``); for a URL the
+    #: SHA-256 (hex) of every one.
     prefix_hash: str
     #: How many lines (the header included) end at or before ``offset``.
     lines: int

@@ -13,7 +13,6 @@ import functools
 import re
 
 from storemon.errors import DataError
-from storemon.localtime import zone_for
 from storemon.model import SECOND_US, to_epoch_us
 
 _INSTANT = re.compile(
@@ -177,6 +176,10 @@ def parse_zone_key(text: str) -> str:
     """
     Parse an IANA time-zone name of the bundled tz database (``localtime.zone_for``).
     """
+    # Imported here: the tz database's loading is the time-zone file's need alone, not
+    # that of every command that parses polls (an ingest of a status file).
+    from storemon.localtime import zone_for
+
     value = text.strip()
     if not value:
         raise DataError("the time zone is empty")

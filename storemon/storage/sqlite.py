@@ -54,6 +54,11 @@ from storemon.storage.wake import WorkSignal
 #: enough to keep memory flat.
 BATCH_ROWS = 50_000
 
+#: Day rows per ``executemany`` and ``fetchmany`` of a stage: a day row holds a day of
+#: a store's polls (about 400 bytes for 24 polls), so fewer rows than ``BATCH_ROWS``
+#: keep memory flat.
+DAY_BATCH_ROWS = 10_000
+
 #: Polls a stage gathers in Python before it writes them to its temporary table as day
 #: rows (9 bytes each: about 27 MB). A week of the full-size fleet (1.8M polls) is one
 #: piece per day row, which the merge then writes as it is.
@@ -114,8 +119,7 @@ def _is_locked(error: sqlite3.Error) -> bool:
 
 
 def _take(rows: Iterator[_Row], size: int) -> list[_Row]:
-    # In file order: two rows for one instant keep their order (a stage's rowid), so the
-    # later still wins.
+    # The next batch, in order.
     return list(itertools.islice(rows, size))
 
 
@@ -345,16 +349,19 @@ class _PollStage:
         return staged
 
     async def _flush(self) -> None:
+        """
+        Write the buffer's polls to the stage as day rows of a new piece, a batch at a
+        time (the rows are made in the worker thread as the batches are taken).
+        """
         if not self._buffer.size:
             return
-        days = await asyncio.to_thread(self._buffer.drain)
         piece = self._pieces
         self._pieces += 1
-        rows = [(store_id, day, piece, *rest) for store_id, day, *rest in days]
-        del days
-        async with self._repository._turn():
-            with translate_errors("stage polls"):
-                await self._repository._db.executemany(self._sql["stage_poll_day"], rows)
+        rows = ((store_id, day, piece, *rest) for store_id, day, *rest in self._buffer.drain())
+        while batch := await asyncio.to_thread(_take, rows, DAY_BATCH_ROWS):
+            async with self._repository._turn():
+                with translate_errors("stage polls"):
+                    await self._repository._db.executemany(self._sql["stage_poll_day"], batch)
 
     async def merge(self) -> int:
         """
@@ -372,7 +379,7 @@ class _PollStage:
                 stored: tuple[str, str, int] | None = None
                 pieces: list[tuple[str, str, bool]] = []
                 writes: list[polldays.StoredDay] = []
-                while batch := await cursor.fetchmany(BATCH_ROWS):
+                while batch := await cursor.fetchmany(DAY_BATCH_ROWS):
                     for store_id, day, times, statuses, distinct, *old in batch:
                         if (store_id, day) != key:
                             if key is not None:
@@ -380,7 +387,7 @@ class _PollStage:
                             key, pieces = (store_id, day), []
                             stored = None if old[0] is None else (old[0], old[1], old[2])
                         pieces.append((times, statuses, bool(distinct)))
-                    if len(writes) >= BATCH_ROWS:
+                    if len(writes) >= DAY_BATCH_ROWS:
                         await db.executemany(SQL.queries["write_poll_day"], writes)
                         writes = []
                 if key is not None:

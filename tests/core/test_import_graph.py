@@ -6,6 +6,8 @@ inside functions too: a reader finds any behaviour by following imports downward
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -132,3 +134,46 @@ def test_the_import_graph_sees_lazy_imports_and_can_fail(tmp_path: Path) -> None
     assert find_cycle(graph) == ["pkg.model", "pkg.report", "pkg.model"]
     (package / "model.py").write_text("class Report:\n    pass\n")
     assert find_cycle(import_graph(package)) is None
+
+
+def _modules_after(statement: str) -> set[str]:
+    """
+    The modules a fresh interpreter holds after running ``statement``.
+    """
+    run = subprocess.run(
+        [sys.executable, "-c", f"{statement}; import sys; print(' '.join(sys.modules))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return set(run.stdout.split())
+
+
+def test_an_ingest_imports_neither_the_report_nor_http() -> None:
+    """The ingest command's modules leave out the report, drawing, CSV reader and HTTP client."""
+    loaded = _modules_after("import storemon.cli, storemon.ingest")
+    assert {"storemon.cli", "storemon.ingest", "storemon.sources"} <= loaded
+    unneeded = {
+        "storemon.dataset",
+        "storemon.explain",
+        "storemon.drawing",
+        "storemon.report",
+        "storemon.service",
+        "storemon.localtime",
+        "storemon.display",
+        "http.client",
+        "urllib.request",
+    }
+    assert loaded & unneeded == set()
+
+
+def test_public_names_load_on_first_use() -> None:
+    """Every name of storemon.__all__ resolves; storemon.explain stays the function."""
+    script = (
+        "import storemon, storemon.explain as submodule_first; "
+        "assert callable(storemon.explain) and storemon.explain.__module__ == 'storemon.service'; "
+        "assert all(getattr(storemon, name) is not None for name in storemon.__all__); "
+        "assert sorted(storemon.__all__) == sorted(storemon._HOMES); "
+        "assert set(storemon.__all__) <= set(dir(storemon))"
+    )
+    assert "storemon.dataset" in _modules_after(script)

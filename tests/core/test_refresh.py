@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import attrs
 import pytest
@@ -13,10 +14,18 @@ from storemon.model import SourceInfo, SourceState
 from storemon.refresh import (
     APPENDED,
     FULL,
+    SAMPLE_BLOCK_BYTES,
+    SAMPLE_BLOCKS,
+    SAMPLE_END_BYTES,
+    SAMPLED,
     UNCHANGED,
+    content_fingerprint,
+    is_sampled,
     plan_from_hashes,
     plan_from_info,
     refreshed_state,
+    sample_ranges,
+    sampled_fingerprint,
 )
 from storemon.sources import SourceKind
 
@@ -90,3 +99,50 @@ def test_refreshed_state_records_new_validators_only() -> None:
     assert refreshed_state(PREVIOUS, touched) == attrs.evolve(
         PREVIOUS, mtime_ns=5, etag='"v2"', last_modified=None
     )
+
+
+@pytest.mark.parametrize(
+    "length", [0, 1, 100, 5 << 20, (5 << 20) + 1, 100 << 20, 1_300_000_000, 10 << 40]
+)
+def test_sample_ranges_are_bounded_ordered_and_hold_the_ends(length: int) -> None:
+    """The samples are sorted, disjoint, at most about 5 MiB, and hold the first and last bytes."""
+    ranges = sample_ranges(length)
+    whole = SAMPLE_BLOCKS * SAMPLE_BLOCK_BYTES + SAMPLE_END_BYTES
+    assert sum(end - start for start, end in ranges) == min(length, whole)
+    assert all(start < end for start, end in ranges)
+    assert all(a_end < b_start for (_, a_end), (b_start, _) in itertools.pairwise(ranges))
+    if length:
+        assert ranges[0][0] == 0
+        assert ranges[-1][1] == length
+        assert ranges[-1][1] - ranges[-1][0] >= min(length, SAMPLE_END_BYTES)
+        assert ranges[0][1] >= min(length, SAMPLE_BLOCK_BYTES)
+    if length > whole:
+        assert len(ranges) <= SAMPLE_BLOCKS + 1
+        gaps = [b_start - a_end for (_, a_end), (b_start, _) in itertools.pairwise(ranges)]
+        assert max(gaps) - min(gaps) <= 1  # spread evenly
+
+
+def test_fingerprints_bind_the_length_the_samples_and_the_tail() -> None:
+    """The fingerprints change with the length, any sampled byte, and the tail."""
+    print_ = sampled_fingerprint(10, [b"abc", b"def"])
+    assert is_sampled(print_)
+    assert not is_sampled("ab" * 32)
+    assert print_ != sampled_fingerprint(11, [b"abc", b"def"])
+    assert print_ != sampled_fingerprint(10, [b"abc", b"deF"])
+    assert content_fingerprint(print_, b"") != content_fingerprint(print_, b"x")
+    assert content_fingerprint(print_, b"x") == content_fingerprint(print_, b"x")
+
+
+def test_a_sampled_fingerprint_is_compared_like_a_hash() -> None:
+    """plan_from_hashes compares recorded and new fingerprints, whatever their kind."""
+    previous = attrs.evolve(
+        PREVIOUS, prefix_hash=SAMPLED + "p", content_hash=SAMPLED + "c", kind="status"
+    )
+    plan = plan_from_hashes(
+        SourceKind.STATUS, previous, prefix_hash=SAMPLED + "p", content_hash=None
+    )
+    assert plan == APPENDED
+    plan = plan_from_hashes(
+        SourceKind.STATUS, previous, prefix_hash=SAMPLED + "q", content_hash=None
+    )
+    assert plan == FULL

@@ -214,3 +214,17 @@ def test_bom_and_crlf_file_is_appended_to(tmp_path: Path, db_url: str) -> None:
     (summary,) = json.loads(run.out)["sources"]
     assert (summary["mode"], summary["read"], summary["stored"]) == ("appended", 1, 1)
     assert dump(db_url)["polls"] == [("1", 1674640800000000, 1), ("2", 1674644400000000, 0)]
+
+
+def test_full_reads_unchanged_sources_whole_and_stores_nothing(inputs: Inputs, db_url: str) -> None:
+    """ingest --full reads every source in full even when unchanged; nothing new is stored."""
+    assert cli("ingest", "--db", db_url, *inputs.args()).status == 0
+    before = dump(db_url)
+    run = cli("ingest", "--db", db_url, *inputs.args(), "--full", "--json")
+    assert run.status == 0, run.err
+    sources = json.loads(run.out)["sources"]
+    assert [s["mode"] for s in sources] == ["full"] * 3
+    assert all(s["stored"] == 0 and s["read"] > 0 for s in sources)
+    assert dump(db_url)["polls"] == before["polls"]
+    again = json.loads(cli("ingest", "--db", db_url, *inputs.args(), "--json").out)
+    assert [s["mode"] for s in again["sources"]] == ["unchanged"] * 3
