@@ -76,6 +76,9 @@ PING_TIMEOUT_S = 3.0
 #: Seconds one statement may run; a report's cursor fetch or an ingest's merge is far
 #: less even at full size.
 COMMAND_TIMEOUT_S = 600.0
+#: Day rows per COPY and per fetch of a stage: a day row holds a day of a store's polls
+#: (about 400 bytes for 24 polls), so fewer rows than ``BATCH_ROWS`` keep memory flat.
+DAY_BATCH_ROWS = 10_000
 #: Polls a stage gathers in Python (``polldays.PollBuffer``, 9 bytes each: about 27 MB)
 #: before it COPYs them to its temporary table as day rows. A week of the full-size fleet
 #: (1.8M polls) is one piece per day row, which the merge then writes as it is.
@@ -166,6 +169,10 @@ def redacted(url: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
+def _batch(rows: Iterator[T], size: int) -> list[T]:
+    return list(itertools.islice(rows, size))
+
+
 def _take(rows: Iterator[Any], size: int, start: int) -> list[tuple[Any, ...]]:
     # Numbered in file order: for two rows of one key, the later (higher seq) wins.
     return [(*row, seq) for seq, row in enumerate(itertools.islice(rows, size), start)]
@@ -236,14 +243,23 @@ class _PollStage:
         return staged
 
     async def _flush(self) -> None:
+        """
+        COPY the buffer's polls to the stage as day rows of a new piece, a batch at a
+        time (the rows are made in the worker thread as the batches are taken).
+        """
         if not self._buffer.size:
             return
-        records = await asyncio.to_thread(_staged_records, self._buffer, self._pieces)
+        piece = self._pieces
         self._pieces += 1
-        with translate_errors("stage polls"):
-            await self._connection.copy_records_to_table(
-                "stage_poll_days", records=records, columns=_STAGED_COLUMNS
-            )
+        records = (
+            (store_id, day, times, statuses, last_us, piece, distinct)
+            for store_id, day, times, statuses, last_us, distinct in self._buffer.drain()
+        )
+        while batch := await asyncio.to_thread(_batch, records, DAY_BATCH_ROWS):
+            with translate_errors("stage polls"):
+                await self._connection.copy_records_to_table(
+                    "stage_poll_days", records=batch, columns=_STAGED_COLUMNS
+                )
 
     async def merge(self) -> int:
         """
@@ -271,16 +287,6 @@ class _PollStage:
                     await connection.execute("ANALYZE poll_days")
         self._staged = self._pieces = 0
         return changed
-
-
-def _staged_records(buffer: polldays.PollBuffer, piece: int) -> list[tuple[Any, ...]]:
-    """
-    Drain ``buffer`` into the rows of ``stage_poll_days`` (``_STAGED_COLUMNS``).
-    """
-    return [
-        (store_id, day, times, statuses, last_us, piece, distinct)
-        for store_id, day, times, statuses, last_us, distinct in buffer.drain()
-    ]
 
 
 async def _merge_staged(connection: asyncpg.Connection, schema: str) -> int:
@@ -315,7 +321,7 @@ async def _merge_staged(connection: asyncpg.Connection, schema: str) -> int:
             (rewritten if stored is not None else new).append((*key, *row))
         return count
 
-    while batch := await connection.fetch(f"FETCH {BATCH_ROWS:d} FROM staged_days"):
+    while batch := await connection.fetch(f"FETCH {DAY_BATCH_ROWS:d} FROM staged_days"):
         for store_id, day, times, statuses, distinct, *old in batch:
             if (store_id, day) != key:
                 if key is not None:
@@ -323,7 +329,7 @@ async def _merge_staged(connection: asyncpg.Connection, schema: str) -> int:
                 key, pieces = (store_id, day), []
                 stored = None if old[0] is None else (old[0], old[1], old[2])
             pieces.append((times, statuses, distinct))
-        new, rewritten = await _write_days(connection, schema, new, rewritten, BATCH_ROWS)
+        new, rewritten = await _write_days(connection, schema, new, rewritten, DAY_BATCH_ROWS)
     await connection.execute("CLOSE staged_days")
     if key is not None:
         changed += merged()

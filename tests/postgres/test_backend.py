@@ -220,6 +220,7 @@ async def test_pieces_merge_as_a_row_per_poll(
     1969 instants, midnights, days new, appended to, and rewritten.
     """
     monkeypatch.setattr(backend, "BATCH_ROWS", 5)
+    monkeypatch.setattr(backend, "DAY_BATCH_ROWS", 5)
     monkeypatch.setattr(backend, "STAGE_FLUSH_POLLS", 5)
     day = polldays.DAY_US
     pick = random.Random(6)
