@@ -334,8 +334,7 @@ async def _merge_staged(connection: asyncpg.Connection, schema: str) -> int:
     if key is not None:
         changed += merged()
     await _write_days(connection, schema, new, rewritten, 0)
-    await connection.execute(SQL.queries["update_poll_days"])
-    await connection.execute("TRUNCATE write_poll_days")
+    await _apply_rewrites(connection)
     # After the merge: the days it COPYed in are other days (of several pieces, or with
     # an instant twice), so "not stored yet" still means the same.
     changed += int(await connection.fetchval(SQL.queries["insert_new_poll_days"]))
@@ -364,6 +363,15 @@ async def _write_days(
         )
         rewritten = []
     return new, rewritten
+
+
+async def _apply_rewrites(connection: asyncpg.Connection) -> None:
+    """
+    Write the days COPYed into ``write_poll_days`` over the stored ones, and empty it (a
+    later merge or prune in the same transaction finds it again).
+    """
+    await connection.execute(SQL.queries["update_poll_days"])
+    await connection.execute("TRUNCATE write_poll_days")
 
 
 class PostgresRepository(Lifecycle):
@@ -727,12 +735,9 @@ class PostgresRepository(Lifecycle):
                 deleted: list[tuple[str, int]] = []
                 rewritten: list[polldays.StoredDay] = []
                 for store_id, days in itertools.groupby(rows, operator.itemgetter(0)):
-                    try:
-                        count, gone, kept = polldays.pruned([row[1:] for row in days], before_us)
-                    except ValueError as error:
-                        raise StorageError(
-                            f"PostgreSQL: the stored polls of store {store_id!r}: {error}"
-                        ) from None
+                    count, gone, kept = _stored_polls(
+                        store_id, polldays.pruned, [row[1:] for row in days], before_us
+                    )
                     removed += count
                     deleted += [(store_id, day) for day in gone]
                     rewritten += [(store_id, *day) for day in kept]
@@ -745,8 +750,7 @@ class PostgresRepository(Lifecycle):
                     if rewritten:
                         await connection.execute(SQL.queries["create_poll_day_writes"])
                         await _write_days(connection, self.schema, [], rewritten, 0)
-                        await connection.execute(SQL.queries["update_poll_days"])
-                        await connection.execute("TRUNCATE write_poll_days")
+                        await _apply_rewrites(connection)
         return removed
 
     # MetadataSink
