@@ -215,10 +215,24 @@ def _hours_key(row: HoursRow) -> tuple[int, dt.time, dt.time, bool]:
     return (row.day, row.start_local, row.end_local, row.end_is_midnight)
 
 
-def _hours_tuple(rows: Sequence[HoursRow]) -> tuple[HoursRow, ...]:
+class SortedHours(tuple[HoursRow, ...]):
+    """
+    Weekly rows sorted and deduplicated, as ``StoreSnapshot.hours`` holds them: a backend
+    that makes them once for every store with the same rows (``sorted_hours``) saves each
+    snapshot the sort. Equal to the plain tuple of the same rows.
+    """
+
+    __slots__ = ()
+
+
+def sorted_hours(rows: Iterable[HoursRow]) -> SortedHours:
     # Sorted and deduplicated so that equal hours are equal tuples (the engine caches on
     # them); a key function because attrs' generated ordering is slow.
-    return tuple(sorted(set(rows), key=_hours_key))
+    return SortedHours(sorted(set(rows), key=_hours_key))
+
+
+def _hours_tuple(rows: Sequence[HoursRow]) -> tuple[HoursRow, ...]:
+    return rows if type(rows) is SortedHours else sorted_hours(rows)
 
 
 def _special_tuple(rows: Iterable[SpecialHoursRow]) -> tuple[SpecialHoursRow, ...]:

@@ -340,16 +340,28 @@ def summarise_ticks(
     """
     if business_totals is None:
         business_totals = window_business_ticks(business_week, now_tick)
-    if not timeline.unknown:
+    # Only the stretches that overlap the business time can change a number: most stores
+    # have one before their first poll, long before the week, and a hole in the week
+    # rarely reaches into the last day or hour.
+    stretches = (
+        _overlapping(timeline.unknown, business_week[0][0], business_week[-1][1])
+        if business_week
+        else ()
+    )
+    if not stretches:
         return _summarise_known(business_week, timeline, now_tick, business_totals)
-    known = tuple(difference(business_week, timeline.unknown))
+    known = tuple(difference(business_week, stretches))
     uptime: list[int] = []
     downtime: list[int] = []
     unknown: list[int] = []
     for length_us, business in zip(WINDOW_LENGTHS_US, business_totals, strict=True):
         lo = now_tick - length_us * TICKS_PER_US
-        up = active_ticks(known, timeline, lo)
-        known_total = business_ticks(known, lo)
+        if stretches[-1][1] <= lo:  # nothing unknown from lo on: known is business there
+            up = active_ticks(business_week, timeline, lo)
+            known_total = business
+        else:
+            up = active_ticks(known, timeline, lo)
+            known_total = business_ticks(known, lo)
         uptime.append(up)
         downtime.append(known_total - up)
         unknown.append(business - known_total)
@@ -358,6 +370,13 @@ def summarise_ticks(
         downtime=(downtime[0], downtime[1], downtime[2]),
         unknown=(unknown[0], unknown[1], unknown[2]),
     )
+
+
+def _overlapping(stretches: Sequence[Span], lo: int, hi: int) -> tuple[Span, ...]:
+    """
+    The stretches (sorted, disjoint) that overlap ``[lo, hi)``.
+    """
+    return tuple((start, end) for start, end in stretches if start < hi and end > lo)
 
 
 def _summarise_known(

@@ -25,11 +25,13 @@ from storemon.model import (
     ReportShard,
     ReportSummary,
     ShardResult,
+    SortedHours,
     SourceState,
     SpecialHoursRecord,
     SpecialHoursRow,
     StoreRange,
     from_epoch_us,
+    sorted_hours,
     to_epoch_us,
 )
 
@@ -106,6 +108,8 @@ class HoursRows:
 
     def __init__(self) -> None:
         self._made: dict[HoursKey, HoursRow] = {}
+        #: ``store_rows`` by the stored values of a store's rows.
+        self._stores: dict[tuple[HoursKey, ...], tuple[SortedHours, str | None]] = {}
 
     def row(self, day: int, start_us: int, end_us: int) -> HoursRow:
         """
@@ -133,15 +137,21 @@ class HoursRows:
             return ()
         return tuple(self.row(*key) for key in zip(days, starts, ends, strict=True))
 
-    def store_rows(self, keys: Iterable[HoursKey]) -> tuple[tuple[HoursRow, ...], str | None]:
+    def store_rows(self, keys: Iterable[HoursKey]) -> tuple[SortedHours, str | None]:
         """
-        Return the rows of one store and ``None``; or no rows and why one of them cannot
-        be read (``StoreSnapshot.problem``): a report leaves such a store out and goes on.
+        Return the rows of one store, sorted (``sorted_hours``), and ``None``; or no rows
+        and why one of them cannot be read (``StoreSnapshot.problem``): a report leaves
+        such a store out and goes on. Stores with the same stored rows share one answer.
         """
-        try:
-            return tuple(self.row(*key) for key in keys), None
-        except DataError as error:
-            return (), str(error)
+        stored = tuple(keys)
+        made = self._stores.get(stored)
+        if made is None:
+            try:
+                made = sorted_hours(self.row(*key) for key in stored), None
+            except DataError as error:
+                made = SortedHours(), str(error)
+            self._stores[stored] = made
+        return made
 
 
 def hours_values(rows: Iterable[HoursRecord]) -> Iterator[tuple[str, int, int, int]]:

@@ -169,6 +169,16 @@ def merge_day(
             return 0, None
         if first_instant(times) > stored[2]:  # after every stored poll: an append
             return len(statuses), (stored[0] + times, stored[1] + statuses, _last(times))
+    if stored is None and all(distinct for _times, _statuses, distinct in pieces):
+        # A new day in several pieces (a file in no order over more polls than a flush
+        # holds): read them as one; when no instant is in two pieces, every row is new.
+        instants = decode_times("".join(times for times, _s, _d in pieces))[0]
+        flags = "".join(statuses for _t, statuses, _d in pieces)
+        latest = dict(zip(instants, flags, strict=True))
+        if len(latest) == len(instants):
+            ordered = sorted(latest)
+            text = "".join(map(latest.__getitem__, ordered))
+            return len(instants), (encode_times(array.array("q", ordered)), text, ordered[-1])
     merged: dict[int, str] = {}
     if stored is not None:
         merged.update(zip(decode_times(stored[0])[0], stored[1], strict=True))

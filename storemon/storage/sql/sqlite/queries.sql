@@ -5,7 +5,9 @@
 -- per flush of the stage's buffer, in a temporary table of the writer connection named
 -- after the stage ({table}: stage_polls_ and the stage's number, the only text ever put
 -- into this backend's SQL). Written outside any transaction on the main database, it
--- takes none of its locks.
+-- takes none of its locks. No key: each flush is appended at the end (rows of later
+-- pieces would land between those of earlier ones in a key, at random places of a large
+-- table when the file is in no order over many weeks); the merge sorts them once.
 CREATE TEMP TABLE {table} (
     store_id TEXT NOT NULL,
     day INTEGER NOT NULL,
@@ -13,16 +15,16 @@ CREATE TEMP TABLE {table} (
     times TEXT NOT NULL,
     statuses TEXT NOT NULL,
     last_us INTEGER NOT NULL,
-    distinct_times INTEGER NOT NULL,
-    PRIMARY KEY (store_id, day, piece)
-) WITHOUT ROWID;
+    distinct_times INTEGER NOT NULL
+);
 
 -- name: stage_poll_day
 INSERT INTO temp.{table} (store_id, day, piece, times, statuses, last_us, distinct_times)
 VALUES (?, ?, ?, ?, ?, ?, ?);
 
 -- name: staged_poll_days
--- The staged day rows in key order, pieces in staging order, each with the day as stored.
+-- The staged day rows in key order, pieces in staging order, each with the day as stored
+-- (SQLite sorts the stage once, in its temporary file).
 SELECT s.store_id, s.day, s.times, s.statuses, s.distinct_times, d.times, d.statuses, d.last_us
 FROM temp.{table} AS s
 LEFT JOIN poll_days AS d ON d.store_id = s.store_id AND d.day = s.day
