@@ -161,6 +161,8 @@ def merge_day(
         applied one by one in order), and the new ``(times, statuses, last_us)``, or
         ``None`` when nothing changed.
     """
+    if stored is not None and not _well_formed(stored[0], stored[1]):
+        stored = None  # a row no version of storemon writes: the new polls replace it
     if len(pieces) == 1 and pieces[0][2]:
         times, statuses, _distinct = pieces[0]
         if stored is None:
@@ -181,7 +183,10 @@ def merge_day(
             return len(instants), (encode_times(array.array("q", ordered)), text, ordered[-1])
     merged: dict[int, str] = {}
     if stored is not None:
-        merged.update(zip(decode_times(stored[0])[0], stored[1], strict=True))
+        try:
+            merged.update(zip(decode_times(stored[0])[0], stored[1], strict=True))
+        except ValueError:  # not hexadecimal: as above
+            merged.clear()
     changed = 0
     for times, statuses, distinct in pieces:
         instants = decode_times(times)[0]
@@ -201,6 +206,11 @@ def merge_day(
     ordered = sorted(merged)
     flags = "".join(map(merged.__getitem__, ordered))
     return changed, (encode_times(array.array("q", ordered)), flags, ordered[-1])
+
+
+def _well_formed(times: str, statuses: str) -> bool:
+    # The cheap checks of a stored row (its hexadecimal digits are checked when decoded).
+    return bool(statuses) and len(times) == TIME_DIGITS * len(statuses) and not statuses.strip("01")
 
 
 def _last(times: str) -> int:
@@ -244,6 +254,8 @@ def pruned(
     keep_from = 0
     for day, times, _statuses in reversed(days):
         instants, _packed = decode_times(times)
+        if not instants:
+            raise ValueError("a stored day without polls")
         if instants[0] < before_us:
             keep_day = day
             keep_from = bisect.bisect_left(instants, before_us) - 1

@@ -148,9 +148,10 @@ async def _grouped(
 CHANGE_STORES = 500
 
 
-#: What ``_thinned`` yields per store: its id, kept instants and statuses, and the gaps
-#: among them (``StoreSnapshot.gap_after``; ``None``: every poll was sent).
-_StorePolls = tuple[str, list[int], list[bool], tuple[int, ...] | None]
+#: What ``_thinned`` yields per store: its id, kept instants and statuses, the gaps
+#: among them (``StoreSnapshot.gap_after``; ``None``: every poll was sent), and why its
+#: stored polls cannot be read (``StoreSnapshot.problem``; ``None`` when they can).
+_StorePolls = tuple[str, list[int], list[bool], tuple[int, ...] | None, str | None]
 
 
 def _bounds(since_us: int, as_of_us: int) -> dict[str, int]:
@@ -242,7 +243,7 @@ async def _thinned(
                     yield await _store_polls(connection, bounds, store_id)
                     continue
                 if kept is not None:
-                    yield store_id, *kept
+                    yield store_id, *kept, None
     finally:
         if following is not None and not following.done():
             following.cancel()
@@ -261,9 +262,9 @@ async def _store_polls(
     try:
         days = [(times, statuses) for times, statuses in rows]
         instants, active = polldays.polls_of(days, bounds["since"], bounds["as_of"])
-    except ValueError as error:
-        raise StorageError(f"SQLite: the stored polls of store {store_id!r}: {error}") from None
-    return store_id, instants, active, None
+    except ValueError as error:  # a row no version of storemon writes: leave the store out
+        return store_id, [], [], None, f"its stored polls cannot be read: {error}"
+    return store_id, instants, active, None, None
 
 
 def _split_changes(
@@ -793,10 +794,10 @@ class SQLiteRepository(Lifecycle):
                 for store_id, days in itertools.groupby(rows, operator.itemgetter(0)):
                     try:
                         count, gone, kept = polldays.pruned([row[1:] for row in days], before_us)
-                    except ValueError as error:
-                        raise StorageError(
-                            f"SQLite: the stored polls of store {store_id!r}: {error}"
-                        ) from None
+                    except ValueError:
+                        # A row no version of storemon writes: left as it is (a report
+                        # leaves the store out and says why).
+                        continue
                     removed += count
                     deleted += [(store_id, day) for day in gone]
                     rewritten += [(store_id, *day) for day in kept]
@@ -932,7 +933,7 @@ class SQLiteRepository(Lifecycle):
                     item = await anext(polls, None)
                     if item is None:
                         break
-                    store_id, poll_at_us, poll_active, gap_after = item
+                    store_id, poll_at_us, poll_active, gap_after, polls_problem = item
                     while hours_next is not None and hours_next[0] < store_id:
                         hours_next = await anext(hours, None)
                     while zones_next is not None and zones_next[0] < store_id:
@@ -962,7 +963,7 @@ class SQLiteRepository(Lifecycle):
                     special=store_special,
                     poll_at_us=poll_at_us,
                     poll_active=poll_active,
-                    problem=problem or special_problem,
+                    problem=polls_problem or problem or special_problem,
                     gap_after=gap_after,
                 )
         finally:
@@ -989,7 +990,8 @@ class SQLiteRepository(Lifecycle):
         try:
             with translate_errors("read a store's snapshot"):
                 await connection.execute("BEGIN")
-                _, poll_at_us, poll_active, _ = await _store_polls(connection, bounds, store_id)
+                polls = await _store_polls(connection, bounds, store_id)
+                _, poll_at_us, poll_active, _, polls_problem = polls
                 hours = await connection.execute_fetchall(SQL.queries["store_hours"], (store_id,))
                 first_day, last_day = columns.special_days_around(since_us, as_of_us)
                 special = await connection.execute_fetchall(
@@ -1005,7 +1007,7 @@ class SQLiteRepository(Lifecycle):
                     await connection.execute("ROLLBACK")
             with translate_errors("close the snapshot connection"):
                 await connection.close()
-        if not poll_at_us:
+        if not poll_at_us and polls_problem is None:
             return None
         store_hours, problem = columns.HoursRows().store_rows(
             (day, start, end) for day, start, end in hours
@@ -1020,7 +1022,7 @@ class SQLiteRepository(Lifecycle):
             special=store_special,
             poll_at_us=poll_at_us,
             poll_active=poll_active,
-            problem=problem or special_problem,
+            problem=polls_problem or problem or special_problem,
         )
 
     # ReportStore

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from storemon.model import from_epoch_us
+from storemon.service import build_csv_report
 from storemon.storage import polldays, sqlite
 from storemon.storage.memory import InMemoryRepository
 from storemon.storage.sqlite import SQL, SQLiteRepository
@@ -208,3 +209,48 @@ async def test_polls_of_a_version_5_database_become_days(tmp_path: Path) -> None
     assert "polls" not in tables
     assert "poll_days" in tables
     assert day_rows == len({(store, at // DAY) for store, at, _ in polls})
+
+
+async def test_a_day_row_no_version_writes_fails_no_report(tmp_path: Path) -> None:
+    """
+    A day row that cannot be read (not hexadecimal, or lengths that do not match) leaves
+    its store out of a report with the reason; a prune passes it by, and new polls for
+    that day replace it.
+    """
+    start = at_us("2024-03-04T00:00")
+    polls = [(store, start + h * HOUR, h % 4 != 0) for store in "abc" for h in range(72)]
+    path = tmp_path / "bad.db"
+    async with SQLiteRepository(str(path)) as repo:
+        await repo.add_polls(polls)
+    day = (start + 30 * HOUR) // DAY
+    connection = sqlite3.connect(path)
+    with connection:
+        connection.execute(
+            "UPDATE poll_days SET times = 'zz' || substr(times, 3)"
+            " WHERE store_id = 'a' AND day = ?",
+            (day,),
+        )
+        connection.execute(
+            "UPDATE poll_days SET statuses = statuses || '1' WHERE store_id = 'b' AND day = ?",
+            (day,),
+        )
+    connection.close()
+    as_of = from_epoch_us(start + 71 * HOUR)
+    async with SQLiteRepository(str(path)) as repo:
+        report = await build_csv_report(repo, as_of=as_of)
+        assert [line.split(",")[0] for line in report.csv.splitlines()[1:]] == ["c"]
+        assert [item.store_id for item in report.skipped] == ["a", "b"]
+        assert all("cannot be read" in item.reason for item in report.skipped)
+        snapshot = await repo.snapshot("a", since=from_epoch_us(start), as_of=as_of)
+        assert snapshot is not None
+        assert snapshot.problem is not None
+        # A cut inside the bad rows' day: c is pruned, the bad rows fail nothing.
+        assert await repo.prune_polls(from_epoch_us(start + 30 * HOUR)) >= 29
+        report = await build_csv_report(repo, as_of=as_of)
+        assert [item.store_id for item in report.skipped] == ["a", "b"]
+        # The day's polls again: the unreadable rows are replaced, every row counted new.
+        again = [poll for poll in polls if poll[0] in "ab" and poll[1] // DAY == day]
+        assert await repo.add_polls(again) == len(again)
+        report = await build_csv_report(repo, as_of=as_of)
+        assert [line.split(",")[0] for line in report.csv.splitlines()[1:]] == ["a", "b", "c"]
+        assert report.skipped == ()
