@@ -201,15 +201,16 @@ _DAY_COLUMNS = ["store_id", "day", "times", "statuses", "last_us"]
 _STAGED_COLUMNS = [*_DAY_COLUMNS, "piece", "distinct_times"]
 
 
-def _stored_polls(store_id: str, read: Callable[..., T], *args: Any) -> T:
+def _read_days(read: Callable[..., T], *args: Any) -> tuple[T | None, str | None]:
     """
-    ``read(*args)`` on a store's stored days (a ``polldays`` reader); ``StorageError``
-    saying which store when they cannot be read.
+    ``read(*args)`` on a store's stored days (a ``polldays`` reader), and ``None``; or
+    ``None`` and why they cannot be read (``StoreSnapshot.problem``), for a day row that no
+    version of storemon writes: it fails no report, the store is left out with the reason.
     """
     try:
-        return read(*args)
+        return read(*args), None
     except ValueError as error:
-        raise StorageError(f"PostgreSQL: the stored polls of store {store_id!r}: {error}") from None
+        return None, f"its stored polls cannot be read: {error}"
 
 
 class _PollStage:
@@ -735,9 +736,12 @@ class PostgresRepository(Lifecycle):
                 deleted: list[tuple[str, int]] = []
                 rewritten: list[polldays.StoredDay] = []
                 for store_id, days in itertools.groupby(rows, operator.itemgetter(0)):
-                    count, gone, kept = _stored_polls(
-                        store_id, polldays.pruned, [row[1:] for row in days], before_us
+                    pruned, _problem = _read_days(
+                        polldays.pruned, [row[1:] for row in days], before_us
                     )
+                    if pruned is None:
+                        continue  # unreadable rows are left as they are (a report says why)
+                    count, gone, kept = pruned
                     removed += count
                     deleted += [(store_id, day) for day in gone]
                     rewritten += [(store_id, *day) for day in kept]
@@ -871,18 +875,12 @@ class PostgresRepository(Lifecycle):
                     async for batch in batches:
                         for row in batch:
                             store_id, times, statuses, zone_key, days, starts, ends, *special = row
-                            kept = _stored_polls(
-                                store_id,
-                                polldays.kept,
-                                times,
-                                statuses,
-                                since_us,
-                                as_of_us,
-                                max_gap_us,
+                            kept, polls_problem = _read_days(
+                                polldays.kept, times, statuses, since_us, as_of_us, max_gap_us
                             )
-                            if kept is None:
+                            if kept is None and polls_problem is None:
                                 continue  # its days hold polls after as_of only
-                            poll_at_us, poll_active, gap_after = kept
+                            poll_at_us, poll_active, gap_after = kept or ([], [], None)
                             hours, problem = made.store_rows(
                                 zip(days, starts, ends, strict=True) if days else ()
                             )
@@ -895,7 +893,7 @@ class PostgresRepository(Lifecycle):
                                 poll_at_us=poll_at_us,
                                 poll_active=poll_active,
                                 gap_after=gap_after,
-                                problem=problem or special_problem,
+                                problem=polls_problem or problem or special_problem,
                             )
             finally:
                 with contextlib.suppress(*_CONNECTION_LOST, asyncpg.PostgresError):
@@ -921,10 +919,11 @@ class PostgresRepository(Lifecycle):
         times, statuses, zone_key, days, starts, ends, *special = found
         if times is None:
             return None
-        poll_at_us, poll_active = _stored_polls(
-            store_id, polldays.polls_of, [(times, statuses)], since_us, as_of_us
+        polls, polls_problem = _read_days(
+            polldays.polls_of, [(times, statuses)], since_us, as_of_us
         )
-        if not poll_at_us:
+        poll_at_us, poll_active = polls or ([], [])
+        if not poll_at_us and polls_problem is None:
             return None
         hours, problem = columns.HoursRows().store_rows(
             zip(days, starts, ends, strict=True) if days else ()
@@ -937,7 +936,7 @@ class PostgresRepository(Lifecycle):
             special=special_rows,
             poll_at_us=poll_at_us,
             poll_active=poll_active,
-            problem=problem or special_problem,
+            problem=polls_problem or problem or special_problem,
         )
 
     # ReportStore

@@ -22,6 +22,7 @@ import asyncpg
 
 from storemon.errors import StorageError
 from storemon.model import SpecialHoursRow, from_epoch_us
+from storemon.service import build_csv_report
 from storemon.storage import columns, polldays
 from storemon.storage import postgres as backend
 from storemon.storage.memory import InMemoryRepository
@@ -250,6 +251,47 @@ async def test_pieces_merge_as_a_row_per_poll(
             (store_id, at_us): flag == 1 for store_id, at_us, flag in polldays.each_poll(rows)
         }
         assert stored == model
+
+
+async def test_a_day_row_no_version_writes_fails_no_report(pg: PostgresRepository) -> None:
+    """
+    A day row that cannot be read (not hexadecimal, or lengths that do not match) leaves
+    its store out of a report with the reason; a prune passes it by, and new polls for
+    that day replace it (as on SQLite).
+    """
+    hour, day = 3_600_000_000, polldays.DAY_US
+    start = backend.to_epoch_us(dt.datetime(2024, 3, 4, tzinfo=dt.UTC))
+    polls = [(store, start + h * hour, h % 4 != 0) for store in "abc" for h in range(72)]
+    await pg.add_polls(polls)
+    bad_day = (start + 30 * hour) // day
+    async with pg._acquire() as connection:
+        await connection.execute(
+            "UPDATE poll_days SET times = 'zz' || substr(times, 3)"
+            " WHERE store_id = 'a' AND day = $1",
+            bad_day,
+        )
+        await connection.execute(
+            "UPDATE poll_days SET statuses = statuses || '1' WHERE store_id = 'b' AND day = $1",
+            bad_day,
+        )
+    as_of = from_epoch_us(start + 71 * hour)
+    report = await build_csv_report(pg, as_of=as_of)
+    assert [line.split(",")[0] for line in report.csv.splitlines()[1:]] == ["c"]
+    assert [item.store_id for item in report.skipped] == ["a", "b"]
+    assert all("cannot be read" in item.reason for item in report.skipped)
+    snapshot = await pg.snapshot("a", since=from_epoch_us(start), as_of=as_of)
+    assert snapshot is not None
+    assert snapshot.problem is not None
+    # A cut inside the bad rows' day: c is pruned, the bad rows fail nothing.
+    assert await pg.prune_polls(from_epoch_us(start + 30 * hour)) >= 29
+    report = await build_csv_report(pg, as_of=as_of)
+    assert [item.store_id for item in report.skipped] == ["a", "b"]
+    # The day's polls again: the unreadable rows are replaced, every row counted new.
+    again = [poll for poll in polls if poll[0] in "ab" and poll[1] // day == bad_day]
+    assert await pg.add_polls(again) == len(again)
+    report = await build_csv_report(pg, as_of=as_of)
+    assert [line.split(",")[0] for line in report.csv.splitlines()[1:]] == ["a", "b", "c"]
+    assert report.skipped == ()
 
 
 async def test_newer_schema_is_refused(pg_url: str) -> None:
