@@ -48,6 +48,20 @@ SEED = 0
 FILES = ("store_status.csv", "business_hours.csv", "timezones.csv")
 
 
+def compiled_package() -> None:
+    """
+    Write the bytecode of storemon's modules, as installing a wheel does: an editable
+    install (``make``'s) leaves it to the first import, and with PYTHONDONTWRITEBYTECODE
+    set every measured process would compile the package again (about 0.1 s each).
+    """
+    import compileall
+
+    root = Path(__file__).resolve().parent.parent
+    for package in ("storemon", "storemon_server"):
+        if (root / package).is_dir():
+            compileall.compile_dir(root / package, quiet=1)
+
+
 def storemon_command() -> list[str]:
     """
     The ``storemon`` console script of the interpreter running this file.
@@ -1039,6 +1053,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.scale_out_only:
         return scale_out_only(args)
+    compiled_package()
     runs = args.runs or (1 if args.quick else 3)
     stores = args.stores or (1_000 if args.quick else FULL_STORES)
     factors = (2, 5) if args.quick else (4, 10)
