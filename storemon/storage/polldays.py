@@ -45,6 +45,13 @@ StagedDay = tuple[str, int, str, str, int, bool]
 #: A day row as stored: store id, day, times, statuses, latest instant.
 StoredDay = tuple[str, int, str, str, int]
 
+#: A store's polls as staged by ``PollBuffer.drain_stores``: store id, times, statuses,
+#: and whether every instant is there once, over any number of days.
+StagedStore = tuple[str, str, str, bool]
+
+#: A day of one store: day, times, statuses, latest instant.
+Day = tuple[int, str, str, int]
+
 
 def encode_times(instants: array.array[int]) -> str:
     """
@@ -109,6 +116,22 @@ class PollBuffer:
         a day, instants are in increasing order and rows for one instant in the order
         they were gathered.
         """
+        for store_id, ordered, text, distinct in self._sorted_stores():
+            yield from _days(store_id, ordered, text, distinct)
+
+    def drain_stores(self) -> Iterator[StagedStore]:
+        """
+        Hand out the gathered polls a row per store, in store-id order: ``(store id,
+        times, statuses, distinct)`` as a day row holds them but over any number of days
+        (``merge_store`` cuts them into days). The buffer is empty at the end.
+        """
+        for store_id, ordered, text, distinct in self._sorted_stores():
+            yield store_id, encode_times(ordered), text, distinct
+
+    def _sorted_stores(self) -> Iterator[tuple[str, array.array[int], str, bool]]:
+        # Each store's polls in time order (rows for one instant in the order gathered),
+        # its statuses as characters, and whether each instant is there once; a store's
+        # polls are forgotten as it is handed out.
         stores = self._stores
         self.size = 0
         for store_id in sorted(stores):
@@ -123,8 +146,7 @@ class PollBuffer:
                 ordered = array.array("q", map(instants.__getitem__, order))
                 flags = bytes(map(statuses.__getitem__, order))
                 distinct = False
-            text = flags.translate(_DIGITS).decode("ascii")
-            yield from _days(store_id, ordered, text, distinct)
+            yield store_id, ordered, flags.translate(_DIGITS).decode("ascii"), distinct
 
 
 def _days(
@@ -143,6 +165,69 @@ def _days(
         once = distinct or len(set(times)) == len(times)
         yield store_id, day, encode_times(times), statuses[start:end], last_us, once
         start = end
+
+
+def _day_ranges(instants: Sequence[int]) -> Iterator[tuple[int, int, int]]:
+    """
+    ``(day, start, end)`` of each day of instants in increasing order: they are
+    ``instants[start:end]``.
+    """
+    start = 0
+    while start < len(instants):
+        day = instants[start] // DAY_US
+        end = bisect.bisect_left(instants, (day + 1) * DAY_US, start)
+        yield day, start, end
+        start = end
+
+
+def merge_store(
+    stored: dict[int, tuple[str, str, int]], pieces: Sequence[tuple[str, str, bool]]
+) -> tuple[int, list[Day]]:
+    """
+    Merge the staged pieces of one store (``PollBuffer.drain_stores`` rows, in staging
+    order) into its stored days: the rule of ``merge_day``, day by day.
+
+    Args:
+        stored: The store's stored ``(times, statuses, last_us)`` by day; days the
+            pieces do not touch may be left out.
+        pieces: ``(times, statuses, distinct)`` of each piece.
+
+    Returns:
+        How many rows were new or changed, and the days to write.
+    """
+    decoded = [decode_times(times)[0] for times, _s, _d in pieces]
+    if all(distinct for _t, _s, distinct in pieces):
+        instants = decoded[0]
+        flags = pieces[0][1]
+        once = True
+        if len(pieces) > 1:  # each piece is in time order, the whole is not
+            latest = dict(
+                zip(itertools.chain(*decoded), "".join(p[1] for p in pieces), strict=True)
+            )
+            once = len(latest) == sum(map(len, decoded))
+            instants = array.array("q", sorted(latest))
+            flags = "".join(map(latest.__getitem__, instants))
+        ranges = list(_day_ranges(instants))
+        if once and not any(day in stored for day, _start, _end in ranges):
+            # New days only (a first ingest): every row is new, written as it is.
+            times = pieces[0][0] if len(pieces) == 1 else encode_times(instants[:])
+            return len(flags), [
+                (day, times[TIME_DIGITS * a : TIME_DIGITS * b], flags[a:b], instants[b - 1])
+                for day, a, b in ranges
+            ]
+    by_day: dict[int, list[tuple[str, str, bool]]] = {}
+    for (times, statuses, distinct), piece in zip(pieces, decoded, strict=True):
+        for day, a, b in _day_ranges(piece):
+            part = (times[TIME_DIGITS * a : TIME_DIGITS * b], statuses[a:b], distinct)
+            by_day.setdefault(day, []).append(part)
+    changed = 0
+    days: list[Day] = []
+    for day in sorted(by_day):
+        count, row = merge_day(stored.get(day), by_day[day])
+        changed += count
+        if row is not None:
+            days.append((day, *row))
+    return changed, days
 
 
 def merge_day(
@@ -166,11 +251,11 @@ def merge_day(
     if len(pieces) == 1 and pieces[0][2]:
         times, statuses, _distinct = pieces[0]
         if stored is None:
-            return len(statuses), (times, statuses, _last(times))
+            return len(statuses), (times, statuses, last_instant(times))
         if (times, statuses) == stored[:2]:
             return 0, None
         if first_instant(times) > stored[2]:  # after every stored poll: an append
-            return len(statuses), (stored[0] + times, stored[1] + statuses, _last(times))
+            return len(statuses), (stored[0] + times, stored[1] + statuses, last_instant(times))
     if stored is None and all(distinct for _times, _statuses, distinct in pieces):
         # A new day in several pieces (a file in no order over more polls than a flush
         # holds): read them as one; when no instant is in two pieces, every row is new.
@@ -213,7 +298,7 @@ def _well_formed(times: str, statuses: str) -> bool:
     return bool(statuses) and len(times) == TIME_DIGITS * len(statuses) and not statuses.strip("01")
 
 
-def _last(times: str) -> int:
+def last_instant(times: str) -> int:
     return int.from_bytes(bytes.fromhex(times[-TIME_DIGITS:]), "big", signed=True)
 
 
@@ -272,7 +357,7 @@ def pruned(
         elif day == keep_day and keep_from > 0:
             removed += keep_from
             kept = times[TIME_DIGITS * keep_from :]
-            rewritten.append((day, kept, statuses[keep_from:], _last(kept)))
+            rewritten.append((day, kept, statuses[keep_from:], last_instant(kept)))
     return removed, deleted, rewritten
 
 

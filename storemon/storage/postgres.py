@@ -125,7 +125,9 @@ def translate_errors(action: str) -> Iterator[None]:
     """
     try:
         yield
-    except (asyncpg.PostgresError, *_CONNECTION_LOST) as error:
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, *_CONNECTION_LOST) as error:
+        # InterfaceError: the driver refused the call, e.g. on a connection that closed
+        # under it while the server restarted.
         if isinstance(error, _CONNECTION_LOST):
             reason = f"the database is unreachable ({_one_line(error)})"
         else:
@@ -896,10 +898,14 @@ class PostgresRepository(Lifecycle):
                                 problem=polls_problem or problem or special_problem,
                             )
             finally:
-                with contextlib.suppress(*_CONNECTION_LOST, asyncpg.PostgresError):
+                with contextlib.suppress(
+                    *_CONNECTION_LOST, asyncpg.PostgresError, asyncpg.InterfaceError
+                ):
                     await transaction.rollback()
         finally:
-            with contextlib.suppress(*_CONNECTION_LOST, asyncpg.PostgresError):
+            with contextlib.suppress(
+                *_CONNECTION_LOST, asyncpg.PostgresError, asyncpg.InterfaceError
+            ):
                 await pool.release(connection)
 
     # StoreLookup

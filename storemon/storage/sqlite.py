@@ -59,6 +59,10 @@ BATCH_ROWS = 50_000
 #: keep memory flat.
 DAY_BATCH_ROWS = 10_000
 
+#: Store rows of a stage per ``executemany`` and ``fetchmany``: one holds all of a
+#: store's polls in one flush (a week of hourly polls is about 2 KB).
+STORE_BATCH_ROWS = 1_000
+
 #: Polls a stage gathers in Python before it writes them to its temporary table as day
 #: rows (9 bytes each: about 27 MB). A week of the full-size fleet (1.8M polls) is one
 #: piece per day row, which the merge then writes as it is.
@@ -310,9 +314,9 @@ def _split_changes(
 
 class _PollStage:
     """
-    Polls gathered by store in Python (``polldays.PollBuffer``), staged as day rows in a
-    temporary table of the writer connection whenever ``STAGE_FLUSH_POLLS`` are gathered,
-    then merged with the stored days in one write transaction.
+    Polls gathered by store in Python (``polldays.PollBuffer``), staged a row per store
+    in a temporary table of the writer connection whenever ``STAGE_FLUSH_POLLS`` are
+    gathered, then merged with the stored days in one write transaction.
     """
 
     def __init__(self, repository: SQLiteRepository, number: int) -> None:
@@ -320,13 +324,16 @@ class _PollStage:
         self._buffer = polldays.PollBuffer()
         #: Flushes of the buffer so far: the piece number of the next one.
         self._pieces = 0
+        #: The first and last day of the staged polls.
+        self._first_day: int | None = None
+        self._last_day: int | None = None
         #: This stage's statements, on its own table.
         self._sql = {
             name: SQL.queries[name].format(table=f"stage_polls_{number:d}")
             for name in (
                 "create_poll_stage",
-                "stage_poll_day",
-                "staged_poll_days",
+                "stage_poll_store",
+                "staged_poll_stores",
                 "clear_poll_stage",
                 "drop_poll_stage",
             )
@@ -351,49 +358,66 @@ class _PollStage:
 
     async def _flush(self) -> None:
         """
-        Write the buffer's polls to the stage as day rows of a new piece, a batch at a
-        time (the rows are made in the worker thread as the batches are taken).
+        Write the buffer's polls to the stage, a row per store, as a new piece, a batch at
+        a time (the rows are made in the worker thread as the batches are taken).
         """
         if not self._buffer.size:
             return
         piece = self._pieces
         self._pieces += 1
-        rows = ((store_id, day, piece, *rest) for store_id, day, *rest in self._buffer.drain())
-        while batch := await asyncio.to_thread(_take, rows, DAY_BATCH_ROWS):
+        rows = (
+            (store_id, piece, times, statuses, distinct)
+            for store_id, times, statuses, distinct in self._days_of(self._buffer.drain_stores())
+        )
+        while batch := await asyncio.to_thread(_take, rows, STORE_BATCH_ROWS):
             async with self._repository._turn():
                 with translate_errors("stage polls"):
-                    await self._repository._db.executemany(self._sql["stage_poll_day"], batch)
+                    await self._repository._db.executemany(self._sql["stage_poll_store"], batch)
+
+    def _days_of(self, stores: Iterable[polldays.StagedStore]) -> Iterator[polldays.StagedStore]:
+        # Note the first and last day of the staged polls as they pass.
+        for store in stores:
+            times = store[1]
+            first = polldays.first_instant(times) // polldays.DAY_US
+            last = polldays.last_instant(times) // polldays.DAY_US
+            if self._first_day is None or first < self._first_day:
+                self._first_day = first
+            if self._last_day is None or last > self._last_day:
+                self._last_day = last
+            yield store
 
     async def merge(self) -> int:
         """
-        Merge the staged days with the stored ones (``polldays.merge_day``) in one write
-        transaction; return the rows new or changed.
+        Merge the staged stores with their stored days (``polldays.merge_store``) in one
+        write transaction; return the rows new or changed.
         """
         await self._flush()
+        if self._first_day is None:
+            return 0
         repository = self._repository
+        bounds = {"first_day": self._first_day, "last_day": self._last_day}
         changed = 0
         async with repository.transaction():
             db = repository._db
             with translate_errors("store polls"):
-                cursor = await db.execute(self._sql["staged_poll_days"])
-                key: tuple[str, int] | None = None
-                stored: tuple[str, str, int] | None = None
-                pieces: list[tuple[str, str, bool]] = []
+                staged = _ByStore(
+                    await db.execute(self._sql["staged_poll_stores"]), STORE_BATCH_ROWS
+                )
+                stored = _ByStore(
+                    await db.execute(SQL.queries["stored_poll_days"], bounds), DAY_BATCH_ROWS
+                )
                 writes: list[polldays.StoredDay] = []
-                while batch := await cursor.fetchmany(DAY_BATCH_ROWS):
-                    for store_id, day, times, statuses, distinct, *old in batch:
-                        if (store_id, day) != key:
-                            if key is not None:
-                                changed += _merged(key, stored, pieces, writes)
-                            key, pieces = (store_id, day), []
-                            stored = None if old[0] is None else (old[0], old[1], old[2])
-                        pieces.append((times, statuses, bool(distinct)))
+                while pieces := await staged.next_store():
+                    store_id = pieces[0][0]
+                    days = {day: (t, s, last) for _, day, t, s, last in await stored.of(store_id)}
+                    count, rows = polldays.merge_store(
+                        days, [(times, statuses, bool(once)) for _, times, statuses, once in pieces]
+                    )
+                    changed += count
+                    writes += [(store_id, *row) for row in rows]
                     if len(writes) >= DAY_BATCH_ROWS:
                         await db.executemany(SQL.queries["write_poll_day"], writes)
                         writes = []
-                if key is not None:
-                    changed += _merged(key, stored, pieces, writes)
-                await cursor.close()
                 await db.executemany(SQL.queries["write_poll_day"], writes)
                 await db.execute(self._sql["clear_poll_stage"])
         return changed
@@ -408,20 +432,50 @@ class _PollStage:
                 await self._repository._db.execute(self._sql[name])
 
 
-def _merged(
-    key: tuple[str, int],
-    stored: tuple[str, str, int] | None,
-    pieces: list[tuple[str, str, bool]],
-    writes: list[polldays.StoredDay],
-) -> int:
+class _ByStore:
     """
-    Merge one day's pieces into its stored row, queue the row to write if it changed, and
-    return the rows new or changed.
+    The rows of a cursor ordered by store id (the first column), fetched a batch at a
+    time and handed out store by store: a merge of two such cursors awaits only when a
+    batch runs out, not once per store.
     """
-    changed, row = polldays.merge_day(stored, pieces)
-    if row is not None:
-        writes.append((*key, *row))
-    return changed
+
+    def __init__(self, cursor: aiosqlite.Cursor, size: int) -> None:
+        self._cursor = cursor
+        self._size = size
+        self._rows: list[Any] = []
+        self._at = 0
+        self._done = False
+
+    async def _more(self) -> bool:
+        if not self._done:
+            self._rows, self._at = list(await self._cursor.fetchmany(self._size)), 0
+            self._done = not self._rows
+        return not self._done
+
+    async def of(self, store_id: str) -> list[Any]:
+        """
+        The rows of ``store_id``, after skipping those of lower ids (ids asked for must
+        increase).
+        """
+        found: list[Any] = []
+        while True:
+            rows, at = self._rows, self._at
+            while at < len(rows) and rows[at][0] < store_id:
+                at += 1
+            while at < len(rows) and rows[at][0] == store_id:
+                found.append(rows[at])
+                at += 1
+            self._at = at
+            if at < len(rows) or not await self._more():
+                return found
+
+    async def next_store(self) -> list[Any]:
+        """
+        The rows of the next store; empty at the end.
+        """
+        if self._at >= len(self._rows) and not await self._more():
+            return []
+        return await self.of(self._rows[self._at][0])
 
 
 class SQLiteRepository(Lifecycle):

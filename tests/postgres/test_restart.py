@@ -86,6 +86,6 @@ def test_database_restart_under_a_running_server(tmp_path: Path, instance: Insta
         assert server.wait_report(before)[0] == csv_before  # nothing lost
         after = server.trigger()
         assert server.wait_report(after)[0] == csv_before
-        assert "Traceback" not in server.log()
+        assert "Traceback" not in server.log(), server.log()[-6000:]
     finally:
         server.stop()

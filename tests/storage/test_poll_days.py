@@ -73,6 +73,32 @@ def stage_and_merge(
     return changed
 
 
+def stage_and_merge_stores(
+    days: dict[tuple[str, int], tuple[str, str, int]],
+    batch: list[tuple[str, int, bool]],
+    flush_after: list[int],
+) -> int:
+    """
+    What the SQLite stage does with ``batch``: gather, drain a row per store after the
+    given numbers of rows, merge each store's pieces in order into its stored ``days``.
+    """
+    buffer = polldays.PollBuffer()
+    pieces: dict[str, list[tuple[str, str, bool]]] = {}
+    remaining = iter(batch)
+    for size in [*flush_after, len(batch)]:
+        buffer.take(remaining, size)
+        for store_id, times, statuses, distinct in buffer.drain_stores():
+            pieces.setdefault(store_id, []).append((times, statuses, distinct))
+    changed = 0
+    for store_id in sorted(pieces):
+        stored = {day: row for (store, day), row in days.items() if store == store_id}
+        count, written = polldays.merge_store(stored, pieces[store_id])
+        changed += count
+        for day, times, statuses, last_us in written:
+            days[(store_id, day)] = (times, statuses, last_us)
+    return changed
+
+
 def as_polls(days: dict[tuple[str, int], tuple[str, str, int]]) -> dict[tuple[str, int], bool]:
     polls: dict[tuple[str, int], bool] = {}
     for (store_id, day), (times, statuses, last_us) in days.items():
@@ -100,6 +126,22 @@ def test_days_keep_the_rule_of_a_row_per_poll(
     days: dict[tuple[str, int], tuple[str, str, int]] = {}
     for batch in batches:
         assert stage_and_merge(days, batch, sorted(flushes)) == upsert(model, batch)
+        assert as_polls(days) == model
+
+
+@settings(max_examples=300)
+@given(
+    batches=st.lists(rows, min_size=1, max_size=4),
+    flushes=st.lists(st.integers(0, 30), max_size=3),
+)
+def test_store_rows_keep_the_rule_of_a_row_per_poll(
+    batches: list[list[tuple[str, int, bool]]], flushes: list[int]
+) -> None:
+    """A row per store and flush, merged into the stored days, as a row per poll does."""
+    model: dict[tuple[str, int], bool] = {}
+    days: dict[tuple[str, int], tuple[str, str, int]] = {}
+    for batch in batches:
+        assert stage_and_merge_stores(days, batch, sorted(flushes)) == upsert(model, batch)
         assert as_polls(days) == model
 
 

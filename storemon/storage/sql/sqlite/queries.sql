@@ -1,34 +1,37 @@
 -- Named queries of the SQLite backend: each block starts with "-- name: NAME".
 
 -- name: create_poll_stage
--- The polls of one stage (stage_polls) as day rows (storemon.storage.polldays), a piece
--- per flush of the stage's buffer, in a temporary table of the writer connection named
--- after the stage ({table}: stage_polls_ and the stage's number, the only text ever put
--- into this backend's SQL). Written outside any transaction on the main database, it
--- takes none of its locks. No key: each flush is appended at the end (rows of later
--- pieces would land between those of earlier ones in a key, at random places of a large
--- table when the file is in no order over many weeks); the merge sorts them once.
+-- The polls of one stage (stage_polls), a row per store and flush of the stage's buffer
+-- (a "piece": storemon.storage.polldays.PollBuffer.drain_stores), in a temporary table
+-- of the writer connection named after the stage ({table}: stage_polls_ and the stage's
+-- number, the only text ever put into this backend's SQL). Written outside any
+-- transaction on the main database, it takes none of its locks. A row per store, not
+-- per store and day: a file in no order over many weeks would make each flush a
+-- million rows of a few polls.
 CREATE TEMP TABLE {table} (
     store_id TEXT NOT NULL,
-    day INTEGER NOT NULL,
     piece INTEGER NOT NULL,
     times TEXT NOT NULL,
     statuses TEXT NOT NULL,
-    last_us INTEGER NOT NULL,
     distinct_times INTEGER NOT NULL
 );
 
--- name: stage_poll_day
-INSERT INTO temp.{table} (store_id, day, piece, times, statuses, last_us, distinct_times)
-VALUES (?, ?, ?, ?, ?, ?, ?);
+-- name: stage_poll_store
+INSERT INTO temp.{table} (store_id, piece, times, statuses, distinct_times)
+VALUES (?, ?, ?, ?, ?);
 
--- name: staged_poll_days
--- The staged day rows in key order, pieces in staging order, each with the day as stored
--- (SQLite sorts the stage once, in its temporary file).
-SELECT s.store_id, s.day, s.times, s.statuses, s.distinct_times, d.times, d.statuses, d.last_us
-FROM temp.{table} AS s
-LEFT JOIN poll_days AS d ON d.store_id = s.store_id AND d.day = s.day
-ORDER BY s.store_id, s.day, s.piece;
+-- name: staged_poll_stores
+-- The staged rows by store, pieces in staging order.
+SELECT store_id, times, statuses, distinct_times
+FROM temp.{table}
+ORDER BY store_id, piece;
+
+-- name: stored_poll_days
+-- The stored days from :first_day to :last_day (those a stage's polls fall on), by store.
+SELECT store_id, day, times, statuses, last_us
+FROM poll_days
+WHERE day BETWEEN :first_day AND :last_day
+ORDER BY store_id, day;
 
 -- name: clear_poll_stage
 DELETE FROM temp.{table};
