@@ -156,15 +156,11 @@ def _days(
     Cut one store's polls, in time order, into day rows; ``distinct``: every instant is
     there once (else each day is checked).
     """
-    start = 0
-    while start < len(instants):
-        day = instants[start] // DAY_US
-        end = bisect.bisect_left(instants, (day + 1) * DAY_US, start)
+    for day, start, end in _day_ranges(instants):
         times = instants[start:end]
         last_us = times[-1]
         once = distinct or len(set(times)) == len(times)
         yield store_id, day, encode_times(times), statuses[start:end], last_us, once
-        start = end
 
 
 def _day_ranges(instants: Sequence[int]) -> Iterator[tuple[int, int, int]]:
