@@ -26,7 +26,6 @@ from __future__ import annotations
 import array
 import collections
 import contextlib
-import itertools
 import os
 import pickle
 import queue
@@ -36,7 +35,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import IO, Any, Self, TypeVar, overload
+from typing import IO, Any, Self, TypeVar
 
 import attrs
 
@@ -46,6 +45,7 @@ from storemon.model import PollRecord, Rejected
 from storemon.sources import (
     Batch,
     OpenRecord,
+    PollColumns,
     SourceKind,
     fast_status_columns,
     parse_lines,
@@ -249,42 +249,6 @@ def parse_columns(
         bytes(active for _, _, active in records),
         batch.rejected,
     )
-
-
-class PollColumns(Sequence[PollRecord]):
-    """
-    Parsed polls as three columns (what the child sends), read as ``PollRecord`` tuples.
-
-    Iterating makes each tuple as it is asked for, so a batch is never held twice, as
-    columns and as a list of tuples: storing the rows (``PollBuffer.take``) unpacks each
-    tuple at once.
-    """
-
-    def __init__(
-        self, store_ids: Sequence[str], instants: array.array[int], actives: bytes
-    ) -> None:
-        self._store_ids = store_ids
-        self._instants = instants
-        self._actives = actives
-
-    def __len__(self) -> int:
-        return len(self._store_ids)
-
-    def __iter__(self) -> Iterator[PollRecord]:
-        return zip(
-            self._store_ids, self._instants, map(_BOOLS.__getitem__, self._actives), strict=True
-        )
-
-    @overload
-    def __getitem__(self, index: int) -> PollRecord: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[PollRecord]: ...
-
-    def __getitem__(self, index: int | slice) -> PollRecord | list[PollRecord]:
-        if isinstance(index, slice):
-            return list(itertools.islice(self, *index.indices(len(self))))
-        return self._store_ids[index], self._instants[index], bool(self._actives[index])
 
 
 def _batch(columns: tuple[Sequence[str], bytes, bytes, list[Rejected]]) -> Batch:

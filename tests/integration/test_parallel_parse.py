@@ -126,7 +126,7 @@ def test_poll_columns_read_as_records() -> None:
     """The child's columns read as the tuples a batch holds: by index, slice and in order."""
     import array
 
-    from storemon.parallel import PollColumns
+    from storemon.sources import PollColumns
 
     columns = PollColumns(("a", "b", "c"), array.array("q", [3, -1, 7]), b"\x01\x00\x01")
     records = [("a", 3, True), ("b", -1, False), ("c", 7, True)]
