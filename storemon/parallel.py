@@ -39,6 +39,7 @@ from typing import IO, Any, Self, TypeVar
 
 import attrs
 
+from storemon.bulk import gc_paused
 from storemon.errors import SourceError
 from storemon.lines import CHUNK_BYTES, MAX_LINE_BYTES, LineBuffer, LongLine, SourceProgress
 from storemon.model import PollRecord, Rejected
@@ -203,7 +204,8 @@ def serve(parent_pid: int) -> None:
     while (frame := _read_frame(stdin)) is not None:
         function, args = pickle.loads(frame)
         try:
-            answer: tuple[bool, Any] = (True, function(*args))
+            with gc_paused():  # every call parses in bulk (storemon.bulk)
+                answer: tuple[bool, Any] = (True, function(*args))
         except Exception as error:
             answer = (False, error)
         _write_frame(stdout, pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
