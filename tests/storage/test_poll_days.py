@@ -6,6 +6,7 @@ here, and the migration from a row per poll.
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from pathlib import Path
 
@@ -142,6 +143,26 @@ def test_store_rows_keep_the_rule_of_a_row_per_poll(
     days: dict[tuple[str, int], tuple[str, str, int]] = {}
     for batch in batches:
         assert stage_and_merge_stores(days, batch, sorted(flushes)) == upsert(model, batch)
+        assert as_polls(days) == model
+
+
+@settings(max_examples=300)
+@given(polls=rows, cuts=st.lists(st.integers(0, 30), max_size=4))
+def test_polls_later_than_the_stored_ones_keep_the_rule_of_a_row_per_poll(
+    polls: list[tuple[str, int, bool]], cuts: list[int]
+) -> None:
+    """
+    Batches each at or after every instant of the ones before (hourly appends, the merge's
+    shortcut for them included: across midnight, on an instant stored already, a store's
+    first day) are stored and counted as a row per poll does.
+    """
+    ordered = sorted(polls, key=lambda row: row[1])
+    bounds = [0, *sorted(cuts), len(ordered)]
+    model: dict[tuple[str, int], bool] = {}
+    days: dict[tuple[str, int], tuple[str, str, int]] = {}
+    for start, end in itertools.pairwise(bounds):
+        batch = ordered[start:end]
+        assert stage_and_merge_stores(days, batch, []) == upsert(model, batch)
         assert as_polls(days) == model
 
 
