@@ -317,3 +317,62 @@ async def test_a_day_row_no_version_writes_fails_no_report(tmp_path: Path) -> No
         report = await build_csv_report(repo, as_of=as_of)
         assert [line.split(",")[0] for line in report.csv.splitlines()[1:]] == ["a", "b", "c"]
         assert report.skipped == ()
+
+
+def stored_polls(path: Path) -> dict[tuple[str, int], bool]:
+    """Every poll of a SQLite file's day rows, checked as ``as_polls`` checks them."""
+    connection = sqlite3.connect(path)
+    try:
+        rows = connection.execute("SELECT store_id, day, times, statuses, last_us FROM poll_days")
+        return as_polls(
+            {(store, day): (times, flags, last) for store, day, times, flags, last in rows}
+        )
+    finally:
+        connection.close()
+
+
+async def test_an_hourly_append_merged_in_sql_keeps_the_rule_of_a_row_per_poll(
+    tmp_path: Path,
+) -> None:
+    """
+    One stage beside stored days: the stores whose polls lengthen their day are merged in
+    SQL, the others (a poll before or on the last stored one, a new store, a new day,
+    polls across midnight, an instant twice, an unreadable stored row, days before 1970)
+    by Python; what is stored and counted is what a row per poll stores and counts.
+    """
+    start = at_us("2024-03-04T00:10")
+    first = [(store, start + h * HOUR, h % 3 != 0) for store in "abcefgh" for h in range(5)]
+    first += [("old", -DAY + h * HOUR, h % 2 == 0) for h in range(3)]
+    path = tmp_path / "append.db"
+    model: dict[tuple[str, int], bool] = {}
+    async with SQLiteRepository(str(path)) as repo:
+        assert await repo.add_polls(first) == upsert(model, first)
+    connection = sqlite3.connect(path)
+    with connection:  # f's row cannot be read: the new polls of its day replace it
+        connection.execute(
+            "UPDATE poll_days SET statuses = '2' || substr(statuses, 2) WHERE store_id = 'f'"
+        )
+    connection.close()
+    model = {key: active for key, active in model.items() if key[0] != "f"}
+    hour = start + 5 * HOUR
+    batches = [
+        [
+            ("a", hour, True),  # after the day's last poll: appended in SQL
+            ("b", start + 2 * HOUR + 1, False),  # before it
+            ("c", start + 4 * HOUR, True),  # on it, another status
+            ("d", hour, True),  # a new store
+            ("e", start + DAY, True),  # a new day
+            ("f", hour, False),  # after an unreadable row
+            ("g", hour, True),  # an instant twice, the later row wins
+            ("g", hour, False),
+            ("h", start + 23 * HOUR, True),  # across midnight
+            ("h", start + 24 * HOUR, True),
+            ("old", -DAY + 5 * HOUR, True),  # a day before 1970, appended in SQL
+        ],
+        [("a", hour + HOUR, False), ("b", hour + HOUR, True), ("old", -DAY + 6 * HOUR, False)],
+        [("a", hour + HOUR, False)],  # a replay: nothing new, nothing appended
+    ]
+    for batch in batches:
+        async with SQLiteRepository(str(path)) as repo:
+            assert await repo.add_polls(batch) == upsert(model, batch)
+        assert stored_polls(path) == model

@@ -8,17 +8,55 @@
 -- transaction on the main database, it takes none of its locks. A row per store, not
 -- per store and day: a file in no order over many weeks would make each flush a
 -- million rows of a few polls.
+-- day: the UTC day of all the row's polls (NULL when they span days); first_us and
+-- last_us: its first and last instants; appended: set by mark_poll_appends.
 CREATE TEMP TABLE {table} (
     store_id TEXT NOT NULL,
     piece INTEGER NOT NULL,
     times TEXT NOT NULL,
     statuses TEXT NOT NULL,
-    distinct_times INTEGER NOT NULL
+    distinct_times INTEGER NOT NULL,
+    day INTEGER,
+    first_us INTEGER NOT NULL,
+    last_us INTEGER NOT NULL,
+    appended INTEGER NOT NULL DEFAULT 0
 );
 
 -- name: stage_poll_store
-INSERT INTO temp.{table} (store_id, piece, times, statuses, distinct_times)
-VALUES (?, ?, ?, ?, ?);
+INSERT INTO temp.{table}
+    (store_id, piece, times, statuses, distinct_times, day, first_us, last_us)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?);
+
+-- name: count_poll_stage
+SELECT count(*) FROM temp.{table};
+
+-- name: mark_poll_appends
+-- Of a stage of one piece (a row per store), the rows that lengthen a stored day as they
+-- are: polls each once, all of one day, after the day's last stored poll, the stored row
+-- well formed (storemon.storage.polldays.merge_day would append them so). An hourly
+-- append is nothing else; merging it here spares reading every store's day into Python
+-- and writing it back.
+UPDATE temp.{table} AS s SET appended = 1
+WHERE s.distinct_times AND s.day IS NOT NULL AND EXISTS (
+    SELECT 1 FROM poll_days AS p
+    WHERE p.day = s.day AND p.store_id = s.store_id AND p.last_us < s.first_us
+      AND length(p.statuses) > 0 AND length(p.times) = 16 * length(p.statuses)
+      AND trim(p.statuses, '01') = ''
+);
+
+-- name: count_poll_appends
+-- The polls the marked rows add: each is new.
+SELECT coalesce(sum(length(statuses)), 0) FROM temp.{table} WHERE appended;
+
+-- name: append_poll_days
+UPDATE poll_days
+SET times = poll_days.times || s.times, statuses = poll_days.statuses || s.statuses,
+    last_us = s.last_us
+FROM temp.{table} AS s
+WHERE s.appended AND poll_days.day = s.day AND poll_days.store_id = s.store_id;
+
+-- name: unstage_poll_appends
+DELETE FROM temp.{table} WHERE appended;
 
 -- name: staged_poll_stores
 -- The staged rows by store, pieces in staging order.
