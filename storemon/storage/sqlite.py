@@ -342,6 +342,7 @@ class _PollStage:
                 "mark_poll_appends",
                 "count_poll_appends",
                 "append_poll_days",
+                "insert_new_poll_days",
                 "unstage_poll_appends",
             )
         }
@@ -403,8 +404,9 @@ class _PollStage:
         """
         Merge the staged stores with their stored days (``polldays.merge_store``) in one
         write transaction; return the rows new or changed. The stores whose polls only
-        lengthen a stored day are merged in SQL first (``_append``): an hourly append is
-        then one statement, not every store's day read into Python and written back.
+        lengthen a stored day or start a new one are merged in SQL first (``_append``):
+        an hourly append is then a few statements, not every store's day read into Python
+        and written back.
         """
         await self._flush()
         if self._first_day is None:
@@ -444,16 +446,19 @@ class _PollStage:
 
     async def _append(self) -> int:
         """
-        Lengthen in SQL the stored day of every staged store whose polls are after its
-        last one that day (an hourly append: ``polldays.merge_store``'s shortcut, the
-        same rows and count), and take those stores off the stage; return the polls
-        added. Only when the stage is one piece: a row per store.
+        Merge in SQL the staged stores whose polls, each once and all of one day, come
+        after the store's last one that day (an hourly append: the stored row is
+        lengthened) or fall on a day it has no row of (an hour past midnight: the row is
+        written as it is), as ``polldays.merge_store`` would, the same rows and count; take
+        those stores off the stage and return the polls added. Only when the stage is one
+        piece: a row per store.
         """
         db = self._repository._db
         await db.execute(self._sql["mark_poll_appends"])
         [[added]] = await db.execute_fetchall(self._sql["count_poll_appends"])
         if added:
             await db.execute(self._sql["append_poll_days"])
+            await db.execute(self._sql["insert_new_poll_days"])
             await db.execute(self._sql["unstage_poll_appends"])
         return int(added)
 

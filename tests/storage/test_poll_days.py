@@ -335,10 +335,11 @@ async def test_an_hourly_append_merged_in_sql_keeps_the_rule_of_a_row_per_poll(
     tmp_path: Path,
 ) -> None:
     """
-    One stage beside stored days: the stores whose polls lengthen their day are merged in
-    SQL, the others (a poll before or on the last stored one, a new store, a new day,
-    polls across midnight, an instant twice, an unreadable stored row, days before 1970)
-    by Python; what is stored and counted is what a row per poll stores and counts.
+    One stage beside stored days: the stores whose polls lengthen their day or start a
+    new one (a new store, a new day, days before 1970) are merged in SQL, the others (a
+    poll before or on the last stored one, polls across midnight, an instant twice, an
+    unreadable stored row) by Python; what is stored and counted is what a row per poll
+    stores and counts.
     """
     start = at_us("2024-03-04T00:10")
     first = [(store, start + h * HOUR, h % 3 != 0) for store in "abcefgh" for h in range(5)]
@@ -360,8 +361,8 @@ async def test_an_hourly_append_merged_in_sql_keeps_the_rule_of_a_row_per_poll(
             ("a", hour, True),  # after the day's last poll: appended in SQL
             ("b", start + 2 * HOUR + 1, False),  # before it
             ("c", start + 4 * HOUR, True),  # on it, another status
-            ("d", hour, True),  # a new store
-            ("e", start + DAY, True),  # a new day
+            ("d", hour, True),  # a new store: written in SQL
+            ("e", start + DAY, True),  # a new day: written in SQL
             ("f", hour, False),  # after an unreadable row
             ("g", hour, True),  # an instant twice, the later row wins
             ("g", hour, False),

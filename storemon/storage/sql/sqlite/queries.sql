@@ -31,18 +31,25 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?);
 SELECT count(*) FROM temp.{table};
 
 -- name: mark_poll_appends
--- Of a stage of one piece (a row per store), the rows that lengthen a stored day as they
--- are: polls each once, all of one day, after the day's last stored poll, the stored row
--- well formed (storemon.storage.polldays.merge_day would append them so). An hourly
--- append is nothing else; merging it here spares reading every store's day into Python
--- and writing it back.
-UPDATE temp.{table} AS s SET appended = 1
-WHERE s.distinct_times AND s.day IS NOT NULL AND EXISTS (
-    SELECT 1 FROM poll_days AS p
-    WHERE p.day = s.day AND p.store_id = s.store_id AND p.last_us < s.first_us
-      AND length(p.statuses) > 0 AND length(p.times) = 16 * length(p.statuses)
-      AND trim(p.statuses, '01') = ''
-);
+-- Of a stage of one piece (a row per store), the rows SQL merges as they are, those of
+-- distinct instants all of one day: appended = 1 when they come after the day's last
+-- stored poll and the stored row is well formed (storemon.storage.polldays.merge_day
+-- would append them so: an hourly append), 2 when the store has no row that day (an
+-- hour past midnight: merge_store writes such a day as it is). Merging them here spares
+-- reading every store's day into Python and writing it back.
+UPDATE temp.{table} AS s SET appended = CASE
+    WHEN EXISTS (
+        SELECT 1 FROM poll_days AS p
+        WHERE p.day = s.day AND p.store_id = s.store_id AND p.last_us < s.first_us
+          AND length(p.statuses) > 0 AND length(p.times) = 16 * length(p.statuses)
+          AND trim(p.statuses, '01') = ''
+    ) THEN 1
+    WHEN NOT EXISTS (
+        SELECT 1 FROM poll_days AS p WHERE p.day = s.day AND p.store_id = s.store_id
+    ) THEN 2
+    ELSE 0
+END
+WHERE s.distinct_times AND s.day IS NOT NULL;
 
 -- name: count_poll_appends
 -- The polls the marked rows add: each is new.
@@ -53,7 +60,11 @@ UPDATE poll_days
 SET times = poll_days.times || s.times, statuses = poll_days.statuses || s.statuses,
     last_us = s.last_us
 FROM temp.{table} AS s
-WHERE s.appended AND poll_days.day = s.day AND poll_days.store_id = s.store_id;
+WHERE s.appended = 1 AND poll_days.day = s.day AND poll_days.store_id = s.store_id;
+
+-- name: insert_new_poll_days
+INSERT INTO poll_days (store_id, day, times, statuses, last_us)
+SELECT store_id, day, times, statuses, last_us FROM temp.{table} WHERE appended = 2;
 
 -- name: unstage_poll_appends
 DELETE FROM temp.{table} WHERE appended;
