@@ -342,19 +342,23 @@ async def test_an_hourly_append_merged_in_sql_keeps_the_rule_of_a_row_per_poll(
     stores and counts.
     """
     start = at_us("2024-03-04T00:10")
-    first = [(store, start + h * HOUR, h % 3 != 0) for store in "abcefgh" for h in range(5)]
+    first = [(store, start + h * HOUR, h % 3 != 0) for store in "abcefghn" for h in range(5)]
     first += [("old", -DAY + h * HOUR, h % 2 == 0) for h in range(3)]
     path = tmp_path / "append.db"
     model: dict[tuple[str, int], bool] = {}
     async with SQLiteRepository(str(path)) as repo:
         assert await repo.add_polls(first) == upsert(model, first)
     connection = sqlite3.connect(path)
-    with connection:  # f's row cannot be read: the new polls of its day replace it
+    with connection:  # f's and n's rows cannot be read: the new polls replace them
         connection.execute(
             "UPDATE poll_days SET statuses = '2' || substr(statuses, 2) WHERE store_id = 'f'"
         )
+        # Four characters more, after a NUL: SQLite's length() would not count them.
+        connection.execute(
+            "UPDATE poll_days SET times = times || char(0) || 'abc' WHERE store_id = 'n'"
+        )
     connection.close()
-    model = {key: active for key, active in model.items() if key[0] != "f"}
+    model = {key: active for key, active in model.items() if key[0] not in "fn"}
     hour = start + 5 * HOUR
     batches = [
         [
@@ -364,6 +368,7 @@ async def test_an_hourly_append_merged_in_sql_keeps_the_rule_of_a_row_per_poll(
             ("d", hour, True),  # a new store: written in SQL
             ("e", start + DAY, True),  # a new day: written in SQL
             ("f", hour, False),  # after an unreadable row
+            ("n", hour, True),  # after a row with a NUL in its times
             ("g", hour, True),  # an instant twice, the later row wins
             ("g", hour, False),
             ("h", start + 23 * HOUR, True),  # across midnight

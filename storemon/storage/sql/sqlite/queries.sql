@@ -36,13 +36,16 @@ SELECT count(*) FROM temp.{table};
 -- stored poll and the stored row is well formed (storemon.storage.polldays.merge_day
 -- would append them so: an hourly append), 2 when the store has no row that day (an
 -- hour past midnight: merge_store writes such a day as it is). Merging them here spares
--- reading every store's day into Python and writing it back.
+-- reading every store's day into Python and writing it back. Well formed as polldays'
+-- _well_formed says, counted in bytes: length() stops at a NUL, so a row with one could
+-- pass a count of characters here that Python refuses (then Python merges it).
 UPDATE temp.{table} AS s SET appended = CASE
     WHEN EXISTS (
         SELECT 1 FROM poll_days AS p
         WHERE p.day = s.day AND p.store_id = s.store_id AND p.last_us < s.first_us
-          AND length(p.statuses) > 0 AND length(p.times) = 16 * length(p.statuses)
-          AND trim(p.statuses, '01') = ''
+          AND trim(p.statuses, '01') = '' AND length(CAST(p.statuses AS BLOB)) > 0
+          AND length(CAST(p.times AS BLOB)) = 16 * length(CAST(p.statuses AS BLOB))
+          AND length(CAST(p.times AS BLOB)) = length(p.times)
     ) THEN 1
     WHEN NOT EXISTS (
         SELECT 1 FROM poll_days AS p WHERE p.day = s.day AND p.store_id = s.store_id
