@@ -51,7 +51,7 @@ def test_a_collector_turned_off_by_the_caller_stays_off() -> None:
 
 def test_an_error_inside_still_restores_it() -> None:
     gc.enable()
-    with pytest.raises(ValueError), gc_paused():
+    with pytest.raises(ValueError, match="boom"), gc_paused():
         raise ValueError("boom")
     assert gc.isenabled()
 
