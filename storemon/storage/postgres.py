@@ -14,8 +14,8 @@ Connections come from one asyncpg pool whose ``search_path`` is the schema.
   advisory lock, so that writers of the data take turns across every process, as
   SQLite's one writer does (two ingests of one source never interleave).
 - ``add_polls`` gathers the polls by store in Python (``polldays.PollBuffer``), COPYs them
-  as day rows into a temporary table outside any transaction, then merges them with the
-  stored days in one transaction (``polldays.merge_day``). ``replace_hours``,
+  a row per store into a temporary table outside any transaction, then merges them with
+  the stored days store by store in one transaction (``polldays.merge_store``). ``replace_hours``,
   ``replace_zones`` and ``replace_special_hours`` COPY the rows into a temporary table in
   batches (``copy_records_to_table``), then count and merge them in SQL.
 - ``snapshots`` reads in a ``REPEATABLE READ, READ ONLY`` transaction through a server-side
@@ -76,12 +76,15 @@ PING_TIMEOUT_S = 3.0
 #: Seconds one statement may run; a report's cursor fetch or an ingest's merge is far
 #: less even at full size.
 COMMAND_TIMEOUT_S = 600.0
-#: Day rows per COPY and per fetch of a stage: a day row holds a day of a store's polls
+#: Day rows per COPY and per fetch of a merge: a day row holds a day of a store's polls
 #: (about 400 bytes for 24 polls), so fewer rows than ``BATCH_ROWS`` keep memory flat.
 DAY_BATCH_ROWS = 10_000
+#: Store rows per COPY and per fetch of a stage: a store's row holds its polls of one
+#: flush, 17 bytes each (about 2 KB for a week of the full-size fleet).
+STORE_BATCH_ROWS = 1_000
 #: Polls a stage gathers in Python (``polldays.PollBuffer``, 9 bytes each: about 27 MB)
-#: before it COPYs them to its temporary table as day rows. A week of the full-size fleet
-#: (1.8M polls) is one piece per day row, which the merge then writes as it is.
+#: before it COPYs them to its temporary table, a row per store. A week of the full-size
+#: fleet (1.8M polls) is one piece, which the merge cuts into days and writes as it is.
 STAGE_FLUSH_POLLS = 3_000_000
 #: Rows changed by one ``add_polls`` after which the planner's statistics are refreshed
 #: at once (``ANALYZE poll_days``): right after a first load, the planner would take the
@@ -198,9 +201,8 @@ def _special(
 
 #: The columns of a stored day row, in ``polldays.StoredDay`` order.
 _DAY_COLUMNS = ["store_id", "day", "times", "statuses", "last_us"]
-#: The columns of a staged day row: a stored one's, the piece, and whether every instant
-#: is there once.
-_STAGED_COLUMNS = [*_DAY_COLUMNS, "piece", "distinct_times"]
+#: The columns of a staged store row (``polldays.StagedStore``, and the piece).
+_STAGED_COLUMNS = ["store_id", "piece", "times", "statuses", "distinct_times"]
 
 
 def _read_days(read: Callable[..., T], *args: Any) -> tuple[T | None, str | None]:
@@ -217,9 +219,9 @@ def _read_days(read: Callable[..., T], *args: Any) -> tuple[T | None, str | None
 
 class _PollStage:
     """
-    Polls gathered by store in Python (``polldays.PollBuffer``), COPYed as day rows into a
-    temporary table of the stage's connection whenever ``STAGE_FLUSH_POLLS`` are gathered,
-    then merged with the stored days in one transaction.
+    Polls gathered by store in Python (``polldays.PollBuffer``), COPYed a row per store
+    into a temporary table of the stage's connection whenever ``STAGE_FLUSH_POLLS`` are
+    gathered, then merged with the stored days in one transaction.
     """
 
     def __init__(self, repository: PostgresRepository, connection: asyncpg.Connection) -> None:
@@ -228,8 +230,9 @@ class _PollStage:
         self._buffer = polldays.PollBuffer()
         #: Flushes of the buffer since the last merge: the piece number of the next one.
         self._pieces = 0
-        #: Polls staged since the last merge (in the table or the buffer).
-        self._staged = 0
+        #: The first and last day of the polls staged since the last merge.
+        self._first_day: int | None = None
+        self._last_day: int | None = None
 
     async def add(self, polls: Iterable[model.PollRecord]) -> int:
         """
@@ -242,12 +245,11 @@ class _PollStage:
             staged += taken
             if self._buffer.size >= STAGE_FLUSH_POLLS:
                 await self._flush()
-        self._staged += staged
         return staged
 
     async def _flush(self) -> None:
         """
-        COPY the buffer's polls to the stage as day rows of a new piece, a batch at a
+        COPY the buffer's polls to the stage a row per store, as a new piece, a batch at a
         time (the rows are made in the worker thread as the batches are taken).
         """
         if not self._buffer.size:
@@ -255,22 +257,32 @@ class _PollStage:
         piece = self._pieces
         self._pieces += 1
         records = (
-            (store_id, day, times, statuses, last_us, piece, distinct)
-            for store_id, day, times, statuses, last_us, distinct in self._buffer.drain()
+            (store_id, piece, times, statuses, distinct)
+            for store_id, times, statuses, distinct in self._days_of(self._buffer.drain_stores())
         )
-        while batch := await asyncio.to_thread(_batch, records, DAY_BATCH_ROWS):
+        while batch := await asyncio.to_thread(_batch, records, STORE_BATCH_ROWS):
             with translate_errors("stage polls"):
                 await self._connection.copy_records_to_table(
-                    "stage_poll_days", records=batch, columns=_STAGED_COLUMNS
+                    "stage_poll_stores", records=batch, columns=_STAGED_COLUMNS
                 )
+
+    def _days_of(self, stores: Iterable[polldays.StagedStore]) -> Iterator[polldays.StagedStore]:
+        # Note the first and last day of the staged polls as they pass.
+        for store in stores:
+            times = store[1]
+            first = polldays.first_instant(times) // polldays.DAY_US
+            last = polldays.last_instant(times) // polldays.DAY_US
+            if self._first_day is None or first < self._first_day:
+                self._first_day = first
+            if self._last_day is None or last > self._last_day:
+                self._last_day = last
+            yield store
 
     async def merge(self) -> int:
         """
-        Merge the staged days with the stored ones (``polldays.merge_day``) in one
+        Merge the staged stores with their stored days (``polldays.merge_store``) in one
         transaction; return the rows new or changed.
         """
-        if not self._staged:
-            return 0
         connection, repository = self._connection, self._repository
         current = repository._connection.get()
         if current is not None and current is not connection:
@@ -279,68 +291,107 @@ class _PollStage:
                 "open it inside the stage's block, with no other stage open"
             )
         await self._flush()  # outside the transaction, unless the caller is in one
+        if self._first_day is None or self._last_day is None:
+            return 0
+        days = (self._first_day, self._last_day)
         with translate_errors("store polls"):
             async with contextlib.AsyncExitStack() as stack:
                 if current is None:
                     await stack.enter_async_context(repository._transaction_on(connection))
-                changed = await _merge_staged(connection, repository.schema)
+                changed = await _merge_staged(connection, repository.schema, days)
                 await connection.execute(SQL.queries["merge_stores"])
-                await connection.execute("TRUNCATE stage_poll_days")
+                await connection.execute("TRUNCATE stage_poll_stores")
                 if changed >= ANALYZE_AFTER_ROWS:
                     await connection.execute("ANALYZE poll_days")
-        self._staged = self._pieces = 0
+        self._pieces = 0
+        self._first_day = self._last_day = None
         return changed
 
 
-async def _merge_staged(connection: asyncpg.Connection, schema: str) -> int:
+class _ByStore:
     """
-    Merge the staged pieces into the stored days, in the caller's transaction; return the
-    rows new or changed.
+    The rows of a cursor of SQL's own (``DECLARE``) ordered by store id (the first
+    column), fetched a batch at a time and handed out store by store: a merge of two such
+    cursors awaits only when a batch runs out, not once per store.
+    """
 
-    A day not stored yet whose one piece has each instant once is written as it is, in
-    SQL (``insert_new_poll_days``: a first load is nothing else). The other days are read
-    with their stored rows in key order, a batch at a time, and merged in Python
-    (``polldays.merge_day``); those not stored yet are COPYed into ``poll_days`` at once
-    (nobody else writes meanwhile: the writers' advisory lock), changed ones over the
-    stored rows in one ``UPDATE`` at the end.
+    def __init__(self, connection: asyncpg.Connection, cursor: str, size: int) -> None:
+        self._fetch = f"FETCH {size:d} FROM {cursor}"
+        self._connection = connection
+        self._rows: list[Any] = []
+        self._at = 0
+        self._done = False
+
+    async def _more(self) -> bool:
+        if not self._done:
+            self._rows, self._at = await self._connection.fetch(self._fetch), 0
+            self._done = not self._rows
+        return not self._done
+
+    async def of(self, store_id: str) -> list[Any]:
+        """
+        The rows of ``store_id``, after skipping those of lower ids (ids asked for must
+        increase).
+        """
+        found: list[Any] = []
+        while True:
+            rows, at = self._rows, self._at
+            while at < len(rows) and rows[at][0] < store_id:
+                at += 1
+            while at < len(rows) and rows[at][0] == store_id:
+                found.append(rows[at])
+                at += 1
+            self._at = at
+            if at < len(rows) or not await self._more():
+                return found
+
+    async def next_store(self) -> list[Any]:
+        """
+        The rows of the next store; empty at the end.
+        """
+        if self._at >= len(self._rows) and not await self._more():
+            return []
+        return await self.of(self._rows[self._at][0])
+
+
+async def _merge_staged(connection: asyncpg.Connection, schema: str, days: tuple[int, int]) -> int:
+    """
+    Merge the staged stores into their stored days, in the caller's transaction; return
+    the rows new or changed.
+
+    The staged rows (by store, pieces in staging order) and the stored days of the staged
+    stores from the first to the last staged day (by store and day) are read side by
+    side through two cursors of SQL's own, a batch at a time, and each store is merged
+    in Python (``polldays.merge_store``); its days not stored yet are COPYed into
+    ``poll_days`` at once (nobody else writes meanwhile: the writers' advisory lock),
+    changed ones over the stored rows in one ``UPDATE`` at the end.
     """
     await connection.execute(SQL.queries["create_poll_day_writes"])
-    # A cursor of SQL's own, to close it when read: a portal left open keeps the stage's
+    # Cursors of SQL's own, to close them when read: a portal left open keeps the stage's
     # table in use (no TRUNCATE, no DROP) until the caller's transaction ends.
     await connection.execute(
-        f"DECLARE staged_days NO SCROLL CURSOR FOR {SQL.queries['staged_poll_days']}"
+        f"DECLARE staged_stores NO SCROLL CURSOR FOR {SQL.queries['staged_poll_stores']}"
     )
+    await connection.execute(
+        f"DECLARE stored_days NO SCROLL CURSOR FOR {SQL.queries['stored_poll_days']}", *days
+    )
+    staged = _ByStore(connection, "staged_stores", STORE_BATCH_ROWS)
+    stored = _ByStore(connection, "stored_days", DAY_BATCH_ROWS)
     changed = 0
-    key: tuple[str, int] | None = None
-    stored: tuple[str, str, int] | None = None
-    pieces: list[tuple[str, str, bool]] = []
     new: list[polldays.StoredDay] = []
     rewritten: list[polldays.StoredDay] = []
-
-    def merged() -> int:
-        assert key is not None
-        count, row = polldays.merge_day(stored, pieces)
-        if row is not None:
-            (rewritten if stored is not None else new).append((*key, *row))
-        return count
-
-    while batch := await connection.fetch(f"FETCH {DAY_BATCH_ROWS:d} FROM staged_days"):
-        for store_id, day, times, statuses, distinct, *old in batch:
-            if (store_id, day) != key:
-                if key is not None:
-                    changed += merged()
-                key, pieces = (store_id, day), []
-                stored = None if old[0] is None else (old[0], old[1], old[2])
-            pieces.append((times, statuses, distinct))
+    while pieces := await staged.next_store():
+        store_id = pieces[0][0]
+        held = {day: (t, s, last) for _, day, t, s, last in await stored.of(store_id)}
+        count, rows = polldays.merge_store(held, [(t, s, once) for _, t, s, once in pieces])
+        changed += count
+        for row in rows:
+            (rewritten if row[0] in held else new).append((store_id, *row))
         new, rewritten = await _write_days(connection, schema, new, rewritten, DAY_BATCH_ROWS)
-    await connection.execute("CLOSE staged_days")
-    if key is not None:
-        changed += merged()
+    await connection.execute("CLOSE staged_stores")
+    await connection.execute("CLOSE stored_days")
     await _write_days(connection, schema, new, rewritten, 0)
     await _apply_rewrites(connection)
-    # After the merge: the days it COPYed in are other days (of several pieces, or with
-    # an instant twice), so "not stored yet" still means the same.
-    changed += int(await connection.fetchval(SQL.queries["insert_new_poll_days"]))
     return changed
 
 
@@ -691,7 +742,7 @@ class PostgresRepository(Lifecycle):
     @contextlib.asynccontextmanager
     async def stage_polls(self) -> AsyncIterator[_PollStage]:
         """
-        A stage in the temporary table ``stage_poll_days`` of a connection this task holds
+        A stage in the temporary table ``stage_poll_stores`` of a connection this task holds
         until the end of the block: a new one from the pool, or its transaction's (one
         stage at a time there: the table has one name). The COPYs run outside any
         transaction, and a ``transaction()`` opened inside the block, like ``merge``'s
@@ -709,7 +760,7 @@ class PostgresRepository(Lifecycle):
                     else await stack.enter_async_context(self._open_pool.acquire())
                 )
                 await connection.execute(SQL.queries["create_poll_stage"])
-                await connection.execute("TRUNCATE stage_poll_days")
+                await connection.execute("TRUNCATE stage_poll_stores")
             self._staging.add(connection)
             token = self._held.set(connection)
             try:
@@ -718,7 +769,7 @@ class PostgresRepository(Lifecycle):
                 self._held.reset(token)
                 self._staging.discard(connection)
                 with contextlib.suppress(*_CONNECTION_LOST, asyncpg.PostgresError):
-                    await connection.execute("DROP TABLE IF EXISTS stage_poll_days")
+                    await connection.execute("DROP TABLE IF EXISTS stage_poll_stores")
 
     async def prune_polls(self, before: dt.datetime) -> int:
         """

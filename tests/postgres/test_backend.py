@@ -216,12 +216,14 @@ async def test_pieces_merge_as_a_row_per_poll(
     pg: PostgresRepository, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """
-    Polls staged in many pieces (a flush every five rows) and merged in small batches store
-    every poll and count as a row-per-poll upsert does: duplicates in and across batches,
-    1969 instants, midnights, days new, appended to, and rewritten.
+    Polls staged in many pieces (a flush every five rows) and merged in small batches (two
+    store rows, five day rows a fetch) store every poll and count as a row-per-poll upsert
+    does: duplicates in and across batches, 1969 instants, midnights, days new, appended
+    to, and rewritten.
     """
     monkeypatch.setattr(backend, "BATCH_ROWS", 5)
     monkeypatch.setattr(backend, "DAY_BATCH_ROWS", 5)
+    monkeypatch.setattr(backend, "STORE_BATCH_ROWS", 2)  # a store's pieces span fetches
     monkeypatch.setattr(backend, "STAGE_FLUSH_POLLS", 5)
     day = polldays.DAY_US
     pick = random.Random(6)

@@ -2,42 +2,37 @@
 -- Tables are unqualified: every connection's search_path is the configured schema.
 
 -- name: create_poll_stage
--- The polls of one stage (stage_polls) as day rows (storemon.storage.polldays), a piece
--- per flush of the stage's buffer, COPYed here outside any transaction before one merge;
--- dropped when the stage ends.
-CREATE TEMP TABLE IF NOT EXISTS stage_poll_days (
-    store_id text COLLATE "C" NOT NULL, day integer NOT NULL, piece integer NOT NULL,
-    times text NOT NULL, statuses text NOT NULL, last_us bigint NOT NULL,
-    distinct_times boolean NOT NULL
+-- The polls of one stage (stage_polls), a row per store and flush of the stage's buffer
+-- (a "piece": storemon.storage.polldays.PollBuffer.drain_stores), COPYed here outside
+-- any transaction before one merge; dropped when the stage ends. A row per store, not
+-- per store and day: a file in no order over many weeks would make each flush a million
+-- rows of a few polls.
+CREATE TEMP TABLE IF NOT EXISTS stage_poll_stores (
+    store_id text COLLATE "C" NOT NULL, piece integer NOT NULL,
+    times text NOT NULL, statuses text NOT NULL, distinct_times boolean NOT NULL
 );
 
--- name: staged_poll_days
--- The staged day rows that Python merges (polldays.merge_day), in key order, pieces in
--- staging order, each with the day as stored: all but those insert_new_poll_days writes.
-SELECT s.store_id, s.day, s.times, s.statuses, s.distinct_times, d.times, d.statuses, d.last_us
-FROM (
-    SELECT *, count(*) OVER (PARTITION BY store_id, day) AS pieces FROM stage_poll_days
-) AS s
-LEFT JOIN poll_days AS d ON d.store_id = s.store_id AND d.day = s.day
-WHERE d.store_id IS NOT NULL OR s.pieces > 1 OR NOT s.distinct_times
-ORDER BY s.store_id, s.day, s.piece;
+-- name: staged_poll_stores
+-- The staged rows by store, pieces in staging order.
+SELECT store_id, times, statuses, distinct_times
+FROM stage_poll_stores
+ORDER BY store_id, piece;
 
--- name: insert_new_poll_days
--- The staged days not stored yet that are one piece with each instant once, as they are
--- (what merge_day makes of such a day, without the round trip through Python; a first
--- load is nothing else), in key order; returns the polls they hold, which all count.
-WITH new AS (
-    INSERT INTO poll_days (store_id, day, times, statuses, last_us)
-    SELECT s.store_id, s.day, s.times, s.statuses, s.last_us
-    FROM (
-        SELECT *, count(*) OVER (PARTITION BY store_id, day) AS pieces FROM stage_poll_days
-    ) AS s
-    WHERE s.pieces = 1 AND s.distinct_times
-      AND NOT EXISTS (SELECT 1 FROM poll_days AS d WHERE d.store_id = s.store_id AND d.day = s.day)
-    ORDER BY s.store_id, s.day
-    RETURNING length(statuses) AS polls
-)
-SELECT coalesce(sum(polls), 0) FROM new;
+-- name: stored_poll_days
+-- The stored days from day $1 to day $2 (those the staged polls fall on) of the staged
+-- stores, by store and day: per staged store, one range of the primary key (OFFSET 0
+-- keeps the planner from flattening the LATERAL into a join it would plan blind: the
+-- stage's table has no statistics), so an hour appended to weeks of history reads only
+-- the days of that hour.
+SELECT s.store_id, d.day, d.times, d.statuses, d.last_us
+FROM (SELECT DISTINCT store_id FROM stage_poll_stores) AS s
+CROSS JOIN LATERAL (
+    SELECT p.day, p.times, p.statuses, p.last_us
+    FROM poll_days AS p
+    WHERE p.store_id = s.store_id AND p.day BETWEEN $1 AND $2
+    OFFSET 0
+) AS d
+ORDER BY s.store_id, d.day;
 
 -- name: create_poll_day_writes
 -- Stored days that a merge or a prune rewrites, COPYed here inside its transaction, then
@@ -55,7 +50,7 @@ WHERE d.store_id = w.store_id AND d.day = w.day;
 -- name: merge_stores
 -- The stores of the staged polls that the stores table does not hold yet.
 INSERT INTO stores (store_id)
-SELECT DISTINCT store_id FROM stage_poll_days
+SELECT DISTINCT store_id FROM stage_poll_stores
 ON CONFLICT DO NOTHING;
 
 -- name: create_hours_stage
