@@ -15,7 +15,7 @@ from storemon.dataset import Dataset
 from storemon.errors import DataError, StoreNotFound
 from storemon.explain import StoreTimeline, explain_store
 from storemon.model import DEFAULT_ZONE_KEY, Report, SkippedStore
-from storemon.report import ReportBuilder, report_line, window_start
+from storemon.report import ReportBuilder, collection_paused, report_line, window_start
 from storemon.repository import StoreLookup, StoreSource
 
 _Kept = TypeVar("_Kept")
@@ -47,10 +47,11 @@ async def _fill(source: StoreSource, builder: ReportBuilder[_Kept]) -> ReportBui
     Add every store of ``source`` to ``builder`` in one streaming pass; return the builder.
     """
     as_of = builder.as_of
-    async for snapshot in source.snapshots(
-        since=window_start(as_of), as_of=as_of, max_gap_us=builder.max_gap_us
-    ):
-        builder.add(snapshot)
+    with collection_paused():
+        async for snapshot in source.snapshots(
+            since=window_start(as_of), as_of=as_of, max_gap_us=builder.max_gap_us
+        ):
+            builder.add(snapshot)
     return builder
 
 
