@@ -32,7 +32,6 @@ unknown stretches cost per gap.
 from __future__ import annotations
 
 import bisect
-import re
 from collections.abc import Iterable, Sequence
 
 import attrs
@@ -122,19 +121,19 @@ def kept_polls(statuses: str) -> list[int]:
     if last <= 1:
         return list(range(last + 1))
     kept = [0]
-    for match in _CHANGE.finditer(statuses):
-        before = match.start()
-        if kept[-1] != before:
-            kept.append(before)
-        kept.append(before + 1)
+    # Each change is the next poll of the other status: one ``str.find`` per change, in C
+    # up to it (a third of the time of a regular expression that looks at every poll).
+    other = "1" if statuses[0] == "0" else "0"
+    after = statuses.find(other)
+    while after != -1:
+        if kept[-1] != after - 1:
+            kept.append(after - 1)
+        kept.append(after)
+        other = "1" if other == "0" else "0"
+        after = statuses.find(other, after)
     if kept[-1] != last:
         kept.append(last)
     return kept
-
-
-#: A change of status between two consecutive polls; overlapping changes ("010") are
-#: found by the lookahead.
-_CHANGE = re.compile(r"(?=01|10)")
 
 
 def gaps_over(poll_at_us: Sequence[int], count: int, max_gap_us: int) -> list[int]:
