@@ -8,6 +8,7 @@ builder (``storemon.report.report_line``) both write through it without an impor
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from fractions import Fraction
 
@@ -72,12 +73,16 @@ def format_value(value: Fraction) -> str:
     return format_ratio(value.numerator, value.denominator)
 
 
+#: What makes CSV quote a field.
+_NEEDS_QUOTES = re.compile('[,"\r\n]')
+
+
 def csv_line(store_id: str, values: Iterable[str]) -> str:
     """
     Return one report line (no line end): the store id, then its measures as written.
     """
     # Quote the id only when CSV needs it; real ids (digits, UUIDs) never do.
-    if any(char in store_id for char in ',"\r\n'):
+    if _NEEDS_QUOTES.search(store_id):
         store_id = '"' + store_id.replace('"', '""') + '"'
     return ",".join((store_id, *values))
 
