@@ -20,6 +20,7 @@ from typing import IO, Any
 
 import attrs
 
+from storemon.bulk import gc_paused
 from storemon.errors import DataError, SourceError, StoreNotFound
 from storemon.explain import StoreTimeline, explain_store
 from storemon.fetch import open_file
@@ -312,6 +313,30 @@ def load_csv(
     Raises:
         SourceError: a file cannot be opened, or its header lacks a column.
     """
+    with gc_paused():  # millions of rows made, none in a cycle (storemon.bulk)
+        return _load_csv(
+            status,
+            business_hours,
+            timezones,
+            special_hours=special_hours,
+            parse_aside=parse_aside,
+            progress=progress,
+            latest_at=latest_at,
+            max_line=max_line,
+        )
+
+
+def _load_csv(
+    status: PathLike | IO[bytes],
+    business_hours: PathLike | IO[bytes] | None,
+    timezones: PathLike | IO[bytes] | None,
+    *,
+    special_hours: PathLike | IO[bytes] | None,
+    parse_aside: bool,
+    progress: SourceProgress | None,
+    latest_at: dt.datetime | None,
+    max_line: int,
+) -> Dataset:
     latest_at_us = None if latest_at is None else to_epoch_us(latest_at)
     dataset = Dataset()
     others = Dataset()  # hours, zones and their rejected rows, which come after the polls'

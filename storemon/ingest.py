@@ -39,6 +39,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from storemon.bulk import gc_paused
 from storemon.errors import ShrinkRefused, SourceError, StorageBusy
 from storemon.fetch import Stream, display_name, is_url, open_source, source_name
 from storemon.lines import CHUNK_BYTES, MAX_LINE_BYTES, LineBuffer, SourceProgress
@@ -521,7 +522,8 @@ async def _ingest_once(
     if kind is SourceKind.STATUS:
         async with repository.stage_polls() as stage:
             try:
-                await stage.add(tally.records(_batches(kind, reading, shown, options)))
+                with gc_paused():  # millions of rows made and dropped (storemon.bulk)
+                    await stage.add(tally.records(_batches(kind, reading, shown, options)))
                 hashes = await asyncio.to_thread(_fingerprints, reading)
             finally:
                 await asyncio.to_thread(reading.stream.close)

@@ -7,6 +7,8 @@ the same order, the same rejected rows with the same line numbers):
 - ``batches_aside`` (ingestion): this process reads the source, so that its
   ``LineBuffer`` counts and hashes every byte, and hands chunks of whole lines to the
   child, which parses them while this process stores the rows of the earlier ones.
+  Storing a row costs this process about half what parsing it costs the child, so this
+  process parses one chunk in ``PARSE_HERE_EVERY`` itself, and both are busy.
 - ``read_halves`` (``load_csv``): the file is cut at the first line start after its
   middle; the child collects the second half while this process collects the first.
 
@@ -32,16 +34,21 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Any, Self, TypeVar
 
+import attrs
+
+from storemon.bulk import gc_paused
 from storemon.errors import SourceError
 from storemon.lines import CHUNK_BYTES, MAX_LINE_BYTES, LineBuffer, LongLine, SourceProgress
 from storemon.model import PollRecord, Rejected
 from storemon.sources import (
     Batch,
     OpenRecord,
+    PollColumns,
     SourceKind,
+    fast_status_columns,
     parse_lines,
     read_batches,
     read_header,
@@ -52,6 +59,12 @@ from storemon.sources import (
 #: cores busy (two do not); each waiting chunk costs this process about 2 MB, which counts
 #: with the parsing process's own memory against the ingest's goal (docs/benchmarks.md).
 CHUNKS_AHEAD = 4
+
+#: One chunk in this many is parsed by this process, in its turn, instead of the child:
+#: measured on the full-size set, the child parses a chunk in about twice the time this
+#: process takes to store its rows, so the child alone would keep this process waiting
+#: (docs/benchmarks.md).
+PARSE_HERE_EVERY = 4
 
 #: Seconds between two looks of the parsing process at whether its parent is alive.
 PARENT_CHECK_S = 0.1
@@ -191,7 +204,8 @@ def serve(parent_pid: int) -> None:
     while (frame := _read_frame(stdin)) is not None:
         function, args = pickle.loads(frame)
         try:
-            answer: tuple[bool, Any] = (True, function(*args))
+            with gc_paused():  # every call parses in bulk (storemon.bulk)
+                answer: tuple[bool, Any] = (True, function(*args))
         except Exception as error:
             answer = (False, error)
         _write_frame(stdout, pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
@@ -204,13 +218,23 @@ def parse_columns(
     source: str,
     open_record: OpenRecord | None,
     latest_at_us: int | None,
-) -> tuple[list[str], bytes, bytes, list[Rejected]]:
+) -> tuple[Sequence[str], bytes, bytes, list[Rejected]]:
     """
     Parse whole status lines (the child's side of ``batches_aside``).
 
     Returns the good rows as columns, store ids, instants (``array("q")`` bytes) and
     statuses (a byte each), which cost half the memory of tuples while they wait.
     """
+    fast = fast_status_columns(
+        SourceKind.STATUS,
+        chunk,
+        positions=positions,
+        open_record=open_record,
+        latest_at_us=latest_at_us,
+    )
+    if fast is not None:
+        store_ids, instants, actives = fast
+        return store_ids, array.array("q", instants).tobytes(), bytes(actives), []
     batch = parse_lines(
         SourceKind.STATUS,
         chunk,
@@ -220,19 +244,33 @@ def parse_columns(
         open_record=open_record,
         latest_at_us=latest_at_us,
     )
-    records: list[PollRecord] = batch.records
-    instants = array.array("q", [at_us for _, at_us, _ in records])
-    actives = bytes(active for _, _, active in records)
-    return [store_id for store_id, _, _ in records], instants.tobytes(), actives, batch.rejected
+    records: Sequence[PollRecord] = batch.records
+    return (
+        [store_id for store_id, _, _ in records],
+        array.array("q", [at_us for _, at_us, _ in records]).tobytes(),
+        bytes(active for _, _, active in records),
+        batch.rejected,
+    )
 
 
-def _batch(columns: tuple[list[str], bytes, bytes, list[Rejected]]) -> Batch:
+def _batch(columns: tuple[Sequence[str], bytes, bytes, list[Rejected]]) -> Batch:
     store_ids, instants, actives, rejected = columns
     times = array.array("q")
     times.frombytes(instants)
-    return Batch(
-        list(zip(store_ids, times, map(_BOOLS.__getitem__, actives), strict=True)), rejected
-    )
+    if not len(store_ids) == len(times) == len(actives):
+        raise SourceError("the parsing process sent columns of different lengths")
+    return Batch(PollColumns(store_ids, times, actives), rejected)
+
+
+@attrs.frozen
+class _Here:
+    """
+    A chunk that ``batches_aside`` parses in this process when its turn comes.
+    """
+
+    chunk: bytes
+    first_line: int
+    open_record: OpenRecord | None
 
 
 def batches_aside(
@@ -252,15 +290,28 @@ def batches_aside(
     if positions is None:
         positions = read_header(SourceKind.STATUS, lines.readline() or None, source)
     with ParseProcess() as child:
-        # A parsed batch, or None for one the child is parsing (answers come in order).
-        ahead: collections.deque[Batch | None] = collections.deque()
+        # A parsed batch, None for one the child is parsing (answers come in order), or
+        # the arguments of a chunk this process parses in its turn.
+        ahead: collections.deque[Batch | _Here | None] = collections.deque()
         open_record: OpenRecord | None = None
 
         def next_batch() -> Batch:
             batch = ahead.popleft()
-            return _batch(child.result()) if batch is None else batch
+            if batch is None:
+                return _batch(child.result())
+            if isinstance(batch, _Here):
+                return parse_lines(
+                    SourceKind.STATUS,
+                    batch.chunk,
+                    source,
+                    positions=positions,
+                    first_line=batch.first_line,
+                    open_record=batch.open_record,
+                    latest_at_us=latest_at_us,
+                )
+            return batch
 
-        for first_line, chunk in lines.chunks():
+        for number, (first_line, chunk) in enumerate(lines.chunks()):
             if isinstance(chunk, LongLine):  # nothing to parse: its reject is made here
                 ahead.append(
                     parse_lines(
@@ -273,10 +324,19 @@ def batches_aside(
                 )
                 open_record = None
             else:
-                child.submit(
-                    parse_columns, positions, chunk, first_line, source, open_record, latest_at_us
-                )
-                ahead.append(None)
+                if number % PARSE_HERE_EVERY == PARSE_HERE_EVERY - 1:
+                    ahead.append(_Here(chunk, first_line, open_record))
+                else:
+                    child.submit(
+                        parse_columns,
+                        positions,
+                        chunk,
+                        first_line,
+                        source,
+                        open_record,
+                        latest_at_us,
+                    )
+                    ahead.append(None)
                 open_record = record_after_chunk(open_record, chunk, first_line)
             if len(ahead) >= CHUNKS_AHEAD:
                 yield next_batch()

@@ -24,10 +24,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import enum
+import itertools
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, overload
 
 import attrs
 
@@ -140,6 +141,8 @@ def read_header(kind: SourceKind, raw: bytes | LongLine | None, source: str) -> 
 
 
 _Parser = Callable[[list[str]], Any]
+#: A status byte (0 or 1) as the bool it stands for.
+_BOOLS = (False, True)
 _STATUS_WORDS = {"active": True, "inactive": False}
 
 #: The first and last character of a store id that needs no further check: printable
@@ -484,7 +487,7 @@ class Batch:
     The parsed rows of one chunk of a source.
     """
 
-    records: list[Any]
+    records: Sequence[Any]
     rejected: list[Rejected]
     #: The record still open at the end of the chunk, which the next chunk goes on with.
     open_record: OpenRecord | None = None
@@ -516,37 +519,95 @@ def _fast_status_pattern(positions: dict[str, int]) -> re.Pattern[str] | None:
     return re.compile(f"^{body}\\r?$", re.MULTILINE | re.ASCII)
 
 
-def _fast_status_records(
-    pattern: re.Pattern[str], positions: dict[str, int], text: str, latest_at_us: int | None
-) -> list[PollRecord] | None:
+class PollColumns(Sequence[PollRecord]):
     """
-    Parse a chunk of status lines in one regular-expression pass, or ``None`` if any line
-    is not in the common spelling or is in the future (the caller then reads the chunk
-    line by line, which says why).
+    Parsed polls as three columns, read as ``PollRecord`` tuples: the records of a batch
+    of status lines in the common spelling, parsed a column at a time.
+
+    Iterating makes each tuple as it is asked for, so a batch is never held twice, as
+    columns and as a list of tuples: its readers (``PollBuffer.take``, ``group_polls``)
+    unpack each tuple at once.
     """
+
+    def __init__(
+        self,
+        store_ids: Sequence[str],
+        instants: Sequence[int],
+        actives: Sequence[bool] | bytes,
+    ) -> None:
+        # ``actives`` may be bytes of 0 and 1 (as sent between processes).
+        self._store_ids = store_ids
+        self._instants = instants
+        self._actives = actives
+
+    def __len__(self) -> int:
+        return len(self._store_ids)
+
+    def __iter__(self) -> Iterator[PollRecord]:
+        return zip(
+            self._store_ids, self._instants, map(_BOOLS.__getitem__, self._actives), strict=True
+        )
+
+    @overload
+    def __getitem__(self, index: int) -> PollRecord: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[PollRecord]: ...
+
+    def __getitem__(self, index: int | slice) -> PollRecord | list[PollRecord]:
+        if isinstance(index, slice):
+            return list(itertools.islice(self, *index.indices(len(self))))
+        return self._store_ids[index], self._instants[index], bool(self._actives[index])
+
+
+#: A chunk of status rows as columns: store ids, instants and whether active.
+StatusColumns = tuple[Sequence[str], list[int], list[bool]]
+
+_ACTIVE = {"active": True, "inactive": False}
+
+
+def fast_status_columns(
+    kind: SourceKind,
+    chunk: bytes | LongLine,
+    *,
+    positions: dict[str, int],
+    open_record: OpenRecord | None = None,
+    latest_at_us: int | None = None,
+) -> StatusColumns | None:
+    """
+    Parse a chunk of status lines in one regular-expression pass, as columns; ``None``
+    unless every line is in the common spelling and none is in the future (the chunk is
+    then read line by line, by ``parse_lines``, which says why).
+    """
+    if (
+        kind is not SourceKind.STATUS
+        or open_record is not None
+        or isinstance(chunk, LongLine)
+        or (pattern := _fast_status_pattern(positions)) is None
+    ):
+        return None
+    try:
+        text = chunk.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
     matches = pattern.findall(text)
     lines = text.count("\n") + (0 if text.endswith("\n") else 1)
     if len(matches) != lines:
         return None
+    if not matches:
+        return [], [], []
     groups = sorted(SourceKind.STATUS.columns, key=positions.__getitem__)
-    id_at = groups.index("store_id")
-    status_at = groups.index("status")
-    instant_at = groups.index("timestamp_utc")
+    columns = list(zip(*matches, strict=True))
+    stamps = columns[groups.index("timestamp_utc")]
     parse = dt.datetime.fromisoformat
     try:
-        records = [
-            (
-                match[id_at],
-                (parse(match[instant_at]) - _NAIVE_EPOCH) // _ONE_US,
-                match[status_at] == "active",
-            )
-            for match in matches
-        ]
+        instants = [(parse(stamp) - _NAIVE_EPOCH) // _ONE_US for stamp in stamps]
     except ValueError:  # an impossible date or time: let the line reader say which
         return None
-    if latest_at_us is not None and records and max(at for _, at, _ in records) > latest_at_us:
+    if latest_at_us is not None and max(instants) > latest_at_us:
         return None
-    return records
+    actives = list(map(_ACTIVE.__getitem__, columns[groups.index("status")]))
+    return columns[groups.index("store_id")], instants, actives
 
 
 def parse_lines(
@@ -572,29 +633,23 @@ def parse_lines(
     )
     if isinstance(chunk, LongLine):
         return Batch([], [reader.read_long(chunk, first_line)])
-    if (
-        kind is SourceKind.STATUS
-        and open_record is None
-        and (fast := _fast_status_pattern(positions)) is not None
-    ):
-        try:
-            records = _fast_status_records(fast, positions, chunk.decode("utf-8"), latest_at_us)
-        except UnicodeDecodeError:
-            records = None
-        if records is not None:
-            return Batch(records, [])
-    batch = Batch([], [])
+    fast = fast_status_columns(
+        kind, chunk, positions=positions, open_record=open_record, latest_at_us=latest_at_us
+    )
+    if fast is not None:
+        return Batch(PollColumns(*fast), [])
+    records: list[Any] = []
+    rejected: list[Rejected] = []
     lines = chunk.split(b"\n")
     if not lines[-1]:
         lines.pop()
     for line_number, raw in enumerate(lines, first_line):
         item = reader.read(raw, line_number)
         if isinstance(item, Rejected):
-            batch.rejected.append(item)
+            rejected.append(item)
         elif item is not None:
-            batch.records.append(item)
-    batch.open_record = reader.open_record
-    return batch
+            records.append(item)
+    return Batch(records, rejected, reader.open_record)
 
 
 def read_batches(
@@ -735,12 +790,13 @@ def read_json_lines(
     """
     reader = ObjectReader(kind, source, latest_at_us=latest_at_us)
     for first_line, chunk in lines.chunks():
-        batch = Batch([], [])
+        records: list[Any] = []
+        rejected: list[Rejected] = []
         if isinstance(chunk, LongLine):
             reason = f"the line is {chunk.size} bytes long, over the limit of {chunk.limit} bytes"
             text = chunk.head.decode("utf-8", "replace").rstrip("\r\n")
-            batch.rejected.append(Rejected(source, first_line, None, reason, text))
-            yield batch
+            rejected.append(Rejected(source, first_line, None, reason, text))
+            yield Batch(records, rejected)
             continue
         parts = chunk.split(b"\n")
         if not parts[-1]:
@@ -748,7 +804,7 @@ def read_json_lines(
         for line_number, raw in enumerate(parts, first_line):
             item = reader.read_line(raw, line_number)
             if isinstance(item, Rejected):
-                batch.rejected.append(item)
+                rejected.append(item)
             elif item is not None:
-                batch.records.append(item)
-        yield batch
+                records.append(item)
+        yield Batch(records, rejected)

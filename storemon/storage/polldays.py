@@ -191,6 +191,9 @@ def merge_store(
     Returns:
         How many rows were new or changed, and the days to write.
     """
+    appended = _appended(stored, pieces)
+    if appended is not None:
+        return len(pieces[0][1]), [appended]
     decoded = [decode_times(times)[0] for times, _s, _d in pieces]
     if all(distinct for _t, _s, distinct in pieces):
         instants = decoded[0]
@@ -224,6 +227,29 @@ def merge_store(
         if row is not None:
             days.append((day, *row))
     return changed, days
+
+
+def _appended(
+    stored: dict[int, tuple[str, str, int]], pieces: Sequence[tuple[str, str, bool]]
+) -> Day | None:
+    """
+    The one day to write when the store's polls are one piece of distinct instants, all
+    in one stored day and after its latest poll (an hourly append), else ``None``: what
+    ``merge_day`` writes then, the stored row lengthened, found from the first and last
+    instants alone (the merge of an hour into weeks does this for every store).
+    """
+    if len(pieces) != 1 or not pieces[0][2]:
+        return None
+    times, statuses, _distinct = pieces[0]
+    first = first_instant(times)
+    day = first // DAY_US
+    row = stored.get(day)
+    if row is None or first <= row[2] or not _well_formed(row[0], row[1]):
+        return None
+    last = last_instant(times)
+    if last // DAY_US != day:
+        return None
+    return day, row[0] + times, row[1] + statuses, last
 
 
 def merge_day(

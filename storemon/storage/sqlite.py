@@ -327,6 +327,8 @@ class _PollStage:
         #: The first and last day of the staged polls.
         self._first_day: int | None = None
         self._last_day: int | None = None
+        #: Staged rows whose polls are all of one day (what ``_append`` may merge).
+        self._one_day_rows = 0
         #: This stage's statements, on its own table.
         self._sql = {
             name: SQL.queries[name].format(table=f"stage_polls_{number:d}")
@@ -336,6 +338,12 @@ class _PollStage:
                 "staged_poll_stores",
                 "clear_poll_stage",
                 "drop_poll_stage",
+                "count_poll_stage",
+                "mark_poll_appends",
+                "count_poll_appends",
+                "append_poll_days",
+                "insert_new_poll_days",
+                "unstage_poll_appends",
             )
         }
 
@@ -365,31 +373,40 @@ class _PollStage:
             return
         piece = self._pieces
         self._pieces += 1
-        rows = (
-            (store_id, piece, times, statuses, distinct)
-            for store_id, times, statuses, distinct in self._days_of(self._buffer.drain_stores())
-        )
+        rows = self._rows_of(piece, self._buffer.drain_stores())
         while batch := await asyncio.to_thread(_take, rows, STORE_BATCH_ROWS):
             async with self._repository._turn():
                 with translate_errors("stage polls"):
                     await self._repository._db.executemany(self._sql["stage_poll_store"], batch)
 
-    def _days_of(self, stores: Iterable[polldays.StagedStore]) -> Iterator[polldays.StagedStore]:
-        # Note the first and last day of the staged polls as they pass.
-        for store in stores:
-            times = store[1]
-            first = polldays.first_instant(times) // polldays.DAY_US
-            last = polldays.last_instant(times) // polldays.DAY_US
+    def _rows_of(
+        self, piece: int, stores: Iterable[polldays.StagedStore]
+    ) -> Iterator[tuple[Any, ...]]:
+        # The stage's rows of one piece, with the day of all of a store's polls (None when
+        # they span days) and its first and last instants, for the append in SQL; note
+        # the first and last day of the staged polls as they pass.
+        for store_id, times, statuses, distinct in stores:
+            first_us = polldays.first_instant(times)
+            last_us = polldays.last_instant(times)
+            first = first_us // polldays.DAY_US
+            last = last_us // polldays.DAY_US
             if self._first_day is None or first < self._first_day:
                 self._first_day = first
             if self._last_day is None or last > self._last_day:
                 self._last_day = last
-            yield store
+            day = None
+            if first == last:
+                day = first
+                self._one_day_rows += 1
+            yield store_id, piece, times, statuses, distinct, day, first_us, last_us
 
     async def merge(self) -> int:
         """
         Merge the staged stores with their stored days (``polldays.merge_store``) in one
-        write transaction; return the rows new or changed.
+        write transaction; return the rows new or changed. The stores whose polls only
+        lengthen a stored day or start a new one are merged in SQL first (``_append``):
+        an hourly append is then a few statements, not every store's day read into Python
+        and written back.
         """
         await self._flush()
         if self._first_day is None:
@@ -400,6 +417,11 @@ class _PollStage:
         async with repository.transaction():
             db = repository._db
             with translate_errors("store polls"):
+                if self._pieces == 1 and self._one_day_rows:
+                    changed += await self._append()
+                    [[left]] = await db.execute_fetchall(self._sql["count_poll_stage"])
+                    if not left:
+                        return changed
                 staged = _ByStore(
                     await db.execute(self._sql["staged_poll_stores"]), STORE_BATCH_ROWS
                 )
@@ -421,6 +443,24 @@ class _PollStage:
                 await db.executemany(SQL.queries["write_poll_day"], writes)
                 await db.execute(self._sql["clear_poll_stage"])
         return changed
+
+    async def _append(self) -> int:
+        """
+        Merge in SQL the staged stores whose polls, each once and all of one day, come
+        after the store's last one that day (an hourly append: the stored row is
+        lengthened) or fall on a day it has no row of (an hour past midnight: the row is
+        written as it is), as ``polldays.merge_store`` would, the same rows and count; take
+        those stores off the stage and return the polls added. Only when the stage is one
+        piece: a row per store.
+        """
+        db = self._repository._db
+        await db.execute(self._sql["mark_poll_appends"])
+        [[added]] = await db.execute_fetchall(self._sql["count_poll_appends"])
+        if added:
+            await db.execute(self._sql["append_poll_days"])
+            await db.execute(self._sql["insert_new_poll_days"])
+            await db.execute(self._sql["unstage_poll_appends"])
+        return int(added)
 
     async def drop(self) -> None:
         if self._repository._writer is not None:  # closed: its temporary tables went too

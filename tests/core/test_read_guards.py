@@ -223,7 +223,7 @@ def test_records_spanning_chunks_read_as_one_read_of_lines() -> None:
         lines = LineBuffer(io.BytesIO(data).read, chunk_size=chunk_size)
         got = []
         for batch in read_batches(SourceKind.STATUS, lines, "f.csv"):
-            got += batch.records + batch.rejected
+            got += [*batch.records, *batch.rejected]
         assert sorted(got, key=_line_of) == sorted(expected, key=_line_of)
     assert [item.line for item in expected if isinstance(item, Rejected)] == [3, 4, 5, 7, 8]
 

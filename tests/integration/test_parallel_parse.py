@@ -6,6 +6,7 @@ in-process reader does.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import sqlite3
 from pathlib import Path
 
@@ -75,3 +76,62 @@ async def test_parsing_aside_changes_nothing(
     assert sum("quoted field" in reason for reason in reasons) == 3 * 2
     assert sum("in the future" in reason for reason in reasons) == 3
     assert sum("over the limit of 80 bytes" in reason for reason in reasons) == 3
+
+
+@pytest.mark.parametrize("here_every", [1, 2, 3, 1000])
+def test_batches_aside_equal_one_read(here_every: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    Whichever chunks this process parses itself and which the child parses, the batches
+    hold the same records, in the same order, and the same rejects as one read.
+    """
+    from storemon import parallel
+    from storemon.lines import LineBuffer
+    from storemon.sources import SourceKind, read_batches
+
+    data = (STATUS * 4).encode("utf-8")
+    latest = 1_800_000_000_000_000
+
+    def read(batches: object) -> tuple[list[object], list[object]]:
+        records: list[object] = []
+        rejects: list[object] = []
+        for batch in batches:  # type: ignore[attr-defined]
+            records.extend(batch.records)
+            rejects.extend((r.line, r.column, r.reason) for r in batch.rejected)
+        return records, rejects
+
+    one_read = read(
+        read_batches(
+            SourceKind.STATUS,
+            LineBuffer(io.BytesIO(data).read, chunk_size=53, max_line=80),
+            "f.csv",
+            latest_at_us=latest,
+        )
+    )
+    monkeypatch.setattr(parallel, "PARSE_HERE_EVERY", here_every)
+    aside = read(
+        parallel.batches_aside(
+            LineBuffer(io.BytesIO(data).read, chunk_size=53, max_line=80),
+            "f.csv",
+            None,
+            latest_at_us=latest,
+        )
+    )
+    assert aside == one_read
+    # Five good rows a copy, but three copies' last row runs into the next copy's header.
+    assert len(one_read[0]) == 4 * 5 - 3
+    assert all(type(record) is tuple and type(record[2]) is bool for record in aside[0])
+
+
+def test_poll_columns_read_as_records() -> None:
+    """The child's columns read as the tuples a batch holds: by index, slice and in order."""
+    import array
+
+    from storemon.sources import PollColumns
+
+    columns = PollColumns(("a", "b", "c"), array.array("q", [3, -1, 7]), b"\x01\x00\x01")
+    records = [("a", 3, True), ("b", -1, False), ("c", 7, True)]
+    assert list(columns) == records
+    assert len(columns) == 3
+    assert columns[1] == records[1]
+    assert columns[-1] == records[-1]
+    assert columns[1:] == records[1:]

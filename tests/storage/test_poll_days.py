@@ -6,6 +6,7 @@ here, and the migration from a row per poll.
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from pathlib import Path
 
@@ -142,6 +143,26 @@ def test_store_rows_keep_the_rule_of_a_row_per_poll(
     days: dict[tuple[str, int], tuple[str, str, int]] = {}
     for batch in batches:
         assert stage_and_merge_stores(days, batch, sorted(flushes)) == upsert(model, batch)
+        assert as_polls(days) == model
+
+
+@settings(max_examples=300)
+@given(polls=rows, cuts=st.lists(st.integers(0, 30), max_size=4))
+def test_polls_later_than_the_stored_ones_keep_the_rule_of_a_row_per_poll(
+    polls: list[tuple[str, int, bool]], cuts: list[int]
+) -> None:
+    """
+    Batches each at or after every instant of the ones before (hourly appends, the merge's
+    shortcut for them included: across midnight, on an instant stored already, a store's
+    first day) are stored and counted as a row per poll does.
+    """
+    ordered = sorted(polls, key=lambda row: row[1])
+    bounds = [0, *sorted(cuts), len(ordered)]
+    model: dict[tuple[str, int], bool] = {}
+    days: dict[tuple[str, int], tuple[str, str, int]] = {}
+    for start, end in itertools.pairwise(bounds):
+        batch = ordered[start:end]
+        assert stage_and_merge_stores(days, batch, []) == upsert(model, batch)
         assert as_polls(days) == model
 
 
@@ -296,3 +317,68 @@ async def test_a_day_row_no_version_writes_fails_no_report(tmp_path: Path) -> No
         report = await build_csv_report(repo, as_of=as_of)
         assert [line.split(",")[0] for line in report.csv.splitlines()[1:]] == ["a", "b", "c"]
         assert report.skipped == ()
+
+
+def stored_polls(path: Path) -> dict[tuple[str, int], bool]:
+    """Every poll of a SQLite file's day rows, checked as ``as_polls`` checks them."""
+    connection = sqlite3.connect(path)
+    try:
+        rows = connection.execute("SELECT store_id, day, times, statuses, last_us FROM poll_days")
+        return as_polls(
+            {(store, day): (times, flags, last) for store, day, times, flags, last in rows}
+        )
+    finally:
+        connection.close()
+
+
+async def test_an_hourly_append_merged_in_sql_keeps_the_rule_of_a_row_per_poll(
+    tmp_path: Path,
+) -> None:
+    """
+    One stage beside stored days: the stores whose polls lengthen their day or start a
+    new one (a new store, a new day, days before 1970) are merged in SQL, the others (a
+    poll before or on the last stored one, polls across midnight, an instant twice, an
+    unreadable stored row) by Python; what is stored and counted is what a row per poll
+    stores and counts.
+    """
+    start = at_us("2024-03-04T00:10")
+    first = [(store, start + h * HOUR, h % 3 != 0) for store in "abcefghn" for h in range(5)]
+    first += [("old", -DAY + h * HOUR, h % 2 == 0) for h in range(3)]
+    path = tmp_path / "append.db"
+    model: dict[tuple[str, int], bool] = {}
+    async with SQLiteRepository(str(path)) as repo:
+        assert await repo.add_polls(first) == upsert(model, first)
+    connection = sqlite3.connect(path)
+    with connection:  # f's and n's rows cannot be read: the new polls replace them
+        connection.execute(
+            "UPDATE poll_days SET statuses = '2' || substr(statuses, 2) WHERE store_id = 'f'"
+        )
+        # Four characters more, after a NUL: SQLite's length() would not count them.
+        connection.execute(
+            "UPDATE poll_days SET times = times || char(0) || 'abc' WHERE store_id = 'n'"
+        )
+    connection.close()
+    model = {key: active for key, active in model.items() if key[0] not in "fn"}
+    hour = start + 5 * HOUR
+    batches = [
+        [
+            ("a", hour, True),  # after the day's last poll: appended in SQL
+            ("b", start + 2 * HOUR + 1, False),  # before it
+            ("c", start + 4 * HOUR, True),  # on it, another status
+            ("d", hour, True),  # a new store: written in SQL
+            ("e", start + DAY, True),  # a new day: written in SQL
+            ("f", hour, False),  # after an unreadable row
+            ("n", hour, True),  # after a row with a NUL in its times
+            ("g", hour, True),  # an instant twice, the later row wins
+            ("g", hour, False),
+            ("h", start + 23 * HOUR, True),  # across midnight
+            ("h", start + 24 * HOUR, True),
+            ("old", -DAY + 5 * HOUR, True),  # a day before 1970, appended in SQL
+        ],
+        [("a", hour + HOUR, False), ("b", hour + HOUR, True), ("old", -DAY + 6 * HOUR, False)],
+        [("a", hour + HOUR, False)],  # a replay: nothing new, nothing appended
+    ]
+    for batch in batches:
+        async with SQLiteRepository(str(path)) as repo:
+            assert await repo.add_polls(batch) == upsert(model, batch)
+        assert stored_polls(path) == model
