@@ -14,9 +14,7 @@ of it on the path without unknown time (same numbers, unknown 0).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import gc
 from collections.abc import Callable, Iterable, Iterator
 from fractions import Fraction
 from typing import Any, Generic, TypeVar, overload
@@ -144,28 +142,6 @@ def max_gap_us(max_gap: dt.timedelta | None) -> int | None:
     if value <= 0:
         raise DataError(f"the maximum gap must be positive, got {max_gap}")
     return value
-
-
-@contextlib.contextmanager
-def collection_paused() -> Iterator[None]:
-    """
-    Pause Python's cyclic garbage collector while a report streams its stores.
-
-    The report makes no reference cycles: what it makes of each store (the snapshot, its
-    lists and tuples, the ticks) is freed by reference counting as soon as the next store
-    comes. The collector still runs every few hundred new objects and walks those that
-    live (the kept lines, the cached spans, and now and then every object of the process),
-    finding nothing: 0.1 s of a 1.6 s report of 14,092 stores on this machine. Cycles
-    made meanwhile elsewhere (an event loop's) are collected once it runs again.
-    """
-    if not gc.isenabled():  # paused already (an enclosing report): leave it to that one
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def snapshot_problem(snapshot: StoreSnapshot) -> str | None:

@@ -8,7 +8,6 @@ inside a stretch read from the gap's two polls instead of the flips.
 
 from __future__ import annotations
 
-import gc
 import itertools
 
 import pytest
@@ -17,7 +16,6 @@ from hypothesis import strategies as st
 
 from storemon import uptime
 from storemon.interval import normalise
-from storemon.report import collection_paused
 
 #: Window lengths in microseconds (longest first), small enough to count every tick.
 LENGTHS_US = (60, 20, 5)
@@ -148,16 +146,3 @@ def test_business_measure_counts_the_ticks_before_an_instant() -> None:
         20,
     ]
     assert uptime.BusinessMeasure.of([]).before(5) == 0
-
-
-def test_the_collector_is_paused_while_a_report_streams_and_back_after() -> None:
-    assert gc.isenabled()
-    with collection_paused():
-        assert not gc.isenabled()
-        with collection_paused():  # an enclosing pause is left to its owner
-            assert not gc.isenabled()
-        assert not gc.isenabled()
-    assert gc.isenabled()
-    with pytest.raises(RuntimeError), collection_paused():
-        raise RuntimeError("a failed report")
-    assert gc.isenabled()
