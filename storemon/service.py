@@ -11,7 +11,6 @@ from typing import Any, Protocol, TypeVar, overload
 
 import attrs
 
-from storemon.bulk import gc_paused
 from storemon.dataset import Dataset
 from storemon.errors import DataError, StoreNotFound
 from storemon.explain import StoreTimeline, explain_store
@@ -48,13 +47,10 @@ async def _fill(source: StoreSource, builder: ReportBuilder[_Kept]) -> ReportBui
     Add every store of ``source`` to ``builder`` in one streaming pass; return the builder.
     """
     as_of = builder.as_of
-    # The stream makes a few objects per store and no cycle (storemon.bulk); the collector
-    # walked them and every live object for 0.1 s of a report with a maximum gap.
-    with gc_paused():
-        async for snapshot in source.snapshots(
-            since=window_start(as_of), as_of=as_of, max_gap_us=builder.max_gap_us
-        ):
-            builder.add(snapshot)
+    async for snapshot in source.snapshots(
+        since=window_start(as_of), as_of=as_of, max_gap_us=builder.max_gap_us
+    ):
+        builder.add(snapshot)
     return builder
 
 
