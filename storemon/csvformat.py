@@ -8,6 +8,7 @@ builder (``storemon.report.report_line``) both write through it without an impor
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from fractions import Fraction
 
@@ -47,9 +48,22 @@ def format_ratio(numerator: int, denominator: int) -> str:
     """
     # floor(numerator / denominator * 100 + 1/2) in integers: cheaper than a Fraction.
     hundredths = (200 * numerator + denominator) // (2 * denominator)
-    if hundredths < 0:
-        raise ValueError(f"report values are never negative, got {numerator}/{denominator}")
-    return f"{hundredths // 100}.{hundredths % 100:02d}"
+    text = _WRITTEN.get(hundredths)
+    if text is None:
+        if hundredths < 0:
+            raise ValueError(f"report values are never negative, got {numerator}/{denominator}")
+        text = f"{hundredths // 100}.{hundredths % 100:02d}"
+        if hundredths < _WRITTEN_BELOW:
+            _WRITTEN[hundredths] = text
+    return text
+
+
+#: The text of each number of hundredths written so far, below ``_WRITTEN_BELOW``: a
+#: report writes 6 or 9 values per store, and most are among a few thousand (a week has
+#: 16,800 hundredths of an hour, an hour 6,000 of a minute); looking one up costs a third
+#: of writing it. At most a few MB, whatever is written.
+_WRITTEN: dict[int, str] = {}
+_WRITTEN_BELOW = 20_000
 
 
 def format_value(value: Fraction) -> str:
@@ -59,12 +73,16 @@ def format_value(value: Fraction) -> str:
     return format_ratio(value.numerator, value.denominator)
 
 
+#: What makes CSV quote a field.
+_NEEDS_QUOTES = re.compile('[,"\r\n]')
+
+
 def csv_line(store_id: str, values: Iterable[str]) -> str:
     """
     Return one report line (no line end): the store id, then its measures as written.
     """
     # Quote the id only when CSV needs it; real ids (digits, UUIDs) never do.
-    if any(char in store_id for char in ',"\r\n'):
+    if _NEEDS_QUOTES.search(store_id):
         store_id = '"' + store_id.replace('"', '""') + '"'
     return ",".join((store_id, *values))
 

@@ -18,8 +18,11 @@ def normalise(spans: Iterable[Span]) -> tuple[Span, ...]:
     """
     Return spans sorted, with empty ones dropped and overlapping or touching ones merged.
     """
+    ordered = sorted(s for s in spans if s[0] < s[1])
+    if len(ordered) <= 1:  # most days of most business hours: nothing to merge
+        return tuple((start, end) for start, end in ordered)
     merged: list[list[int]] = []
-    for start, end in sorted(s for s in spans if s[0] < s[1]):
+    for start, end in ordered:
         if merged and start <= merged[-1][1]:
             if end > merged[-1][1]:
                 merged[-1][1] = end

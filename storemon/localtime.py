@@ -277,9 +277,13 @@ def local_day(date: dt.date) -> int:
     return date.toordinal() - _EPOCH_ORDINAL
 
 
-def _by_start_date(intervals: Iterable[Span]) -> tuple[Span, ...]:
+def _by_start_date(intervals: list[Span]) -> tuple[Span, ...]:
     # Intervals starting on one date are replaced together, so merging them changes
-    # nothing; merged, equal hours give equal schedules (the report caches on them).
+    # nothing; merged, equal hours give equal schedules (the report caches on them). One
+    # interval (most dates of most stores) is merged already: ``row_interval`` never
+    # makes an empty one.
+    if len(intervals) == 1:
+        return (intervals[0],)
     return normalise(intervals)
 
 

@@ -237,6 +237,8 @@ def _hours_tuple(rows: Sequence[HoursRow]) -> tuple[HoursRow, ...]:
 
 def _special_tuple(rows: Iterable[SpecialHoursRow]) -> tuple[SpecialHoursRow, ...]:
     # Sorted and deduplicated like weekly rows: equal special days are equal tuples.
+    if rows == ():  # most stores have none
+        return ()
     return tuple(sorted(set(rows), key=special_hours_key))
 
 

@@ -14,7 +14,6 @@ of it on the path without unknown time (same numbers, unknown 0).
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from fractions import Fraction
@@ -45,10 +44,11 @@ from storemon.model import (
 from storemon.parsing import store_id_problem
 from storemon.uptime import (
     TICKS_PER_US,
+    BusinessMeasure,
     StatusTimeline,
     UptimeTicks,
+    measure_polls,
     status_timeline,
-    summarise_ticks,
     window_business_ticks,
 )
 
@@ -144,23 +144,6 @@ def max_gap_us(max_gap: dt.timedelta | None) -> int | None:
     return value
 
 
-def _touches(business: tuple[Span, ...], stretches: tuple[Span, ...]) -> bool:
-    """
-    Whether any stretch overlaps any business span (both sorted and disjoint).
-    """
-    for start, end in stretches:
-        # The first business span ending after the stretch starts is the only candidate.
-        index = bisect.bisect_right(business, (start, _AFTER_ALL))
-        if index > 0 and business[index - 1][1] > start:
-            return True
-        if index < len(business) and business[index][0] < end:
-            return True
-    return False
-
-
-_AFTER_ALL = 2**64
-
-
 def snapshot_problem(snapshot: StoreSnapshot) -> str | None:
     """
     Return why a store's snapshot cannot be used, or ``None``: its backend could not read
@@ -227,7 +210,7 @@ class ReportBuilder(Generic[Kept]):
         #: in ticks, and their total in each window.
         self._business: dict[
             tuple[str, tuple[HoursRow, ...], tuple[SpecialHoursRow, ...]],
-            tuple[tuple[Span, ...], tuple[int, ...]],
+            tuple[BusinessMeasure, tuple[int, ...]],
         ] = {}
         self._kept: list[tuple[StoreId, Kept]] = []
         #: Stores left out because their stored rows cannot be read, in the order met.
@@ -238,7 +221,7 @@ class ReportBuilder(Generic[Kept]):
         zone_key: str | None,
         hours: tuple[HoursRow, ...],
         special: tuple[SpecialHoursRow, ...] = (),
-    ) -> tuple[tuple[Span, ...], tuple[int, ...]]:
+    ) -> tuple[BusinessMeasure, tuple[int, ...]]:
         zone_key = zone_key or self.default_zone_key
         if special:
             # Only the dates that can touch the window matter: stores whose other special
@@ -257,7 +240,7 @@ class ReportBuilder(Generic[Kept]):
             )
             spans = tuple((start * TICKS_PER_US, end * TICKS_PER_US) for start, end in spans_us)
             totals = window_business_ticks(spans, self.as_of_us * TICKS_PER_US)
-            cached = self._business[key] = (spans, totals)
+            cached = self._business[key] = (BusinessMeasure.of(spans), totals)
         return cached
 
     def business_week_ticks(
@@ -269,7 +252,7 @@ class ReportBuilder(Generic[Kept]):
         """
         Return the store's business spans in the last-week window, in ticks; cached.
         """
-        return self._business_week(zone_key, hours, special)[0]
+        return self._business_week(zone_key, hours, special)[0].spans
 
     def timeline(self, snapshot: StoreSnapshot) -> StatusTimeline | None:
         """
@@ -288,15 +271,16 @@ class ReportBuilder(Generic[Kept]):
         """
         Return the store's exact ticks, or ``None`` when it has no poll at or before as_of.
         """
-        timeline = self.timeline(snapshot)
-        if timeline is None:
-            return None
-        spans, totals = self._business_week(snapshot.zone_key, snapshot.hours, snapshot.special)
-        if timeline.unknown and not _touches(spans, timeline.unknown):
-            # Unknown only outside the week's business time (before the first poll, after
-            # the last): the measure without unknown time gives the same numbers, faster.
-            timeline = StatusTimeline(timeline.first_active, timeline.flips)
-        return summarise_ticks(spans, timeline, self.as_of_us * TICKS_PER_US, totals)
+        business, totals = self._business_week(snapshot.zone_key, snapshot.hours, snapshot.special)
+        return measure_polls(
+            business,
+            totals,
+            snapshot.poll_at_us,
+            snapshot.poll_active,
+            self.as_of_us,
+            self.max_gap_us,
+            snapshot.gap_after,
+        )
 
     def add(self, snapshot: StoreSnapshot) -> None:
         """

@@ -32,13 +32,12 @@ unknown stretches cost per gap.
 from __future__ import annotations
 
 import bisect
-import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import attrs
 
 from storemon.errors import DataError
-from storemon.interval import Span, difference
+from storemon.interval import Span, difference, normalise
 from storemon.model import DAY_US, HOUR_US, WEEK_US
 
 #: Half-microsecond ticks per microsecond.
@@ -122,19 +121,19 @@ def kept_polls(statuses: str) -> list[int]:
     if last <= 1:
         return list(range(last + 1))
     kept = [0]
-    for match in _CHANGE.finditer(statuses):
-        before = match.start()
-        if kept[-1] != before:
-            kept.append(before)
-        kept.append(before + 1)
+    # Each change is the next poll of the other status: one ``str.find`` per change, in C
+    # up to it (a third of the time of a regular expression that looks at every poll).
+    other = "1" if statuses[0] == "0" else "0"
+    after = statuses.find(other)
+    while after != -1:
+        if kept[-1] != after - 1:
+            kept.append(after - 1)
+        kept.append(after)
+        other = "1" if other == "0" else "0"
+        after = statuses.find(other, after)
     if kept[-1] != last:
         kept.append(last)
     return kept
-
-
-#: A change of status between two consecutive polls; overlapping changes ("010") are
-#: found by the lookahead.
-_CHANGE = re.compile(r"(?=01|10)")
 
 
 def gaps_over(poll_at_us: Sequence[int], count: int, max_gap_us: int) -> list[int]:
@@ -273,7 +272,13 @@ def active_ticks(business: Sequence[Span], timeline: StatusTimeline, lo: int) ->
 
     ``business`` holds sorted, disjoint spans in ticks.
     """
-    flips = timeline.flips
+    return _active_ticks(business, timeline.first_active, timeline.flips, lo)
+
+
+def _active_ticks(
+    business: Sequence[Span], first_active: bool, flips: Sequence[int], lo: int
+) -> int:
+    # ``active_ticks`` of the timeline that starts ``first_active`` and flips at ``flips``.
     total = 0
     for start, end in business:
         if end <= lo:
@@ -281,7 +286,7 @@ def active_ticks(business: Sequence[Span], timeline: StatusTimeline, lo: int) ->
         start = max(start, lo)
         # Flips before ``start`` decide the status at ``start``.
         index = bisect.bisect_right(flips, start)
-        active = timeline.first_active ^ (index % 2 == 1)
+        active = first_active ^ (index % 2 == 1)
         cursor = start
         while index < len(flips) and flips[index] < end:
             if active:
@@ -397,3 +402,201 @@ def _summarise_known(
         uptime=(week, day, hour),
         downtime=(business_week_total - week, business_day - day, business_hour - hour),
     )
+
+
+@attrs.frozen
+class BusinessMeasure:
+    """
+    Business spans as a running measure, ``before(tick)``: the business ticks before an
+    instant, in one bisection. A report makes one per distinct business time and measures
+    the unknown time of every store that shares it with it (``measure_polls``).
+    """
+
+    #: Sorted, disjoint, non-empty spans, touching ones merged (``interval.normalise``).
+    spans: tuple[Span, ...]
+    #: Every span's start and end in order: ``start0, end0, start1, end1, ...``.
+    edges: tuple[int, ...]
+    #: ``running[k]``: the business ticks before ``edges[k - 1]`` (``running[0]`` is 0),
+    #: so that ``k = bisect_right(edges, tick)`` gives ``before(tick)`` at once.
+    running: tuple[int, ...]
+
+    @classmethod
+    def of(cls, spans: Iterable[Span]) -> BusinessMeasure:
+        spans = normalise(spans)
+        edges: list[int] = []
+        running = [0]
+        total = 0
+        for start, end in spans:
+            edges += (start, end)
+            running += (total, total + end - start)
+            total += end - start
+        return cls(spans, tuple(edges), tuple(running))
+
+    def before(self, tick: int) -> int:
+        """
+        Return the business ticks before ``tick``.
+        """
+        k = bisect.bisect_right(self.edges, tick)
+        # An odd k falls inside the span that starts at edges[k - 1].
+        return self.running[k] + tick - self.edges[k - 1] if k & 1 else self.running[k]
+
+
+def measure_polls(
+    business: BusinessMeasure,
+    business_totals: Sequence[int],
+    poll_at_us: Sequence[int],
+    poll_active: Sequence[bool],
+    now_us: int,
+    max_gap_us: int | None = None,
+    gap_after: Sequence[int] | None = None,
+) -> UptimeTicks | None:
+    """
+    ``summarise_ticks(business.spans, status_timeline(...), 2 * now_us, business_totals)``
+    straight from the polls, without the timeline's unknown stretches as spans: the
+    report's hot path. ``None`` when no poll is at or before ``now_us``; the arguments are
+    those of ``status_timeline``, ``business_totals`` as for ``summarise_ticks``.
+
+    With a maximum gap, the uptime is first measured as if every instant were known, then
+    each unknown stretch takes back its business ticks: it adds them to the unknown time
+    and takes its active ones from the uptime. That is exact because the stretches are
+    disjoint, and cheap because the status inside a stretch needs no search among the
+    flips: a stretch of a gap between consecutive polls ``a < b`` lies strictly between
+    them, where the only flip the engine makes is at their midpoint (``a + b`` ticks,
+    inside the stretch since ``b - a > G``), so the status is ``a``'s before it and
+    ``b``'s from it; before the first poll the first poll's status holds, after the last
+    poll the last's. Each stretch costs two or three bisections of the business edges.
+    """
+    count = bisect.bisect_right(poll_at_us, now_us)
+    if count == 0:
+        return None
+    first_active = bool(poll_active[0])
+    flips = _flips(poll_at_us, poll_active, count)
+    now_tick = now_us * TICKS_PER_US
+    spans = business.spans
+    lows = [now_tick - length_us * TICKS_PER_US for length_us in WINDOW_LENGTHS_US]
+    up = [_active_since(business, first_active, flips, lo) for lo in lows]
+    if max_gap_us is None or not spans:
+        return UptimeTicks(
+            uptime=(up[0], up[1], up[2]),
+            downtime=(
+                business_totals[0] - up[0],
+                business_totals[1] - up[1],
+                business_totals[2] - up[2],
+            ),
+        )
+    if max_gap_us <= 0:
+        raise DataError(f"the maximum gap must be positive, got {max_gap_us} microseconds")
+    if gap_after is None:
+        gap_after = gaps_over(poll_at_us, count, max_gap_us)
+    last = count - 1
+    unknown = [0, 0, 0]
+    taken = _UnknownTaker(business, lows, up, unknown)
+    half = max_gap_us  # G/2 microseconds is G ticks.
+    # Before the first poll: its status throughout.
+    taken.stretch(BEFORE_ALL_TICKS, 2 * poll_at_us[0] - half, first_active, 0, first_active)
+    for index in gap_after:
+        if index >= last:
+            break  # a gap that ends after now: its later poll does not exist yet
+        before, after = poll_at_us[index], poll_at_us[index + 1]
+        if after - before <= max_gap_us:
+            raise DataError(
+                f"polls {index} and {index + 1} are {after - before} microseconds apart, "
+                f"not a gap over {max_gap_us}"
+            )
+        taken.stretch(
+            2 * before + half,
+            2 * after - half,
+            bool(poll_active[index]),
+            before + after,
+            bool(poll_active[index + 1]),
+        )
+    # After the last poll: its status throughout.
+    last_active = bool(poll_active[last])
+    taken.stretch(2 * poll_at_us[last] + half, AFTER_ALL_TICKS, last_active, 0, last_active)
+    return UptimeTicks(
+        uptime=(up[0], up[1], up[2]),
+        downtime=(
+            business_totals[0] - up[0] - unknown[0],
+            business_totals[1] - up[1] - unknown[1],
+            business_totals[2] - up[2] - unknown[2],
+        ),
+        unknown=(unknown[0], unknown[1], unknown[2]),
+    )
+
+
+def _active_since(
+    business: BusinessMeasure, first_active: bool, flips: Sequence[int], lo: int
+) -> int:
+    """
+    ``active_ticks`` by the business measure: between two consecutive flips the status is
+    constant, so each active piece adds ``before(end) - before(start)``; one bisection
+    per flip after ``lo`` instead of one pass over the business spans.
+    """
+    edges, running = business.edges, business.running
+    index = bisect.bisect_right(flips, lo)
+    active = first_active ^ (index % 2 == 1)
+    k = bisect.bisect_right(edges, lo)
+    previous = running[k] + lo - edges[k - 1] if k & 1 else running[k]
+    total = 0
+    for flip in flips[index:]:
+        k = bisect.bisect_right(edges, flip)
+        at_flip = running[k] + flip - edges[k - 1] if k & 1 else running[k]
+        if active:
+            total += at_flip - previous
+        previous = at_flip
+        active = not active
+    if active:
+        total += running[-1] - previous
+    return total
+
+
+class _UnknownTaker:
+    """
+    ``measure_polls``'s step per unknown stretch: move its business ticks in each window
+    from the uptime (its active ones) and the downtime to the unknown time.
+    """
+
+    __slots__ = ("edges", "first", "last", "lows", "running", "unknown", "up")
+
+    def __init__(
+        self, business: BusinessMeasure, lows: list[int], up: list[int], unknown: list[int]
+    ) -> None:
+        self.edges = business.edges
+        self.running = business.running
+        self.first = business.edges[0]
+        self.last = business.edges[-1]
+        self.lows = lows
+        self.up = up
+        self.unknown = unknown
+
+    def stretch(self, start: int, end: int, active: bool, middle: int, then_active: bool) -> None:
+        """
+        Take the stretch ``[start, end)``, whose status is ``active`` before ``middle``
+        and ``then_active`` from it.
+        """
+        if end <= self.first or start >= self.last:
+            return  # no business time in it
+        edges, running = self.edges, self.running
+        for window, lo in enumerate(self.lows):
+            if end <= lo:
+                return  # nor in the shorter windows, which start later
+            if start < lo:
+                start = lo
+            k = bisect.bisect_right(edges, start)
+            if k & 1:  # inside a span
+                at_start = running[k] + start - edges[k - 1]
+            elif k == len(edges) or end <= edges[k]:
+                return  # in closed time until it ends, from lo on and from any later lo
+            else:
+                at_start = running[k]
+            k = bisect.bisect_right(edges, end)
+            at_end = running[k] + end - edges[k - 1] if k & 1 else running[k]
+            self.unknown[window] += at_end - at_start
+            if active == then_active:
+                if active:
+                    self.up[window] -= at_end - at_start
+                continue
+            middle = min(max(middle, start), end)
+            k = bisect.bisect_right(edges, middle)
+            at_middle = running[k] + middle - edges[k - 1] if k & 1 else running[k]
+            self.up[window] -= at_middle - at_start if active else at_end - at_middle
