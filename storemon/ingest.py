@@ -34,7 +34,7 @@ import functools
 import hashlib
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
 import attrs
@@ -350,11 +350,15 @@ class _Tally:
         self.good = 0
         self.rejects: list[Rejected] = []
 
-    def records(self, batches: Iterable[Batch]) -> Iterator[Any]:
+    def batches(self, batches: Iterable[Batch]) -> Iterator[Sequence[Any]]:
         for batch in batches:
             self.rejects.extend(batch.rejected)
             self.good += len(batch.records)
-            yield from batch.records
+            yield batch.records
+
+    def records(self, batches: Iterable[Batch]) -> Iterator[Any]:
+        for records in self.batches(batches):
+            yield from records
 
 
 async def _store(repository: IngestRepository, kind: SourceKind, records: Iterator[Any]) -> int:
@@ -523,7 +527,7 @@ async def _ingest_once(
         async with repository.stage_polls() as stage:
             try:
                 with gc_paused():  # millions of rows made and dropped (storemon.bulk)
-                    await stage.add(tally.records(_batches(kind, reading, shown, options)))
+                    await stage.add_batches(tally.batches(_batches(kind, reading, shown, options)))
                 hashes = await asyncio.to_thread(_fingerprints, reading)
             finally:
                 await asyncio.to_thread(reading.stream.close)

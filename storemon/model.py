@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-from collections.abc import Iterable, Sequence
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
 from fractions import Fraction
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, overload
 
 import attrs
 
@@ -561,6 +562,59 @@ class ReportPosition:
 
 #: A good status row: store id, instant (microseconds since the epoch), active.
 PollRecord: TypeAlias = tuple[str, int, bool]
+
+#: A status byte (0 or 1) as the bool it stands for.
+_BOOLS = (False, True)
+
+
+class PollColumns(Sequence[PollRecord]):
+    """
+    Parsed polls as three columns, read as ``PollRecord`` tuples: the records of a batch
+    of status lines in the common spelling, parsed a column at a time.
+
+    Iterating makes each tuple as it is asked for, so a batch is never held twice, as
+    columns and as a list of tuples: its readers (``PollBuffer.take``, ``group_polls``)
+    unpack each tuple at once.
+    """
+
+    def __init__(
+        self,
+        store_ids: Sequence[str],
+        instants: Sequence[int],
+        actives: Sequence[bool] | bytes,
+    ) -> None:
+        # ``actives`` may be bytes of 0 and 1 (as sent between processes).
+        self._store_ids = store_ids
+        self._instants = instants
+        self._actives = actives
+
+    def columns(self) -> tuple[Sequence[str], Sequence[int], Sequence[bool] | bytes]:
+        """
+        The three columns as given (statuses as bools, or as bytes of 0 and 1), for a
+        reader that walks them at once, faster than through tuples.
+        """
+        return self._store_ids, self._instants, self._actives
+
+    def __len__(self) -> int:
+        return len(self._store_ids)
+
+    def __iter__(self) -> Iterator[PollRecord]:
+        return zip(
+            self._store_ids, self._instants, map(_BOOLS.__getitem__, self._actives), strict=True
+        )
+
+    @overload
+    def __getitem__(self, index: int) -> PollRecord: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[PollRecord]: ...
+
+    def __getitem__(self, index: int | slice) -> PollRecord | list[PollRecord]:
+        if isinstance(index, slice):
+            return list(itertools.islice(self, *index.indices(len(self))))
+        return self._store_ids[index], self._instants[index], bool(self._actives[index])
+
+
 #: A good business-hours row.
 HoursRecord: TypeAlias = tuple[str, HoursRow]
 #: A good time-zone row: store id, IANA zone key.

@@ -7,8 +7,6 @@ the same order, the same rejected rows with the same line numbers):
 - ``batches_aside`` (ingestion): this process reads the source, so that its
   ``LineBuffer`` counts and hashes every byte, and hands chunks of whole lines to the
   child, which parses them while this process stores the rows of the earlier ones.
-  Storing a row costs this process about half what parsing it costs the child, so this
-  process parses one chunk in ``PARSE_HERE_EVERY`` itself, and both are busy.
 - ``read_halves`` (``load_csv``): the file is cut at the first line start after its
   middle; the child collects the second half while this process collects the first.
 
@@ -37,16 +35,13 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Any, Self, TypeVar
 
-import attrs
-
 from storemon.bulk import gc_paused
 from storemon.errors import SourceError
 from storemon.lines import CHUNK_BYTES, MAX_LINE_BYTES, LineBuffer, LongLine, SourceProgress
-from storemon.model import PollRecord, Rejected
+from storemon.model import PollColumns, PollRecord, Rejected
 from storemon.sources import (
     Batch,
     OpenRecord,
-    PollColumns,
     SourceKind,
     fast_status_columns,
     parse_lines,
@@ -59,12 +54,6 @@ from storemon.sources import (
 #: cores busy (two do not); each waiting chunk costs this process about 2 MB, which counts
 #: with the parsing process's own memory against the ingest's goal (docs/benchmarks.md).
 CHUNKS_AHEAD = 4
-
-#: One chunk in this many is parsed by this process, in its turn, instead of the child:
-#: measured on the full-size set, the child parses a chunk in about twice the time this
-#: process takes to store its rows, so the child alone would keep this process waiting
-#: (docs/benchmarks.md).
-PARSE_HERE_EVERY = 4
 
 #: Seconds between two looks of the parsing process at whether its parent is alive.
 PARENT_CHECK_S = 0.1
@@ -262,17 +251,6 @@ def _batch(columns: tuple[Sequence[str], bytes, bytes, list[Rejected]]) -> Batch
     return Batch(PollColumns(store_ids, times, actives), rejected)
 
 
-@attrs.frozen
-class _Here:
-    """
-    A chunk that ``batches_aside`` parses in this process when its turn comes.
-    """
-
-    chunk: bytes
-    first_line: int
-    open_record: OpenRecord | None
-
-
 def batches_aside(
     lines: LineBuffer,
     source: str,
@@ -290,28 +268,15 @@ def batches_aside(
     if positions is None:
         positions = read_header(SourceKind.STATUS, lines.readline() or None, source)
     with ParseProcess() as child:
-        # A parsed batch, None for one the child is parsing (answers come in order), or
-        # the arguments of a chunk this process parses in its turn.
-        ahead: collections.deque[Batch | _Here | None] = collections.deque()
+        # A parsed batch, or None for one the child is parsing (answers come in order).
+        ahead: collections.deque[Batch | None] = collections.deque()
         open_record: OpenRecord | None = None
 
         def next_batch() -> Batch:
             batch = ahead.popleft()
-            if batch is None:
-                return _batch(child.result())
-            if isinstance(batch, _Here):
-                return parse_lines(
-                    SourceKind.STATUS,
-                    batch.chunk,
-                    source,
-                    positions=positions,
-                    first_line=batch.first_line,
-                    open_record=batch.open_record,
-                    latest_at_us=latest_at_us,
-                )
-            return batch
+            return _batch(child.result()) if batch is None else batch
 
-        for number, (first_line, chunk) in enumerate(lines.chunks()):
+        for first_line, chunk in lines.chunks():
             if isinstance(chunk, LongLine):  # nothing to parse: its reject is made here
                 ahead.append(
                     parse_lines(
@@ -324,19 +289,10 @@ def batches_aside(
                 )
                 open_record = None
             else:
-                if number % PARSE_HERE_EVERY == PARSE_HERE_EVERY - 1:
-                    ahead.append(_Here(chunk, first_line, open_record))
-                else:
-                    child.submit(
-                        parse_columns,
-                        positions,
-                        chunk,
-                        first_line,
-                        source,
-                        open_record,
-                        latest_at_us,
-                    )
-                    ahead.append(None)
+                child.submit(
+                    parse_columns, positions, chunk, first_line, source, open_record, latest_at_us
+                )
+                ahead.append(None)
                 open_record = record_after_chunk(open_record, chunk, first_line)
             if len(ahead) >= CHUNKS_AHEAD:
                 yield next_batch()

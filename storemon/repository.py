@@ -116,6 +116,13 @@ class PollStage(Protocol):
         """
         ...
 
+    async def add_batches(self, batches: Iterable[Sequence[PollRecord]]) -> int:
+        """
+        ``add`` the polls of ``batches`` in order, a batch at a time (an ingest's parsed
+        chunks, which may be ``PollColumns``); return how many.
+        """
+        ...
+
     async def merge(self) -> int:
         """
         Upsert the staged polls in one transaction (joining this task's, if any) as

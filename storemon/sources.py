@@ -24,11 +24,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import enum
-import itertools
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, overload
+from typing import Any
 
 import attrs
 
@@ -37,6 +36,7 @@ from storemon.lines import MAX_LINE_BYTES, LineBuffer, LongLine
 from storemon.model import (
     HoursRecord,
     HoursRow,
+    PollColumns,
     PollRecord,
     Rejected,
     SpecialHoursRecord,
@@ -141,8 +141,6 @@ def read_header(kind: SourceKind, raw: bytes | LongLine | None, source: str) -> 
 
 
 _Parser = Callable[[list[str]], Any]
-#: A status byte (0 or 1) as the bool it stands for.
-_BOOLS = (False, True)
 _STATUS_WORDS = {"active": True, "inactive": False}
 
 #: The first and last character of a store id that needs no further check: printable
@@ -517,47 +515,6 @@ def _fast_status_pattern(positions: dict[str, int]) -> re.Pattern[str] | None:
     order = sorted(SourceKind.STATUS.columns, key=positions.__getitem__)
     body = ",".join(_FAST_STATUS_COLUMNS[name] for name in order)
     return re.compile(f"^{body}\\r?$", re.MULTILINE | re.ASCII)
-
-
-class PollColumns(Sequence[PollRecord]):
-    """
-    Parsed polls as three columns, read as ``PollRecord`` tuples: the records of a batch
-    of status lines in the common spelling, parsed a column at a time.
-
-    Iterating makes each tuple as it is asked for, so a batch is never held twice, as
-    columns and as a list of tuples: its readers (``PollBuffer.take``, ``group_polls``)
-    unpack each tuple at once.
-    """
-
-    def __init__(
-        self,
-        store_ids: Sequence[str],
-        instants: Sequence[int],
-        actives: Sequence[bool] | bytes,
-    ) -> None:
-        # ``actives`` may be bytes of 0 and 1 (as sent between processes).
-        self._store_ids = store_ids
-        self._instants = instants
-        self._actives = actives
-
-    def __len__(self) -> int:
-        return len(self._store_ids)
-
-    def __iter__(self) -> Iterator[PollRecord]:
-        return zip(
-            self._store_ids, self._instants, map(_BOOLS.__getitem__, self._actives), strict=True
-        )
-
-    @overload
-    def __getitem__(self, index: int) -> PollRecord: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[PollRecord]: ...
-
-    def __getitem__(self, index: int | slice) -> PollRecord | list[PollRecord]:
-        if isinstance(index, slice):
-            return list(itertools.islice(self, *index.indices(len(self))))
-        return self._store_ids[index], self._instants[index], bool(self._actives[index])
 
 
 #: A chunk of status rows as columns: store ids, instants and whether active.

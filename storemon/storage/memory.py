@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import contextvars
 import datetime as dt
+import itertools
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Any
@@ -123,6 +124,9 @@ class _PollStage:
         before = len(self._staged)
         await asyncio.to_thread(self._staged.extend, polls)
         return len(self._staged) - before
+
+    async def add_batches(self, batches: Iterable[Sequence[model.PollRecord]]) -> int:
+        return await self.add(itertools.chain.from_iterable(batches))
 
     async def merge(self) -> int:
         staged, self._staged = self._staged, []

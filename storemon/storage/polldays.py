@@ -25,6 +25,7 @@ import operator
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 
+from storemon.model import PollColumns, PollRecord
 from storemon.uptime import kept_polls
 
 #: Microseconds in a UTC day: a poll's day is ``at_us // DAY_US``.
@@ -89,25 +90,42 @@ class PollBuffer:
     """
 
     def __init__(self) -> None:
-        self._stores: dict[str, tuple[array.array[int], bytearray]] = {}
+        self._stores = _StorePolls()
         #: Polls gathered.
         self.size = 0
 
-    def take(self, rows: Iterator[tuple[str, int, bool]], limit: int) -> int:
+    def take(self, rows: Iterator[PollRecord], limit: int) -> int:
         """
         Gather up to ``limit`` rows from ``rows``; return how many there were.
         """
-        stores = self._stores
+        batch = list(itertools.islice(rows, limit))
+        self._gather(batch)
+        return len(batch)
+
+    def take_batches(self, batches: Iterator[Sequence[PollRecord]], limit: int) -> int:
+        """
+        Gather whole batches from ``batches`` until at least ``limit`` rows are taken or
+        they end; return how many rows (0 only at their end).
+        """
         taken = 0
-        for store_id, at_us, active in itertools.islice(rows, limit):
-            polls = stores.get(store_id)
-            if polls is None:
-                polls = stores[store_id] = (array.array("q"), bytearray())
-            polls[0].append(at_us)
-            polls[1].append(active)  # a bool is the int 0 or 1
-            taken += 1
-        self.size += taken
+        while taken < limit:
+            batch = next(batches, None)
+            if batch is None:
+                break
+            self._gather(batch)
+            taken += len(batch)
         return taken
+
+    def _gather(self, records: Sequence[PollRecord]) -> None:
+        # The hot loop of an ingest, once per row: the columns of a parsed batch are
+        # walked at once, without making its tuples.
+        rows = zip(*records.columns(), strict=True) if isinstance(records, PollColumns) else records
+        stores = self._stores
+        for store_id, at_us, active in rows:
+            instants, statuses = stores[store_id]
+            instants.append(at_us)
+            statuses.append(active)  # a bool is the int 0 or 1
+        self.size += len(records)
 
     def drain(self) -> Iterator[StagedDay]:
         """
@@ -147,6 +165,16 @@ class PollBuffer:
                 flags = bytes(map(statuses.__getitem__, order))
                 distinct = False
             yield store_id, ordered, flags.translate(_DIGITS).decode("ascii"), distinct
+
+
+class _StorePolls(dict[str, tuple["array.array[int]", bytearray]]):
+    """
+    Each store's instants and status bytes, in the order gathered; empty for a new store.
+    """
+
+    def __missing__(self, store_id: str) -> tuple[array.array[int], bytearray]:
+        polls = self[store_id] = (array.array("q"), bytearray())
+        return polls
 
 
 def _days(

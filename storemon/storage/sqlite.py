@@ -352,13 +352,20 @@ class _PollStage:
 
     async def add(self, polls: Iterable[model.PollRecord]) -> int:
         """
-        Pull batches from ``polls`` (the parsing, for an ingest) into the buffer in a
-        worker thread; nothing waits for the parsing, and other writers wait at most one
-        flush of the buffer.
+        Pull batches from ``polls`` into the buffer in a worker thread.
         """
         rows = iter(polls)
+        return await self.add_batches(iter(lambda: list(itertools.islice(rows, BATCH_ROWS)), []))
+
+    async def add_batches(self, batches: Iterable[Sequence[model.PollRecord]]) -> int:
+        """
+        Pull ``batches`` (the parsing, for an ingest) into the buffer in a worker thread;
+        nothing waits for the parsing, and other writers wait at most one flush of the
+        buffer.
+        """
+        pulled = iter(batches)
         staged = 0
-        while taken := await asyncio.to_thread(self._buffer.take, rows, BATCH_ROWS):
+        while taken := await asyncio.to_thread(self._buffer.take_batches, pulled, BATCH_ROWS):
             staged += taken
             if self._buffer.size >= STAGE_FLUSH_POLLS:
                 await self._flush()

@@ -78,11 +78,10 @@ async def test_parsing_aside_changes_nothing(
     assert sum("over the limit of 80 bytes" in reason for reason in reasons) == 3
 
 
-@pytest.mark.parametrize("here_every", [1, 2, 3, 1000])
-def test_batches_aside_equal_one_read(here_every: int, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_batches_aside_equal_one_read() -> None:
     """
-    Whichever chunks this process parses itself and which the child parses, the batches
-    hold the same records, in the same order, and the same rejects as one read.
+    The batches parsed by the child hold the same records, in the same order, and the
+    same rejects as one read.
     """
     from storemon import parallel
     from storemon.lines import LineBuffer
@@ -107,7 +106,6 @@ def test_batches_aside_equal_one_read(here_every: int, monkeypatch: pytest.Monke
             latest_at_us=latest,
         )
     )
-    monkeypatch.setattr(parallel, "PARSE_HERE_EVERY", here_every)
     aside = read(
         parallel.batches_aside(
             LineBuffer(io.BytesIO(data).read, chunk_size=53, max_line=80),
@@ -126,7 +124,7 @@ def test_poll_columns_read_as_records() -> None:
     """The child's columns read as the tuples a batch holds: by index, slice and in order."""
     import array
 
-    from storemon.sources import PollColumns
+    from storemon.model import PollColumns
 
     columns = PollColumns(("a", "b", "c"), array.array("q", [3, -1, 7]), b"\x01\x00\x01")
     records = [("a", 3, True), ("b", -1, False), ("c", 7, True)]

@@ -382,3 +382,32 @@ async def test_an_hourly_append_merged_in_sql_keeps_the_rule_of_a_row_per_poll(
         async with SQLiteRepository(str(path)) as repo:
             assert await repo.add_polls(batch) == upsert(model, batch)
         assert stored_polls(path) == model
+
+
+def test_take_batches_gathers_columns_as_rows() -> None:
+    """
+    Batches of columns (statuses as bytes, as the parsing process sends them) and of
+    tuples gather the same polls; an empty batch does not end the taking, and each call
+    stops at the first batch that reaches the limit.
+    """
+    import array
+
+    from storemon.model import PollColumns
+
+    rows = [("b", 5, True), ("a", 3, False), ("b", 1, False), ("a", 3, True), ("c", -7, True)]
+    columns = PollColumns(
+        [r[0] for r in rows], array.array("q", [r[1] for r in rows]), bytes(r[2] for r in rows)
+    )
+    by_tuples, by_columns = polldays.PollBuffer(), polldays.PollBuffer()
+    by_tuples.take(iter(rows), len(rows))
+    batches = iter([[], columns[:2], [], columns[2:], []])
+    assert by_columns.take_batches(batches, 1) == 2
+    assert by_columns.take_batches(batches, 100) == 3
+    assert by_columns.take_batches(batches, 100) == 0
+    assert by_columns.size == by_tuples.size == len(rows)
+    assert list(by_columns.drain_stores()) == list(by_tuples.drain_stores())
+    whole = polldays.PollBuffer()  # the columns themselves, not sliced into tuples
+    assert whole.take_batches(iter([columns]), 1) == len(rows)
+    again = polldays.PollBuffer()
+    again.take(iter(rows), len(rows))
+    assert list(whole.drain_stores()) == list(again.drain_stores())
