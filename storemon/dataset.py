@@ -13,6 +13,7 @@ import bisect
 import contextlib
 import datetime as dt
 import functools
+import operator
 import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -28,6 +29,7 @@ from storemon.lines import MAX_LINE_BYTES, LineBuffer, SourceProgress
 from storemon.model import (
     DEFAULT_ZONE_KEY,
     HoursRow,
+    PollColumns,
     Rejected,
     Report,
     SpecialHoursRow,
@@ -241,7 +243,14 @@ def group_polls(batches: Iterable[Batch]) -> tuple[dict[str, list[int]], list[Re
     rejected: list[Rejected] = []
     for batch in batches:
         rejected.extend(batch.rejected)
-        for store_id, at_us, active in batch.records:
+        records = batch.records
+        if isinstance(records, PollColumns):  # packed a column at a time, in C
+            store_ids, instants, actives = records.columns()
+            packed = map(operator.add, map(operator.add, instants, instants), actives)
+            for store_id, value in zip(store_ids, packed, strict=True):
+                polls[store_id].append(value)
+            continue
+        for store_id, at_us, active in records:
             polls[store_id].append(at_us * 2 + active)  # packed, see Dataset.polls
     return dict(polls), rejected
 

@@ -118,3 +118,23 @@ def test_parse_aside_of_a_missing_file_is_a_source_error(
     monkeypatch.setattr(dataset_module, "SPLIT_PARSE_BYTES", 0)
     with pytest.raises(SourceError, match="cannot open"):
         load_csv(tmp_path / "missing.csv", parse_aside=True)
+
+
+def test_group_polls_packs_columns_as_tuples() -> None:
+    """A batch of columns (statuses as bools or as bytes) groups as the same rows as tuples."""
+    import array
+
+    from storemon.dataset import group_polls
+    from storemon.model import PollColumns
+    from storemon.sources import Batch
+
+    rows = [("b", 5, True), ("a", 3, False), ("b", -1, False), ("a", 3, True)]
+    ids = [r[0] for r in rows]
+    as_tuples = group_polls([Batch(rows, [])])
+    as_bools = group_polls(
+        [Batch(PollColumns(ids, [r[1] for r in rows], [r[2] for r in rows]), [])]
+    )
+    as_bytes = group_polls(
+        [Batch(PollColumns(ids, array.array("q", [r[1] for r in rows]), b"\x01\x00\x00\x01"), [])]
+    )
+    assert as_tuples == as_bools == as_bytes == ({"b": [11, -2], "a": [6, 7]}, [])
