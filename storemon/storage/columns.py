@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from storemon.errors import DataError, ReportNotFound, StorageError
@@ -421,3 +421,50 @@ def shard_results(rows: Sequence[Sequence[Any]]) -> list[ShardResult] | None:
     return [
         ShardResult(number, lines, tuple(json.loads(skipped))) for number, _, lines, skipped in rows
     ]
+
+
+class ByStore:
+    """
+    Rows ordered by store id (the first column), fetched a batch at a time by ``fetch``
+    (empty at the end) and handed out store by store: a merge of two such streams (the
+    staged stores and their stored days) awaits only when a batch runs out, not once per
+    store. Each SQL backend gives its own ``fetch``: a cursor's ``fetchmany`` on SQLite,
+    a ``FETCH`` from a declared cursor on PostgreSQL.
+    """
+
+    def __init__(self, fetch: Callable[[], Awaitable[Sequence[Any]]]) -> None:
+        self._fetch = fetch
+        self._rows: Sequence[Any] = []
+        self._at = 0
+        self._done = False
+
+    async def _more(self) -> bool:
+        if not self._done:
+            self._rows, self._at = await self._fetch(), 0
+            self._done = not self._rows
+        return not self._done
+
+    async def of(self, store_id: str) -> list[Any]:
+        """
+        The rows of ``store_id``, after skipping those of lower ids (ids asked for must
+        increase).
+        """
+        found: list[Any] = []
+        while True:
+            rows, at = self._rows, self._at
+            while at < len(rows) and rows[at][0] < store_id:
+                at += 1
+            while at < len(rows) and rows[at][0] == store_id:
+                found.append(rows[at])
+                at += 1
+            self._at = at
+            if at < len(rows) or not await self._more():
+                return found
+
+    async def next_store(self) -> list[Any]:
+        """
+        The rows of the next store; empty at the end.
+        """
+        if self._at >= len(self._rows) and not await self._more():
+            return []
+        return await self.of(self._rows[self._at][0])

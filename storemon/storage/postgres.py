@@ -39,6 +39,7 @@ import asyncio
 import contextlib
 import contextvars
 import datetime as dt
+import functools
 import itertools
 import operator
 import os
@@ -316,52 +317,6 @@ class _PollStage:
         return changed
 
 
-class _ByStore:
-    """
-    The rows of a cursor of SQL's own (``DECLARE``) ordered by store id (the first
-    column), fetched a batch at a time and handed out store by store: a merge of two such
-    cursors awaits only when a batch runs out, not once per store.
-    """
-
-    def __init__(self, connection: asyncpg.Connection, cursor: str, size: int) -> None:
-        self._fetch = f"FETCH {size:d} FROM {cursor}"
-        self._connection = connection
-        self._rows: list[Any] = []
-        self._at = 0
-        self._done = False
-
-    async def _more(self) -> bool:
-        if not self._done:
-            self._rows, self._at = await self._connection.fetch(self._fetch), 0
-            self._done = not self._rows
-        return not self._done
-
-    async def of(self, store_id: str) -> list[Any]:
-        """
-        The rows of ``store_id``, after skipping those of lower ids (ids asked for must
-        increase).
-        """
-        found: list[Any] = []
-        while True:
-            rows, at = self._rows, self._at
-            while at < len(rows) and rows[at][0] < store_id:
-                at += 1
-            while at < len(rows) and rows[at][0] == store_id:
-                found.append(rows[at])
-                at += 1
-            self._at = at
-            if at < len(rows) or not await self._more():
-                return found
-
-    async def next_store(self) -> list[Any]:
-        """
-        The rows of the next store; empty at the end.
-        """
-        if self._at >= len(self._rows) and not await self._more():
-            return []
-        return await self.of(self._rows[self._at][0])
-
-
 async def _merge_staged(connection: asyncpg.Connection, schema: str, days: tuple[int, int]) -> int:
     """
     Merge the staged stores into their stored days, in the caller's transaction; return
@@ -383,8 +338,12 @@ async def _merge_staged(connection: asyncpg.Connection, schema: str, days: tuple
     await connection.execute(
         f"DECLARE stored_days NO SCROLL CURSOR FOR {SQL.queries['stored_poll_days']}", *days
     )
-    staged = _ByStore(connection, "staged_stores", STORE_BATCH_ROWS)
-    stored = _ByStore(connection, "stored_days", DAY_BATCH_ROWS)
+    staged = columns.ByStore(
+        functools.partial(connection.fetch, f"FETCH {STORE_BATCH_ROWS:d} FROM staged_stores")
+    )
+    stored = columns.ByStore(
+        functools.partial(connection.fetch, f"FETCH {DAY_BATCH_ROWS:d} FROM stored_days")
+    )
     changed = 0
     new: list[polldays.StoredDay] = []
     rewritten: list[polldays.StoredDay] = []

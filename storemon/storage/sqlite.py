@@ -429,10 +429,10 @@ class _PollStage:
                     [[left]] = await db.execute_fetchall(self._sql["count_poll_stage"])
                     if not left:
                         return changed
-                staged = _ByStore(
+                staged = _by_store(
                     await db.execute(self._sql["staged_poll_stores"]), STORE_BATCH_ROWS
                 )
-                stored = _ByStore(
+                stored = _by_store(
                     await db.execute(SQL.queries["stored_poll_days"], bounds), DAY_BATCH_ROWS
                 )
                 writes: list[polldays.StoredDay] = []
@@ -479,50 +479,15 @@ class _PollStage:
                 await self._repository._db.execute(self._sql[name])
 
 
-class _ByStore:
+def _by_store(cursor: aiosqlite.Cursor, size: int) -> columns.ByStore:
     """
-    The rows of a cursor ordered by store id (the first column), fetched a batch at a
-    time and handed out store by store: a merge of two such cursors awaits only when a
-    batch runs out, not once per store.
+    The rows of ``cursor``, ordered by store id, handed out store by store.
     """
 
-    def __init__(self, cursor: aiosqlite.Cursor, size: int) -> None:
-        self._cursor = cursor
-        self._size = size
-        self._rows: list[Any] = []
-        self._at = 0
-        self._done = False
+    async def fetch() -> list[Any]:
+        return list(await cursor.fetchmany(size))
 
-    async def _more(self) -> bool:
-        if not self._done:
-            self._rows, self._at = list(await self._cursor.fetchmany(self._size)), 0
-            self._done = not self._rows
-        return not self._done
-
-    async def of(self, store_id: str) -> list[Any]:
-        """
-        The rows of ``store_id``, after skipping those of lower ids (ids asked for must
-        increase).
-        """
-        found: list[Any] = []
-        while True:
-            rows, at = self._rows, self._at
-            while at < len(rows) and rows[at][0] < store_id:
-                at += 1
-            while at < len(rows) and rows[at][0] == store_id:
-                found.append(rows[at])
-                at += 1
-            self._at = at
-            if at < len(rows) or not await self._more():
-                return found
-
-    async def next_store(self) -> list[Any]:
-        """
-        The rows of the next store; empty at the end.
-        """
-        if self._at >= len(self._rows) and not await self._more():
-            return []
-        return await self.of(self._rows[self._at][0])
+    return columns.ByStore(fetch)
 
 
 class SQLiteRepository(Lifecycle):
