@@ -37,6 +37,9 @@ TIME_DIGITS = 16
 #: Status bytes (0 or 1) as the characters stored.
 _DIGITS = bytes.maketrans(b"\x00\x01", b"01")
 
+#: A status byte (0 or 1) as the text stored.
+_STATUS_TEXT = ("0", "1")
+
 _LITTLE_ENDIAN = sys.byteorder == "little"
 
 #: A day row as staged: store id, day, times, statuses, latest instant, and whether
@@ -154,6 +157,9 @@ class PollBuffer:
         self.size = 0
         for store_id in sorted(stores):
             instants, statuses = stores.pop(store_id)
+            if len(instants) == 1:  # an hourly append: one poll a store, nothing to sort
+                yield store_id, instants, _STATUS_TEXT[statuses[0]], True
+                continue
             latest = dict(zip(instants, statuses, strict=True))
             if len(latest) == len(instants):  # each instant once: sort the instants alone
                 ordered = array.array("q", sorted(latest))

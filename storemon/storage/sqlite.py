@@ -394,7 +394,7 @@ class _PollStage:
         # the first and last day of the staged polls as they pass.
         for store_id, times, statuses, distinct in stores:
             first_us = polldays.first_instant(times)
-            last_us = polldays.last_instant(times)
+            last_us = first_us if len(statuses) == 1 else polldays.last_instant(times)
             first = first_us // polldays.DAY_US
             last = last_us // polldays.DAY_US
             if self._first_day is None or first < self._first_day:

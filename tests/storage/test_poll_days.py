@@ -411,3 +411,20 @@ def test_take_batches_gathers_columns_as_rows() -> None:
     again = polldays.PollBuffer()
     again.take(iter(rows), len(rows))
     assert list(whole.drain_stores()) == list(again.drain_stores())
+
+
+def test_a_store_with_one_poll_drains_as_one_with_more() -> None:
+    # An hourly append brings one poll a store, which skips the sort: it must come out as
+    # the same row the general path makes (instant, status text, each instant once).
+    one = polldays.PollBuffer()
+    one.take(iter([("b", 7, False), ("a", -3, True)]), 2)
+    assert list(one.drain_stores()) == [
+        ("a", "fffffffffffffffd", "1", True),
+        ("b", "0000000000000007", "0", True),
+    ]
+    two = polldays.PollBuffer()
+    two.take(iter([("a", 9, False), ("a", 7, True), ("a", 7, False)]), 3)
+    assert list(two.drain_stores()) == [
+        ("a", "000000000000000700000000000000070000000000000009", "100", False)
+    ]
+    assert one.size == two.size == 0
