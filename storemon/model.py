@@ -516,6 +516,19 @@ def store_ranges(starts: Sequence[str]) -> list[StoreRange]:
     return [StoreRange(bounds[index], bounds[index + 1]) for index in range(len(starts))]
 
 
+def split_stores(store_ids: Sequence[str], parts: int, min_stores: int = 1) -> list[StoreRange]:
+    """
+    Cut ``store_ids`` (sorted, each once) into at most ``parts`` ranges
+    (``store_ranges``) whose numbers of them differ by one at most, in order, each of at
+    least ``min_stores`` but when there is one; ``[StoreRange()]`` when there are none.
+    """
+    count = len(store_ids)
+    parts = min(parts, count // max(min_stores, 1))
+    if parts <= 1:
+        return [StoreRange()]
+    return store_ranges([store_ids[part * count // parts] for part in range(parts)])
+
+
 @attrs.frozen
 class ReportShard:
     """

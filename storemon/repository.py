@@ -83,6 +83,21 @@ class StoreSource(Protocol):
         ...
 
 
+class StoreSplit(Protocol):
+    """
+    The stores cut into ranges, for a report computed in several processes at once.
+    """
+
+    async def split_stores(self, parts: int, *, min_stores: int = 1) -> list[StoreRange]:
+        """
+        Return at most ``parts`` ranges of about equal numbers of the stores with polls,
+        each of at least ``min_stores`` (but when there is one range), in order, that
+        together hold every store id (``storemon.model.split_stores``): the
+        ``snapshots(stores=...)`` of each, together, are the whole report's.
+        """
+        ...
+
+
 class StoreLookup(Protocol):
     """
     Read access to one store, for pictures of a report row (``storemon.explain``).
@@ -491,6 +506,7 @@ class Health(Protocol):
 
 class Repository(
     StoreSource,
+    StoreSplit,
     StoreLookup,
     PollSink,
     MetadataSink,

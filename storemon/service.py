@@ -5,18 +5,24 @@ explain one store.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
-from collections.abc import Coroutine
-from typing import Any, Protocol, TypeVar, overload
+from collections.abc import Coroutine, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
 
 import attrs
 
+from storemon.csvformat import csv_text, report_header
 from storemon.dataset import Dataset
 from storemon.errors import DataError, StoreNotFound
 from storemon.explain import StoreTimeline, explain_store
-from storemon.model import DEFAULT_ZONE_KEY, Report, SkippedStore
+from storemon.model import DEFAULT_ZONE_KEY, Report, SkippedStore, StoreRange
 from storemon.report import ReportBuilder, report_line, window_start
-from storemon.repository import StoreLookup, StoreSource
+from storemon.repository import StoreLookup, StoreSource, StoreSplit
+
+if TYPE_CHECKING:
+    from storemon.parallel import ParseProcess
 
 _Kept = TypeVar("_Kept")
 
@@ -42,13 +48,16 @@ async def resolve_as_of(source: StoreSource, as_of: dt.datetime | None) -> dt.da
     return latest
 
 
-async def _fill(source: StoreSource, builder: ReportBuilder[_Kept]) -> ReportBuilder[_Kept]:
+async def _fill(
+    source: StoreSource, builder: ReportBuilder[_Kept], stores: StoreRange | None = None
+) -> ReportBuilder[_Kept]:
     """
-    Add every store of ``source`` to ``builder`` in one streaming pass; return the builder.
+    Add every store of ``source`` (in ``stores``, when given) to ``builder`` in one
+    streaming pass; return the builder.
     """
     as_of = builder.as_of
     async for snapshot in source.snapshots(
-        since=window_start(as_of), as_of=as_of, max_gap_us=builder.max_gap_us
+        since=window_start(as_of), as_of=as_of, max_gap_us=builder.max_gap_us, stores=stores
     ):
         builder.add(snapshot)
     return builder
@@ -103,6 +112,102 @@ async def build_csv_report(
     )
     await _fill(source, builder)
     return CsvReport(builder.csv(), tuple(builder.skipped))
+
+
+class SplitStores(StoreSource, StoreSplit, Protocol):
+    """
+    What a report computed in several processes needs of a backend (every backend has it).
+    """
+
+
+async def build_csv_report_in_processes(
+    source: SplitStores,
+    url: str,
+    *,
+    as_of: dt.datetime | None = None,
+    default_zone_key: str = DEFAULT_ZONE_KEY,
+    max_gap: dt.timedelta | None = None,
+    processes: int = 2,
+    min_stores: int = 1,
+    helpers: Sequence[ParseProcess] | None = None,
+) -> CsvReport:
+    """
+    ``build_csv_report`` of the database at ``url``, open here as ``source``, with its
+    stores cut into up to ``processes`` ranges of at least ``min_stores``
+    (``StoreSplit.split_stores``): this process computes the first range while a process
+    of its own computes each other one (``storemon.parallel``), reading the database by
+    a connection of its own. The text is ``build_csv_report``'s, and so are the stores
+    left out, when the data does not change meanwhile: each process reads a consistent
+    state of the data, but not necessarily the same one (``docs/cli.md``). A
+    ``memory://`` database is computed here alone: its data lives in this process.
+
+    ``helpers``, processes the caller started early (``ParseProcess(imports=...)``), are
+    used instead of new ones, one per range after the first (``processes`` is then one
+    more than their number); the caller closes them.
+
+    Raises:
+        StoremonError: the database failed in one of the processes.
+    """
+    from storemon.parallel import ParseProcess
+    from storemon.storage import scheme_of
+
+    if scheme_of(url) == "memory":  # its data lives in this process only
+        return await build_csv_report(
+            source, as_of=as_of, default_zone_key=default_zone_key, max_gap=max_gap
+        )
+    as_of = await resolve_as_of(source, as_of)
+    if helpers is not None:
+        processes = len(helpers) + 1
+    ranges = await source.split_stores(processes, min_stores=min_stores)
+    with contextlib.ExitStack() as stack:
+        if helpers is None:
+            helpers = [stack.enter_context(ParseProcess()) for _ in ranges[1:]]
+        working = list(zip(helpers, ranges[1:], strict=False))
+        for helper, stores in working:
+            helper.submit(report_part, url, as_of, stores, default_zone_key, max_gap)
+        builder = ReportBuilder(
+            as_of, default_zone_key=default_zone_key, max_gap=max_gap, keep=report_line
+        )
+        await _fill(source, builder, ranges[0])
+        lines, skipped = builder.kept(), list(builder.skipped)
+        for helper, _stores in working:
+            more_lines, more_skipped = await asyncio.to_thread(helper.result)
+            lines += more_lines
+            skipped += more_skipped
+    header = report_header(unknown=max_gap is not None)
+    return CsvReport(csv_text(lines, header=header), tuple(skipped))
+
+
+def report_part(
+    url: str,
+    as_of: dt.datetime,
+    stores: StoreRange,
+    default_zone_key: str,
+    max_gap: dt.timedelta | None,
+) -> tuple[list[str], list[SkippedStore]]:
+    """
+    The report lines of the stores in ``stores`` (``report_line``, in store-id order) and
+    the stores left out, read from the database at ``url`` by a connection of its own:
+    one range of ``build_csv_report_in_processes``, in another process.
+    """
+    return asyncio.run(_report_part(url, as_of, stores, default_zone_key, max_gap))
+
+
+async def _report_part(
+    url: str,
+    as_of: dt.datetime,
+    stores: StoreRange,
+    default_zone_key: str,
+    max_gap: dt.timedelta | None,
+) -> tuple[list[str], list[SkippedStore]]:
+    from storemon.storage import open_repository
+
+    builder = ReportBuilder(
+        as_of, default_zone_key=default_zone_key, max_gap=max_gap, keep=report_line
+    )
+    async with open_repository(url, create=False) as repository:
+        await _fill(repository, builder, stores)
+    return builder.kept(), list(builder.skipped)
 
 
 async def build_report_csv(

@@ -359,6 +359,11 @@ class InMemoryRepository(Lifecycle):
         latest = max((max(times) for times in polls.values() if times), default=None)
         return None if latest is None else model.from_epoch_us(latest)
 
+    async def split_stores(self, parts: int, *, min_stores: int = 1) -> list[model.StoreRange]:
+        polls = self._view().polls
+        stores = sorted(store for store, times in polls.items() if times)
+        return model.split_stores(stores, parts, min_stores)
+
     async def snapshots(
         self,
         *,

@@ -852,6 +852,10 @@ class PostgresRepository(Lifecycle):
         [[latest]] = await self._fetch("read the latest poll", "latest_poll")
         return columns.instant(latest)
 
+    async def split_stores(self, parts: int, *, min_stores: int = 1) -> list[model.StoreRange]:
+        rows = await self._fetch("list stores", "store_ids")
+        return model.split_stores([row[0] for row in rows], parts, min_stores)
+
     async def snapshots(
         self,
         *,

@@ -953,6 +953,10 @@ class SQLiteRepository(Lifecycle):
         [[latest]] = await self._fetchall("latest_poll")
         return columns.instant(latest)
 
+    async def split_stores(self, parts: int, *, min_stores: int = 1) -> list[model.StoreRange]:
+        rows = await self._fetchall("store_ids", columns.range_values(None))
+        return model.split_stores([row[0] for row in rows], parts, min_stores)
+
     async def snapshots(
         self,
         *,

@@ -133,3 +133,18 @@ def test_poll_columns_read_as_records() -> None:
     assert columns[1] == records[1]
     assert columns[-1] == records[-1]
     assert columns[1:] == records[1:]
+
+
+def test_a_helper_imports_first_answers_in_order_and_ends_with_its_input() -> None:
+    from storemon.parallel import ParseProcess
+
+    # A module that cannot be imported is skipped: the call needing it would say why.
+    with ParseProcess(imports=["json", "storemon.no_such_module"]) as child:
+        child.submit(sorted, [3, 1, 2])
+        child.submit(divmod, 7, 0)
+        child.submit(max, "a", "b")
+        assert child.result() == [1, 2, 3]
+        with pytest.raises(ZeroDivisionError):
+            child.result()
+        assert child.result() == "b"
+    assert child.process.returncode == 0

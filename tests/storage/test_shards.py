@@ -79,6 +79,26 @@ async def test_snapshots_of_a_range_are_its_stores_only(
     assert await _snapshots(repo, stores) == expected
 
 
+async def test_the_stores_split_into_nearly_equal_ranges_in_code_point_order(
+    repo: Repository,
+) -> None:
+    """``split_stores`` cuts the stores with polls, in the order every backend streams
+    them, into ranges whose snapshots together are the whole report's."""
+    assert await repo.split_stores(3) == [StoreRange()]  # no store yet
+    await _fill(repo)
+    await repo.replace_zones([("no polls", "UTC")])  # a store without polls is no store
+    every = await _snapshots(repo, None)
+    for parts, min_stores, sizes in [(1, 1, [6]), (2, 1, [3, 3]), (4, 1, [1, 2, 1, 2]),
+                                     (9, 1, [1] * 6), (3, 3, [3, 3]), (2, 4, [6])]:  # fmt: skip
+        ranges = await repo.split_stores(parts, min_stores=min_stores)
+        assert ranges[0].first is None
+        assert ranges[-1].end is None
+        parts_seen = [await _snapshots(repo, stores) for stores in ranges]
+        assert [len(seen) for seen in parts_seen] == sizes
+        assert [store for seen in parts_seen for store in sorted(seen)] == IDS  # in order
+        assert {k: v for seen in parts_seen for k, v in seen.items()} == every
+
+
 async def test_a_job_is_planned_once_in_ranges_of_at_most_n_stores(repo: Repository) -> None:
     """plan_shards splits the stores into the fewest ranges of at most N, as equal as they
     can be (6 stores at most 4 a shard: 3 and 3), in code point order, open at both ends;

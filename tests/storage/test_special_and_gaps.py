@@ -6,8 +6,10 @@ fourth source, and reports from each backend equal to the reference.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import random
+import sqlite3
 from pathlib import Path
 
 import attrs
@@ -18,9 +20,9 @@ from storemon.ingest import ingest, ingest_source
 from storemon.model import WEEK_US, ReportStatus, SpecialHoursRow, from_epoch_us
 from storemon.report import compute_report
 from storemon.repository import Repository
-from storemon.service import build_csv_report, build_report
+from storemon.service import build_csv_report, build_csv_report_in_processes, build_report
 from storemon.sources import SourceKind
-from storemon.storage import sqlite
+from storemon.storage import sqlite, sqlite_path
 from storemon.storage.memory import InMemoryRepository
 from storemon.storage.sqlite import SQLiteRepository
 from tests.reference import reference_report
@@ -261,3 +263,29 @@ async def test_ingest_special_hours_replaces_counts_and_guards(
     shrunk = await ingest_source(repo, SourceKind.SPECIAL, path, allow_shrink=True)
     assert (shrunk.stored, shrunk.present) == (0, 1)
     assert await repo.special_hours_rows() == [("s0", special("2024-01-01"))]
+
+
+@pytest.mark.parametrize("max_gap", [None, dt.timedelta(hours=2)])
+async def test_a_report_in_processes_is_the_report_in_one(
+    repo: Repository, backend_url: str, max_gap: dt.timedelta | None
+) -> None:
+    """Cut into ranges computed by other processes reading the database by their own
+    connections, the report is the same text, with the same stores left out."""
+    polls, as_of = _data(11)
+    await _fill(repo, polls)
+    if backend_url.startswith("sqlite"):
+        # A store of the last range whose stored polls cannot be read.
+        connection = sqlite3.connect(sqlite_path(backend_url))
+        with contextlib.closing(connection), connection:
+            connection.execute(
+                "UPDATE poll_days SET times = 'zz' || substr(times, 3) WHERE store_id = 'store-9'"
+            )
+    whole = await build_csv_report(repo, as_of=as_of, max_gap=max_gap)
+    assert whole.csv.count("\n") >= 11
+    for processes in (2, 3, 5):
+        split = await build_csv_report_in_processes(
+            repo, backend_url, as_of=as_of, max_gap=max_gap, processes=processes
+        )
+        assert split == whole
+    if backend_url.startswith("sqlite"):
+        assert [item.store_id for item in whole.skipped] == ["store-9"]
