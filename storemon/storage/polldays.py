@@ -53,6 +53,10 @@ StoredDay = tuple[str, int, str, str, int]
 #: and whether every instant is there once, over any number of days.
 StagedStore = tuple[str, str, str, bool]
 
+#: A piece of one store's staged polls, as ``merge_store`` takes it: times, statuses,
+#: and whether every instant is there once.
+Piece = tuple[str, str, bool]
+
 #: A day of one store: day, times, statuses, latest instant.
 Day = tuple[int, str, str, int]
 
@@ -96,6 +100,24 @@ class PollBuffer:
         self._stores = _StorePolls()
         #: Polls gathered.
         self.size = 0
+
+    @property
+    def stores(self) -> int:
+        """
+        The stores with polls gathered.
+        """
+        return len(self._stores)
+
+    def day_span(self) -> tuple[int, int] | None:
+        """
+        The first and last UTC day of the polls gathered, or ``None`` without any.
+        """
+        polls = self._stores.values()
+        if not self.size:
+            return None
+        first = min(min(instants) for instants, _statuses in polls if instants)
+        last = max(max(instants) for instants, _statuses in polls if instants)
+        return first // DAY_US, last // DAY_US
 
     def take(self, rows: Iterator[PollRecord], limit: int) -> int:
         """
@@ -211,7 +233,7 @@ def _day_ranges(instants: Sequence[int]) -> Iterator[tuple[int, int, int]]:
 
 
 def merge_store(
-    stored: dict[int, tuple[str, str, int]], pieces: Sequence[tuple[str, str, bool]]
+    stored: dict[int, tuple[str, str, int]], pieces: Sequence[Piece]
 ) -> tuple[int, list[Day]]:
     """
     Merge the staged pieces of one store (``PollBuffer.drain_stores`` rows, in staging
@@ -228,6 +250,12 @@ def merge_store(
     appended = _appended(stored, pieces)
     if appended is not None:
         return len(pieces[0][1]), [appended]
+    later = _later_than_stored(stored, pieces)
+    if later is not None:
+        times, statuses, last_day = later
+        if not statuses:
+            return 0, []
+        return merge_store({last_day: stored[last_day]}, [(times, statuses, True)])
     decoded = [decode_times(times)[0] for times, _s, _d in pieces]
     if all(distinct for _t, _s, distinct in pieces):
         instants = decoded[0]
@@ -284,6 +312,30 @@ def _appended(
     if last // DAY_US != day:
         return None
     return day, row[0] + times, row[1] + statuses, last
+
+
+def _later_than_stored(
+    stored: dict[int, tuple[str, str, int]], pieces: Sequence[Piece]
+) -> tuple[str, str, int] | None:
+    """
+    When the store's polls are one piece of distinct instants that starts with every
+    stored poll given, as stored (a file re-exported whole, with more at its end): the
+    polls after them (maybe none) and the last stored day, else ``None``. Those stored
+    polls change nothing, and the rest all come after them: found with two string
+    comparisons instead of a merge of each day.
+    """
+    if len(pieces) != 1 or not pieces[0][2] or not stored:
+        return None
+    days = sorted(stored)
+    rows = [stored[day] for day in days]
+    if not all(_well_formed(times, statuses) for times, statuses, _last in rows):
+        return None
+    stored_times = "".join(times for times, _statuses, _last in rows)
+    stored_statuses = "".join(statuses for _times, statuses, _last in rows)
+    times, statuses, _distinct = pieces[0]
+    if not (times.startswith(stored_times) and statuses.startswith(stored_statuses)):
+        return None
+    return times[len(stored_times) :], statuses[len(stored_statuses) :], days[-1]
 
 
 def merge_day(

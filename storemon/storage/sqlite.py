@@ -68,6 +68,12 @@ STORE_BATCH_ROWS = 1_000
 #: piece per day row, which the merge then writes as it is.
 STAGE_FLUSH_POLLS = 3_000_000
 
+#: At most this many polls a store on average, a stage that was never flushed is an
+#: append (an hour's poll a store, or a few after a pause): it is written to the stage
+#: table, for the stores that only lengthen a day to be merged in SQL (``_append``).
+#: More (a first ingest, a re-export) are merged straight from the buffer.
+APPEND_POLLS_PER_STORE = 4
+
 #: How long a writer waits for another process's write lock before SQLite gives up.
 BUSY_TIMEOUT_S = 30.0
 
@@ -415,6 +421,8 @@ class _PollStage:
         an hourly append is then a few statements, not every store's day read into Python
         and written back.
         """
+        if self._pieces == 0 and self._buffer.size > APPEND_POLLS_PER_STORE * self._buffer.stores:
+            return await self._merge_buffer()
         await self._flush()
         if self._first_day is None:
             return 0
@@ -432,24 +440,37 @@ class _PollStage:
                 staged = _by_store(
                     await db.execute(self._sql["staged_poll_stores"]), STORE_BATCH_ROWS
                 )
-                stored = _by_store(
-                    await db.execute(SQL.queries["stored_poll_days"], bounds), DAY_BATCH_ROWS
-                )
-                writes: list[polldays.StoredDay] = []
-                while pieces := await staged.next_store():
-                    store_id = pieces[0][0]
-                    days = {day: (t, s, last) for _, day, t, s, last in await stored.of(store_id)}
-                    count, rows = polldays.merge_store(
-                        days, [(times, statuses, bool(once)) for _, times, statuses, once in pieces]
-                    )
-                    changed += count
-                    writes += [(store_id, *row) for row in rows]
-                    if len(writes) >= DAY_BATCH_ROWS:
-                        await db.executemany(SQL.queries["write_poll_day"], writes)
-                        writes = []
-                await db.executemany(SQL.queries["write_poll_day"], writes)
+
+                async def pieces() -> AsyncIterator[tuple[str, list[polldays.Piece]]]:
+                    while rows := await staged.next_store():
+                        yield rows[0][0], [(t, s, bool(once)) for _, t, s, once in rows]
+
+                changed += await _merge_stores(db, pieces(), bounds)
                 await db.execute(self._sql["clear_poll_stage"])
         return changed
+
+    async def _merge_buffer(self) -> int:
+        """
+        ``merge`` of a stage never flushed, straight from the buffer: a file's worth of
+        polls (a first ingest, a re-export) is not written to the stage and read back
+        first. The buffer is drained inside the write transaction, a batch of stores at a
+        time in a worker thread; an append (a few polls a store) is flushed instead, for
+        ``_append`` to merge in SQL.
+        """
+        days = self._buffer.day_span()
+        if days is None:
+            return 0
+        bounds: dict[str, int | None] = {"first_day": days[0], "last_day": days[1]}
+        drained = self._buffer.drain_stores()
+
+        async def pieces() -> AsyncIterator[tuple[str, list[polldays.Piece]]]:
+            while batch := await asyncio.to_thread(_take, drained, STORE_BATCH_ROWS):
+                for store_id, times, statuses, distinct in batch:
+                    yield store_id, [(times, statuses, distinct)]
+
+        async with self._repository.transaction():
+            with translate_errors("store polls"):
+                return await _merge_stores(self._repository._db, pieces(), bounds)
 
     async def _append(self) -> int:
         """
@@ -477,6 +498,31 @@ class _PollStage:
         async with self._repository._turn():
             with translate_errors(action):
                 await self._repository._db.execute(self._sql[name])
+
+
+async def _merge_stores(
+    db: aiosqlite.Connection,
+    pieces: AsyncIterator[tuple[str, list[polldays.Piece]]],
+    bounds: dict[str, int | None],
+) -> int:
+    """
+    Merge each store's staged pieces, in store-id order, with its stored days between
+    ``bounds`` (``polldays.merge_store``), writing the days it changes; return the rows
+    new or changed.
+    """
+    stored = _by_store(await db.execute(SQL.queries["stored_poll_days"], bounds), DAY_BATCH_ROWS)
+    changed = 0
+    writes: list[polldays.StoredDay] = []
+    async for store_id, store_pieces in pieces:
+        days = {day: (t, s, last) for _, day, t, s, last in await stored.of(store_id)}
+        count, rows = polldays.merge_store(days, store_pieces)
+        changed += count
+        writes += [(store_id, *row) for row in rows]
+        if len(writes) >= DAY_BATCH_ROWS:
+            await db.executemany(SQL.queries["write_poll_day"], writes)
+            writes = []
+    await db.executemany(SQL.queries["write_poll_day"], writes)
+    return changed
 
 
 def _by_store(cursor: aiosqlite.Cursor, size: int) -> columns.ByStore:

@@ -7,9 +7,11 @@ here, and the migration from a row per poll.
 from __future__ import annotations
 
 import itertools
+import random
 import sqlite3
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -144,6 +146,38 @@ def test_store_rows_keep_the_rule_of_a_row_per_poll(
     for batch in batches:
         assert stage_and_merge_stores(days, batch, sorted(flushes)) == upsert(model, batch)
         assert as_polls(days) == model
+
+
+@settings(max_examples=300)
+@given(
+    polls=rows,
+    later=st.lists(st.tuples(st.sampled_from(["a", "b"]), st.integers(1, 2 * DAY), st.booleans())),
+    changed=st.integers(-1, 40),
+    seed=st.randoms(use_true_random=False),
+)
+def test_a_whole_re_export_with_more_polls_keeps_the_rule_of_a_row_per_poll(
+    polls: list[tuple[str, int, bool]],
+    later: list[tuple[str, int, bool]],
+    changed: int,
+    seed: random.Random,
+) -> None:
+    """
+    A file re-exported whole in a new order, with later polls (the merge's shortcut for a
+    store whose stored polls all come back as stored), and maybe one status changed, is
+    stored and counted as a row per poll does.
+    """
+    model: dict[tuple[str, int], bool] = {}
+    days: dict[tuple[str, int], tuple[str, str, int]] = {}
+    assert stage_and_merge_stores(days, polls, []) == upsert(model, polls)
+    newest = max((at for _store, at in model), default=0)
+    again = [(store, at, active) for (store, at), active in model.items()]
+    if 0 <= changed < len(again):
+        store, at, active = again[changed]
+        again[changed] = (store, at, not active)
+    again += [(store, newest + step, active) for store, step, active in later]
+    seed.shuffle(again)
+    assert stage_and_merge_stores(days, again, []) == upsert(model, again)
+    assert as_polls(days) == model
 
 
 @settings(max_examples=300)
@@ -428,3 +462,35 @@ def test_a_store_with_one_poll_drains_as_one_with_more() -> None:
         ("a", "000000000000000700000000000000070000000000000009", "100", False)
     ]
     assert one.size == two.size == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(batches=st.lists(rows, min_size=1, max_size=4), path=st.sampled_from(["buffer", "stage"]))
+def test_sqlite_merges_from_its_buffer_or_its_stage_as_a_row_per_poll(
+    tmp_path_factory: pytest.TempPathFactory,
+    batches: list[list[tuple[str, int, bool]]],
+    path: str,
+) -> None:
+    """
+    A stage never flushed is merged straight from the buffer when it holds more than an
+    append's polls a store, else from the stage table (where an append is merged in SQL):
+    either way what is stored and counted is what a row per poll stores and counts.
+    """
+    import asyncio
+
+    database = tmp_path_factory.mktemp("merge") / "merge.db"
+    model: dict[tuple[str, int], bool] = {}
+    threshold = -1 if path == "buffer" else 10**9
+
+    async def run() -> None:
+        for batch in batches:
+            async with SQLiteRepository(str(database)) as repo:
+                assert await repo.add_polls(batch) == upsert(model, batch)
+            assert stored_polls(database) == model
+
+    original = sqlite.APPEND_POLLS_PER_STORE
+    sqlite.APPEND_POLLS_PER_STORE = threshold
+    try:
+        asyncio.run(run())
+    finally:
+        sqlite.APPEND_POLLS_PER_STORE = original
