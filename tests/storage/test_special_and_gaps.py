@@ -289,3 +289,18 @@ async def test_a_report_in_processes_is_the_report_in_one(
         assert split == whole
     if backend_url.startswith("sqlite"):
         assert [item.store_id for item in whole.skipped] == ["store-9"]
+
+
+async def test_a_helper_that_fails_fails_the_report_with_its_error(tmp_path: Path) -> None:
+    """A range whose helper cannot read the database fails the report with the helper's
+    one-line error (here: it was given a URL with no database), not a traceback."""
+    from storemon.errors import DatabaseNotFound
+
+    polls, as_of = _data(3)
+    async with SQLiteRepository(str(tmp_path / "here.db")) as repo:
+        await _fill(repo, polls)
+        with pytest.raises(DatabaseNotFound, match=r"gone\.db"):
+            await build_csv_report_in_processes(
+                repo, f"sqlite:///{tmp_path / 'gone.db'}", as_of=as_of, processes=2
+            )
+    assert not (tmp_path / "gone.db").exists()  # nothing created
