@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +21,7 @@ from storemon.model import (
     store_ranges,
 )
 from storemon.repository import Repository
+from storemon.storage.sqlite import SQLiteRepository
 
 from .conftest import at_us, hours, utc
 
@@ -97,6 +99,26 @@ async def test_the_stores_split_into_nearly_equal_ranges_in_code_point_order(
         assert [len(seen) for seen in parts_seen] == sizes
         assert [store for seen in parts_seen for store in sorted(seen)] == IDS  # in order
         assert {k: v for seen in parts_seen for k, v in seen.items()} == every
+
+
+async def test_sqlite_splits_by_the_recent_stores_and_still_holds_every_store(
+    tmp_path: Path,
+) -> None:
+    """SQLite cuts by the stores polled on the newest two days (a sample that costs the
+    same on any history); a store polled only long before still falls in one range."""
+    async with SQLiteRepository(str(tmp_path / "split.db")) as repo:
+        recent = [f"r{number:02d}" for number in range(10)]
+        await repo.add_polls(
+            [(store_id, at_us("2024-01-07T10:00"), True) for store_id in recent]
+            + [(store_id, at_us("2023-06-01T10:00"), False) for store_id in ("a", "r055", "z")]
+        )
+        ranges = await repo.split_stores(2)
+        assert ranges == [StoreRange(None, "r05"), StoreRange("r05", None)]
+        every = await _snapshots(repo, None)
+        assert sorted(every) == sorted([*recent, "a", "r055", "z"])
+        parts = [await _snapshots(repo, stores) for stores in ranges]
+        assert sorted(store for part in parts for store in part) == sorted(every)
+        assert await repo.split_stores(2, min_stores=6) == [StoreRange()]  # 10 recent
 
 
 async def test_a_job_is_planned_once_in_ranges_of_at_most_n_stores(repo: Repository) -> None:
