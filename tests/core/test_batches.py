@@ -17,6 +17,7 @@ _GOOD = [
     "8419537941919820732,active,2023-01-22 12:09:39.388884 UTC",
     "54515546588432327,inactive,2023-01-24 09:06:42.6 UTC",
     "s1,active,2023-01-24 09:06:42 UTC",
+    "7" * 128 + ",active,2023-01-24 09:06:42 UTC",  # the longest id of the fast reader
 ]
 _ODD = [
     "s2,ACTIVE,2023-01-24T09:06:42Z",  # good, but not the common spelling
@@ -27,6 +28,7 @@ _ODD = [
     '"s,7",active,2023-01-24 09:06:42 UTC',
     "",
     "s8,active,2023-01-24 09:06:42.1234567 UTC",
+    "9" * 129 + ",active,2023-01-24 09:06:42 UTC",  # read line by line
 ]
 
 
