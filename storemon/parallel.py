@@ -110,6 +110,9 @@ class ParseProcess:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             close_fds=True,
+            # A process group of its own: a Ctrl-C at the terminal interrupts this
+            # process, which ends the child, and never prints the child's traceback.
+            process_group=0,
         )
         self._calls: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self._writer = threading.Thread(

@@ -301,6 +301,40 @@ def test_killing_an_ingest_mid_parse_leaves_no_process(
             process.wait()
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["ingest", "report"])
+def test_a_ctrl_c_mid_parse_says_interrupted_and_no_traceback(
+    tmp_path: Path, db_url: str, command: str
+) -> None:
+    """A Ctrl-C at the terminal (SIGINT to the foreground process group) while a second
+    process parses: one line, exit 130, no traceback of the child, no process left."""
+    path = tmp_path / "status.csv"
+    _large_status_file(path, 1_000_000)  # about 45 MB: parsed in a second process
+    source = ["--db", db_url] if command == "ingest" else ["--output", str(tmp_path / "r.csv")]
+    argv = [sys.executable, "-m", "storemon", command, *source, "--status", str(path)]
+    # A session of its own, as a shell runs a command: its group is the foreground one.
+    process = subprocess.Popen(
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not _descendants(process.pid):
+            assert process.poll() is None, "it ended before its parsing process started"
+            assert time.monotonic() < deadline, "the parsing process never started"
+            time.sleep(0.05)
+        time.sleep(0.3)  # well into the parse
+        run = _descendants(process.pid)
+        os.killpg(process.pid, signal.SIGINT)
+        _out, err = process.communicate(timeout=20)
+        assert (process.returncode, err.decode()) == (130, f"storemon {command}: interrupted\n")
+        time.sleep(1)
+        assert _still_running(run) == []
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 _PEAK_RSS = """
 import resource, subprocess, sys
 subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
