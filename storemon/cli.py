@@ -820,7 +820,6 @@ async def _report_with(
 ) -> _Computed:
     from storemon.bulk import gc_paused
     from storemon.service import build_csv_report, build_csv_report_in_processes
-    from storemon.storage import scheme_of
 
     async with _open_existing(url) as repository:
         latest = await repository.latest_poll_at()
@@ -836,7 +835,7 @@ async def _report_with(
         # that ends with the report: paused in the server's report, a PostgreSQL restart
         # made asyncpg log an error (docs/design.md).
         with gc_paused():
-            if processes > 1 and scheme_of(url) != "memory":
+            if processes > 1:
                 report = await build_csv_report_in_processes(
                     repository,
                     url,
