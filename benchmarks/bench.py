@@ -310,18 +310,24 @@ def measure(
     return statistics.median(times), max(peaks)
 
 
+#: The fewest rounds of a ratio figure (``measure_interleaved``), whatever ``--runs``
+#: says: the commands compared are reports of a second or two.
+MIN_RATIO_ROUNDS = 3
+
+
 def measure_interleaved(
     runs: int, commands: dict[str, Callable[[], Sequence[str]]]
 ) -> dict[str, tuple[float, float, float]]:
     """
-    Run each of ``commands`` once a round, in turn, ``runs`` rounds; return for each its
-    median seconds, largest peak memory in MB, and the median over the rounds of its time
-    over the first command's time in the same round. On a machine whose speed changes
-    within minutes, a ratio of runs taken side by side is the comparison to read.
+    Run each of ``commands`` once a round, in turn, ``runs`` rounds (at least
+    ``MIN_RATIO_ROUNDS``); return for each its median seconds, largest peak memory in MB,
+    and the median over the rounds of its time over the first command's time in the same
+    round. On a machine whose speed changes within minutes, a ratio of runs taken side
+    by side is the comparison to read, and one round of it is still noise.
     """
     times: dict[str, list[float]] = {name: [] for name in commands}
     peaks: dict[str, list[float]] = {name: [] for name in commands}
-    for _ in range(runs):
+    for _ in range(max(runs, MIN_RATIO_ROUNDS)):
         for name, command in commands.items():
             result = run(command())
             times[name].append(result.seconds)
