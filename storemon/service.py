@@ -165,11 +165,7 @@ async def build_csv_report_in_processes(
         working = list(zip(helpers, ranges[1:], strict=False))
         for helper, stores in working:
             helper.submit(report_part, url, as_of, stores, default_zone_key, max_gap)
-        builder = ReportBuilder(
-            as_of, default_zone_key=default_zone_key, max_gap=max_gap, keep=report_line
-        )
-        await _fill(source, builder, ranges[0])
-        lines, skipped = builder.kept(), list(builder.skipped)
+        lines, skipped = await _range_lines(source, as_of, ranges[0], default_zone_key, max_gap)
         for helper, _stores in working:
             more_lines, more_skipped = await asyncio.to_thread(helper.result)
             lines += more_lines
@@ -186,27 +182,33 @@ def report_part(
     max_gap: dt.timedelta | None,
 ) -> tuple[list[str], list[SkippedStore]]:
     """
-    The report lines of the stores in ``stores`` (``report_line``, in store-id order) and
-    the stores left out, read from the database at ``url`` by a connection of its own:
-    one range of ``build_csv_report_in_processes``, in another process.
+    ``_range_lines`` of the database at ``url``, read by a connection of its own: one
+    range of ``build_csv_report_in_processes``, in another process.
     """
-    return asyncio.run(_report_part(url, as_of, stores, default_zone_key, max_gap))
+    from storemon.storage import open_repository
+
+    async def read() -> tuple[list[str], list[SkippedStore]]:
+        async with open_repository(url, create=False) as repository:
+            return await _range_lines(repository, as_of, stores, default_zone_key, max_gap)
+
+    return asyncio.run(read())
 
 
-async def _report_part(
-    url: str,
+async def _range_lines(
+    source: StoreSource,
     as_of: dt.datetime,
     stores: StoreRange,
     default_zone_key: str,
     max_gap: dt.timedelta | None,
 ) -> tuple[list[str], list[SkippedStore]]:
-    from storemon.storage import open_repository
-
+    """
+    The report lines of the stores in ``stores`` (``report_line``, in store-id order) and
+    the stores left out.
+    """
     builder = ReportBuilder(
         as_of, default_zone_key=default_zone_key, max_gap=max_gap, keep=report_line
     )
-    async with open_repository(url, create=False) as repository:
-        await _fill(repository, builder, stores)
+    await _fill(source, builder, stores)
     return builder.kept(), list(builder.skipped)
 
 
