@@ -268,6 +268,20 @@ def _large_status_file(path: Path, rows: int) -> None:
             )
 
 
+def _well_into_the_parse(process: subprocess.Popen[bytes], started: int) -> dict[int, str]:
+    """
+    Wait until ``process`` has ``started`` descendants (the last its parsing process),
+    then a moment more; return its descendants.
+    """
+    deadline = time.monotonic() + 60
+    while len(_descendants(process.pid)) < started:
+        assert process.poll() is None, "it ended before its parsing process started"
+        assert time.monotonic() < deadline, "the parsing process never started"
+        time.sleep(0.05)
+    time.sleep(0.3)  # well into the parse
+    return _descendants(process.pid)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("command", ["ingest", "serve"])
 @pytest.mark.parametrize("kill", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "term"])
@@ -283,14 +297,7 @@ def test_killing_an_ingest_mid_parse_leaves_no_process(
     process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         # The parsing process: the ingest's child, or the child of the server's worker.
-        started = 1 if command == "ingest" else 2
-        deadline = time.monotonic() + 60
-        while len(_descendants(process.pid)) < started:
-            assert process.poll() is None, "it ended before its parsing process started"
-            assert time.monotonic() < deadline, "the parsing process never started"
-            time.sleep(0.05)
-        time.sleep(0.3)  # well into the parse
-        run = _descendants(process.pid)
+        run = _well_into_the_parse(process, 1 if command == "ingest" else 2)
         os.kill(process.pid, kill)
         process.wait(20)
         time.sleep(2)
@@ -317,13 +324,7 @@ def test_a_ctrl_c_mid_parse_says_interrupted_and_no_traceback(
         argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
     )
     try:
-        deadline = time.monotonic() + 60
-        while not _descendants(process.pid):
-            assert process.poll() is None, "it ended before its parsing process started"
-            assert time.monotonic() < deadline, "the parsing process never started"
-            time.sleep(0.05)
-        time.sleep(0.3)  # well into the parse
-        run = _descendants(process.pid)
+        run = _well_into_the_parse(process, 1)
         os.killpg(process.pid, signal.SIGINT)
         _out, err = process.communicate(timeout=20)
         assert (process.returncode, err.decode()) == (130, f"storemon {command}: interrupted\n")
