@@ -100,6 +100,10 @@ class PollBuffer:
         self._stores = _StorePolls()
         #: Polls gathered.
         self.size = 0
+        #: The earliest and latest instant gathered (``None`` when nothing is), kept as
+        #: batches come: a batch's column is one C-level pass, while the whole buffer
+        #: after the gathering would be another pass over every poll, with none beside it.
+        self._span: tuple[int, int] | None = None
 
     @property
     def stores(self) -> int:
@@ -112,11 +116,9 @@ class PollBuffer:
         """
         The first and last UTC day of the polls gathered, or ``None`` without any.
         """
-        polls = self._stores.values()
-        if not self.size:
+        if not self.size or self._span is None:
             return None
-        first = min(min(instants) for instants, _statuses in polls if instants)
-        last = max(max(instants) for instants, _statuses in polls if instants)
+        first, last = self._span
         return first // DAY_US, last // DAY_US
 
     def take(self, rows: Iterator[PollRecord], limit: int) -> int:
@@ -144,13 +146,26 @@ class PollBuffer:
     def _gather(self, records: Sequence[PollRecord]) -> None:
         # The hot loop of an ingest, once per row: the columns of a parsed batch are
         # walked at once, without making its tuples.
-        rows = zip(*records.columns(), strict=True) if isinstance(records, PollColumns) else records
+        if not records:
+            return
+        rows: Iterable[tuple[str, int, bool | int]]
+        if isinstance(records, PollColumns):
+            store_ids, times, actives = records.columns()
+            rows = zip(store_ids, times, actives, strict=True)
+            first, last = min(times), max(times)
+        else:
+            rows = records
+            first = min(at_us for _, at_us, _ in records)
+            last = max(at_us for _, at_us, _ in records)
         stores = self._stores
         for store_id, at_us, active in rows:
             instants, statuses = stores[store_id]
             instants.append(at_us)
             statuses.append(active)  # a bool is the int 0 or 1
         self.size += len(records)
+        if self._span is not None:
+            first, last = min(first, self._span[0]), max(last, self._span[1])
+        self._span = first, last
 
     def drain(self) -> Iterator[StagedDay]:
         """
@@ -177,6 +192,7 @@ class PollBuffer:
         # polls are forgotten as it is handed out.
         stores = self._stores
         self.size = 0
+        self._span = None
         for store_id in sorted(stores):
             instants, statuses = stores.pop(store_id)
             if len(instants) == 1:  # an hourly append: one poll a store, nothing to sort

@@ -447,6 +447,33 @@ def test_take_batches_gathers_columns_as_rows() -> None:
     assert list(whole.drain_stores()) == list(again.drain_stores())
 
 
+@given(batches=st.lists(rows, max_size=4), as_columns=st.lists(st.booleans(), min_size=4))
+def test_the_day_span_is_of_every_poll_gathered_since_the_last_drain(
+    batches: list[list[tuple[str, int, bool]]], as_columns: list[bool]
+) -> None:
+    """Kept as batches come, as tuples or as columns; forgotten when the buffer drains."""
+    import array
+
+    from storemon.model import PollColumns
+
+    buffer = polldays.PollBuffer()
+    for batch, columns in zip(batches, as_columns, strict=False):
+        if columns:
+            ids, times, actives = zip(*batch, strict=True) if batch else ((), (), ())
+            buffer.take_batches(
+                iter([PollColumns(list(ids), array.array("q", times), bytes(actives))]), 1
+            )
+        else:
+            buffer.take(iter(batch), len(batch))
+    polls = [at for batch in batches for _, at, _ in batch]
+    expected = (min(polls) // DAY, max(polls) // DAY) if polls else None
+    assert buffer.day_span() == expected
+    list(buffer.drain_stores())
+    assert buffer.day_span() is None
+    buffer.take(iter([("a", 5 * DAY + 1, True)]), 1)
+    assert buffer.day_span() == (5, 5)
+
+
 def test_a_store_with_one_poll_drains_as_one_with_more() -> None:
     # An hourly append brings one poll a store, which skips the sort: it must come out as
     # the same row the general path makes (instant, status text, each instant once).
