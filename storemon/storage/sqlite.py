@@ -386,7 +386,10 @@ class _PollStage:
             return
         piece = self._pieces
         self._pieces += 1
-        rows = self._rows_of(piece, self._buffer.drain_stores())
+        await self._stage_rows(self._rows_of(piece, self._buffer.drain_stores()))
+
+    async def _stage_rows(self, rows: Iterator[tuple[Any, ...]]) -> None:
+        # A batch at a time, made in a worker thread (_rows_of); other writers take turns.
         while batch := await asyncio.to_thread(_take, rows, STORE_BATCH_ROWS):
             async with self._repository._turn():
                 with translate_errors("stage polls"):
@@ -423,6 +426,10 @@ class _PollStage:
         """
         if self._pieces == 0 and self._buffer.size > APPEND_POLLS_PER_STORE * self._buffer.stores:
             return await self._merge_buffer()
+        if self._pieces == 0 and self._buffer.size:
+            appended = await self._append_from_buffer()
+            if appended is not None:
+                return appended
         await self._flush()
         if self._first_day is None:
             return 0
@@ -448,6 +455,33 @@ class _PollStage:
                 changed += await _merge_stores(db, pieces(), bounds)
                 await db.execute(self._sql["clear_poll_stage"])
         return changed
+
+    async def _append_from_buffer(self) -> int | None:
+        """
+        ``merge`` of a stage never flushed whose stores' polls are each once and all of
+        one day (an hourly append): each store's row is written or lengthened by one
+        statement (``upsert_poll_append``), as ``_append`` would, without the stage; return
+        the polls added. ``None`` when a store's polls are not so, or a stored row does
+        not take them: then nothing was written, and the rows are the stage's first piece.
+        """
+        rows = await asyncio.to_thread(list, self._rows_of(0, self._buffer.drain_stores()))
+        self._pieces = 1
+        # A row: store id, piece, times, statuses, each once, day (None: several), first
+        # and last instants.
+        if all(row[4] and row[5] is not None for row in rows):
+            values = [(row[0], row[5], row[2], row[3], row[7], row[6]) for row in rows]
+            async with self._repository.transaction():
+                db = self._repository._db
+                with translate_errors("store polls"):
+                    await db.execute("SAVEPOINT storemon_append")
+                    cursor = await db.executemany(SQL.queries["upsert_poll_append"], values)
+                    if cursor.rowcount == len(values):
+                        await db.execute("RELEASE storemon_append")
+                        return sum(len(row[3]) for row in rows)
+                    await db.execute("ROLLBACK TO storemon_append")
+                    await db.execute("RELEASE storemon_append")
+        await self._stage_rows(iter(rows))
+        return None
 
     async def _merge_buffer(self) -> int:
         """

@@ -365,6 +365,48 @@ def stored_polls(path: Path) -> dict[tuple[str, int], bool]:
         connection.close()
 
 
+async def test_an_hourly_append_straight_from_the_buffer_leaves_unreadable_rows_to_python(
+    tmp_path: Path,
+) -> None:
+    """
+    An append whose every store brings polls once and of one day is written by one
+    statement per store (``upsert_poll_append``); a stored row it must not lengthen (one
+    that cannot be read, or a poll not after its last) sends the whole append the stage's
+    way, which replaces the unreadable row: what is stored and counted is what a row per
+    poll stores and counts.
+    """
+    start = at_us("2024-03-04T00:10")
+    first = [(store, start + h * HOUR, h % 3 != 0) for store in "abfmn" for h in range(5)]
+    path = tmp_path / "append.db"
+    model: dict[tuple[str, int], bool] = {}
+    async with SQLiteRepository(str(path)) as repo:
+        assert await repo.add_polls(first) == upsert(model, first)
+    hour = start + 5 * HOUR
+    clean = [("a", hour, True), ("b", hour, False), ("c", hour, True), ("a", hour + HOUR, False)]
+    async with SQLiteRepository(str(path)) as repo:  # each store once and of one day
+        assert await repo.add_polls(clean[:3]) == upsert(model, clean[:3])
+        assert await repo.add_polls(clean[3:]) == upsert(model, clean[3:])
+    assert stored_polls(path) == model
+    later = hour + 2 * HOUR
+    for store, damage, batch in (
+        # A status that is not 0 or 1; three digits more; four characters more, after a
+        # NUL; none (a poll before a's last one).
+        ("f", "statuses = '2' || substr(statuses, 2)", [("a", later, True), ("f", later, False)]),
+        ("m", "times = times || 'abc'", [("a", later + 1, True), ("m", later, True)]),
+        ("n", "times = times || char(0) || 'abc'", [("b", later, True), ("n", later, True)]),
+        (None, None, [("a", later - HOUR, False), ("b", later + HOUR, True)]),
+    ):
+        if store is not None:
+            connection = sqlite3.connect(path)
+            with connection:  # the row cannot be read: the new polls replace it
+                connection.execute(f"UPDATE poll_days SET {damage} WHERE store_id = ?", (store,))
+            connection.close()
+            model = {key: active for key, active in model.items() if key[0] != store}
+        async with SQLiteRepository(str(path)) as repo:
+            assert await repo.add_polls(batch) == upsert(model, batch)
+        assert stored_polls(path) == model
+
+
 async def test_an_hourly_append_merged_in_sql_keeps_the_rule_of_a_row_per_poll(
     tmp_path: Path,
 ) -> None:

@@ -69,6 +69,23 @@ WHERE s.appended = 1 AND poll_days.day = s.day AND poll_days.store_id = s.store_
 INSERT INTO poll_days (store_id, day, times, statuses, last_us)
 SELECT store_id, day, times, statuses, last_us FROM temp.{table} WHERE appended = 2;
 
+-- name: upsert_poll_append
+-- One store's polls of one day, each once, straight from the buffer (_PollStage.merge,
+-- never staged): written as they are when the store has no row that day, appended to the
+-- row when they all come after its last poll and the row is well formed; as
+-- mark_poll_appends, append_poll_days and insert_new_poll_days do. Any other row is left
+-- as it is (no change is counted: the merge then takes the stage's way). The parameters:
+-- store id, day, times, statuses, last instant, first instant.
+INSERT INTO poll_days (store_id, day, times, statuses, last_us) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (store_id, day) DO UPDATE
+SET times = poll_days.times || excluded.times,
+    statuses = poll_days.statuses || excluded.statuses,
+    last_us = excluded.last_us
+WHERE poll_days.last_us < ?
+  AND trim(poll_days.statuses, '01') = '' AND length(CAST(poll_days.statuses AS BLOB)) > 0
+  AND length(CAST(poll_days.times AS BLOB)) = 16 * length(CAST(poll_days.statuses AS BLOB))
+  AND length(CAST(poll_days.times AS BLOB)) = length(poll_days.times);
+
 -- name: unstage_poll_appends
 DELETE FROM temp.{table} WHERE appended;
 
