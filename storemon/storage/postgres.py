@@ -91,6 +91,10 @@ STAGE_FLUSH_POLLS = 3_000_000
 #: at once (``ANALYZE poll_days``): right after a first load, the planner would take the
 #: table for a tiny one until autovacuum came by, and choose its plans so.
 ANALYZE_AFTER_ROWS = 100_000
+
+#: The most polls a store, on average, that ``_PollStage.merge`` first tries to append
+#: in one statement (SQLite's ``APPEND_POLLS_PER_STORE``): an hour's polls, or a few.
+APPEND_POLLS_PER_STORE = 4
 #: Pooled connections per process: a server's report workers, its refresh and its
 #: requests share them.
 POOL_MAX_SIZE = 10
@@ -261,13 +265,16 @@ class _PollStage:
         COPY the buffer's polls to the stage a row per store, as a new piece, a batch at a
         time (the rows are made in the worker thread as the batches are taken).
         """
-        if not self._buffer.size:
-            return
+        if self._buffer.size:
+            await self._stage(self._buffer.drain_stores())
+
+    async def _stage(self, stores: Iterable[polldays.StagedStore]) -> None:
+        # COPY ``stores`` as the next piece, a batch at a time.
         piece = self._pieces
         self._pieces += 1
         records = (
             (store_id, piece, times, statuses, distinct)
-            for store_id, times, statuses, distinct in self._days_of(self._buffer.drain_stores())
+            for store_id, times, statuses, distinct in self._days_of(stores)
         )
         while batch := await asyncio.to_thread(_batch, records, STORE_BATCH_ROWS):
             with translate_errors("stage polls"):
@@ -299,6 +306,12 @@ class _PollStage:
                 "PostgreSQL: a poll stage merges in a transaction on its own connection: "
                 "open it inside the stage's block, with no other stage open"
             )
+        if self._pieces == 0 and 0 < self._buffer.size <= (
+            APPEND_POLLS_PER_STORE * self._buffer.stores
+        ):
+            appended = await self._append_from_buffer(current)
+            if appended is not None:
+                return appended
         await self._flush()  # outside the transaction, unless the caller is in one
         if self._first_day is None or self._last_day is None:
             return 0
@@ -315,6 +328,49 @@ class _PollStage:
         self._pieces = 0
         self._first_day = self._last_day = None
         return changed
+
+    async def _append_from_buffer(self, current: asyncpg.Connection | None) -> int | None:
+        """
+        ``merge`` of a stage never flushed whose stores' polls are each once and all of
+        one day (an hourly append): one statement writes each store's row or lengthens
+        it (``upsert_poll_appends``), without the stage; return the polls added. ``None``
+        when a store's polls are not so, or a stored row does not take them: then
+        nothing was written, and the polls are the stage's first piece.
+        """
+        stores = await asyncio.to_thread(list, self._buffer.drain_stores())
+        rows = []
+        for store_id, times, statuses, distinct in stores:
+            day = polldays.first_instant(times) // polldays.DAY_US
+            last_us = polldays.last_instant(times)
+            if not distinct or last_us // polldays.DAY_US != day:
+                break
+            rows.append((store_id, day, times, statuses, last_us))
+        else:
+            columns = [list(column) for column in zip(*rows, strict=True)]
+            connection = self._connection
+            with translate_errors("store polls"):
+                async with contextlib.AsyncExitStack() as stack:
+                    if current is None:
+                        await stack.enter_async_context(
+                            self._repository._transaction_on(connection)
+                        )
+                    try:
+                        async with connection.transaction():  # a savepoint
+                            written = await connection.fetchval(
+                                SQL.queries["upsert_poll_appends"], *columns
+                            )
+                            if written != len(stores):
+                                raise _NotAnAppend
+                            await connection.execute(SQL.queries["add_stores"], columns[0])
+                        return sum(len(statuses) for _, _, statuses, _ in stores)
+                    except _NotAnAppend:
+                        pass
+        await self._stage(stores)
+        return None
+
+
+class _NotAnAppend(Exception):
+    """A stored row does not take an append's polls: undo the append's writes."""
 
 
 async def _merge_staged(connection: asyncpg.Connection, schema: str, days: tuple[int, int]) -> int:

@@ -255,6 +255,65 @@ async def test_pieces_merge_as_a_row_per_poll(
         assert stored == model
 
 
+async def test_an_hourly_append_straight_from_the_buffer_leaves_unreadable_rows_to_python(
+    pg: PostgresRepository,
+) -> None:
+    """
+    An append whose every store brings polls once and of one day is one statement
+    (``upsert_poll_appends``), new stores listed; a stored row it must not lengthen (one
+    that cannot be read, or a poll not after its last) undoes it, and the stage's way
+    replaces the unreadable row: what is stored and counted is a row per poll's.
+    """
+    hour = 3_600_000_000
+    start = backend.to_epoch_us(dt.datetime(2024, 3, 4, 0, 10, tzinfo=dt.UTC))
+    model: dict[tuple[str, int], bool] = {}
+
+    def upsert(batch: list[tuple[str, int, bool]]) -> int:
+        changed = 0
+        for store_id, at_us, active in batch:
+            if model.get((store_id, at_us)) is not active:
+                model[(store_id, at_us)] = active
+                changed += 1
+        return changed
+
+    async def stored() -> tuple[dict[tuple[str, int], bool], list[str]]:
+        async with pg._acquire() as connection:
+            rows = await connection.fetch("SELECT store_id, day, times, statuses FROM poll_days")
+            lasts = await connection.fetch("SELECT times, last_us FROM poll_days")
+            stores = await connection.fetch("SELECT store_id FROM stores ORDER BY store_id")
+        for times, last_us in lasts:  # each row's instants in order, the last one noted
+            instants = list(polldays.decode_times(times)[0])
+            assert instants == sorted(set(instants))
+            assert instants[-1] == last_us
+        polls = {(store, at): flag == 1 for store, at, flag in polldays.each_poll(rows)}
+        return polls, [row[0] for row in stores]
+
+    first = [(store, start + h * hour, h % 3 != 0) for store in "abfm" for h in range(5)]
+    assert await pg.add_polls(first) == upsert(first)
+    later = start + 6 * hour
+    clean = [("a", later, True), ("b", later, False), ("c", later, True)]  # c: a new store
+    assert await pg.add_polls(clean) == upsert(clean)
+    assert await stored() == (model, ["a", "b", "c", "f", "m"])
+    for store, damage, batch in (
+        # A status that is not 0 or 1; three digits more; none (a poll before a's last).
+        (
+            "f",
+            "statuses = '2' || substr(statuses, 2)",
+            [("a", later + 1, True), ("f", later, False)],
+        ),
+        ("m", "times = times || 'abc'", [("b", later + 1, True), ("m", later, True)]),
+        (None, None, [("a", later - hour, False), ("b", later + hour, True)]),
+    ):
+        if store is not None:
+            async with pg._acquire() as connection:
+                await connection.execute(
+                    f"UPDATE poll_days SET {damage} WHERE store_id = $1", store
+                )
+            model = {key: active for key, active in model.items() if key[0] != store}
+        assert await pg.add_polls(batch) == upsert(batch)
+        assert (await stored())[0] == model
+
+
 async def test_a_day_row_no_version_writes_fails_no_report(pg: PostgresRepository) -> None:
     """
     A day row that cannot be read (not hexadecimal, or lengths that do not match) leaves

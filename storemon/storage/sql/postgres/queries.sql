@@ -47,6 +47,34 @@ UPDATE poll_days AS d SET times = w.times, statuses = w.statuses, last_us = w.la
 FROM write_poll_days AS w
 WHERE d.store_id = w.store_id AND d.day = w.day;
 
+-- name: upsert_poll_appends
+-- An hourly append straight from the buffer (_PollStage.merge, never staged), a row per
+-- store of its polls of one day, each once: written as it is when the store has no row
+-- that day, appended to the row when its polls all come after the row's last one and
+-- the row is well formed (as polldays.merge_day appends, and SQLite's
+-- upsert_poll_append); any other row is left as it is and not counted, and the merge
+-- then takes the stage's way. Returns the rows written or lengthened. The first instant
+-- of a row is its first 16 hexadecimal digits, read as a bigint.
+WITH upserted AS (
+    INSERT INTO poll_days (store_id, day, times, statuses, last_us)
+    SELECT * FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[], $5::bigint[])
+    ON CONFLICT (store_id, day) DO UPDATE
+    SET times = poll_days.times || excluded.times,
+        statuses = poll_days.statuses || excluded.statuses,
+        last_us = excluded.last_us
+    WHERE poll_days.last_us < ('x' || substr(excluded.times, 1, 16))::bit(64)::bigint
+      AND poll_days.statuses <> '' AND btrim(poll_days.statuses, '01') = ''
+      AND length(poll_days.times) = 16 * length(poll_days.statuses)
+    RETURNING 1
+)
+SELECT count(*) FROM upserted;
+
+-- name: add_stores
+-- Stores that the stores table does not hold yet.
+INSERT INTO stores (store_id)
+SELECT DISTINCT store_id FROM unnest($1::text[]) AS s (store_id)
+ON CONFLICT DO NOTHING;
+
 -- name: merge_stores
 -- The stores of the staged polls that the stores table does not hold yet.
 INSERT INTO stores (store_id)
