@@ -466,10 +466,12 @@ class _PollStage:
         """
         rows = await asyncio.to_thread(list, self._rows_of(0, self._buffer.drain_stores()))
         self._pieces = 1
-        # A row: store id, piece, times, statuses, each once, day (None: several), first
-        # and last instants.
-        if all(row[4] and row[5] is not None for row in rows):
-            values = [(row[0], row[5], row[2], row[3], row[7], row[6]) for row in rows]
+        values = []
+        for store_id, _piece, times, statuses, distinct, day, first_us, last_us in rows:
+            if not distinct or day is None:
+                break
+            values.append((store_id, day, times, statuses, last_us, first_us))
+        else:
             async with self._repository.transaction():
                 db = self._repository._db
                 with translate_errors("store polls"):
@@ -477,7 +479,7 @@ class _PollStage:
                     cursor = await db.executemany(SQL.queries["upsert_poll_append"], values)
                     if cursor.rowcount == len(values):
                         await db.execute("RELEASE storemon_append")
-                        return sum(len(row[3]) for row in rows)
+                        return sum(len(statuses) for _, _, _, statuses, *_ in values)
                     await db.execute("ROLLBACK TO storemon_append")
                     await db.execute("RELEASE storemon_append")
         await self._stage_rows(iter(rows))
