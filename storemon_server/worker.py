@@ -263,13 +263,16 @@ async def _shard(
 ) -> ShardResult:
     builder = ReportBuilder(as_of, keep=report_line, max_gap=max_gap)
     async with open_repository(url) as repository:
-        snapshots = repository.snapshots(
+        # A child does nothing else meanwhile: each store is added as it is read, and the
+        # shard's snapshots are never all held at once.
+        async for snapshot in repository.snapshots(
             since=window_start(as_of),
             as_of=as_of,
             max_gap_us=builder.max_gap_us,
             stores=stores,
-        )
-        return shard_result(0, builder, [item async for item in snapshots])
+        ):
+            builder.add(snapshot)
+    return shard_result(0, builder, ())
 
 
 async def _ingest(url: str, sources: Sources, guards: Guards) -> dict[str, Any]:
