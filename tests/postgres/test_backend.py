@@ -29,6 +29,7 @@ from storemon.storage.memory import InMemoryRepository
 from storemon.storage.postgres import PostgresRepository
 from tests.integration.conftest import STATUS_HEADER, cli, write_inputs
 from tests.server.process import free_port
+from tests.storage.conftest import upsert
 
 from .support import base_url, drop_schema, new_schema, require_postgres, schema_url
 
@@ -241,12 +242,7 @@ async def test_pieces_merge_as_a_row_per_poll(
             (pick.choice(["a", "b", "c:1"]), pick.choice(instants), pick.random() < 0.5)
             for _ in range(pick.randrange(1, 40))
         ]
-        changed = 0
-        for store_id, at_us, active in batch:
-            if model.get((store_id, at_us)) is not active:
-                model[(store_id, at_us)] = active
-                changed += 1
-        assert await pg.add_polls(batch) == changed
+        assert await pg.add_polls(batch) == upsert(model, batch)
         async with pg._acquire() as connection:
             rows = await connection.fetch("SELECT store_id, day, times, statuses FROM poll_days")
         stored = {
@@ -268,14 +264,6 @@ async def test_an_hourly_append_straight_from_the_buffer_leaves_unreadable_rows_
     start = backend.to_epoch_us(dt.datetime(2024, 3, 4, 0, 10, tzinfo=dt.UTC))
     model: dict[tuple[str, int], bool] = {}
 
-    def upsert(batch: list[tuple[str, int, bool]]) -> int:
-        changed = 0
-        for store_id, at_us, active in batch:
-            if model.get((store_id, at_us)) is not active:
-                model[(store_id, at_us)] = active
-                changed += 1
-        return changed
-
     async def stored() -> tuple[dict[tuple[str, int], bool], list[str]]:
         async with pg._acquire() as connection:
             rows = await connection.fetch("SELECT store_id, day, times, statuses FROM poll_days")
@@ -289,10 +277,10 @@ async def test_an_hourly_append_straight_from_the_buffer_leaves_unreadable_rows_
         return polls, [row[0] for row in stores]
 
     first = [(store, start + h * hour, h % 3 != 0) for store in "abfm" for h in range(5)]
-    assert await pg.add_polls(first) == upsert(first)
+    assert await pg.add_polls(first) == upsert(model, first)
     later = start + 6 * hour
     clean = [("a", later, True), ("b", later, False), ("c", later, True)]  # c: a new store
-    assert await pg.add_polls(clean) == upsert(clean)
+    assert await pg.add_polls(clean) == upsert(model, clean)
     assert await stored() == (model, ["a", "b", "c", "f", "m"])
     for store, damage, batch in (
         # A status that is not 0 or 1; three digits more; none (a poll before a's last).
@@ -310,7 +298,7 @@ async def test_an_hourly_append_straight_from_the_buffer_leaves_unreadable_rows_
                     f"UPDATE poll_days SET {damage} WHERE store_id = $1", store
                 )
             model = {key: active for key, active in model.items() if key[0] != store}
-        assert await pg.add_polls(batch) == upsert(batch)
+        assert await pg.add_polls(batch) == upsert(model, batch)
         assert (await stored())[0] == model
 
 

@@ -96,3 +96,16 @@ def assert_thinned(thin: StoreSnapshot, full: StoreSnapshot) -> None:
             assert kept[at] is statuses[index]
         else:
             assert statuses[index - 1] is statuses[index] is statuses[index + 1], at
+
+
+def upsert(stored: dict[tuple[str, int], bool], batch: list[tuple[str, int, bool]]) -> int:
+    """
+    The rule of a row per poll: rows in order, the later wins, a row counts when its
+    instant is new or its status changes.
+    """
+    changed = 0
+    for store_id, at, active in batch:
+        if stored.get((store_id, at)) is not active:
+            stored[(store_id, at)] = active
+            changed += 1
+    return changed

@@ -21,7 +21,7 @@ from storemon.storage import polldays, sqlite
 from storemon.storage.memory import InMemoryRepository
 from storemon.storage.sqlite import SQL, SQLiteRepository
 
-from .conftest import at_us
+from .conftest import at_us, upsert
 
 DAY = polldays.DAY_US
 HOUR = 3_600_000_000
@@ -33,19 +33,6 @@ instants = st.one_of(
     st.integers(at_us("2024-03-01T00:00"), at_us("2024-03-05T00:00")),
 )
 rows = st.lists(st.tuples(st.sampled_from(["a", "b", "c:1"]), instants, st.booleans()))
-
-
-def upsert(stored: dict[tuple[str, int], bool], batch: list[tuple[str, int, bool]]) -> int:
-    """
-    The rule of a row per poll: rows in order, the later wins, a row counts when its
-    instant is new or its status changes.
-    """
-    changed = 0
-    for store_id, at, active in batch:
-        if stored.get((store_id, at)) is not active:
-            stored[(store_id, at)] = active
-            changed += 1
-    return changed
 
 
 def stage_and_merge(
