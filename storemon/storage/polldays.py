@@ -89,6 +89,14 @@ def first_instant(times: str) -> int:
     return int.from_bytes(bytes.fromhex(times[:TIME_DIGITS]), "big", signed=True)
 
 
+#: At most this many polls a store on average, a stage that was never flushed is an
+#: append (an hour's poll a store, or a few after a pause): each backend first tries to
+#: write it in one statement, and else stages it for the stores that only lengthen a day
+#: to be merged in SQL. More (a first ingest, a re-export) are merged from the buffer on
+#: SQLite, staged on PostgreSQL.
+APPEND_POLLS_PER_STORE = 4
+
+
 class PollBuffer:
     """
     Polls gathered by store in file order, then handed out as day rows.

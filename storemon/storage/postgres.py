@@ -92,9 +92,6 @@ STAGE_FLUSH_POLLS = 3_000_000
 #: table for a tiny one until autovacuum came by, and choose its plans so.
 ANALYZE_AFTER_ROWS = 100_000
 
-#: The most polls a store, on average, that ``_PollStage.merge`` first tries to append
-#: in one statement (SQLite's ``APPEND_POLLS_PER_STORE``): an hour's polls, or a few.
-APPEND_POLLS_PER_STORE = 4
 #: Pooled connections per process: a server's report workers, its refresh and its
 #: requests share them.
 POOL_MAX_SIZE = 10
@@ -307,7 +304,7 @@ class _PollStage:
                 "open it inside the stage's block, with no other stage open"
             )
         if self._pieces == 0 and 0 < self._buffer.size <= (
-            APPEND_POLLS_PER_STORE * self._buffer.stores
+            polldays.APPEND_POLLS_PER_STORE * self._buffer.stores
         ):
             appended = await self._append_from_buffer(current)
             if appended is not None:

@@ -68,12 +68,6 @@ STORE_BATCH_ROWS = 1_000
 #: piece per day row, which the merge then writes as it is.
 STAGE_FLUSH_POLLS = 3_000_000
 
-#: At most this many polls a store on average, a stage that was never flushed is an
-#: append (an hour's poll a store, or a few after a pause): it is written to the stage
-#: table, for the stores that only lengthen a day to be merged in SQL (``_append``).
-#: More (a first ingest, a re-export) are merged straight from the buffer.
-APPEND_POLLS_PER_STORE = 4
-
 #: How long a writer waits for another process's write lock before SQLite gives up.
 BUSY_TIMEOUT_S = 30.0
 
@@ -424,7 +418,8 @@ class _PollStage:
         an hourly append is then a few statements, not every store's day read into Python
         and written back.
         """
-        if self._pieces == 0 and self._buffer.size > APPEND_POLLS_PER_STORE * self._buffer.stores:
+        appends = polldays.APPEND_POLLS_PER_STORE * self._buffer.stores
+        if self._pieces == 0 and self._buffer.size > appends:
             return await self._merge_buffer()
         if self._pieces == 0 and self._buffer.size:
             appended = await self._append_from_buffer()

@@ -544,9 +544,9 @@ def test_sqlite_merges_from_its_buffer_or_its_stage_as_a_row_per_poll(
                 assert await repo.add_polls(batch) == upsert(model, batch)
             assert stored_polls(database) == model
 
-    original = sqlite.APPEND_POLLS_PER_STORE
-    sqlite.APPEND_POLLS_PER_STORE = threshold
+    original = polldays.APPEND_POLLS_PER_STORE
+    polldays.APPEND_POLLS_PER_STORE = threshold
     try:
         asyncio.run(run())
     finally:
-        sqlite.APPEND_POLLS_PER_STORE = original
+        polldays.APPEND_POLLS_PER_STORE = original
